@@ -1,0 +1,321 @@
+/**
+ * The MessagePack codec of the envelope: a specialised canonical encoder and a
+ * decoder with limits that validates what it returns.
+ *
+ * @module
+ */
+import { Decoder, DecodeError as MsgpackDecodeError, ExtensionCodec } from "@msgpack/msgpack";
+import { ENVELOPE_VERSION, type AISPMessage, type TaskSpec } from "./envelope.ts";
+import { DecodeError, ValidationError } from "./errors.ts";
+import { MsgpackWriter } from "./_writer.ts";
+import { assertValid, validate, type ValidationPolicy } from "./schema.ts";
+
+/** Limits applied while decoding; each guards against a hostile or corrupt input. */
+export interface DecodeLimits {
+  /** Largest input accepted, in bytes. Defaults to 16 MiB. */
+  maxBytes?: number;
+  /** Longest string, in UTF-8 bytes. Defaults to 4 MiB. */
+  maxStrLength?: number;
+  /** Longest byte string. Defaults to 16 MiB. */
+  maxBinLength?: number;
+  /** Most items in one array. Defaults to 100 000. */
+  maxArrayLength?: number;
+  /** Most entries in one map. Defaults to 10 000. */
+  maxMapLength?: number;
+}
+
+/** Default decode limits. */
+export const DEFAULT_DECODE_LIMITS: Required<DecodeLimits> = {
+  maxBytes: 16 * 1024 * 1024,
+  maxStrLength: 4 * 1024 * 1024,
+  maxBinLength: 16 * 1024 * 1024,
+  maxArrayLength: 100_000,
+  maxMapLength: 10_000,
+};
+
+// Key bytes of every envelope field, pre-encoded once (all are short ASCII: fixstr).
+function key(name: string): Uint8Array {
+  const b = new Uint8Array(name.length + 1);
+  b[0] = 0xa0 | name.length;
+  for (let i = 0; i < name.length; i++) b[i + 1] = name.charCodeAt(i);
+  return b;
+}
+const K = {
+  v: key("v"),
+  id: key("id"),
+  opId: key("opId"),
+  type: key("type"),
+  sender: key("sender"),
+  receiver: key("receiver"),
+  timestamp: key("timestamp"),
+  spec: key("spec"),
+  tier: key("tier"),
+  payload: key("payload"),
+  snapSha: key("snapSha"),
+  conversationId: key("conversationId"),
+  replyTo: key("replyTo"),
+  expiresAt: key("expiresAt"),
+  traceparent: key("traceparent"),
+  compressed: key("compressed"),
+  sig: key("sig"),
+  preconditions: key("preconditions"),
+  task: key("task"),
+  postconditions: key("postconditions"),
+  evidence: key("evidence"),
+  prover: key("prover"),
+  method: key("method"),
+  confidence: key("confidence"),
+  details: key("details"),
+  alg: key("alg"),
+  size: key("size"),
+  data: key("data"),
+  kid: key("kid"),
+  value: key("value"),
+};
+
+/** Writes a spec map in canonical order. */
+export function writeSpec(w: MsgpackWriter, s: TaskSpec): void {
+  const ev = s.evidence;
+  w.mapHeader(ev === undefined ? 3 : 4);
+  w.raw(K.preconditions);
+  w.strArray(s.preconditions);
+  w.raw(K.task);
+  w.str(s.task);
+  w.raw(K.postconditions);
+  w.strArray(s.postconditions);
+  if (ev !== undefined) {
+    w.raw(K.evidence);
+    w.mapHeader(ev.details === undefined ? 3 : 4);
+    w.raw(K.prover);
+    w.str(ev.prover);
+    w.raw(K.method);
+    w.str(ev.method);
+    w.raw(K.confidence);
+    w.number(ev.confidence);
+    if (ev.details !== undefined) {
+      w.raw(K.details);
+      w.str(ev.details);
+    }
+  }
+}
+
+/**
+ * Writes an envelope in canonical form: fields in the order of the envelope
+ * table, absent (undefined) fields left out. `withSig: false` leaves `sig` out,
+ * which gives the bytes a signature covers. The message must be valid.
+ */
+export function writeMessage(w: MsgpackWriter, m: AISPMessage, withSig = true): void {
+  const sig = withSig ? m.sig : undefined;
+  let n = 7;
+  if (m.spec !== undefined) n++;
+  if (m.tier !== undefined) n++;
+  if (m.payload !== undefined) n++;
+  if (m.snapSha !== undefined) n++;
+  if (m.conversationId !== undefined) n++;
+  if (m.replyTo !== undefined) n++;
+  if (m.expiresAt !== undefined) n++;
+  if (m.traceparent !== undefined) n++;
+  if (m.compressed !== undefined) n++;
+  if (sig !== undefined) n++;
+  w.mapHeader(n);
+  w.raw(K.v);
+  w.number(m.v);
+  w.raw(K.id);
+  w.str(m.id);
+  w.raw(K.opId);
+  w.str(m.opId);
+  w.raw(K.type);
+  w.str(m.type);
+  w.raw(K.sender);
+  w.str(m.sender);
+  w.raw(K.receiver);
+  w.str(m.receiver);
+  w.raw(K.timestamp);
+  w.number(m.timestamp);
+  if (m.spec !== undefined) {
+    w.raw(K.spec);
+    writeSpec(w, m.spec);
+  }
+  if (m.tier !== undefined) {
+    w.raw(K.tier);
+    w.str(m.tier);
+  }
+  if (m.payload !== undefined) {
+    w.raw(K.payload);
+    w.value(m.payload, "payload", 1);
+  }
+  if (m.snapSha !== undefined) {
+    w.raw(K.snapSha);
+    w.str(m.snapSha);
+  }
+  if (m.conversationId !== undefined) {
+    w.raw(K.conversationId);
+    w.str(m.conversationId);
+  }
+  if (m.replyTo !== undefined) {
+    w.raw(K.replyTo);
+    w.str(m.replyTo);
+  }
+  if (m.expiresAt !== undefined) {
+    w.raw(K.expiresAt);
+    w.number(m.expiresAt);
+  }
+  if (m.traceparent !== undefined) {
+    w.raw(K.traceparent);
+    w.str(m.traceparent);
+  }
+  const c = m.compressed;
+  if (c !== undefined) {
+    w.raw(K.compressed);
+    w.mapHeader(3);
+    w.raw(K.alg);
+    w.str(c.alg);
+    w.raw(K.size);
+    w.number(c.size);
+    w.raw(K.data);
+    w.bin(c.data);
+  }
+  if (sig !== undefined) {
+    w.raw(K.sig);
+    w.mapHeader(3);
+    w.raw(K.alg);
+    w.str(sig.alg);
+    w.raw(K.kid);
+    w.str(sig.kid);
+    w.raw(K.value);
+    w.bin(sig.value);
+  }
+}
+
+const sharedWriter = new MsgpackWriter();
+
+/**
+ * Encodes a message to its canonical MessagePack bytes after validating it.
+ * Throws `ValidationError` listing every problem if it is invalid.
+ *
+ * @example
+ * ```ts
+ * const bytes = encode(msg);
+ * ```
+ */
+export function encode(msg: AISPMessage, policy?: ValidationPolicy): Uint8Array {
+  assertValid(msg, policy);
+  return encodeValid(msg);
+}
+
+/** Encodes a message already known to be valid (skips validation). */
+export function encodeValid(msg: AISPMessage, withSig = true): Uint8Array {
+  const w = sharedWriter;
+  w.reset();
+  writeMessage(w, msg, withSig);
+  return w.finish();
+}
+
+/** The canonical encoding of any MessagePack value ampbus carries (payloads, frames). */
+export function encodeValue(value: unknown): Uint8Array {
+  const w = sharedWriter;
+  w.reset();
+  w.value(value);
+  return w.finish();
+}
+
+// ampbus carries no MessagePack extension types: refuse every one, including
+// a zero-length ext that slips under `maxExtLength`, instead of handing the
+// application an opaque ExtData.
+const noExtensions = {
+  tryToEncode: () => null,
+  decode: (_data: Uint8Array, type: number) => {
+    throw new MsgpackDecodeError(`extension type ${type} is not allowed in ampbus messages`);
+  },
+} as unknown as ExtensionCodec;
+
+function stringKey(key: unknown): string {
+  if (typeof key !== "string") {
+    throw new MsgpackDecodeError(`map keys must be strings (found a ${typeof key} key: ${String(key)})`);
+  }
+  return key;
+}
+
+/** Builds a reusable decoder with the given limits. */
+export function makeDecoder(limits: DecodeLimits = {}): Decoder {
+  const l = { ...DEFAULT_DECODE_LIMITS, ...limits };
+  return new Decoder({
+    maxStrLength: l.maxStrLength,
+    maxBinLength: l.maxBinLength,
+    maxArrayLength: l.maxArrayLength,
+    maxMapLength: l.maxMapLength,
+    maxExtLength: l.maxBinLength, // any ext is refused by noExtensions, with its type named
+    extensionCodec: noExtensions,
+    mapKeyConverter: stringKey,
+  });
+}
+
+const sharedDecoder = makeDecoder();
+
+/**
+ * Decodes MessagePack bytes into a plain value with the default limits,
+ * throwing `DecodeError` (code `BAD_BYTES`) for anything that is not exactly
+ * one well-formed MessagePack value.
+ */
+export function decodeValue(bytes: Uint8Array, decoder: Decoder = sharedDecoder): unknown {
+  try {
+    return decoder.decode(bytes);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new DecodeError("BAD_BYTES", `not a valid MessagePack value: ${why}`, { cause: e });
+  }
+}
+
+/** Options of `decode()`. */
+export interface DecodeOptions extends DecodeLimits {
+  policy?: ValidationPolicy;
+}
+
+const decoders = new Map<string, Decoder>();
+
+/**
+ * Decodes and validates a message. Throws `DecodeError` (`BAD_BYTES`,
+ * `TOO_LARGE`, `UNKNOWN_VERSION`) or `ValidationError` (`INVALID_MESSAGE`,
+ * with every issue); never returns an invalid message.
+ *
+ * Byte fields of the result (`compressed.data`, `sig.value`, bytes in the
+ * payload) are views into `bytes`, not copies: do not overwrite `bytes`
+ * while the message is in use.
+ *
+ * @example
+ * ```ts
+ * const msg = decode(bytes);
+ * ```
+ */
+export function decode(bytes: Uint8Array, options?: DecodeOptions): AISPMessage {
+  const maxBytes = options?.maxBytes ?? DEFAULT_DECODE_LIMITS.maxBytes;
+  if (!(bytes instanceof Uint8Array)) {
+    throw new DecodeError("BAD_BYTES", `decode expects a Uint8Array (was ${typeof bytes})`);
+  }
+  if (bytes.length > maxBytes) {
+    throw new DecodeError("TOO_LARGE", `message is ${bytes.length} bytes, over the limit of ${maxBytes}`);
+  }
+  let decoder = sharedDecoder;
+  if (options && (options.maxStrLength || options.maxBinLength || options.maxArrayLength || options.maxMapLength)) {
+    const k = `${options.maxStrLength}/${options.maxBinLength}/${options.maxArrayLength}/${options.maxMapLength}`;
+    decoder = decoders.get(k) ?? decoders.set(k, makeDecoder(options)).get(k)!;
+  }
+  const value = decodeValue(bytes, decoder);
+  return checkDecoded(value, options?.policy);
+}
+
+/** Version check, then full validation, of a value decoded from the wire. */
+export function checkDecoded(value: unknown, policy?: ValidationPolicy): AISPMessage {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    const v = (value as { v?: unknown }).v;
+    if (v !== ENVELOPE_VERSION) {
+      throw new DecodeError(
+        "UNKNOWN_VERSION",
+        `unknown envelope version ${JSON.stringify(v) ?? "(missing)"}: this decoder reads version ${ENVELOPE_VERSION}`,
+      );
+    }
+  }
+  const r = validate(value, policy);
+  if (!r.ok) throw new ValidationError(r.issues);
+  return r.value;
+}

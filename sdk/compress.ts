@@ -1,0 +1,257 @@
+/**
+ * Compression of `spec` + `payload` into `compressed`: raw DEFLATE (or gzip)
+ * through `node:zlib` where the runtime has it (Node, Bun, Deno: ~10x faster
+ * than streams for small messages), else the native CompressionStream, else
+ * the compression-streams-polyfill. All produce standard DEFLATE, so output
+ * from any runtime decompresses on every other.
+ *
+ * @module
+ */
+import type { AISPMessage, CompressedPayload, CompressionAlgorithm, TaskSpec } from "./envelope.ts";
+import { CompressionError } from "./errors.ts";
+import { encodeValue, decodeValue } from "./codec.ts";
+import { assertValid } from "./schema.ts";
+import { loadNodeZlib, type NodeZlib } from "./_runtime.ts";
+import { makeCompressionStream, makeDecompressionStream } from "compression-streams-polyfill/ponyfill";
+
+/** Largest decompressed size accepted by default: 16 MiB. */
+export const DEFAULT_MAX_DECOMPRESSED = 16 * 1024 * 1024;
+/** Size of `spec` + `payload` above which `compressMessage()` compresses by default: 1 KiB. */
+export const DEFAULT_COMPRESS_THRESHOLD = 1024;
+
+/** Options of compression. */
+export interface CompressOptions {
+  /** Defaults to `"deflate-raw"`. */
+  alg?: CompressionAlgorithm;
+  /** zlib level 0..9 where `node:zlib` is used. Defaults to 1 (fastest; agent text still shrinks ~7x). */
+  level?: number;
+  /** Compress only when `spec` + `payload` encode to more than this many bytes. Defaults to 1 KiB. */
+  threshold?: number;
+}
+
+/** Options of decompression. */
+export interface DecompressOptions {
+  /** Refuse to produce more than this many bytes. Defaults to 16 MiB. */
+  maxSize?: number;
+}
+
+/** Which implementation compresses on this runtime: useful in benchmarks and bug reports. */
+export type CompressionEngine = "node:zlib" | "CompressionStream" | "polyfill";
+
+type StreamCtor = new (format: CompressionAlgorithm) => TransformStream<Uint8Array, Uint8Array>;
+let streamCtors: { c: StreamCtor; d: StreamCtor; engine: CompressionEngine } | undefined;
+
+function streams(): { c: StreamCtor; d: StreamCtor; engine: CompressionEngine } {
+  if (streamCtors) return streamCtors;
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  try {
+    new g.CompressionStream("deflate-raw");
+    new g.DecompressionStream("deflate-raw");
+    streamCtors = { c: g.CompressionStream, d: g.DecompressionStream, engine: "CompressionStream" };
+  } catch {
+    streamCtors = {
+      c: makeCompressionStream(TransformStream) as unknown as StreamCtor,
+      d: makeDecompressionStream(TransformStream) as unknown as StreamCtor,
+      engine: "polyfill",
+    };
+  }
+  return streamCtors;
+}
+
+let forcedEngine: CompressionEngine | undefined;
+
+/** Forces an engine (for tests and benchmarks comparing them). `undefined` restores the automatic choice. */
+export function setCompressionEngine(engine: CompressionEngine | undefined): void {
+  forcedEngine = engine;
+  if (engine === "polyfill") {
+    streamCtors = {
+      c: makeCompressionStream(TransformStream) as unknown as StreamCtor,
+      d: makeDecompressionStream(TransformStream) as unknown as StreamCtor,
+      engine: "polyfill",
+    };
+  } else streamCtors = undefined;
+}
+
+async function zlibIfUsed(): Promise<NodeZlib | undefined> {
+  if (forcedEngine !== undefined && forcedEngine !== "node:zlib") return undefined;
+  return await loadNodeZlib();
+}
+
+/** The engine compression uses on this runtime right now. */
+export async function compressionEngine(): Promise<CompressionEngine> {
+  return (await zlibIfUsed()) ? "node:zlib" : streams().engine;
+}
+
+function checkAlg(alg: string): asserts alg is CompressionAlgorithm {
+  if (alg !== "deflate-raw" && alg !== "gzip") {
+    throw new CompressionError("UNSUPPORTED_ALGORITHM", `unsupported compression algorithm ${JSON.stringify(alg)}: use "deflate-raw" or "gzip"`);
+  }
+}
+
+async function readAll(readable: ReadableStream<Uint8Array>, limit: number, what: string): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = readable.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw new CompressionError("DECOMPRESSION_LIMIT", `${what} inflates past ${limit} bytes; refused`);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+async function throughStream(ctor: StreamCtor, alg: CompressionAlgorithm, data: Uint8Array, limit: number, what: string) {
+  const ts = new ctor(alg);
+  const writer = ts.writable.getWriter();
+  const written = writer.write(data).then(() => writer.close());
+  written.catch(() => {}); // a failure surfaces through the readable side
+  const out = await readAll(ts.readable, limit, what);
+  await written;
+  return out;
+}
+
+/**
+ * Compresses raw bytes.
+ *
+ * @example
+ * ```ts
+ * const z = await compressBytes(bytes, { alg: "deflate-raw" });
+ * ```
+ */
+export async function compressBytes(data: Uint8Array, options: CompressOptions = {}): Promise<Uint8Array> {
+  const alg = options.alg ?? "deflate-raw";
+  checkAlg(alg);
+  const z = await zlibIfUsed();
+  const level = options.level ?? 1;
+  if (z) {
+    const out = alg === "gzip" ? z.gzipSync(data, { level }) : z.deflateRawSync(data, { level });
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  }
+  return await throughStream(streams().c, alg, data, Number.MAX_SAFE_INTEGER, "data");
+}
+
+/**
+ * Decompresses raw bytes, refusing to produce more than `maxSize` bytes
+ * (a decompression bomb fails with `DECOMPRESSION_LIMIT` before it can exhaust memory).
+ */
+export async function decompressBytes(
+  data: Uint8Array,
+  options: DecompressOptions & { alg?: CompressionAlgorithm } = {},
+): Promise<Uint8Array> {
+  const alg = options.alg ?? "deflate-raw";
+  checkAlg(alg);
+  const limit = options.maxSize ?? DEFAULT_MAX_DECOMPRESSED;
+  const z = await zlibIfUsed();
+  try {
+    if (z) {
+      const opts = { maxOutputLength: Math.max(1, limit) };
+      const out = alg === "gzip" ? z.gunzipSync(data, opts) : z.inflateRawSync(data, opts);
+      if (out.byteLength > limit) throw new RangeError("over limit");
+      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    }
+    return await throughStream(streams().d, alg, data, limit, "compressed data");
+  } catch (e) {
+    if (e instanceof CompressionError) throw e;
+    const code = (e as { code?: string }).code;
+    if (e instanceof RangeError || code === "ERR_BUFFER_TOO_LARGE") {
+      throw new CompressionError("DECOMPRESSION_LIMIT", `compressed data inflates past ${limit} bytes; refused`, { cause: e });
+    }
+    throw new CompressionError("CORRUPT_COMPRESSED", `compressed data is corrupt: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** What `compress()` packs: the message's spec and payload. */
+export interface SpecAndPayload {
+  spec?: TaskSpec;
+  payload?: unknown;
+}
+
+function specAndPayload(msg: SpecAndPayload): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  if (msg.spec !== undefined) body.spec = msg.spec;
+  if (msg.payload !== undefined) body.payload = msg.payload;
+  return body;
+}
+
+/**
+ * Compresses a message's `spec` and `payload` together (their canonical
+ * MessagePack map, deflated).
+ *
+ * @example
+ * ```ts
+ * const packed = await compress(msg); // { alg: "deflate-raw", size, data }
+ * ```
+ */
+export async function compress(msg: SpecAndPayload, options: CompressOptions = {}): Promise<CompressedPayload> {
+  const raw = encodeValue(specAndPayload(msg));
+  const alg = options.alg ?? "deflate-raw";
+  return { alg, size: raw.length, data: await compressBytes(raw, options) };
+}
+
+/**
+ * Restores `{spec, payload}` from a `CompressedPayload`. The declared `size`
+ * is checked against `maxSize` before inflating and against the real output after.
+ */
+export async function decompress(packed: CompressedPayload, options: DecompressOptions = {}): Promise<SpecAndPayload> {
+  const limit = options.maxSize ?? DEFAULT_MAX_DECOMPRESSED;
+  if (packed.size > limit) {
+    throw new CompressionError("DECOMPRESSION_LIMIT", `compressed.size ${packed.size} is over the limit of ${limit} bytes; refused`);
+  }
+  const raw = await decompressBytes(packed.data, { alg: packed.alg, maxSize: packed.size });
+  if (raw.length !== packed.size) {
+    throw new CompressionError("CORRUPT_COMPRESSED", `compressed data inflated to ${raw.length} bytes, but compressed.size says ${packed.size}`);
+  }
+  const body = decodeValue(raw);
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw new CompressionError("CORRUPT_COMPRESSED", "compressed data does not hold a {spec, payload} map");
+  }
+  for (const k of Object.keys(body)) {
+    if (k !== "spec" && k !== "payload") {
+      throw new CompressionError("CORRUPT_COMPRESSED", `compressed data holds an unexpected field ${JSON.stringify(k)}`);
+    }
+  }
+  return body as SpecAndPayload;
+}
+
+/**
+ * Returns the message with `spec` and `payload` moved into `compressed` when
+ * they encode to more than `threshold` bytes and compression makes the
+ * message smaller; otherwise returns the message unchanged. A signature stays
+ * valid: it covers the uncompressed message.
+ */
+export async function compressMessage(msg: AISPMessage, options: CompressOptions = {}): Promise<AISPMessage> {
+  if (msg.compressed !== undefined || (msg.spec === undefined && msg.payload === undefined)) return msg;
+  const raw = encodeValue(specAndPayload(msg));
+  if (raw.length <= (options.threshold ?? DEFAULT_COMPRESS_THRESHOLD)) return msg;
+  const alg = options.alg ?? "deflate-raw";
+  const data = await compressBytes(raw, options);
+  // The compressed map costs ~25 bytes of keys and headers; only take it when it pays.
+  if (data.length + 32 >= raw.length) return msg;
+  const { spec: _s, payload: _p, ...rest } = msg;
+  return { ...rest, compressed: { alg, size: raw.length, data } };
+}
+
+/** Returns the message with `spec` and `payload` restored from `compressed`, or unchanged when not compressed. */
+export async function decompressMessage(msg: AISPMessage, options: DecompressOptions = {}): Promise<AISPMessage> {
+  if (msg.compressed === undefined) return msg;
+  const body = await decompress(msg.compressed, options);
+  const { compressed: _c, ...rest } = msg;
+  const out: AISPMessage = { ...rest };
+  if (body.spec !== undefined) out.spec = body.spec;
+  if (body.payload !== undefined) out.payload = body.payload;
+  return assertValid(out); // what was inside `compressed` is held to the same schema
+
+}

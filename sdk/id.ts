@@ -1,0 +1,65 @@
+/**
+ * UUIDv7 ids (RFC 9562): 48 bits of Unix milliseconds, then randomness, so ids
+ * sort by creation time. Within one millisecond a 12-bit counter keeps ids
+ * from one process strictly increasing.
+ *
+ * @module
+ */
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const pool = new Uint8Array(16 * 64);
+let poolPos = pool.length;
+let lastMs = -1;
+let seq = 0;
+
+function randomBytes16(): Uint8Array {
+  if (poolPos + 16 > pool.length) {
+    crypto.getRandomValues(pool);
+    poolPos = 0;
+  }
+  const b = pool.subarray(poolPos, poolPos + 16);
+  poolPos += 16;
+  return b;
+}
+
+/**
+ * Returns a new UUIDv7 string, such as `0192f7e5-3c1a-7b2e-9d4f-1a2b3c4d5e6f`.
+ *
+ * @example
+ * ```ts
+ * const id = uuidv7();
+ * ```
+ */
+export function uuidv7(now: number = Date.now()): string {
+  const b = randomBytes16();
+  if (now > lastMs) {
+    lastMs = now;
+    seq = ((b[6] & 0x07) << 8) | b[7]; // random start, leaves room to count up
+  } else {
+    now = lastMs; // clock went back or same ms: keep order
+    seq++;
+    if (seq > 0xfff) {
+      lastMs++;
+      now = lastMs;
+      seq = 0;
+    }
+  }
+  b[0] = now / 2 ** 40;
+  b[1] = now / 2 ** 32;
+  b[2] = now >>> 24;
+  b[3] = now >>> 16;
+  b[4] = now >>> 8;
+  b[5] = now;
+  b[6] = 0x70 | (seq >>> 8);
+  b[7] = seq & 0xff;
+  b[8] = 0x80 | (b[8] & 0x3f);
+  return HEX[b[0]] + HEX[b[1]] + HEX[b[2]] + HEX[b[3]] + "-" + HEX[b[4]] + HEX[b[5]] + "-" +
+    HEX[b[6]] + HEX[b[7]] + "-" + HEX[b[8]] + HEX[b[9]] + "-" + HEX[b[10]] + HEX[b[11]] +
+    HEX[b[12]] + HEX[b[13]] + HEX[b[14]] + HEX[b[15]];
+}
+
+/** The millisecond timestamp inside a UUIDv7, or undefined if `id` is not one. */
+export function uuidv7Time(id: string): number | undefined {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id)) return undefined;
+  return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+}

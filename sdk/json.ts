@@ -1,0 +1,87 @@
+/**
+ * JSON form of messages, for logs and debugging. Byte fields travel as
+ * base64: `compressed.data` and `sig.value` as plain base64 strings (their
+ * place in the envelope says they are bytes), and bytes inside `payload` as
+ * `{"$bin": "<base64>"}`.
+ *
+ * @module
+ */
+import type { AISPMessage } from "./envelope.ts";
+import { DecodeError, ValidationError } from "./errors.ts";
+import { fromBase64, toBase64 } from "./_base64.ts";
+import { checkDecoded } from "./codec.ts";
+import { assertValid, type ValidationPolicy } from "./schema.ts";
+
+function payloadToJson(v: unknown): unknown {
+  if (v instanceof Uint8Array) return { $bin: toBase64(v) };
+  if (Array.isArray(v)) return v.map(payloadToJson);
+  if (typeof v === "object" && v !== null) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) out[k] = payloadToJson((v as Record<string, unknown>)[k]);
+    return out;
+  }
+  return v;
+}
+
+function payloadFromJson(v: unknown, path: string): unknown {
+  if (Array.isArray(v)) return v.map((x, i) => payloadFromJson(x, `${path}[${i}]`));
+  if (typeof v === "object" && v !== null) {
+    const keys = Object.keys(v);
+    const o = v as Record<string, unknown>;
+    if (keys.length === 1 && keys[0] === "$bin" && typeof o.$bin === "string") {
+      const b = fromBase64(o.$bin);
+      if (b === undefined) throw new ValidationError([{ path: path.split("."), message: `${path}.$bin is not valid base64` }]);
+      return b;
+    }
+    for (const k of keys) o[k] = payloadFromJson(o[k], `${path}.${k}`);
+  }
+  return v;
+}
+
+/**
+ * The message as JSON text (validated first).
+ *
+ * @example
+ * ```ts
+ * console.log(serialize(msg));
+ * ```
+ */
+export function serialize(msg: AISPMessage, policy?: ValidationPolicy): string {
+  assertValid(msg, policy);
+  const out: Record<string, unknown> = { ...msg };
+  if (msg.payload !== undefined) out.payload = payloadToJson(msg.payload);
+  if (msg.compressed) out.compressed = { ...msg.compressed, data: toBase64(msg.compressed.data) };
+  if (msg.sig) out.sig = { ...msg.sig, value: toBase64(msg.sig.value) };
+  return JSON.stringify(out);
+}
+
+function bytesAt(obj: unknown, field: string, parent: string, issues: { path: string[]; message: string }[]) {
+  if (typeof obj !== "object" || obj === null) return;
+  const o = obj as Record<string, unknown>;
+  if (typeof o[field] !== "string") return; // the schema reports a wrong type
+  const b = fromBase64(o[field] as string);
+  if (b === undefined) issues.push({ path: [parent, field], message: `${parent}.${field} must be base64 in JSON` });
+  else o[field] = b;
+}
+
+/**
+ * Parses JSON text produced by `serialize()` (or by hand) into a validated message.
+ * Throws `DecodeError` for text that is not JSON, `ValidationError` for an invalid message.
+ */
+export function deserialize(text: string, policy?: ValidationPolicy): AISPMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new DecodeError("BAD_BYTES", `not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+    const m = value as Record<string, unknown>;
+    const issues: { path: string[]; message: string }[] = [];
+    bytesAt(m.compressed, "data", "compressed", issues);
+    bytesAt(m.sig, "value", "sig", issues);
+    if (issues.length > 0) throw new ValidationError(issues);
+    if (m.payload !== undefined) m.payload = payloadFromJson(m.payload, "payload");
+  }
+  return checkDecoded(value, policy);
+}

@@ -1,0 +1,142 @@
+/**
+ * The arktype schema of the envelope and `validate()`, which reports every
+ * problem with its field path.
+ *
+ * @module
+ */
+import { type } from "arktype";
+import type { AISPMessage } from "./envelope.ts";
+import { formatPath, type Issue, ValidationError } from "./errors.ts";
+
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+const name128 = type("1 <= string <= 128");
+const epochMs = type(`0 <= number.integer <= ${MAX_SAFE}`);
+const bytes = type.instanceOf(Uint8Array);
+
+/** AISP evidence: who proved what, how, and how sure. */
+export const proofBlockSchema = type({
+  "+": "reject",
+  prover: "1 <= string <= 128",
+  method: "'static-analysis' | 'test-execution' | 'formal-verification'",
+  confidence: "0 <= number <= 1",
+  "details?": "string <= 65536",
+});
+
+/** AISP task spec. */
+export const taskSpecSchema = type({
+  "+": "reject",
+  preconditions: "string[]",
+  task: "string > 0",
+  postconditions: "string[]",
+  "evidence?": proofBlockSchema,
+});
+
+/** The arktype schema of an envelope (version 1). Unknown fields are rejected. */
+export const messageSchema = type({
+  "+": "reject",
+  v: "1",
+  id: name128,
+  opId: name128,
+  type: "1 <= string <= 64",
+  sender: name128,
+  receiver: name128,
+  timestamp: epochMs,
+  "spec?": taskSpecSchema,
+  "tier?": "'platinum' | 'gold' | 'silver' | 'bronze' | 'reject'",
+  "payload?": "unknown",
+  "snapSha?": type(/^[0-9a-f]{7,64}$/).describe("7 to 64 lowercase hex digits"),
+  "conversationId?": name128,
+  "replyTo?": name128,
+  "expiresAt?": epochMs,
+  "traceparent?": type(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/).describe(
+    "a W3C traceparent (version-traceid-parentid-flags in lowercase hex)",
+  ),
+  "compressed?": {
+    "+": "reject",
+    alg: "'deflate-raw' | 'gzip'",
+    size: `0 <= number.integer <= ${MAX_SAFE}`,
+    data: bytes,
+  },
+  "sig?": {
+    "+": "reject",
+    alg: "'ed25519' | 'hmac-sha256'",
+    kid: name128,
+    value: bytes,
+  },
+});
+
+/** What a deployment requires of every message beyond the schema. */
+export interface ValidationPolicy {
+  /** Require `snapSha`. Defaults to false. */
+  requireSnapSha?: boolean;
+  /** Require `sig`. Defaults to false. (Presence only: `verify()` checks the signature.) */
+  requireSig?: boolean;
+}
+
+/** The outcome of `validate()`. */
+export type ValidationResult<T = AISPMessage> =
+  | { ok: true; value: T }
+  | { ok: false; issues: Issue[] };
+
+function issueOf(path: readonly PropertyKey[], code: string, message: string): Issue {
+  const p = path.map((k) => (typeof k === "symbol" ? String(k) : k)) as (string | number)[];
+  // arktype says "x must be removed" for undeclared keys; say why.
+  if (code === "predicate" && message.endsWith("must be removed")) {
+    return { path: p, message: `${formatPath(p)} is not a known field (unknown fields are rejected)` };
+  }
+  return { path: p, message };
+}
+
+function crossFieldIssues(m: Record<string, unknown>, policy: ValidationPolicy | undefined, out: Issue[]) {
+  if (m.spec !== undefined && m.tier === undefined) {
+    out.push({ path: ["tier"], message: "tier must be present when spec is present" });
+  }
+  if (m.compressed !== undefined) {
+    for (const f of ["spec", "payload"] as const) {
+      if (m[f] !== undefined) {
+        out.push({ path: [f], message: `${f} must be absent when compressed is present (it travels inside compressed)` });
+      }
+    }
+  }
+  if (policy?.requireSnapSha && m.snapSha === undefined) {
+    out.push({ path: ["snapSha"], message: "snapSha is required by policy" });
+  }
+  if (policy?.requireSig && m.sig === undefined) {
+    out.push({ path: ["sig"], message: "sig is required by policy" });
+  }
+}
+
+/**
+ * Checks a value against the envelope schema and an optional policy.
+ * Returns every problem found, each with its field path.
+ *
+ * @example
+ * ```ts
+ * const r = validate(JSON.parse(text));
+ * if (!r.ok) for (const i of r.issues) console.error(i.message);
+ * ```
+ */
+export function validate(msg: unknown, policy?: ValidationPolicy): ValidationResult {
+  if (typeof msg !== "object" || msg === null || Array.isArray(msg)) {
+    const got = msg === null ? "null" : Array.isArray(msg) ? "an array" : typeof msg;
+    return { ok: false, issues: [{ path: [], message: `message must be an object (was ${got})` }] };
+  }
+  const out = messageSchema(msg);
+  const issues: Issue[] = [];
+  if (out instanceof type.errors) {
+    for (const e of out) issues.push(issueOf(e.path, e.code, e.message));
+  }
+  crossFieldIssues(msg as Record<string, unknown>, policy, issues);
+  return issues.length === 0 ? { ok: true, value: msg as AISPMessage } : { ok: false, issues };
+}
+
+/**
+ * Like `validate()`, but returns the message or throws a `ValidationError`
+ * that lists every problem.
+ */
+export function assertValid(msg: unknown, policy?: ValidationPolicy): AISPMessage {
+  const r = validate(msg, policy);
+  if (!r.ok) throw new ValidationError(r.issues);
+  return r.value;
+}

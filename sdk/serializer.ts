@@ -1,0 +1,82 @@
+/**
+ * `AISPMessageSerializer`: the AISP plan's serializer API over the codec,
+ * JSON and compression modules.
+ *
+ * @module
+ */
+import type { AISPMessage, CompressedPayload } from "./envelope.ts";
+import { decode, type DecodeOptions, encode } from "./codec.ts";
+import { deserialize, serialize } from "./json.ts";
+import {
+  compress,
+  type CompressOptions,
+  compressMessage,
+  decompress,
+  decompressMessage,
+  type DecompressOptions,
+  type SpecAndPayload,
+} from "./compress.ts";
+import type { ValidationPolicy } from "./schema.ts";
+
+/**
+ * Encodes and decodes messages: MessagePack for the wire, JSON for logs.
+ *
+ * @example
+ * ```ts
+ * const bytes = AISPMessageSerializer.encode(msg);
+ * const back = AISPMessageSerializer.decode(bytes);
+ * const small = await AISPMessageSerializer.encodeCompressed(bigMsg); // compresses past 1 KiB
+ * const full = await AISPMessageSerializer.decodeExpanded(small);
+ * ```
+ */
+export class AISPMessageSerializer {
+  private constructor() {}
+
+  /** Validates, then returns the canonical MessagePack bytes. */
+  static encode(msg: AISPMessage, policy?: ValidationPolicy): Uint8Array {
+    return encode(msg, policy);
+  }
+
+  /** Decodes and validates; throws `DecodeError` or `ValidationError`. Compressed content stays compressed. */
+  static decode(bytes: Uint8Array, options?: DecodeOptions): AISPMessage {
+    return decode(bytes, options);
+  }
+
+  /**
+   * `encode()` with transparent compression: `spec` and `payload` go into
+   * `compressed` when they exceed `threshold` (default 1 KiB) and compressing
+   * makes the message smaller; never bigger than `encode()`.
+   */
+  static async encodeCompressed(msg: AISPMessage, options?: CompressOptions & { policy?: ValidationPolicy }): Promise<Uint8Array> {
+    const plain = encode(msg, options?.policy);
+    const packed = await compressMessage(msg, options);
+    if (packed === msg) return plain;
+    const small = encode(packed, options?.policy);
+    return small.length < plain.length ? small : plain;
+  }
+
+  /** `decode()`, then restores `spec` and `payload` from `compressed` if present. */
+  static async decodeExpanded(bytes: Uint8Array, options?: DecodeOptions & DecompressOptions): Promise<AISPMessage> {
+    return await decompressMessage(decode(bytes, options), options);
+  }
+
+  /** JSON text of the message (bytes as base64), for logs and debugging. */
+  static serialize(msg: AISPMessage, policy?: ValidationPolicy): string {
+    return serialize(msg, policy);
+  }
+
+  /** Parses and validates JSON text from `serialize()`. */
+  static deserialize(text: string, policy?: ValidationPolicy): AISPMessage {
+    return deserialize(text, policy);
+  }
+
+  /** Compresses the message's `spec` and `payload` together. */
+  static compress(msg: SpecAndPayload, options?: CompressOptions): Promise<CompressedPayload> {
+    return compress(msg, options);
+  }
+
+  /** Restores `{spec, payload}`, refusing output over `maxSize` (default 16 MiB). */
+  static decompress(packed: CompressedPayload, options?: DecompressOptions): Promise<SpecAndPayload> {
+    return decompress(packed, options);
+  }
+}
