@@ -1,0 +1,96 @@
+/**
+ * Helpers of `RedisBackend`: the node-redis client type, raw stream replies
+ * turned into `StreamEntry` objects, and node-redis errors turned into
+ * backend errors.
+ *
+ * @module
+ */
+import { commandOptions, createClient, ErrorReply } from "redis";
+import { BackendArgumentError, BackendUnavailableError } from "./types.ts";
+import type { EntryHeaders, StreamEntry } from "./types.ts";
+
+/** The node-redis v4 client RedisBackend uses. */
+export type RedisClient = ReturnType<typeof createClient>;
+
+/** Command options for stream reads: replies as Buffers, so `msg` bytes are exact. */
+export const RETURN_BUFFERS = commandOptions({ returnBuffers: true });
+
+/** A raw RESP reply as node-redis gives it. */
+export type RawReply = string | number | Buffer | null | undefined | RawReply[];
+
+/** The `msg` bytes as a Buffer view for a command argument (no copy). */
+export function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Turns one raw `[id, [field, value, ...]]` entry into a `StreamEntry`.
+ * Fields are matched by name, so extra fields written by a newer writer are ignored.
+ */
+export function parseEntry(raw: RawReply): StreamEntry {
+  const pair = raw as [Buffer, Buffer[]];
+  const fields = pair[1];
+  const headers = { id: "", opId: "", type: "", sender: "", receiver: "" } as EntryHeaders;
+  let msg: Uint8Array = new Uint8Array(0);
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i]!.toString("latin1");
+    const value = fields[i + 1]!;
+    switch (name) {
+      case "msg":
+        msg = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+        break;
+      case "id":
+      case "opId":
+      case "type":
+      case "sender":
+      case "receiver":
+      case "tier":
+        headers[name] = value.toString("utf8");
+        break;
+    }
+  }
+  return { entryId: pair[0].toString("latin1"), headers, msg };
+}
+
+/** Parses an XREAD reply (Buffers) into stream key -> entries. */
+export function parseXRead(reply: RawReply): Map<string, StreamEntry[]> {
+  const out = new Map<string, StreamEntry[]>();
+  if (!Array.isArray(reply)) return out;
+  for (const s of reply as [Buffer, RawReply[]][]) {
+    out.set(s[0].toString("utf8"), s[1].map(parseEntry));
+  }
+  return out;
+}
+
+/** Builds the XADD field list in the documented order: id, opId, type, sender, receiver, tier?, msg. */
+export function entryFields(headers: EntryHeaders, msg: Uint8Array): (string | Buffer)[] {
+  const f: (string | Buffer)[] = [
+    "id", headers.id,
+    "opId", headers.opId,
+    "type", headers.type,
+    "sender", headers.sender,
+    "receiver", headers.receiver,
+  ];
+  if (headers.tier !== undefined) f.push("tier", headers.tier);
+  f.push("msg", asBuffer(msg));
+  return f;
+}
+
+/**
+ * Maps a node-redis failure to a backend error: a server error reply about
+ * the arguments becomes `BackendArgumentError`; anything else (connection
+ * lost, client offline, server loading) becomes `BackendUnavailableError`.
+ */
+export function toBackendError(e: unknown, what: string): Error {
+  if (e instanceof BackendArgumentError || e instanceof BackendUnavailableError) return e;
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof ErrorReply && /^(WRONGTYPE|ERR Invalid stream ID|ERR The ID specified)/.test(message)) {
+    return new BackendArgumentError(`${what}: ${message}`, { cause: e });
+  }
+  return new BackendUnavailableError(`${what}: Redis is unavailable (${message})`, { cause: e });
+}
+
+/** True for the server's "script not cached" reply. */
+export function isNoScript(e: unknown): boolean {
+  return e instanceof ErrorReply && e.message.startsWith("NOSCRIPT");
+}

@@ -1,0 +1,265 @@
+/**
+ * `RedisBackend`: streams in Redis Streams through node-redis v4. The key
+ * layout is documented in `docs/storage.md`, so programs in other languages
+ * can read the streams directly.
+ *
+ * @module
+ */
+import { createClient } from "redis";
+import { checkMaxLen, checkRead, checkStream } from "./_args.ts";
+import { BlockingPool } from "./_redis_blocking.ts";
+import type { BlockCursor } from "./_redis_blocking.ts";
+import { entryFields, parseXRead, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
+import type { RawReply, RedisClient } from "./_redis_reply.ts";
+import { ADD_SCRIPT, INFO_SCRIPT, LAST_ID_SCRIPT, LuaScript } from "./_redis_scripts.ts";
+import { BackendUnavailableError, DEFAULT_DEDUPE_WINDOW_MS } from "./types.ts";
+import type {
+  AddOptions,
+  AddResult,
+  BackendInfo,
+  BackendState,
+  NewEntry,
+  ReadCursor,
+  ReadOptions,
+  StreamBackend,
+  StreamBatch,
+  StreamInfo,
+  TrimOptions,
+} from "./types.ts";
+
+/** Options of `RedisBackend.connect()`. */
+export interface RedisBackendOptions {
+  /** `redis://[[user]:password@]host[:port][/db]`. */
+  url: string;
+  /** Prefix of every key. Defaults to `"ampbus:"`. */
+  prefix?: string;
+  /** How long an opId is remembered per stream. 0 turns deduplication off. Defaults to 10 minutes. */
+  dedupeWindowMs?: number;
+  /** How long `connect()` tries before giving up. Defaults to 2000. */
+  connectTimeoutMs?: number;
+  /** Most connections used for blocking reads, shared by all blocked readers. Defaults to 4. */
+  maxBlockingConnections?: number;
+}
+
+const ADD = new LuaScript(ADD_SCRIPT);
+const INFO = new LuaScript(INFO_SCRIPT);
+const LAST_ID = new LuaScript(LAST_ID_SCRIPT);
+
+/** Reconnect delay: capped exponential backoff, 50 ms doubling up to 1 s. */
+function reconnectDelay(retries: number): number {
+  return Math.min(50 * 2 ** Math.min(retries, 10), 1000);
+}
+
+/**
+ * Streams in Redis. Adds go through one connection (pipelined by node-redis);
+ * blocking reads through at most `maxBlockingConnections` others. While
+ * Redis is unreachable every call fails fast with `BackendUnavailableError`
+ * and the backend reconnects on its own.
+ *
+ * @example
+ * ```ts
+ * const backend = await RedisBackend.connect({ url: "redis://127.0.0.1:6379" });
+ * const { entryId, duplicate } = await backend.add("tasks", { headers, msg });
+ * const batches = await backend.read([{ stream: "tasks", after: "$" }], { block: 5000 });
+ * await backend.close();
+ * ```
+ */
+export class RedisBackend implements StreamBackend {
+  readonly kind = "redis" as const;
+  #client: RedisClient;
+  #pool: BlockingPool;
+  #prefix: string;
+  #windowMs: number;
+  #state: BackendState = "reconnecting";
+  #everReady = false;
+  #closing = false;
+  #dedupeHits = 0;
+  #reconnects = 0;
+  #lastError: string | undefined;
+  #listeners = new Set<(state: BackendState) => void>();
+
+  private constructor(options: RedisBackendOptions) {
+    this.#prefix = options.prefix ?? "ampbus:";
+    this.#windowMs = options.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
+    this.#client = createClient({
+      url: options.url,
+      name: "ampd",
+      disableOfflineQueue: true,
+      socket: { connectTimeout: options.connectTimeoutMs ?? 2000, reconnectStrategy: reconnectDelay },
+    });
+    // Without an "error" listener node-redis would throw an unhandled error event.
+    this.#client.on("error", (e: Error) => {
+      this.#lastError = e.message;
+      if (!this.#client.isReady) this.#setState("reconnecting");
+    });
+    this.#client.on("reconnecting", () => this.#setState("reconnecting"));
+    this.#client.on("ready", () => {
+      if (this.#everReady) this.#reconnects++;
+      this.#everReady = true;
+      this.#setState("ready");
+    });
+    this.#pool = new BlockingPool(this.#client, options.maxBlockingConnections ?? 4);
+  }
+
+  /**
+   * Connects, or rejects with `BackendUnavailableError` when Redis does not
+   * answer within `connectTimeoutMs` (ampd then falls back to memory).
+   */
+  static async connect(options: RedisBackendOptions): Promise<RedisBackend> {
+    const b = new RedisBackend(options);
+    const timeoutMs = options.connectTimeoutMs ?? 2000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
+    const connected = b.#client.connect().then(() => "ok" as const, (e: unknown) => e as Error);
+    const outcome = await Promise.race([connected, timedOut]);
+    clearTimeout(timer);
+    if (outcome === "ok" && b.#client.isReady) return b;
+    await b.close();
+    const why = outcome instanceof Error ? outcome.message : (b.#lastError ?? "no answer");
+    throw new BackendUnavailableError(
+      `Redis at ${redactUrl(options.url)} is not reachable within ${timeoutMs} ms (${why})`,
+      { cause: outcome instanceof Error ? outcome : undefined },
+    );
+  }
+
+  async add(stream: string, entry: NewEntry, options?: AddOptions): Promise<AddResult> {
+    this.#checkOpen();
+    checkStream(stream);
+    const maxLen = options?.maxLen;
+    if (maxLen !== undefined) checkMaxLen(maxLen);
+    const key = this.#key(stream);
+    const fields = entryFields(entry.headers, entry.msg);
+    try {
+      if (this.#windowMs <= 0) {
+        const trim = maxLen === undefined ? [] : ["MAXLEN", "~", String(maxLen)];
+        const id = await this.#client.sendCommand<string>(["XADD", key, ...trim, "*", ...fields]);
+        return { entryId: id, duplicate: false };
+      }
+      const opKey = `${key}:op:${entry.headers.opId}`;
+      const reply = (await ADD.run(this.#client, [key, opKey], [
+        String(this.#windowMs),
+        maxLen === undefined ? "" : String(maxLen),
+        ...fields,
+      ])) as [string, number];
+      const duplicate = reply[1] === 1;
+      if (duplicate) this.#dedupeHits++;
+      return { entryId: String(reply[0]), duplicate };
+    } catch (e) {
+      throw toBackendError(e, `add to stream ${JSON.stringify(stream)}`);
+    }
+  }
+
+  async read(cursors: readonly ReadCursor[], options?: ReadOptions): Promise<StreamBatch[]> {
+    this.#checkOpen();
+    const { count, block } = checkRead(cursors, options);
+    try {
+      if (block === undefined) {
+        const concrete = cursors.filter((c) => c.after !== "$");
+        if (concrete.length === 0) return [];
+        return await this.#xread(concrete.map((c) => ({ stream: c.stream, key: this.#key(c.stream), after: c.after })), count);
+      }
+      // "$" becomes the last id now, so nothing added from here on is missed while re-arming.
+      const resolved: BlockCursor[] = await Promise.all(cursors.map(async (c) => {
+        const key = this.#key(c.stream);
+        const after = c.after === "$" ? String(await LAST_ID.run(this.#client, [key], [])) : c.after;
+        return { stream: c.stream, key, after };
+      }));
+      const now = await this.#xread(resolved, count);
+      if (now.length > 0) return now;
+      return await this.#pool.wait(resolved, { count, block, signal: options?.signal });
+    } catch (e) {
+      throw toBackendError(e, "read");
+    }
+  }
+
+  async trim(stream: string, options: TrimOptions): Promise<number> {
+    this.#checkOpen();
+    checkStream(stream);
+    checkMaxLen(options.maxLen);
+    const how = options.approximate ? ["~"] : [];
+    try {
+      return await this.#client.sendCommand<number>(["XTRIM", this.#key(stream), "MAXLEN", ...how, String(options.maxLen)]);
+    } catch (e) {
+      throw toBackendError(e, `trim stream ${JSON.stringify(stream)}`);
+    }
+  }
+
+  async info(stream: string): Promise<StreamInfo> {
+    this.#checkOpen();
+    checkStream(stream);
+    try {
+      const r = (await INFO.run(this.#client, [this.#key(stream)], [])) as [number, string?, string?];
+      if (r[0] === 0) return { stream, length: 0, firstEntryId: null, lastEntryId: null };
+      return { stream, length: r[0], firstEntryId: String(r[1]), lastEntryId: String(r[2]) };
+    } catch (e) {
+      throw toBackendError(e, `info of stream ${JSON.stringify(stream)}`);
+    }
+  }
+
+  backendInfo(): BackendInfo {
+    const info: BackendInfo = {
+      kind: "redis",
+      state: this.#state,
+      dedupeHits: this.#dedupeHits,
+      reconnects: this.#reconnects,
+    };
+    if (this.#lastError !== undefined) info.lastError = this.#lastError;
+    return info;
+  }
+
+  onStateChange(listener: (state: BackendState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#setState("closed");
+    await this.#pool.close();
+    try {
+      await this.#client.disconnect();
+    } catch {
+      // never connected, or already closed
+    }
+  }
+
+  /** The Redis key of a stream: the name in a hash tag, so its dedupe keys share its cluster slot. */
+  #key(stream: string): string {
+    return `${this.#prefix}{${stream}}`;
+  }
+
+  async #xread(cursors: readonly BlockCursor[], count: number): Promise<StreamBatch[]> {
+    const args = ["XREAD", "COUNT", String(count), "STREAMS"];
+    for (const c of cursors) args.push(c.key);
+    for (const c of cursors) args.push(c.after);
+    const reply = await this.#client.sendCommand<RawReply>(args, RETURN_BUFFERS);
+    const byKey = parseXRead(reply);
+    const out: StreamBatch[] = [];
+    for (const c of cursors) {
+      const entries = byKey.get(c.key);
+      if (entries !== undefined && entries.length > 0) out.push({ stream: c.stream, entries });
+    }
+    return out;
+  }
+
+  #checkOpen(): void {
+    if (this.#closing) throw new BackendUnavailableError("Redis backend is closed");
+  }
+
+  #setState(state: BackendState): void {
+    if (this.#state === state || (this.#closing && state !== "closed")) return;
+    this.#state = state;
+    for (const l of this.#listeners) {
+      try {
+        l(state);
+      } catch {
+        // a listener's failure is its own
+      }
+    }
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^@/]*)@/, "//***@");
+}
