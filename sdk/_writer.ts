@@ -63,6 +63,22 @@ export class MsgpackWriter {
     return this.#buf.slice(0, this.#pos);
   }
 
+  /**
+   * Starts a length-prefixed frame: reserves the 4-byte length that
+   * `endFrame()` fills in. Returns the frame's start.
+   */
+  beginFrame(): number {
+    this.#ensure(4);
+    const start = this.#pos;
+    this.#pos += 4;
+    return start;
+  }
+
+  /** Writes the big-endian length of the frame begun at `start`. */
+  endFrame(start: number): void {
+    this.#view.setUint32(start, this.#pos - start - 4);
+  }
+
   /** Bytes written since `reset()`. */
   get length(): number {
     return this.#pos;

@@ -1,0 +1,46 @@
+/**
+ * What the agent client needs from a bus: the sidecar over a socket
+ * (`SocketPort`) or streams in this process (`LocalPort`) give the same.
+ *
+ * @module
+ */
+
+/** An entry as delivered: its stream entry id and the encoded message. */
+export type RawEntry = [entryId: string, msg: Uint8Array];
+
+/** Entries of one stream. */
+export interface RawBatch {
+  stream: string;
+  entries: RawEntry[];
+}
+
+/** Called with each pushed batch of a subscription. */
+export type PushHandler = (entries: RawEntry[]) => void;
+
+/** Server and backend facts (`info` without a stream). */
+export type BusInfo = Record<string, unknown>;
+
+/** Length and first/last entry of a stream. */
+export interface StreamInfo {
+  stream: string;
+  length: number;
+  firstEntryId: string | null;
+  lastEntryId: string | null;
+}
+
+/** The operations of the sidecar protocol, as calls. */
+export interface BusPort {
+  add(stream: string, msg: Uint8Array, maxLen?: number): Promise<{ entryId: string; duplicate: boolean }>;
+  read(streams: Record<string, string>, options: { count?: number; block?: number }): Promise<RawBatch[]>;
+  /** Starts a push subscription; `onEntries` receives batches until `unsubscribe`. */
+  subscribe(stream: string, from: string, credit: number, onEntries: PushHandler): Promise<{ sub: number; from: string }>;
+  credit(sub: number, n: number): Promise<void>;
+  unsubscribe(sub: number): Promise<void>;
+  trim(stream: string, maxLen: number, approximate: boolean): Promise<number>;
+  streamInfo(stream: string): Promise<StreamInfo>;
+  info(): Promise<BusInfo>;
+  ping(): Promise<number>;
+  close(): Promise<void>;
+  /** Resolves when the port can no longer be used. */
+  closed(): Promise<Error | undefined>;
+}

@@ -1,0 +1,297 @@
+/**
+ * The agent client: publish, read and follow streams through the sidecar
+ * (`connect()`) or in this process (`createLocalBus()`), with the same API.
+ * Method names follow the AMP plan: `streamAdd`, `streamRead`, `streamIter`.
+ *
+ * @module
+ */
+import type { AISPMessage } from "./envelope.ts";
+import { BROADCAST } from "./envelope.ts";
+import { decode, encode } from "./codec.ts";
+import type { BusInfo, BusPort, RawEntry, StreamInfo } from "./bus_port.ts";
+import { ConnectionClosedError } from "./bus_errors.ts";
+import type { AmpbusError } from "./errors.ts";
+
+/** A message as delivered from a stream. */
+export interface Delivery {
+  stream: string;
+  /** Stream entry id (`ms-seq`): where this delivery sits in its stream. */
+  entryId: string;
+  message: AISPMessage;
+  /** The message bytes as stored (canonical MessagePack). */
+  bytes: Uint8Array;
+}
+
+/** The outcome of publishing. */
+export interface AddResult {
+  stream: string;
+  entryId: string;
+  /** True when the message's opId was already stored in that stream: nothing new was stored. */
+  duplicate: boolean;
+}
+
+/** Where a read or iteration starts: `"0"` (the beginning), `"$"` (new entries only) or after an entry id. */
+export type StartFrom = "0" | "$" | string;
+
+/** Options of `streamRead()`. */
+export interface StreamReadOptions {
+  /** Most entries per stream. Defaults to 100. */
+  count?: number;
+  /** Wait up to this many ms for entries when there are none. Defaults to not waiting. */
+  block?: number;
+}
+
+/** Options of `streamIter()`. */
+export interface StreamIterOptions {
+  /** Defaults to `"$"`: only messages added after the iterator was created. */
+  from?: StartFrom;
+  /** Most entries the sidecar sends ahead of what you consumed (the credit window). Defaults to 256. */
+  window?: number;
+}
+
+/** Called for an entry whose bytes are not a valid message (it is skipped). */
+export type InvalidEntryHandler = (info: { stream: string; entryId: string; error: AmpbusError }) => void;
+
+/** The inbox stream of an agent: `inbox.<name>`; `"broadcast"` for everyone. */
+export function inboxOf(agent: string): string {
+  return agent === BROADCAST ? BROADCAST : `inbox.${agent}`;
+}
+
+/**
+ * A connection to the bus.
+ *
+ * @example
+ * ```ts
+ * const bus = await connect({ socket: "./ampd.sock", name: "coder" });
+ * await bus.send(msg);                                   // to inbox.<receiver>
+ * for await (const d of bus.streamIter("inbox.coder")) { // follow an inbox
+ *   console.log(d.message.spec?.task);
+ * }
+ * ```
+ */
+export class AmpClient {
+  #port: BusPort;
+  #offsets = new Map<string, string>();
+  #iters = new Set<StreamIterator>();
+  #onInvalid?: InvalidEntryHandler;
+  /** Entries skipped because they were not valid messages. */
+  invalidEntries = 0;
+
+  constructor(port: BusPort, options: { onInvalid?: InvalidEntryHandler } = {}) {
+    this.#port = port;
+    this.#onInvalid = options.onInvalid;
+  }
+
+  /** The port underneath (the sidecar protocol, or the in-process bus). */
+  get port(): BusPort {
+    return this.#port;
+  }
+
+  /** Decodes raw entries, skipping (and reporting) invalid ones. */
+  deliveries(stream: string, entries: RawEntry[]): Delivery[] {
+    const out: Delivery[] = [];
+    for (const [entryId, bytes] of entries) {
+      try {
+        out.push({ stream, entryId, message: decode(bytes), bytes });
+      } catch (e) {
+        this.invalidEntries++;
+        this.#onInvalid?.({ stream, entryId, error: e as AmpbusError });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Publishes a message to a stream. Validates and encodes it first (a
+   * `ValidationError` lists every problem). Idempotent: a second add of the
+   * same `opId` to the same stream within the dedupe window stores nothing
+   * and answers `duplicate: true` with the first copy's entry id.
+   */
+  async streamAdd(stream: string, msg: AISPMessage, options: { maxLen?: number } = {}): Promise<AddResult> {
+    const r = await this.#port.add(stream, encode(msg), options.maxLen);
+    return { stream, entryId: r.entryId, duplicate: r.duplicate };
+  }
+
+  /** Publishes a message to its receiver's inbox (`inbox.<receiver>`), or to `broadcast`. */
+  send(msg: AISPMessage): Promise<AddResult> {
+    return this.streamAdd(inboxOf(msg.receiver), msg);
+  }
+
+  /**
+   * Reads from one or more streams. Offsets are remembered: each call goes
+   * on after the last entry the previous call returned for that stream.
+   * Give a stream's start explicitly with the map form (`{tasks: "0"}`);
+   * a stream named for the first time starts at `"0"`.
+   */
+  async streamRead(streams: string | string[] | Record<string, StartFrom>, options: StreamReadOptions = {}): Promise<Delivery[]> {
+    const cursors: Record<string, string> = {};
+    if (typeof streams === "string") streams = [streams];
+    if (Array.isArray(streams)) for (const s of streams) cursors[s] = this.#offsets.get(s) ?? "0";
+    else Object.assign(cursors, streams);
+    const batches = await this.#port.read(cursors, options);
+    const out: Delivery[] = [];
+    for (const b of batches) {
+      if (b.entries.length === 0) continue;
+      this.#offsets.set(b.stream, b.entries[b.entries.length - 1][0]);
+      out.push(...this.deliveries(b.stream, b.entries));
+    }
+    return out;
+  }
+
+  /** The remembered offset of a stream (`streamRead` goes on after it). */
+  offset(stream: string): string | undefined {
+    return this.#offsets.get(stream);
+  }
+
+  /**
+   * Follows a stream: an async iterator of deliveries, pulled by credit so a
+   * slow consumer never makes the sidecar buffer more than `window` entries.
+   * `break` (or `return()`) ends the subscription cleanly.
+   */
+  streamIter(stream: string, options: StreamIterOptions = {}): DeliveryIterator {
+    const it = new StreamIterator(this, stream, options.from ?? "$", options.window ?? 256, () => this.#iters.delete(it));
+    this.#iters.add(it);
+    return it;
+  }
+
+  /** Trims a stream to about `maxLen` entries; returns how many were removed. */
+  trim(stream: string, maxLen: number, options: { approximate?: boolean } = {}): Promise<number> {
+    return this.#port.trim(stream, maxLen, options.approximate ?? false);
+  }
+
+  /** Length and first/last entry id of a stream. */
+  streamInfo(stream: string): Promise<StreamInfo> {
+    return this.#port.streamInfo(stream);
+  }
+
+  /** The sidecar's and backend's state and counters. */
+  info(): Promise<BusInfo> {
+    return this.#port.info();
+  }
+
+  /** Round trip; resolves with the server's clock. */
+  ping(): Promise<number> {
+    return this.#port.ping();
+  }
+
+  /** Ends every iterator and closes the connection. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#iters].map((it) => it.return()));
+    await this.#port.close();
+  }
+}
+
+/** What `streamIter()` returns: an async iterator of deliveries. */
+export interface DeliveryIterator extends AsyncIterableIterator<Delivery> {
+  /**
+   * Resolves with the entry id the subscription starts after, once the bus
+   * has it (`"$"` is resolved to the stream's last entry at that moment).
+   * Messages added after `ready` resolves are sure to be delivered.
+   */
+  readonly ready: Promise<string>;
+}
+
+/** The async iterator behind `streamIter()`. */
+class StreamIterator implements DeliveryIterator {
+  #client: AmpClient;
+  #stream: string;
+  #window: number;
+  #sub: Promise<number>;
+  #queue: Delivery[] = [];
+  #waiter: { resolve: (r: IteratorResult<Delivery>) => void; reject: (e: Error) => void } | undefined;
+  #received = 0;
+  #granted = 0;
+  #done = false;
+  #error: Error | undefined;
+  #onEnd: () => void;
+  readonly ready: Promise<string>;
+
+  constructor(client: AmpClient, stream: string, from: string, window: number, onEnd: () => void) {
+    this.#client = client;
+    this.#stream = stream;
+    this.#window = window;
+    this.#onEnd = onEnd;
+    const port = client.port;
+    const subscribed = port.subscribe(stream, from, window, (entries) => this.#onEntries(entries));
+    this.#sub = subscribed.then((r) => r.sub);
+    this.ready = subscribed.then((r) => r.from);
+    this.#sub.catch((e) => this.#fail(e));
+    this.ready.catch(() => {}); // the failure surfaces through next()
+    port.closed().then(() => this.#fail(new ConnectionClosedError(`connection closed while following ${stream}`)));
+  }
+
+  #onEntries(entries: RawEntry[]): void {
+    if (this.#done) return;
+    this.#received += entries.length;
+    for (const d of this.#client.deliveries(this.#stream, entries)) this.#queue.push(d);
+    this.#grant(); // entries skipped as invalid were consumed at once
+    this.#deliver();
+  }
+
+  #deliver(): void {
+    const w = this.#waiter;
+    if (w === undefined) return;
+    if (this.#queue.length > 0) {
+      this.#waiter = undefined;
+      this.#take(w.resolve);
+    } else if (this.#error) {
+      this.#waiter = undefined;
+      w.reject(this.#error);
+    } else if (this.#done) {
+      this.#waiter = undefined;
+      w.resolve({ value: undefined, done: true });
+    }
+  }
+
+  #take(resolve: (r: IteratorResult<Delivery>) => void): void {
+    const d = this.#queue.shift()!;
+    this.#grant();
+    resolve({ value: d, done: false });
+  }
+
+  // Credit: the sidecar may send `window + granted - received` more entries. Entries
+  // leave the window once consumed (taken from the queue, or skipped as invalid);
+  // grant them back in batches of at least half a window.
+  #grant(): void {
+    const consumed = this.#received - this.#queue.length;
+    const give = consumed - this.#granted;
+    if (give >= this.#window / 2) {
+      this.#granted += give;
+      void this.#sub.then((sub) => this.#client.port.credit(sub, give)).catch((e) => this.#fail(e));
+    }
+  }
+
+  #fail(e: Error): void {
+    if (this.#done) return;
+    this.#error ??= e;
+    this.#deliver();
+  }
+
+  next(): Promise<IteratorResult<Delivery>> {
+    if (this.#queue.length > 0) {
+      return new Promise((resolve) => this.#take(resolve));
+    }
+    if (this.#error) return Promise.reject(this.#error);
+    if (this.#done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => (this.#waiter = { resolve, reject }));
+  }
+
+  async return(): Promise<IteratorResult<Delivery>> {
+    if (!this.#done) {
+      this.#done = true;
+      this.#queue = [];
+      this.#onEnd();
+      this.#deliver();
+      try {
+        await this.#client.port.unsubscribe(await this.#sub);
+      } catch {
+        // connection already gone: nothing to unsubscribe
+      }
+    }
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<Delivery> {
+    return this;
+  }
+}

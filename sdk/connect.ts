@@ -1,0 +1,57 @@
+/**
+ * `connect()`: an agent client over the sidecar's Unix socket.
+ *
+ * @module
+ */
+import { AmpClient, type InvalidEntryHandler } from "./client.ts";
+import { SocketPort } from "./socket_port.ts";
+import { defaultTransport, type TransportFactory } from "./transport.ts";
+import { runtime } from "./_runtime.ts";
+
+/** Options of `connect()`. */
+export interface ConnectOptions {
+  /** Path of ampd's socket. Defaults to `$AMPD_SOCKET`, else `./ampd.sock`. */
+  socket?: string;
+  /** This client's name, sent in `hello` and shown in ampd's logs. Defaults to `<runtime>-agent`. */
+  name?: string;
+  /** Token, when ampd requires one. Defaults to `$AMPD_TOKEN`. */
+  token?: string;
+  /** Opens the byte pipe. Defaults to the Unix-socket transport of this runtime. */
+  transport?: TransportFactory;
+  /** How long to wait for each reply, in ms. Defaults to 30 000. */
+  requestTimeout?: number;
+  /** Called for each stream entry that is not a valid message (it is skipped). */
+  onInvalid?: InvalidEntryHandler;
+}
+
+function env(name: string): string | undefined {
+  // deno-lint-ignore no-explicit-any
+  const g = globalThis as any;
+  try {
+    return g.process?.env?.[name] ?? g.Deno?.env?.get?.(name);
+  } catch {
+    return undefined; // Deno without --allow-env
+  }
+}
+
+/**
+ * Connects to ampd and says hello.
+ *
+ * @example
+ * ```ts
+ * const bus = await connect({ socket: "./ampd.sock", name: "tester" });
+ * const r = await bus.streamAdd("tasks", msg); // { stream, entryId, duplicate }
+ * await bus.close();
+ * ```
+ */
+export async function connect(options: ConnectOptions = {}): Promise<AmpClient> {
+  const socket = options.socket ?? env("AMPD_SOCKET") ?? "./ampd.sock";
+  const factory = options.transport ?? (await defaultTransport());
+  const transport = await factory({ socket });
+  const port = await SocketPort.open(transport, {
+    name: options.name ?? `${runtime}-agent`,
+    token: options.token ?? env("AMPD_TOKEN"),
+    requestTimeout: options.requestTimeout,
+  });
+  return new AmpClient(port, { onInvalid: options.onInvalid });
+}

@@ -1,0 +1,107 @@
+/**
+ * Framing of the sidecar protocol: each frame is a 4-byte big-endian length,
+ * then that many bytes of one MessagePack map.
+ *
+ * @module
+ */
+import { AmpbusError } from "./errors.ts";
+
+/** Largest frame accepted by default: 16 MiB. */
+export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
+
+/** A frame could not be read: its declared length is over the limit or zero. The connection cannot go on. */
+export class FrameError extends AmpbusError {
+  constructor(message: string) {
+    super("BAD_FRAME", message);
+    this.name = "FrameError";
+  }
+}
+
+/**
+ * Splits a byte stream into frames. The declared length is checked against
+ * the limit before any buffer of that size is allocated.
+ *
+ * @example
+ * ```ts
+ * const frames = new FrameDecoder();
+ * for await (const chunk of transport) for (const f of frames.push(chunk)) handle(f);
+ * ```
+ */
+export class FrameDecoder {
+  readonly maxFrame: number;
+  #buf: Uint8Array = new Uint8Array(0);
+  #len = 0;
+
+  /** `maxFrame` defaults to 16 MiB. */
+  constructor(maxFrame: number = DEFAULT_MAX_FRAME) {
+    this.maxFrame = maxFrame;
+  }
+
+  /** Bytes held that do not yet make a whole frame. */
+  get pending(): number {
+    return this.#len;
+  }
+
+  /**
+   * Adds a chunk and returns the whole frames it completes (without their
+   * length prefix). Returned frames may be views into `chunk`: use them
+   * before the next `push()` or copy them. Throws `FrameError` on a bad length.
+   */
+  push(chunk: Uint8Array): Uint8Array[] {
+    let data = chunk;
+    if (this.#len > 0) {
+      // Slow path: a frame was split across chunks; join what is held with the new bytes.
+      this.#append(chunk);
+      data = this.#buf.subarray(0, this.#len);
+      this.#buf = EMPTY; // frames returned below stay views into the old buffer
+      this.#len = 0;
+    }
+    const out: Uint8Array[] = [];
+    const n = data.length;
+    let pos = 0;
+    while (n - pos >= 4) {
+      const size = ((data[pos] << 24) | (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]) >>> 0;
+      this.#check(size);
+      if (n - pos - 4 < size) break;
+      out.push(data.subarray(pos + 4, pos + 4 + size));
+      pos += 4 + size;
+    }
+    if (pos < n) this.#append(data.subarray(pos));
+    return out;
+  }
+
+  #check(size: number): void {
+    if (size === 0) throw new FrameError("frame length is 0: a frame holds one MessagePack map");
+    if (size > this.maxFrame) {
+      throw new FrameError(`frame length ${size} is over the limit of ${this.maxFrame} bytes`);
+    }
+  }
+
+  #append(bytes: Uint8Array): void {
+    const need = this.#len + bytes.length;
+    if (need > this.#buf.length) {
+      let cap = Math.max(256, this.#buf.length * 2, need);
+      if (this.#len >= 4) {
+        // Never reserve more than the declared frame (already checked against maxFrame) needs.
+        const b = this.#buf;
+        const total = (((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0) + 4;
+        cap = Math.max(need, Math.min(cap, total));
+      }
+      const next = new Uint8Array(cap);
+      next.set(this.#buf.subarray(0, this.#len));
+      this.#buf = next;
+    }
+    this.#buf.set(bytes, this.#len);
+    this.#len = need;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Prefixes a MessagePack payload with its 4-byte big-endian length. */
+export function frame(payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(payload.length + 4);
+  new DataView(out.buffer).setUint32(0, payload.length);
+  out.set(payload, 4);
+  return out;
+}

@@ -1,0 +1,230 @@
+/**
+ * The sidecar protocol over a transport: requests framed and pipelined,
+ * replies matched by `rid`, pushes routed to their subscription.
+ *
+ * @module
+ */
+import type { Decoder } from "@msgpack/msgpack";
+import { makeDecoder } from "./codec.ts";
+import { BusError, ConnectionClosedError, TimeoutError } from "./bus_errors.ts";
+import type { BusInfo, BusPort, PushHandler, RawBatch, RawEntry, StreamInfo } from "./bus_port.ts";
+import { DEFAULT_MAX_FRAME, FrameDecoder } from "./frame.ts";
+import type { Transport } from "./transport.ts";
+import { MsgpackWriter } from "./_writer.ts";
+
+/** The protocol version this client speaks. */
+export const CLIENT_PROTOCOL_VERSION = 1;
+
+interface Pending {
+  resolve: (reply: Record<string, unknown>) => void;
+  reject: (e: Error) => void;
+  op: string;
+}
+
+/** What the sidecar said in its `hello` reply. */
+export interface HelloReply {
+  version: number;
+  server: string;
+  serverVersion: string;
+  backend: "redis" | "memory";
+  maxFrame: number;
+}
+
+/** Options of `SocketPort.open()`. */
+export interface SocketPortOptions {
+  /** Client name sent in `hello`. */
+  name: string;
+  token?: string;
+  /** How long to wait for each reply, in ms. Defaults to 30 000. */
+  requestTimeout?: number;
+  /** Largest frame accepted from the sidecar. Defaults to 16 MiB. */
+  maxFrame?: number;
+}
+
+/** The sidecar protocol over one transport. */
+export class SocketPort implements BusPort {
+  #t: Transport;
+  #pending = new Map<number, Pending>();
+  #subs = new Map<number, PushHandler>();
+  #rid = 0;
+  #out = new MsgpackWriter(8 * 1024);
+  #flushing = false;
+  #sendChain: Promise<void> = Promise.resolve();
+  #decoder: Decoder;
+  #frames: FrameDecoder;
+  #timeout: number;
+  #closedWith: Error | undefined;
+  #closed: Promise<Error | undefined>;
+  hello!: HelloReply;
+
+  private constructor(t: Transport, o: SocketPortOptions) {
+    this.#t = t;
+    this.#timeout = o.requestTimeout ?? 30_000;
+    const maxFrame = o.maxFrame ?? DEFAULT_MAX_FRAME;
+    this.#frames = new FrameDecoder(maxFrame);
+    this.#decoder = makeDecoder({ maxBinLength: maxFrame, maxStrLength: maxFrame, maxArrayLength: 1_000_000, maxMapLength: 100_000 });
+    this.#closed = this.#readLoop();
+  }
+
+  /** Opens the protocol on a connected transport: sends `hello` and checks the answer. */
+  static async open(t: Transport, o: SocketPortOptions): Promise<SocketPort> {
+    const port = new SocketPort(t, o);
+    const req: Record<string, unknown> = { version: CLIENT_PROTOCOL_VERSION, client: o.name };
+    if (o.token !== undefined) req.token = o.token;
+    try {
+      port.hello = (await port.request("hello", req)) as unknown as HelloReply;
+    } catch (e) {
+      await t.close().catch(() => {});
+      throw e;
+    }
+    return port;
+  }
+
+  async #readLoop(): Promise<Error | undefined> {
+    let error: Error | undefined;
+    try {
+      for await (const chunk of this.#t) {
+        for (const f of this.#frames.push(chunk)) this.#onFrame(f);
+      }
+      error = await this.#t.closed();
+    } catch (e) {
+      error = e as Error;
+    }
+    this.#closedWith = new ConnectionClosedError(`connection to ampd closed${error ? `: ${error.message}` : ""}`, { cause: error });
+    for (const p of this.#pending.values()) p.reject(this.#closedWith);
+    this.#pending.clear();
+    return error;
+  }
+
+  #onFrame(bytes: Uint8Array): void {
+    const m = this.#decoder.decode(bytes) as Record<string, unknown>;
+    if (m.rid === undefined && typeof m.sub === "number") {
+      // A push: {sub, entries}. Replies always carry rid.
+      this.#subs.get(m.sub)?.(m.entries as RawEntry[]);
+      return;
+    }
+    const rid = m.rid as number | null;
+    if (rid === null || rid === undefined) {
+      // An error the sidecar could not tie to a request (a frame it could not read): fail everything pending.
+      const e = m.error as { code: string; message: string; details?: Record<string, unknown> } | undefined;
+      const err = new BusError(e?.code ?? "BAD_REQUEST", e?.message ?? "sidecar refused a frame", e?.details);
+      for (const p of this.#pending.values()) p.reject(err);
+      this.#pending.clear();
+      return;
+    }
+    const p = this.#pending.get(rid);
+    if (p === undefined) return;
+    this.#pending.delete(rid);
+    if (m.ok === true) p.resolve(m);
+    else {
+      const e = m.error as { code: string; message: string; details?: Record<string, unknown> };
+      p.reject(new BusError(e.code, `${p.op}: ${e.message}`, e.details));
+    }
+  }
+
+  /** Sends one request and resolves with the reply map (or rejects with `BusError`). */
+  request(op: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (this.#closedWith) return Promise.reject(this.#closedWith);
+    const rid = this.#rid = (this.#rid + 1) >>> 0;
+    const w = this.#out;
+    const start = w.beginFrame();
+    const keys = Object.keys(args);
+    let n = 2;
+    for (const k of keys) if (args[k] !== undefined) n++;
+    w.mapHeader(n);
+    w.str("op");
+    w.str(op);
+    w.str("rid");
+    w.number(rid);
+    for (const k of keys) {
+      if (args[k] === undefined) continue;
+      w.str(k);
+      w.value(args[k], k, 1);
+    }
+    w.endFrame(start);
+    this.#scheduleFlush();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (this.#pending.delete(rid)) reject(new TimeoutError(`${op}: no reply from ampd within ${this.#timeout} ms`));
+      }, this.#timeout);
+      this.#pending.set(rid, {
+        op,
+        resolve: (r) => {
+          clearTimeout(timer);
+          resolve(r);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
+  }
+
+  // Requests made in one tick go out in one write.
+  #scheduleFlush(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    queueMicrotask(() => {
+      this.#flushing = false;
+      if (this.#out.length === 0) return;
+      const bytes = this.#out.finish();
+      this.#out.reset();
+      this.#sendChain = this.#sendChain.then(() => this.#t.send(bytes)).catch(() => {});
+    });
+  }
+
+  async add(stream: string, msg: Uint8Array, maxLen?: number) {
+    const r = await this.request("add", { stream, msg, maxLen });
+    return { entryId: r.entryId as string, duplicate: r.duplicate as boolean };
+  }
+
+  async read(streams: Record<string, string>, o: { count?: number; block?: number }): Promise<RawBatch[]> {
+    const r = await this.request("read", { streams, count: o.count, block: o.block });
+    return r.streams as RawBatch[];
+  }
+
+  async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler) {
+    const r = await this.request("subscribe", { stream, from, credit });
+    this.#subs.set(r.sub as number, onEntries);
+    return { sub: r.sub as number, from: r.from as string };
+  }
+
+  async credit(sub: number, n: number): Promise<void> {
+    await this.request("credit", { sub, n });
+  }
+
+  async unsubscribe(sub: number): Promise<void> {
+    this.#subs.delete(sub);
+    if (this.#closedWith) return;
+    await this.request("unsubscribe", { sub });
+  }
+
+  async trim(stream: string, maxLen: number, approximate: boolean): Promise<number> {
+    return (await this.request("trim", { stream, maxLen, approximate })).removed as number;
+  }
+
+  async streamInfo(stream: string): Promise<StreamInfo> {
+    const { rid: _r, ok: _o, ...info } = await this.request("info", { stream });
+    return info as unknown as StreamInfo;
+  }
+
+  async info(): Promise<BusInfo> {
+    const { rid: _r, ok: _o, ...info } = await this.request("info", {});
+    return info;
+  }
+
+  async ping(): Promise<number> {
+    return (await this.request("ping", {})).time as number;
+  }
+
+  async close(): Promise<void> {
+    await this.#sendChain;
+    await this.#t.close();
+    await this.#closed;
+  }
+
+  closed(): Promise<Error | undefined> {
+    return this.#closed;
+  }
+}

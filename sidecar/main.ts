@@ -1,0 +1,200 @@
+#!/usr/bin/env bun
+/**
+ * ampd: the ampbus sidecar. Owns the Redis Streams connection (or in-memory
+ * streams when no Redis is reachable) and serves agents in any language over
+ * a Unix socket. `ampd --help` lists the flags.
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import pkg from "../package.json" with { type: "json" };
+import { DEFAULT_MAX_FRAME } from "../sdk/frame.ts";
+import { MemoryBackend } from "./backend/memory.ts";
+import { RedisBackend } from "./backend/redis.ts";
+import { DEFAULT_DEDUPE_WINDOW_MS, type StreamBackend } from "./backend/types.ts";
+import { parseArgs, parseChoice, parseDuration, parseSize, UsageError } from "./cli/args.ts";
+import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
+import { listenSocket, SocketInUseError } from "./server.ts";
+import { ServerState } from "./server_state.ts";
+
+const HELP = `ampd ${pkg.version}: the ampbus sidecar
+
+Serves the ampbus protocol (length-prefixed MessagePack, docs/protocol.md) on a
+Unix socket, over Redis Streams or in-memory streams.
+
+Usage:
+  ampd [flags]
+
+Flags:
+  --socket PATH           Unix socket to listen on. Default: ./ampd.sock
+  --socket-mode MODE      Octal file mode of the socket. Default: 600
+  --redis URL             Redis to use (also REDIS_URL). Example: redis://127.0.0.1:6379
+  --backend KIND          redis, memory or auto. Default: auto (Redis if a URL is
+                          given and answers within --connect-timeout, else memory)
+  --connect-timeout DUR   How long auto waits for Redis. Default: 2s
+  --prefix PREFIX         Prefix of Redis keys. Default: ampbus:
+  --max-frame SIZE        Largest frame accepted. Default: 16MiB
+  --dedupe-window DUR     How long an opId is remembered per stream. Default: 10m
+  --token TOKEN           Require this token in hello (also AMPD_TOKEN)
+  --log-level LEVEL       error, warn, info or debug. Default: info
+  -h, --help              Show this help
+  -V, --version           Print the version
+
+Examples:
+  ampd                                   in-memory streams on ./ampd.sock
+  REDIS_URL=redis://127.0.0.1:6379 ampd  Redis Streams
+  ampd --socket /run/ampbus/ampd.sock --backend redis --redis redis://db:6379
+
+Exit codes: 0 clean shutdown (SIGINT/SIGTERM), 1 start-up failure, 2 bad flags.
+`;
+
+const FLAGS = {
+  socket: {},
+  "socket-mode": {},
+  redis: {},
+  backend: {},
+  "connect-timeout": {},
+  prefix: {},
+  "max-frame": {},
+  "dedupe-window": {},
+  token: {},
+  "log-level": {},
+  help: { boolean: true, short: "h" },
+  version: { boolean: true, short: "V" },
+};
+
+/** ampd's settings after flags and environment. */
+export interface DaemonOptions {
+  socket: string;
+  socketMode: number;
+  redisUrl?: string;
+  backend: "redis" | "memory" | "auto";
+  connectTimeoutMs: number;
+  prefix: string;
+  maxFrame: number;
+  dedupeWindowMs: number;
+  token?: string;
+  logLevel: LogLevel;
+}
+
+/** Reads flags and environment into options; throws `UsageError` on a bad value. */
+export function daemonOptions(argv: readonly string[], env: Record<string, string | undefined>): DaemonOptions | "help" | "version" {
+  const { flags, positional } = parseArgs(argv, FLAGS);
+  if (flags.has("help")) return "help";
+  if (flags.has("version")) return "version";
+  if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
+  const get = (k: string) => flags.get(k) as string | undefined;
+  const modeText = get("socket-mode") ?? "600";
+  if (!/^0?[0-7]{3}$/.test(modeText)) throw new UsageError(`--socket-mode must be an octal mode such as 600 or 660 (was ${JSON.stringify(modeText)})`);
+  const redisUrl = get("redis") ?? (env.REDIS_URL || undefined);
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new UsageError(`--redis must be a redis:// or rediss:// URL (was ${JSON.stringify(redisUrl)})`);
+  }
+  const backend = parseChoice("backend", get("backend") ?? "auto", ["redis", "memory", "auto"] as const);
+  if (backend === "redis" && redisUrl === undefined) throw new UsageError("--backend redis needs --redis URL or REDIS_URL");
+  const prefix = get("prefix") ?? "ampbus:";
+  if (!/^[^\s{}]{0,64}$/.test(prefix)) throw new UsageError(`--prefix must be up to 64 characters without spaces or braces (was ${JSON.stringify(prefix)})`);
+  const socket = get("socket") ?? "./ampd.sock";
+  if (socket === "") throw new UsageError("--socket must not be empty");
+  const token = get("token") ?? (env.AMPD_TOKEN || undefined);
+  return {
+    socket: resolve(socket),
+    socketMode: parseInt(modeText, 8),
+    redisUrl,
+    backend,
+    connectTimeoutMs: parseDuration("connect-timeout", get("connect-timeout") ?? "2s", 50, 60_000),
+    prefix,
+    maxFrame: parseSize("max-frame", get("max-frame") ?? String(DEFAULT_MAX_FRAME), 1024, 256 * 1024 * 1024),
+    dedupeWindowMs: parseDuration("dedupe-window", get("dedupe-window") ?? String(DEFAULT_DEDUPE_WINDOW_MS), 1, 7 * 24 * 3_600_000),
+    token,
+    logLevel: parseChoice("log-level", get("log-level") ?? "info", LOG_LEVELS),
+  };
+}
+
+async function openBackend(o: DaemonOptions, log: Logger): Promise<StreamBackend> {
+  const memory = () => new MemoryBackend({ dedupeWindowMs: o.dedupeWindowMs });
+  if (o.backend === "memory") return memory();
+  if (o.redisUrl === undefined) {
+    log.info("no --redis or REDIS_URL given: using in-memory streams (not shared between processes, lost on exit)");
+    return memory();
+  }
+  try {
+    return await RedisBackend.connect({
+      url: o.redisUrl,
+      prefix: o.prefix,
+      dedupeWindowMs: o.dedupeWindowMs,
+      connectTimeoutMs: o.connectTimeoutMs,
+    });
+  } catch (e) {
+    if (o.backend === "redis") throw e;
+    const why = (e as Error).message;
+    log.warn("!".repeat(72));
+    log.warn(`Redis at ${o.redisUrl} is not reachable (${why}).`);
+    log.warn("FALLING BACK TO IN-MEMORY STREAMS: messages are not shared with other sidecars and are lost on exit.");
+    log.warn("!".repeat(72));
+    return memory();
+  }
+}
+
+/** Runs the daemon until SIGINT/SIGTERM. Returns the exit code. */
+export async function runDaemon(o: DaemonOptions): Promise<number> {
+  const started = performance.now();
+  const log = new Logger(o.logLevel);
+  let backend: StreamBackend;
+  try {
+    backend = await openBackend(o, log);
+  } catch (e) {
+    log.error(`cannot start: ${(e as Error).message}`);
+    return 1;
+  }
+  backend.onStateChange((s) => (s === "ready" ? log.info(`backend ${backend.kind}: ready`) : log.warn(`backend ${backend.kind}: ${s}`)));
+  const state = new ServerState({ maxFrame: o.maxFrame, token: o.token, version: pkg.version }, backend, log);
+  let server;
+  try {
+    server = await listenSocket(state, { path: o.socket, mode: o.socketMode });
+  } catch (e) {
+    log.error(`cannot start: ${(e as Error).message}`);
+    await backend.close();
+    return e instanceof SocketInUseError ? 1 : 1;
+  }
+  const ms = (performance.now() - started).toFixed(1);
+  log.info(`ready in ${ms} ms: listening on ${o.socket} (backend ${backend.kind}${o.token ? ", token required" : ""})`);
+  console.log(`ampd ready ${o.socket}`);
+
+  const { promise, resolve: done } = Promise.withResolvers<number>();
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: finishing in-flight requests and shutting down`);
+    await server.shutdown();
+    await backend.close();
+    log.info("stopped");
+    done(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  return await promise;
+}
+
+if (import.meta.main) {
+  let opts;
+  try {
+    opts = daemonOptions(process.argv.slice(2), process.env);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`ampd: ${e.message}\nRun 'ampd --help' for the flags.`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  if (opts === "help") {
+    console.log(HELP);
+    process.exit(0);
+  }
+  if (opts === "version") {
+    console.log(`ampd ${pkg.version}`);
+    process.exit(0);
+  }
+  process.exit(await runDaemon(opts));
+}

@@ -1,0 +1,210 @@
+/**
+ * The operations of the sidecar protocol. Each takes the session and the
+ * decoded request, checks every argument (a bad one is a `BAD_ARGUMENT`
+ * naming the field), and returns the reply body or a promise of it.
+ * docs/protocol.md documents each.
+ *
+ * @module
+ */
+import { decode } from "../sdk/codec.ts";
+import { DecodeError } from "../sdk/errors.ts";
+import type { EntryHeaders, ReadCursor, StreamBackend } from "./backend/types.ts";
+import {
+  binArg,
+  boolArg,
+  fromArg,
+  intArg,
+  isStreamName,
+  mapArg,
+  optIntArg,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  type Request,
+  strArg,
+  streamArg,
+} from "./protocol.ts";
+import type { ServerState } from "./server_state.ts";
+import { AddReply } from "./session.ts";
+import { Subscription } from "./subscription.ts";
+
+/** What an op sees of its session. */
+export interface OpContext {
+  readonly id: number;
+  readonly backend: StreamBackend;
+  readonly state: ServerState;
+  readonly subscriptions: Map<number, Subscription>;
+  readonly abortSignal: AbortSignal;
+  client: string;
+  helloDone: boolean;
+  close(): void;
+}
+
+/** Most subscriptions on one connection. */
+export const MAX_SUBSCRIPTIONS = 1024;
+/** Most streams in one read. */
+export const MAX_READ_STREAMS = 64;
+
+let nextSubId = 1;
+
+function timingSafeEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
+  return diff === 0;
+}
+
+function hello(s: OpContext, req: Request) {
+  if (s.helloDone) throw new ProtocolError("BAD_REQUEST", "hello was already sent on this connection");
+  const version = intArg(req, "version", 0, 0xffff);
+  const client = strArg(req, "client", 128)!;
+  const token = req.token;
+  if (token !== undefined && typeof token !== "string") throw new ProtocolError("BAD_ARGUMENT", "token must be a string", { field: "token" });
+  if (version < 1) {
+    throw new ProtocolError("VERSION_UNSUPPORTED", `protocol version ${version} is not supported; ampd speaks 1 to ${PROTOCOL_VERSION}`, {
+      min: 1,
+      max: PROTOCOL_VERSION,
+    });
+  }
+  const want = s.state.config.token;
+  if (want !== undefined && (typeof token !== "string" || !timingSafeEqual(token, want))) {
+    s.state.log.warn(`client ${s.id} (${client}): bad or missing token; closing`);
+    queueMicrotask(() => s.close()); // after the error reply is queued
+    throw new ProtocolError("AUTH_FAILED", token === undefined ? "this ampd requires a token" : "wrong token");
+  }
+  s.helloDone = true;
+  s.client = client;
+  s.state.log.debug(`client ${s.id} is ${client}`);
+  return {
+    version: Math.min(version, PROTOCOL_VERSION),
+    server: "ampd",
+    serverVersion: s.state.config.version,
+    backend: s.backend.kind,
+    maxFrame: s.state.config.maxFrame,
+  };
+}
+
+function add(s: OpContext, req: Request) {
+  const stream = streamArg(req);
+  const bytes = binArg(req, "msg");
+  const maxLen = optIntArg(req, "maxLen", 1, 0x7fffffff);
+  let msg;
+  try {
+    msg = decode(bytes, { maxBytes: s.state.config.maxFrame });
+  } catch (e) {
+    if (e instanceof DecodeError && e.code === "BAD_BYTES") {
+      throw new ProtocolError("BAD_ARGUMENT", `msg is not an encoded message: ${e.message}`, { field: "msg" }, { cause: e });
+    }
+    throw e; // ValidationError (INVALID_MESSAGE, with issues) or UNKNOWN_VERSION
+  }
+  const headers: EntryHeaders = {
+    id: msg.id,
+    opId: msg.opId,
+    type: msg.type,
+    sender: msg.sender,
+    receiver: msg.receiver,
+  };
+  if (msg.tier !== undefined) headers.tier = msg.tier;
+  // The request's bytes are a view into a socket buffer: store a copy.
+  const counters = s.state.counters;
+  return s.backend.add(stream, { headers, msg: bytes.slice() }, maxLen === undefined ? undefined : { maxLen }).then((r) => {
+    if (r.duplicate) counters.duplicates++;
+    else counters.added++;
+    return new AddReply(r.entryId, r.duplicate);
+  });
+}
+
+function read(s: OpContext, req: Request) {
+  const streams = mapArg(req, "streams");
+  const cursors: ReadCursor[] = [];
+  for (const stream of Object.keys(streams)) {
+    if (!isStreamName(stream)) streamArg({ stream }, `streams key ${JSON.stringify(stream)}`);
+    cursors.push({ stream, after: fromArg(streams[stream], `streams[${JSON.stringify(stream)}]`) });
+  }
+  if (cursors.length === 0 || cursors.length > MAX_READ_STREAMS) {
+    throw new ProtocolError("BAD_ARGUMENT", `streams must name 1 to ${MAX_READ_STREAMS} streams (was ${cursors.length})`, { field: "streams" });
+  }
+  const count = intArg(req, "count", 1, 10_000, 100);
+  const block = optIntArg(req, "block", 1, 300_000);
+  return s.backend.read(cursors, { count, block, signal: s.abortSignal }).then((batches) => ({
+    streams: batches.map((b) => ({ stream: b.stream, entries: b.entries.map((e) => [e.entryId, e.msg]) })),
+  }));
+}
+
+async function subscribe(s: OpContext, req: Request) {
+  const stream = streamArg(req);
+  let from = fromArg(req.from ?? "$", "from");
+  const credit = intArg(req, "credit", 0, 1_000_000, 0);
+  if (s.subscriptions.size >= MAX_SUBSCRIPTIONS) {
+    throw new ProtocolError("LIMIT_EXCEEDED", `at most ${MAX_SUBSCRIPTIONS} subscriptions per connection`);
+  }
+  if (from === "$") from = (await s.backend.info(stream)).lastEntryId ?? "0";
+  const id = nextSubId++;
+  const sub = new Subscription(s as never, { id, stream, cursor: from, credit });
+  s.subscriptions.set(id, sub);
+  s.state.subscriptions++;
+  // Start after the reply is queued, so no push precedes the reply that names the subscription.
+  setTimeout(() => {
+    if (s.subscriptions.get(id) === sub) {
+      sub.run().finally(() => s.state.subscriptions--);
+    } else s.state.subscriptions--;
+  }, 0);
+  return { sub: id, from };
+}
+
+function subArg(s: OpContext, req: Request): Subscription {
+  const id = intArg(req, "sub", 1, Number.MAX_SAFE_INTEGER);
+  const sub = s.subscriptions.get(id);
+  if (sub === undefined) throw new ProtocolError("UNKNOWN_SUBSCRIPTION", `no subscription ${id} on this connection`, { field: "sub" });
+  return sub;
+}
+
+function credit(s: OpContext, req: Request) {
+  const sub = subArg(s, req);
+  sub.addCredit(intArg(req, "n", 1, 1_000_000));
+  return { credit: sub.credit };
+}
+
+function unsubscribe(s: OpContext, req: Request) {
+  const sub = subArg(s, req);
+  sub.stop();
+  s.subscriptions.delete(sub.id);
+  return { cursor: sub.cursor };
+}
+
+function trim(s: OpContext, req: Request) {
+  const stream = streamArg(req);
+  const maxLen = intArg(req, "maxLen", 0, 0x7fffffff);
+  const approximate = boolArg(req, "approximate", false);
+  return s.backend.trim(stream, { maxLen, approximate }).then((removed) => ({ removed }));
+}
+
+function info(s: OpContext, req: Request) {
+  if (req.stream !== undefined) return s.backend.info(streamArg(req));
+  const st = s.state;
+  return {
+    server: "ampd",
+    serverVersion: st.config.version,
+    protocol: PROTOCOL_VERSION,
+    uptimeMs: Date.now() - st.startedAt,
+    backend: { ...s.backend.backendInfo() },
+    subscriptions: st.subscriptions,
+    shuttingDown: st.shuttingDown,
+    ...st.counters,
+  };
+}
+
+function ping() {
+  return { time: Date.now() };
+}
+
+/** Every op, by name. */
+export const OPS: Record<string, (s: OpContext, req: Request) => unknown> = {
+  hello,
+  add,
+  read,
+  subscribe,
+  credit,
+  unsubscribe,
+  trim,
+  info,
+  ping,
+};
