@@ -129,7 +129,7 @@ async function openBackend(o: DaemonOptions, log: Logger): Promise<StreamBackend
     if (o.backend === "redis") throw e;
     const why = (e as Error).message;
     log.warn("!".repeat(72));
-    log.warn(`Redis at ${o.redisUrl} is not reachable (${why}).`);
+    log.warn(`Redis is not reachable: ${why}`);
     log.warn("FALLING BACK TO IN-MEMORY STREAMS: messages are not shared with other sidecars and are lost on exit.");
     log.warn("!".repeat(72));
     return memory();
