@@ -41,3 +41,32 @@ export * from "./sdk/sign.ts";
 export * from "./sdk/serializer.ts";
 export { compareCodePoints } from "./sdk/_writer.ts";
 export { runtime, type RuntimeName } from "./sdk/_runtime.ts";
+export * from "./sdk/bus_errors.ts";
+export type { BusInfo, BusPort, RawBatch, RawEntry } from "./sdk/bus_port.ts";
+export * from "./sdk/client.ts";
+export * from "./sdk/connect.ts";
+export * from "./sdk/local_bus.ts";
+export { DEFAULT_MAX_FRAME, frame, FrameDecoder, FrameError } from "./sdk/frame.ts";
+export { SocketPort, type SocketPortOptions, type HelloReply } from "./sdk/socket_port.ts";
+export type { Transport, TransportFactory, TransportOptions } from "./sdk/transport.ts";
+export { MemoryBackend, type MemoryBackendOptions } from "./sdk/backend/memory.ts";
+export {
+  type AddOptions,
+  type AddResult as BackendAddResult,
+  BackendArgumentError,
+  type BackendInfo,
+  type BackendState,
+  BackendUnavailableError,
+  DEFAULT_DEDUPE_WINDOW_MS,
+  type EntryHeaders,
+  type EntryId,
+  type NewEntry,
+  type ReadCursor,
+  type ReadFrom,
+  type ReadOptions,
+  type StreamBackend,
+  type StreamBatch,
+  type StreamEntry,
+  type StreamInfo,
+  type TrimOptions,
+} from "./sdk/backend/types.ts";

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createMessage, encode, encodeValue } from "../mod.ts";
 import { frame } from "../sdk/frame.ts";
-import { MemoryBackend } from "../sidecar/backend/memory.ts";
+import { MemoryBackend } from "../sdk/backend/memory.ts";
 import { Logger } from "../sidecar/log.ts";
 import { listenSocket } from "../sidecar/server.ts";
 import { ServerState } from "../sidecar/server_state.ts";

@@ -9,9 +9,9 @@
 import { resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { DEFAULT_MAX_FRAME } from "../sdk/frame.ts";
-import { MemoryBackend } from "./backend/memory.ts";
+import { MemoryBackend } from "../sdk/backend/memory.ts";
 import { RedisBackend } from "./backend/redis.ts";
-import { DEFAULT_DEDUPE_WINDOW_MS, type StreamBackend } from "./backend/types.ts";
+import { DEFAULT_DEDUPE_WINDOW_MS, type StreamBackend } from "../sdk/backend/types.ts";
 import { parseArgs, parseChoice, parseDuration, parseSize, UsageError } from "./cli/args.ts";
 import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
 import { listenSocket, SocketInUseError } from "./server.ts";

@@ -8,7 +8,7 @@
  */
 import { decode } from "../sdk/codec.ts";
 import { DecodeError } from "../sdk/errors.ts";
-import type { EntryHeaders, ReadCursor, StreamBackend } from "./backend/types.ts";
+import type { EntryHeaders, ReadCursor, StreamBackend } from "../sdk/backend/types.ts";
 import {
   binArg,
   boolArg,

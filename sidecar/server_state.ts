@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { StreamBackend } from "./backend/types.ts";
+import type { StreamBackend } from "../sdk/backend/types.ts";
 import type { Logger } from "./log.ts";
 
 /** ampd's settings, after flags and environment were read. */

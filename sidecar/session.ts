@@ -10,7 +10,7 @@ import { makeDecoder } from "../sdk/codec.ts";
 import { AmpbusError } from "../sdk/errors.ts";
 import { FrameDecoder, FrameError } from "../sdk/frame.ts";
 import { MsgpackWriter } from "../sdk/_writer.ts";
-import type { StreamBackend, StreamEntry } from "./backend/types.ts";
+import type { StreamBackend, StreamEntry } from "../sdk/backend/types.ts";
 import { type OpContext, OPS } from "./ops.ts";
 import { PROTOCOL_VERSION, ProtocolError, type Request } from "./protocol.ts";
 import type { ServerState } from "./server_state.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { BackendUnavailableError } from "./backend/types.ts";
+import { BackendUnavailableError } from "../sdk/backend/types.ts";
 import type { Session } from "./session.ts";
 
 /** Most entries one push carries. */

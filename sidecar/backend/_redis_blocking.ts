@@ -10,10 +10,10 @@
  * @module
  */
 import { ErrorReply } from "redis";
-import { parseEntryId } from "./_args.ts";
+import { parseEntryId } from "../../sdk/backend/_args.ts";
 import { parseXRead, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
 import type { RawReply, RedisClient } from "./_redis_reply.ts";
-import type { StreamBatch, StreamEntry } from "./types.ts";
+import type { StreamBatch, StreamEntry } from "../../sdk/backend/types.ts";
 
 /** One stream of a blocked read, with a concrete id ("$" already resolved). */
 export interface BlockCursor {

@@ -6,8 +6,8 @@
  * @module
  */
 import { commandOptions, createClient, ErrorReply } from "redis";
-import { BackendArgumentError, BackendUnavailableError } from "./types.ts";
-import type { EntryHeaders, StreamEntry } from "./types.ts";
+import { BackendArgumentError, BackendUnavailableError } from "../../sdk/backend/types.ts";
+import type { EntryHeaders, StreamEntry } from "../../sdk/backend/types.ts";
 
 /** The node-redis v4 client RedisBackend uses. */
 export type RedisClient = ReturnType<typeof createClient>;

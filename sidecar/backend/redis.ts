@@ -6,13 +6,13 @@
  * @module
  */
 import { createClient } from "redis";
-import { checkMaxLen, checkRead, checkStream } from "./_args.ts";
+import { checkMaxLen, checkRead, checkStream } from "../../sdk/backend/_args.ts";
 import { BlockingPool } from "./_redis_blocking.ts";
 import type { BlockCursor } from "./_redis_blocking.ts";
 import { entryFields, parseXRead, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
 import type { RawReply, RedisClient } from "./_redis_reply.ts";
 import { ADD_SCRIPT, INFO_SCRIPT, LAST_ID_SCRIPT, LuaScript } from "./_redis_scripts.ts";
-import { BackendUnavailableError, DEFAULT_DEDUPE_WINDOW_MS } from "./types.ts";
+import { BackendUnavailableError, DEFAULT_DEDUPE_WINDOW_MS } from "../../sdk/backend/types.ts";
 import type {
   AddOptions,
   AddResult,
@@ -25,7 +25,7 @@ import type {
   StreamBatch,
   StreamInfo,
   TrimOptions,
-} from "./types.ts";
+} from "../../sdk/backend/types.ts";
 
 /** Options of `RedisBackend.connect()`. */
 export interface RedisBackendOptions {

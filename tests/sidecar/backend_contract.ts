@@ -11,8 +11,8 @@
  * @module
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { BackendArgumentError, BackendUnavailableError } from "../../sidecar/backend/types.ts";
-import type { EntryHeaders, NewEntry, StreamBackend, StreamBatch } from "../../sidecar/backend/types.ts";
+import { BackendArgumentError, BackendUnavailableError } from "../../sdk/backend/types.ts";
+import type { EntryHeaders, NewEntry, StreamBackend, StreamBatch } from "../../sdk/backend/types.ts";
 
 /** Makes a fresh backend; `dedupeWindowMs` must be honoured. */
 export type MakeBackend = (options: { dedupeWindowMs?: number }) => Promise<StreamBackend>;

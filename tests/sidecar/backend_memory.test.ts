@@ -3,7 +3,7 @@
  * promises (ids that survive a clock step back, big trimmed streams).
  */
 import { describe, expect, test } from "bun:test";
-import { MemoryBackend } from "../../sidecar/backend/memory.ts";
+import { MemoryBackend } from "../../sdk/backend/memory.ts";
 import { backendContract, freshStream, idLess, makeEntry } from "./backend_contract.ts";
 
 backendContract("MemoryBackend", (o) => Promise.resolve(new MemoryBackend(o)));

@@ -6,8 +6,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { commandOptions, createClient } from "redis";
 import { RedisBackend } from "../../sidecar/backend/redis.ts";
-import { BackendUnavailableError } from "../../sidecar/backend/types.ts";
-import type { BackendState, StreamBatch } from "../../sidecar/backend/types.ts";
+import { BackendUnavailableError } from "../../sdk/backend/types.ts";
+import type { BackendState, StreamBatch } from "../../sdk/backend/types.ts";
 import { REDIS_SKIP_REASON, RedisServer } from "../_helpers/redis_server.ts";
 import { backendContract, freshStream, idLess, makeEntry } from "./backend_contract.ts";
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { AmpbusError } from "../../sdk/errors.ts";
+import { AmpbusError } from "../errors.ts";
 
 /** A stream entry id in Redis's `ms-seq` form, such as `1706745600000-0`. */
 export type EntryId = string;

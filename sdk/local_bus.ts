@@ -1,0 +1,181 @@
+/**
+ * `createLocalBus()`: the agent client API over streams in this process
+ * (a `MemoryBackend`, or any `StreamBackend` you pass), for tests and
+ * single-process apps. Same semantics as through ampd: adds are validated
+ * and idempotent by `opId`, subscriptions are paced by credit.
+ *
+ * @module
+ */
+import { AmpClient, type InvalidEntryHandler } from "./client.ts";
+import type { BusInfo, BusPort, PushHandler, RawBatch, StreamInfo } from "./bus_port.ts";
+import { BusError, ConnectionClosedError } from "./bus_errors.ts";
+import { decode } from "./codec.ts";
+import { MemoryBackend } from "./backend/memory.ts";
+import type { StreamBackend } from "./backend/types.ts";
+
+const BLOCK_MS = 5000;
+const MAX_BATCH = 256;
+
+class LocalSubscription {
+  credit: number;
+  cursor: string;
+  #abort = new AbortController();
+  #wake: (() => void) | undefined;
+  stopped = false;
+
+  constructor(readonly backend: StreamBackend, readonly stream: string, from: string, credit: number, readonly push: PushHandler) {
+    this.cursor = from;
+    this.credit = credit;
+  }
+
+  add(n: number): void {
+    this.credit += n;
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+
+  async run(): Promise<void> {
+    while (!this.stopped) {
+      if (this.credit <= 0) {
+        await new Promise<void>((r) => (this.#wake = r));
+        continue;
+      }
+      const batches = await this.backend.read([{ stream: this.stream, after: this.cursor }], {
+        count: Math.min(this.credit, MAX_BATCH),
+        block: BLOCK_MS,
+        signal: this.#abort.signal,
+      });
+      if (this.stopped) return;
+      const entries = batches[0]?.entries ?? [];
+      if (entries.length === 0) continue;
+      this.cursor = entries[entries.length - 1].entryId;
+      this.credit -= entries.length;
+      this.push(entries.map((e) => [e.entryId, e.msg]));
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.#abort.abort();
+    this.add(0);
+  }
+}
+
+/** `BusPort` over a `StreamBackend` in this process. */
+export class LocalPort implements BusPort {
+  #backend: StreamBackend;
+  #ownsBackend: boolean;
+  #subs = new Map<number, LocalSubscription>();
+  #nextSub = 1;
+  #closed = false;
+  #closedPromise: Promise<Error | undefined>;
+  #resolveClosed!: (e: Error | undefined) => void;
+  #abort = new AbortController();
+
+  constructor(backend: StreamBackend, ownsBackend: boolean) {
+    this.#backend = backend;
+    this.#ownsBackend = ownsBackend;
+    this.#closedPromise = new Promise((r) => (this.#resolveClosed = r));
+  }
+
+  #check(): void {
+    if (this.#closed) throw new ConnectionClosedError("the local bus is closed");
+  }
+
+  async add(stream: string, msg: Uint8Array, maxLen?: number) {
+    this.#check();
+    const m = decode(msg); // the same checks ampd makes
+    const headers = { id: m.id, opId: m.opId, type: m.type, sender: m.sender, receiver: m.receiver, ...(m.tier ? { tier: m.tier } : {}) };
+    return await this.#backend.add(stream, { headers, msg }, maxLen === undefined ? undefined : { maxLen });
+  }
+
+  async read(streams: Record<string, string>, o: { count?: number; block?: number }): Promise<RawBatch[]> {
+    this.#check();
+    const cursors = Object.entries(streams).map(([stream, after]) => ({ stream, after }));
+    const batches = await this.#backend.read(cursors, { count: o.count, block: o.block, signal: this.#abort.signal });
+    return batches.map((b) => ({ stream: b.stream, entries: b.entries.map((e) => [e.entryId, e.msg]) }));
+  }
+
+  async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler) {
+    this.#check();
+    if (from === "$") from = (await this.#backend.info(stream)).lastEntryId ?? "0";
+    const sub = this.#nextSub++;
+    const s = new LocalSubscription(this.#backend, stream, from, credit, onEntries);
+    this.#subs.set(sub, s);
+    setTimeout(() => void s.run().catch(() => {}), 0);
+    return { sub, from };
+  }
+
+  credit(sub: number, n: number): Promise<void> {
+    const s = this.#subs.get(sub);
+    if (s === undefined) return Promise.reject(new BusError("UNKNOWN_SUBSCRIPTION", `no subscription ${sub}`));
+    s.add(n);
+    return Promise.resolve();
+  }
+
+  unsubscribe(sub: number): Promise<void> {
+    this.#subs.get(sub)?.stop();
+    this.#subs.delete(sub);
+    return Promise.resolve();
+  }
+
+  trim(stream: string, maxLen: number, approximate: boolean): Promise<number> {
+    return this.#backend.trim(stream, { maxLen, approximate });
+  }
+
+  streamInfo(stream: string): Promise<StreamInfo> {
+    return this.#backend.info(stream);
+  }
+
+  info(): Promise<BusInfo> {
+    return Promise.resolve({ server: "local", backend: { ...this.#backend.backendInfo() }, subscriptions: this.#subs.size });
+  }
+
+  ping(): Promise<number> {
+    return Promise.resolve(Date.now());
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#abort.abort();
+    for (const s of this.#subs.values()) s.stop();
+    this.#subs.clear();
+    if (this.#ownsBackend) await this.#backend.close();
+    this.#resolveClosed(undefined);
+  }
+
+  closed(): Promise<Error | undefined> {
+    return this.#closedPromise;
+  }
+}
+
+/** Options of `createLocalBus()`. */
+export interface LocalBusOptions {
+  /** The streams to use. Defaults to a new `MemoryBackend`, closed with the bus. Share one backend to connect several clients. */
+  backend?: StreamBackend;
+  /** Dedupe window of the default backend, in ms. Defaults to 10 minutes. */
+  dedupeWindowMs?: number;
+  onInvalid?: InvalidEntryHandler;
+}
+
+/**
+ * An agent client over in-process streams: the same API as `connect()`,
+ * without a sidecar.
+ *
+ * @example
+ * ```ts
+ * const backend = new MemoryBackend();
+ * const coder = createLocalBus({ backend });
+ * const tester = createLocalBus({ backend });
+ * const inbox = tester.streamIter("inbox.tester");
+ * await inbox.ready;
+ * await coder.send(msg);
+ * const { value } = await inbox.next();
+ * ```
+ */
+export function createLocalBus(options: LocalBusOptions = {}): AmpClient {
+  const backend = options.backend ?? new MemoryBackend({ dedupeWindowMs: options.dedupeWindowMs });
+  return new AmpClient(new LocalPort(backend, options.backend === undefined), { onInvalid: options.onInvalid });
+}
