@@ -1,0 +1,211 @@
+/**
+ * ampd as a process: its command line, the socket file it owns, and how it
+ * starts and stops. Runs the compiled `dist/ampd`.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import pkg from "../../package.json" with { type: "json" };
+import { connect } from "../../sdk/connect.ts";
+import { Ampd, buildAmpd, runAmpd } from "../_helpers/ampd.ts";
+import { errorOf, RawConn } from "../_helpers/raw_conn.ts";
+
+const started: Ampd[] = [];
+async function start(args: string[] = ["--backend", "memory"], options: { socket?: string; env?: Record<string, string> } = {}) {
+  const a = await Ampd.start({ args, ...options });
+  started.push(a);
+  return a;
+}
+
+beforeAll(async () => {
+  await buildAmpd();
+}, 60_000);
+
+afterAll(async () => {
+  for (const a of started) await a.dispose();
+});
+
+describe("command line", () => {
+  test("--help prints the flags and exits 0", async () => {
+    const r = await runAmpd(["--help"]);
+    expect(r.code).toBe(0);
+    for (const flag of ["--socket", "--socket-mode", "--redis", "--backend", "--max-frame", "--dedupe-window", "--token"]) {
+      expect(r.stdout).toContain(flag);
+    }
+  });
+
+  test("--version prints the package version and exits 0", async () => {
+    for (const flag of ["--version", "-V"]) {
+      const r = await runAmpd([flag]);
+      expect(r.code).toBe(0);
+      expect(r.stdout.trim()).toBe(`ampd ${pkg.version}`);
+    }
+  });
+
+  const bad: [string[], string][] = [
+    [["--bogus"], "--bogus"],
+    [["--max-frame", "12q"], "--max-frame"],
+    [["--max-frame", "1"], "--max-frame"],
+    [["--backend", "nope"], "--backend"],
+    [["--backend", "redis"], "--backend redis"],
+    [["--socket-mode", "999"], "--socket-mode"],
+    [["--dedupe-window", "soon"], "--dedupe-window"],
+    [["--redis", "http://x"], "--redis"],
+    [["--log-level", "loud"], "--log-level"],
+    [["--socket"], "--socket"],
+    [["stray"], "stray"],
+  ];
+  for (const [args, named] of bad) {
+    test(`ampd ${args.join(" ")} exits 2 naming ${named}`, async () => {
+      const r = await runAmpd(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(named);
+      expect(r.stdout).not.toContain("ampd ready");
+    });
+  }
+});
+
+describe("socket file", () => {
+  test("is created with mode 0600 by default", async () => {
+    const a = await start();
+    expect(statSync(a.socket).isSocket()).toBe(true);
+    expect(statSync(a.socket).mode & 0o777).toBe(0o600);
+  });
+
+  test("--socket-mode 660 is honoured", async () => {
+    const a = await start(["--backend", "memory", "--socket-mode", "660"]);
+    expect(statSync(a.socket).mode & 0o777).toBe(0o660);
+  });
+
+  test("a stale socket left by a SIGKILLed ampd is replaced", async () => {
+    const first = await start();
+    await first.kill();
+    expect(existsSync(first.socket)).toBe(true); // SIGKILL leaves the file behind
+    const second = await start(["--backend", "memory"], { socket: first.socket });
+    expect(second.stderr).toContain("stale");
+    const c = await RawConn.hello(second.socket);
+    expect((await c.call({ op: "ping", rid: 1 })).ok).toBe(true);
+    c.close();
+  });
+
+  test("a live ampd's socket is not stolen", async () => {
+    const first = await start();
+    const r = await runAmpd(["--backend", "memory", "--socket", first.socket]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(first.socket);
+    expect(r.stderr).toMatch(/another process is listening/);
+    // The first one still serves, on the same file.
+    expect(first.alive).toBe(true);
+    const c = await RawConn.hello(first.socket);
+    expect((await c.call({ op: "ping", rid: 1 })).ok).toBe(true);
+    c.close();
+  });
+
+  test("a regular file at the socket path is refused and left alone", async () => {
+    const a = await start(); // only for its temp dir
+    const path = join(a.dir, "not-a-socket");
+    writeFileSync(path, "precious");
+    const r = await runAmpd(["--backend", "memory", "--socket", path]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("not a socket");
+    expect(readFileSync(path, "utf8")).toBe("precious");
+  });
+});
+
+describe("shutdown", () => {
+  test("SIGTERM: in-flight requests are answered, the socket is removed, exit 0", async () => {
+    const a = await Ampd.start({ args: ["--backend", "memory"] });
+    try {
+      const c = await RawConn.hello(a.socket);
+      // A read that blocks for 1.5 s is in flight once the ping behind it is answered
+      // (requests are dispatched in order).
+      c.request({ op: "read", rid: 1, streams: { quiet: "$" }, block: 1500 });
+      await c.call({ op: "ping", rid: 2 });
+      const code = a.stop();
+      const read = await c.reply(1, 10_000);
+      expect(read.ok).toBe(true);
+      expect(read.streams).toEqual([]);
+      expect(await code).toBe(0);
+      expect(existsSync(a.socket)).toBe(false);
+      expect(a.stderr).toContain("SIGTERM");
+      await c.waitClosed();
+    } finally {
+      await a.dispose();
+    }
+  }, 15_000);
+
+  test("requests arriving after SIGTERM get SHUTTING_DOWN while in-flight ones finish", async () => {
+    const a = await Ampd.start({ args: ["--backend", "memory"] });
+    try {
+      const c = await RawConn.hello(a.socket);
+      c.request({ op: "read", rid: 1, streams: { quiet: "$" }, block: 1500 });
+      await c.call({ op: "ping", rid: 2 });
+      const code = a.stop();
+      await new Promise((r) => setTimeout(r, 300));
+      const late = await c.call({ op: "add", rid: 3, stream: "s", msg: new Uint8Array([0x80]) });
+      expect(errorOf(late).code).toBe("SHUTTING_DOWN");
+      expect((await c.reply(1, 10_000)).ok).toBe(true);
+      expect(await code).toBe(0);
+    } finally {
+      await a.dispose();
+    }
+  }, 15_000);
+});
+
+describe("backend choice", () => {
+  test("--backend auto with an unreachable Redis falls back to memory, loudly, naming the reason", async () => {
+    const a = await start(["--backend", "auto", "--redis", "redis://127.0.0.1:1", "--connect-timeout", "1s"]);
+    expect(a.stderr).toContain("FALLING BACK TO IN-MEMORY STREAMS");
+    expect(a.stderr).toMatch(/Redis is not reachable: .+/);
+    expect(a.stderr).toMatch(/ECONNREFUSED|refused|timed out|timeout/i);
+    const c = await RawConn.open(a.socket);
+    const hello = await c.call({ op: "hello", rid: 1, version: 1, client: "t" });
+    expect(hello.backend).toBe("memory");
+    c.close();
+  });
+
+  test("--backend redis with an unreachable Redis exits 1 with the reason", async () => {
+    const r = await runAmpd(["--backend", "redis", "--redis", "redis://127.0.0.1:1", "--connect-timeout", "500ms"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("cannot start");
+  });
+});
+
+describe("--token", () => {
+  let a: Ampd;
+  beforeAll(async () => {
+    a = await start(["--backend", "memory", "--token", "s3cret"]);
+  });
+
+  test("hello without a token gets AUTH_FAILED and the connection is closed", async () => {
+    const c = await RawConn.open(a.socket);
+    const r = await c.call({ op: "hello", rid: 1, version: 1, client: "t" });
+    expect(errorOf(r).code).toBe("AUTH_FAILED");
+    await c.waitClosed();
+  });
+
+  test("hello with a wrong token gets AUTH_FAILED and the connection is closed", async () => {
+    const c = await RawConn.open(a.socket);
+    const r = await c.call({ op: "hello", rid: 1, version: 1, client: "t", token: "s3cret!" });
+    expect(errorOf(r).code).toBe("AUTH_FAILED");
+    await c.waitClosed();
+  });
+
+  test("the right token works, raw and through the SDK", async () => {
+    const c = await RawConn.hello(a.socket, { token: "s3cret" });
+    expect((await c.call({ op: "ping", rid: 1 })).ok).toBe(true);
+    c.close();
+    const bus = await connect({ socket: a.socket, token: "s3cret", name: "sdk" });
+    expect(typeof (await bus.ping())).toBe("number");
+    await bus.close();
+    await expect(connect({ socket: a.socket, token: "nope", name: "sdk" })).rejects.toMatchObject({ code: "AUTH_FAILED" });
+  });
+
+  test("AMPD_TOKEN in the environment works like --token", async () => {
+    const b = await start(["--backend", "memory"], { env: { AMPD_TOKEN: "fromenv" } });
+    const bad = await RawConn.open(b.socket);
+    expect(errorOf(await bad.call({ op: "hello", rid: 1, version: 1, client: "t" })).code).toBe("AUTH_FAILED");
+    const good = await RawConn.hello(b.socket, { token: "fromenv" });
+    good.close();
+  });
+});
