@@ -32,6 +32,24 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/** Sorts keys in code point order; insertion sort for the small maps payloads mostly hold. */
+function sortKeys(keys: string[]): void {
+  const n = keys.length;
+  if (n > 16) {
+    keys.sort(compareCodePoints);
+    return;
+  }
+  for (let i = 1; i < n; i++) {
+    const k = keys[i];
+    let j = i - 1;
+    while (j >= 0 && compareCodePoints(keys[j], k) > 0) {
+      keys[j + 1] = keys[j];
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+}
+
 function describe(v: unknown): string {
   if (v === null) return "null";
   if (typeof v === "object") return (v as object).constructor?.name ?? "object";
@@ -205,7 +223,29 @@ export class MsgpackWriter {
       this.#pos = this.#strHeader(this.#pos, written) + written;
       return;
     }
-    // Short strings: count UTF-8 bytes, then write them by hand (faster than a native call).
+    // Short strings: most are ASCII (ids, names, keys); write them in one pass,
+    // with the header an ASCII string of this length gets (1 byte below 32, else 2).
+    {
+      const start = this.#pos;
+      const head = len < 32 ? 1 : 2;
+      let q = start + head;
+      let i = 0;
+      for (; i < len; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[q++] = c;
+      }
+      if (i === len) {
+        if (head === 1) buf[start] = 0xa0 | len;
+        else {
+          buf[start] = 0xd9;
+          buf[start + 1] = len;
+        }
+        this.#pos = q;
+        return;
+      }
+    }
+    // Otherwise count UTF-8 bytes, then write them by hand (faster than a native call).
     let bytes = 0;
     for (let i = 0; i < len; i++) {
       const c = s.charCodeAt(i);
@@ -355,7 +395,7 @@ export class MsgpackWriter {
     const keys = Object.keys(obj);
     let count = 0;
     for (let i = 0; i < keys.length; i++) if (obj[keys[i]] !== undefined) count++;
-    if (keys.length > 1) keys.sort(compareCodePoints);
+    if (keys.length > 1) sortKeys(keys);
     this.mapHeader(count);
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i];

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { Decoder, DecodeError as MsgpackDecodeError, ExtensionCodec } from "@msgpack/msgpack";
 import { ENVELOPE_VERSION, type AISPMessage, type TaskSpec } from "./envelope.ts";
 import { DecodeError, ValidationError } from "./errors.ts";
 import { MsgpackWriter } from "./_writer.ts";
+import { MsgpackReader } from "./_reader.ts";
 import { assertValid, validate, type ValidationPolicy } from "./schema.ts";
 
 /** Limits applied while decoding; each guards against a hostile or corrupt input. */
@@ -219,34 +219,19 @@ export function encodeValue(value: unknown): Uint8Array {
   return w.finish();
 }
 
-// ampbus carries no MessagePack extension types: refuse every one, including
-// a zero-length ext that slips under `maxExtLength`, instead of handing the
-// application an opaque ExtData.
-const noExtensions = {
-  tryToEncode: () => null,
-  decode: (_data: Uint8Array, type: number) => {
-    throw new MsgpackDecodeError(`extension type ${type} is not allowed in ampbus messages`);
-  },
-} as unknown as ExtensionCodec;
-
-function stringKey(key: unknown): string {
-  if (typeof key !== "string") {
-    throw new MsgpackDecodeError(`map keys must be strings (found a ${typeof key} key: ${String(key)})`);
-  }
-  return key;
-}
-
-/** Builds a reusable decoder with the given limits. */
-export function makeDecoder(limits: DecodeLimits = {}): Decoder {
+/**
+ * Builds a reusable decoder with the given limits: a MessagePack reader that
+ * refuses extension types, non-string and duplicate map keys and `__proto__`,
+ * checks every length before allocating, and names the byte offset of a fault.
+ */
+export function makeDecoder(limits: DecodeLimits = {}): MsgpackReader {
   const l = { ...DEFAULT_DECODE_LIMITS, ...limits };
-  return new Decoder({
+  return new MsgpackReader({
     maxStrLength: l.maxStrLength,
     maxBinLength: l.maxBinLength,
     maxArrayLength: l.maxArrayLength,
     maxMapLength: l.maxMapLength,
-    maxExtLength: l.maxBinLength, // any ext is refused by noExtensions, with its type named
-    extensionCodec: noExtensions,
-    mapKeyConverter: stringKey,
+    maxDepth: 100,
   });
 }
 
@@ -257,7 +242,7 @@ const sharedDecoder = makeDecoder();
  * throwing `DecodeError` (code `BAD_BYTES`) for anything that is not exactly
  * one well-formed MessagePack value.
  */
-export function decodeValue(bytes: Uint8Array, decoder: Decoder = sharedDecoder): unknown {
+export function decodeValue(bytes: Uint8Array, decoder: MsgpackReader = sharedDecoder): unknown {
   try {
     return decoder.decode(bytes);
   } catch (e) {
@@ -271,7 +256,7 @@ export interface DecodeOptions extends DecodeLimits {
   policy?: ValidationPolicy;
 }
 
-const decoders = new Map<string, Decoder>();
+const decoders = new Map<string, MsgpackReader>();
 
 /**
  * Decodes and validates a message. Throws `DecodeError` (`BAD_BYTES`,

@@ -6,7 +6,15 @@
  * @module
  */
 
-const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+// Char codes of the two hex digits of each byte.
+const HEX_CODES = new Uint16Array(512);
+for (let i = 0; i < 256; i++) {
+  const h = i.toString(16).padStart(2, "0");
+  HEX_CODES[2 * i] = h.charCodeAt(0);
+  HEX_CODES[2 * i + 1] = h.charCodeAt(1);
+}
+const DASH = 45;
+const chars = new Uint16Array(36);
 const pool = new Uint8Array(16 * 64);
 let poolPos = pool.length;
 let lastMs = -1;
@@ -53,9 +61,14 @@ export function uuidv7(now: number = Date.now()): string {
   b[6] = 0x70 | (seq >>> 8);
   b[7] = seq & 0xff;
   b[8] = 0x80 | (b[8] & 0x3f);
-  return HEX[b[0]] + HEX[b[1]] + HEX[b[2]] + HEX[b[3]] + "-" + HEX[b[4]] + HEX[b[5]] + "-" +
-    HEX[b[6]] + HEX[b[7]] + "-" + HEX[b[8]] + HEX[b[9]] + "-" + HEX[b[10]] + HEX[b[11]] +
-    HEX[b[12]] + HEX[b[13]] + HEX[b[14]] + HEX[b[15]];
+  // One flat string (concatenation would build a rope, slow to read char by char).
+  let c = 0;
+  for (let i = 0; i < 16; i++) {
+    if (i === 4 || i === 6 || i === 8 || i === 10) chars[c++] = DASH;
+    chars[c++] = HEX_CODES[2 * b[i]];
+    chars[c++] = HEX_CODES[2 * b[i] + 1];
+  }
+  return String.fromCharCode.apply(null, chars as unknown as number[]);
 }
 
 /** The millisecond timestamp inside a UUIDv7, or undefined if `id` is not one. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Decoder } from "@msgpack/msgpack";
+import type { MsgpackReader } from "./_reader.ts";
 import { makeDecoder } from "./codec.ts";
 import { BusError, ConnectionClosedError, TimeoutError } from "./bus_errors.ts";
 import type { BusInfo, BusPort, PushHandler, RawBatch, RawEntry, StreamInfo } from "./bus_port.ts";
@@ -50,7 +50,7 @@ export class SocketPort implements BusPort {
   #out = new MsgpackWriter(8 * 1024);
   #flushing = false;
   #sendChain: Promise<void> = Promise.resolve();
-  #decoder: Decoder;
+  #decoder: MsgpackReader;
   #frames: FrameDecoder;
   #timeout: number;
   #closedWith: Error | undefined;

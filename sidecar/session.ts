@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Decoder } from "@msgpack/msgpack";
+import type { MsgpackReader } from "../sdk/_reader.ts";
 import { makeDecoder } from "../sdk/codec.ts";
 import { AmpbusError } from "../sdk/errors.ts";
 import { FrameDecoder, FrameError } from "../sdk/frame.ts";
@@ -49,7 +49,7 @@ export class Session implements OpContext {
   readonly #abort = new AbortController();
   #wire: Wire;
   #frames: FrameDecoder;
-  #decoder: Decoder;
+  #decoder: MsgpackReader;
   #out = new MsgpackWriter(16 * 1024);
   #flushScheduled = false;
   #inFlight = 0;

@@ -1,0 +1,304 @@
+/**
+ * A MessagePack reader for what ampbus carries: nil, booleans, numbers,
+ * strings, bin, arrays and maps with string keys. Extension types, non-string
+ * keys and the key `__proto__` are refused; every length is checked against
+ * the limits before anything is allocated; errors name the byte offset.
+ * Bin values are views into the input (zero-copy).
+ *
+ * @module
+ */
+
+import { runtime } from "./_runtime.ts";
+
+/** A byte sequence that is not what `MsgpackReader` accepts. */
+export class MsgpackReadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MsgpackReadError";
+  }
+}
+
+/** Limits of one read; each guards against a hostile or corrupt input. */
+export interface ReaderLimits {
+  maxStrLength: number;
+  maxBinLength: number;
+  maxArrayLength: number;
+  maxMapLength: number;
+  /** Deepest nesting of arrays and maps. */
+  maxDepth: number;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: false });
+const fromCharCode = String.fromCharCode;
+const charCodes: number[] = [];
+// Node and Bun have a native UTF-8 slice that needs no subarray (an allocation per
+// string); elsewhere short ASCII is built from char codes, the rest by TextDecoder.
+// deno-lint-ignore no-explicit-any
+const utf8Slice: ((this: Uint8Array, start: number, end: number) => string) | undefined = (runtime === "node" || runtime === "bun")
+  ? (globalThis as any).Buffer?.prototype?.utf8Slice
+  : undefined;
+
+// Short map keys repeat in every message: cache their strings by content.
+const KEY_CACHE_SIZE = 4096;
+const keyCacheBytes: (Uint8Array | undefined)[] = new Array(KEY_CACHE_SIZE);
+const keyCacheStrings: string[] = new Array(KEY_CACHE_SIZE);
+
+function hex(b: number): string {
+  return "0x" + b.toString(16).padStart(2, "0");
+}
+
+/** Reads one MessagePack value from a byte array. */
+export class MsgpackReader {
+  readonly limits: ReaderLimits;
+  #b: Uint8Array = new Uint8Array(0);
+  #p = 0;
+
+  constructor(limits: ReaderLimits) {
+    this.limits = limits;
+  }
+
+  /** Same as `read()`. */
+  decode(bytes: Uint8Array): unknown {
+    return this.read(bytes);
+  }
+
+  /** Decodes `bytes`, which must hold exactly one value. */
+  read(bytes: Uint8Array): unknown {
+    this.#b = bytes;
+    this.#p = 0;
+    if (bytes.length === 0) throw new MsgpackReadError("no bytes: expected one MessagePack value");
+    const value = this.#value(0);
+    if (this.#p !== bytes.length) {
+      throw new MsgpackReadError(`${bytes.length - this.#p} extra bytes after the value, at offset ${this.#p}`);
+    }
+    return value;
+  }
+
+  #u16(p: number): number {
+    const b = this.#b;
+    return (b[p] << 8) | b[p + 1];
+  }
+
+  #u32(p: number): number {
+    const b = this.#b;
+    return ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
+  }
+
+  // Floats are rare in messages: make the DataView only when one comes.
+  #view(): DataView {
+    const b = this.#b;
+    return new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+
+  #need(n: number): void {
+    if (this.#p + n > this.#b.length) {
+      throw new MsgpackReadError(`truncated: ${n} more bytes needed at offset ${this.#p}, only ${this.#b.length - this.#p} left`);
+    }
+  }
+
+  #value(depth: number): unknown {
+    this.#need(1);
+    const p = this.#p;
+    const t = this.#b[p];
+    this.#p = p + 1;
+    if (t < 0x80) return t;
+    if (t >= 0xe0) return t - 0x100;
+    if (t >= 0xa0 && t < 0xc0) return this.#str(t & 0x1f, false);
+    if (t >= 0x80 && t < 0x90) return this.#map(t & 0x0f, depth);
+    if (t >= 0x90 && t < 0xa0) return this.#array(t & 0x0f, depth);
+    switch (t) {
+      case 0xc0:
+        return null;
+      case 0xc2:
+        return false;
+      case 0xc3:
+        return true;
+      case 0xcc:
+        this.#need(1);
+        return this.#b[this.#p++];
+      case 0xcd:
+        this.#need(2);
+        this.#p += 2;
+        return this.#u16(this.#p - 2);
+      case 0xce:
+        this.#need(4);
+        this.#p += 4;
+        return this.#u32(this.#p - 4);
+      case 0xcf: {
+        this.#need(8);
+        const x = this.#u32(this.#p) * 0x100000000 + this.#u32(this.#p + 4);
+        this.#p += 8;
+        return x;
+      }
+      case 0xd0:
+        this.#need(1);
+        return (this.#b[this.#p++] << 24) >> 24;
+      case 0xd1:
+        this.#need(2);
+        this.#p += 2;
+        return (this.#u16(this.#p - 2) << 16) >> 16;
+      case 0xd2:
+        this.#need(4);
+        this.#p += 4;
+        return this.#u32(this.#p - 4) | 0;
+      case 0xd3: {
+        this.#need(8);
+        const x = (this.#u32(this.#p) | 0) * 0x100000000 + this.#u32(this.#p + 4);
+        this.#p += 8;
+        return x;
+      }
+      case 0xca:
+        this.#need(4);
+        this.#p += 4;
+        return this.#view().getFloat32(this.#p - 4);
+      case 0xcb:
+        this.#need(8);
+        this.#p += 8;
+        return this.#view().getFloat64(this.#p - 8);
+      case 0xd9:
+        this.#need(1);
+        return this.#str(this.#b[this.#p++], false);
+      case 0xda:
+        this.#need(2);
+        this.#p += 2;
+        return this.#str(this.#u16(this.#p - 2), false);
+      case 0xdb:
+        this.#need(4);
+        this.#p += 4;
+        return this.#str(this.#u32(this.#p - 4), false);
+      case 0xc4:
+        this.#need(1);
+        return this.#bin(this.#b[this.#p++]);
+      case 0xc5:
+        this.#need(2);
+        this.#p += 2;
+        return this.#bin(this.#u16(this.#p - 2));
+      case 0xc6:
+        this.#need(4);
+        this.#p += 4;
+        return this.#bin(this.#u32(this.#p - 4));
+      case 0xdc:
+        this.#need(2);
+        this.#p += 2;
+        return this.#array(this.#u16(this.#p - 2), depth);
+      case 0xdd:
+        this.#need(4);
+        this.#p += 4;
+        return this.#array(this.#u32(this.#p - 4), depth);
+      case 0xde:
+        this.#need(2);
+        this.#p += 2;
+        return this.#map(this.#u16(this.#p - 2), depth);
+      case 0xdf:
+        this.#need(4);
+        this.#p += 4;
+        return this.#map(this.#u32(this.#p - 4), depth);
+    }
+    if ((t >= 0xd4 && t <= 0xd8) || (t >= 0xc7 && t <= 0xc9)) {
+      throw new MsgpackReadError(`extension type (byte ${hex(t)} at offset ${p}) is not allowed in ampbus messages`);
+    }
+    throw new MsgpackReadError(`byte ${hex(t)} at offset ${p} is not a MessagePack type (0xc1 is never used)`);
+  }
+
+  #str(n: number, isKey: boolean): string {
+    if (n > this.limits.maxStrLength) {
+      throw new MsgpackReadError(`string of ${n} bytes at offset ${this.#p} is over the limit of ${this.limits.maxStrLength}`);
+    }
+    this.#need(n);
+    const b = this.#b;
+    const start = this.#p;
+    const end = start + n;
+    this.#p = end;
+    if (n === 0) return "";
+    if (isKey && n <= 16) return this.#key(start, n);
+    if (utf8Slice !== undefined) return utf8Slice.call(b, start, end);
+    if (n <= 64) {
+      const codes = charCodes;
+      codes.length = n;
+      for (let i = 0; i < n; i++) {
+        const c = b[start + i];
+        if (c >= 0x80) return utf8.decode(b.subarray(start, end));
+        codes[i] = c;
+      }
+      return fromCharCode.apply(null, codes);
+    }
+    return utf8.decode(b.subarray(start, end));
+  }
+
+  #key(start: number, n: number): string {
+    const b = this.#b;
+    let h = n;
+    for (let i = start; i < start + n; i++) h = (h * 31 + b[i]) | 0;
+    const slot = h & (KEY_CACHE_SIZE - 1);
+    const cached = keyCacheBytes[slot];
+    if (cached !== undefined && cached.length === n) {
+      let same = true;
+      for (let i = 0; i < n; i++) {
+        if (cached[i] !== b[start + i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return keyCacheStrings[slot];
+    }
+    const s = utf8.decode(b.subarray(start, start + n));
+    keyCacheBytes[slot] = b.slice(start, start + n);
+    keyCacheStrings[slot] = s;
+    return s;
+  }
+
+  #bin(n: number): Uint8Array {
+    if (n > this.limits.maxBinLength) {
+      throw new MsgpackReadError(`bin of ${n} bytes at offset ${this.#p} is over the limit of ${this.limits.maxBinLength}`);
+    }
+    this.#need(n);
+    const start = this.#p;
+    this.#p = start + n;
+    return this.#b.subarray(start, start + n);
+  }
+
+  #array(n: number, depth: number): unknown[] {
+    if (n > this.limits.maxArrayLength) {
+      throw new MsgpackReadError(`array of ${n} items at offset ${this.#p} is over the limit of ${this.limits.maxArrayLength}`);
+    }
+    if (depth >= this.limits.maxDepth) throw new MsgpackReadError(`nesting deeper than ${this.limits.maxDepth} at offset ${this.#p}`);
+    // Each item takes at least one byte: a count beyond the bytes left is a lie; refuse before allocating.
+    if (n > this.#b.length - this.#p) {
+      throw new MsgpackReadError(`array claims ${n} items at offset ${this.#p}, but only ${this.#b.length - this.#p} bytes are left`);
+    }
+    const out = new Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.#value(depth + 1);
+    return out;
+  }
+
+  #map(n: number, depth: number): Record<string, unknown> {
+    if (n > this.limits.maxMapLength) {
+      throw new MsgpackReadError(`map of ${n} entries at offset ${this.#p} is over the limit of ${this.limits.maxMapLength}`);
+    }
+    if (depth >= this.limits.maxDepth) throw new MsgpackReadError(`nesting deeper than ${this.limits.maxDepth} at offset ${this.#p}`);
+    if (2 * n > this.#b.length - this.#p) {
+      throw new MsgpackReadError(`map claims ${n} entries at offset ${this.#p}, but only ${this.#b.length - this.#p} bytes are left`);
+    }
+    const out: Record<string, unknown> = {};
+    const b = this.#b;
+    for (let i = 0; i < n; i++) {
+      this.#need(1);
+      const at = this.#p;
+      const t = b[at];
+      let key: string;
+      if (t >= 0xa0 && t < 0xc0) {
+        this.#p++;
+        key = this.#str(t & 0x1f, true);
+      } else if (t === 0xd9 || t === 0xda || t === 0xdb) {
+        key = this.#value(depth + 1) as string;
+      } else {
+        throw new MsgpackReadError(`map key at offset ${at} is not a string (type byte ${hex(t)}); ampbus map keys are strings`);
+      }
+      if (key === "__proto__") throw new MsgpackReadError(`map key "__proto__" at offset ${at} is refused`);
+      const value = this.#value(depth + 1);
+      if (Object.hasOwn(out, key)) throw new MsgpackReadError(`duplicate map key ${JSON.stringify(key)} at offset ${at}`);
+      out[key] = value;
+    }
+    return out;
+  }
+}
