@@ -14,7 +14,7 @@ import {
 import { ValidationError } from "./errors.ts";
 import { grade } from "./grade.ts";
 import { uuidv7 } from "./id.ts";
-import { validate, type ValidationPolicy, type ValidationResult } from "./schema.ts";
+import { markFrozenValid, validate, type ValidationPolicy, type ValidationResult } from "./schema.ts";
 
 type Draft = { -readonly [K in keyof AISPMessage]?: AISPMessage[K] };
 
@@ -39,7 +39,9 @@ function freezeEnvelope(m: AISPMessage): AISPMessage {
   }
   if (m.compressed !== undefined) Object.freeze(m.compressed);
   if (m.sig !== undefined) Object.freeze(m.sig);
-  return Object.freeze(m);
+  Object.freeze(m);
+  markFrozenValid(m);
+  return m;
 }
 
 /**

@@ -131,11 +131,22 @@ export function validate(msg: unknown, policy?: ValidationPolicy): ValidationRes
   return issues.length === 0 ? { ok: true, value: msg as AISPMessage } : { ok: false, issues };
 }
 
+// Messages the builder or createMessage() validated and froze: they cannot
+// have changed since (the envelope, spec, evidence, compressed and sig are
+// frozen; the payload is any value by the schema), so encoding skips the check.
+const frozenValid = new WeakSet<object>();
+
+/** Records a frozen message as valid (the builder and createMessage() call this). */
+export function markFrozenValid(msg: AISPMessage): void {
+  if (Object.isFrozen(msg)) frozenValid.add(msg);
+}
+
 /**
  * Like `validate()`, but returns the message or throws a `ValidationError`
  * that lists every problem.
  */
 export function assertValid(msg: unknown, policy?: ValidationPolicy): AISPMessage {
+  if (policy === undefined && typeof msg === "object" && msg !== null && frozenValid.has(msg)) return msg as AISPMessage;
   const r = validate(msg, policy);
   if (!r.ok) throw new ValidationError(r.issues);
   return r.value;
