@@ -40,7 +40,10 @@ let zlib: NodeZlib | null | undefined;
  */
 export async function loadNodeZlib(): Promise<NodeZlib | undefined> {
   if (zlib !== undefined) return zlib ?? undefined;
-  if (runtime === "browser" || runtime === "worker") return (zlib = null) ?? undefined;
+  if (runtime === "browser" || runtime === "worker") {
+    zlib = null;
+    return undefined;
+  }
   try {
     zlib = g.process?.getBuiltinModule?.("node:zlib") as NodeZlib | undefined;
     if (!zlib) {
