@@ -56,9 +56,6 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-function pathText(path: string): string {
-  return path === "" ? "value" : path;
-}
 
 /** Writes canonical MessagePack into a reused, growing buffer. */
 export class MsgpackWriter {
@@ -358,9 +355,22 @@ export class MsgpackWriter {
    * Any value ampbus carries as a payload: null, booleans, numbers, strings,
    * `Uint8Array`, arrays and plain objects. `undefined` map values are left
    * out (as JSON does) and `undefined` array items become nil. Anything else
-   * throws an `EncodeError` naming the path.
+   * throws an `EncodeError` naming the path (`path` prefixes it).
    */
   value(v: unknown, path = "", depth = 0): void {
+    try {
+      this.#value(v, depth);
+    } catch (e) {
+      if (e instanceof PathFault) {
+        const where = path + e.segments.reverse().join("");
+        throw new EncodeError(`${where === "" ? "value" : where.replace(/^\./, "")} ${e.problem}`);
+      }
+      throw e;
+    }
+  }
+
+  // The hot path builds no path strings: a fault collects its path as it unwinds.
+  #value(v: unknown, depth: number): void {
     switch (typeof v) {
       case "string":
         return this.str(v);
@@ -373,23 +383,26 @@ export class MsgpackWriter {
       case "object":
         break;
       default:
-        throw new EncodeError(`${pathText(path)} cannot be encoded: ${describe(v)} is not a MessagePack value`);
+        throw new PathFault(`cannot be encoded: ${describe(v)} is not a MessagePack value`);
     }
     if (v === null) return this.nil();
-    if (depth >= MAX_DEPTH) {
-      throw new EncodeError(`${pathText(path)} is nested more than ${MAX_DEPTH} levels deep (is there a cycle?)`);
-    }
+    if (depth >= MAX_DEPTH) throw new PathFault(`is nested more than ${MAX_DEPTH} levels deep (is there a cycle?)`);
     if (Array.isArray(v)) {
       this.arrayHeader(v.length);
-      for (let i = 0; i < v.length; i++) this.value(v[i], `${path}[${i}]`, depth + 1);
+      for (let i = 0; i < v.length; i++) {
+        try {
+          this.#value(v[i], depth + 1);
+        } catch (e) {
+          if (e instanceof PathFault) e.segments.push(`[${i}]`);
+          throw e;
+        }
+      }
       return;
     }
     if (v instanceof Uint8Array) return this.bin(v);
     const proto = Object.getPrototypeOf(v);
     if (proto !== Object.prototype && proto !== null) {
-      throw new EncodeError(
-        `${pathText(path)} cannot be encoded: ${describe(v)} is not a plain object, array or Uint8Array`,
-      );
+      throw new PathFault(`cannot be encoded: ${describe(v)} is not a plain object, array or Uint8Array`);
     }
     const obj = v as Record<string, unknown>;
     const keys = Object.keys(obj);
@@ -401,9 +414,22 @@ export class MsgpackWriter {
       const k = keys[i];
       const item = obj[k];
       if (item === undefined) continue;
-      if (k === "__proto__") throw new EncodeError(`${pathText(path)} has the key __proto__, which ampbus refuses`);
+      if (k === "__proto__") throw new PathFault("has the key __proto__, which ampbus refuses");
       this.str(k);
-      this.value(item, path === "" ? k : `${path}.${k}`, depth + 1);
+      try {
+        this.#value(item, depth + 1);
+      } catch (e) {
+        if (e instanceof PathFault) e.segments.push(`.${k}`);
+        throw e;
+      }
     }
+  }
+}
+
+/** A value that cannot be encoded, with the path collected while unwinding (innermost first). */
+class PathFault extends Error {
+  readonly segments: string[] = [];
+  constructor(readonly problem: string) {
+    super(problem);
   }
 }
