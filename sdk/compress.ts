@@ -38,6 +38,42 @@ export interface DecompressOptions {
 /** Which implementation compresses on this runtime: useful in benchmarks and bug reports. */
 export type CompressionEngine = "node:zlib" | "CompressionStream" | "polyfill";
 
+/**
+ * The polyfill's engine (fflate) may run in a worker and keep sending output
+ * after the reader gave up at the size limit; enqueueing into a cancelled
+ * stream then throws in a callback nobody can catch. This base class hands the
+ * polyfill a controller that drops such late output instead.
+ */
+class QuietTransformStream<I, O> extends TransformStream<I, O> {
+  constructor(t: Transformer<I, O> = {}, w?: QueuingStrategy<I>, r?: QueuingStrategy<O>) {
+    const start = t.start;
+    super({
+      ...t,
+      start: (c) =>
+        start?.call(t, {
+          get desiredSize() {
+            return c.desiredSize;
+          },
+          enqueue: (chunk?: O) => {
+            try {
+              c.enqueue(chunk);
+            } catch { /* cancelled: drop */ }
+          },
+          error: (e?: unknown) => {
+            try {
+              c.error(e);
+            } catch { /* already closed */ }
+          },
+          terminate: () => {
+            try {
+              c.terminate();
+            } catch { /* already closed */ }
+          },
+        }),
+    }, w, r);
+  }
+}
+
 type StreamCtor = new (format: CompressionAlgorithm) => TransformStream<Uint8Array, Uint8Array>;
 let streamCtors: { c: StreamCtor; d: StreamCtor; engine: CompressionEngine } | undefined;
 
@@ -51,8 +87,8 @@ function streams(): { c: StreamCtor; d: StreamCtor; engine: CompressionEngine } 
     streamCtors = { c: g.CompressionStream, d: g.DecompressionStream, engine: "CompressionStream" };
   } catch {
     streamCtors = {
-      c: makeCompressionStream(TransformStream) as unknown as StreamCtor,
-      d: makeDecompressionStream(TransformStream) as unknown as StreamCtor,
+      c: makeCompressionStream(QuietTransformStream) as unknown as StreamCtor,
+      d: makeDecompressionStream(QuietTransformStream) as unknown as StreamCtor,
       engine: "polyfill",
     };
   }
@@ -66,8 +102,8 @@ export function setCompressionEngine(engine: CompressionEngine | undefined): voi
   forcedEngine = engine;
   if (engine === "polyfill") {
     streamCtors = {
-      c: makeCompressionStream(TransformStream) as unknown as StreamCtor,
-      d: makeDecompressionStream(TransformStream) as unknown as StreamCtor,
+      c: makeCompressionStream(QuietTransformStream) as unknown as StreamCtor,
+      d: makeDecompressionStream(QuietTransformStream) as unknown as StreamCtor,
       engine: "polyfill",
     };
   } else streamCtors = undefined;
@@ -113,14 +149,36 @@ async function readAll(readable: ReadableStream<Uint8Array>, limit: number, what
   return out;
 }
 
+// Input is fed in slices so that a decompressor stops soon after the output
+// passes the limit (a 1 KiB slice of a bomb inflates to about 1 MiB at most),
+// instead of inflating the whole input first.
+function sliceSize(limit: number): number {
+  return Math.min(65536, Math.max(256, Math.floor(limit / 1024)));
+}
+
 async function throughStream(ctor: StreamCtor, alg: CompressionAlgorithm, data: Uint8Array, limit: number, what: string) {
   const ts = new ctor(alg);
   const writer = ts.writable.getWriter();
-  const written = writer.write(data).then(() => writer.close());
+  // The polyfill may transfer (detach) the buffers it is given to a worker:
+  // hand it copies, never a view of the caller's bytes.
+  const copy = streams().engine === "polyfill";
+  const step = sliceSize(limit);
+  let stopped = false;
+  const written = (async () => {
+    for (let i = 0; i < data.length && !stopped; i += step) {
+      const slice = data.subarray(i, i + step);
+      await writer.write(copy ? slice.slice() : slice);
+    }
+    if (!stopped) await writer.close();
+  })();
   written.catch(() => {}); // a failure surfaces through the readable side
-  const out = await readAll(ts.readable, limit, what);
-  await written;
-  return out;
+  try {
+    const out = await readAll(ts.readable, limit, what);
+    await written;
+    return out;
+  } finally {
+    stopped = true;
+  }
 }
 
 /**

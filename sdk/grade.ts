@@ -69,7 +69,10 @@ export function tierOf(score: number): QualityTier {
   return "reject";
 }
 
-/** 1 if every quantifier in the condition binds its variables to a domain, 0.5 if some do not, 0 if none. */
+/**
+ * 1 if every quantifier in the condition binds its variables to a domain
+ * (`∈`, `⊆` or `:`), 0.5 if at least one does not, 0 if it has no quantifier.
+ */
 function conditionPrecision(condition: string): number {
   let quantifiers = 0;
   let bounded = 0;

@@ -7,7 +7,7 @@
  * @module
  */
 import type { AISPMessage } from "./envelope.ts";
-import { DecodeError, ValidationError } from "./errors.ts";
+import { DecodeError, formatPath, ValidationError } from "./errors.ts";
 import { fromBase64, toBase64 } from "./_base64.ts";
 import { checkDecoded } from "./codec.ts";
 import { assertValid, type ValidationPolicy } from "./schema.ts";
@@ -23,17 +23,26 @@ function payloadToJson(v: unknown): unknown {
   return v;
 }
 
-function payloadFromJson(v: unknown, path: string): unknown {
-  if (Array.isArray(v)) return v.map((x, i) => payloadFromJson(x, `${path}[${i}]`));
+function payloadFromJson(v: unknown, path: (string | number)[]): unknown {
+  if (Array.isArray(v)) return v.map((x, i) => payloadFromJson(x, [...path, i]));
   if (typeof v === "object" && v !== null) {
     const keys = Object.keys(v);
     const o = v as Record<string, unknown>;
     if (keys.length === 1 && keys[0] === "$bin" && typeof o.$bin === "string") {
       const b = fromBase64(o.$bin);
-      if (b === undefined) throw new ValidationError([{ path: path.split("."), message: `${path}.$bin is not valid base64` }]);
+      if (b === undefined) {
+        const at = [...path, "$bin"];
+        throw new ValidationError([{ path: at, message: `${formatPath(at)} is not valid base64` }]);
+      }
       return b;
     }
-    for (const k of keys) o[k] = payloadFromJson(o[k], `${path}.${k}`);
+    for (const k of keys) {
+      // JSON.parse makes "__proto__" an own key; MessagePack decoding refuses it, so JSON does too.
+      if (k === "__proto__") {
+        throw new DecodeError("BAD_BYTES", `${formatPath(path)} has the key __proto__, which ampbus refuses`);
+      }
+      o[k] = payloadFromJson(o[k], [...path, k]);
+    }
   }
   return v;
 }
@@ -81,7 +90,7 @@ export function deserialize(text: string, policy?: ValidationPolicy): AISPMessag
     bytesAt(m.compressed, "data", "compressed", issues);
     bytesAt(m.sig, "value", "sig", issues);
     if (issues.length > 0) throw new ValidationError(issues);
-    if (m.payload !== undefined) m.payload = payloadFromJson(m.payload, "payload");
+    if (m.payload !== undefined) m.payload = payloadFromJson(m.payload, ["payload"]);
   }
   return checkDecoded(value, policy);
 }

@@ -1,0 +1,137 @@
+import { describe, expect, test } from "bun:test";
+import { GRADE_WEIGHTS, grade, TIER_THRESHOLDS, tierOf } from "../../mod.ts";
+import { seedMessage } from "./_fixtures.ts";
+
+// Formula (sdk/grade.ts): score = 0.30·density + 0.25·precision + 0.25·completeness + 0.20·evidence
+//   density      = min(1, (symbols / tokens) / 0.5)        tokens: one AISP symbol, or a run of other non-space chars
+//   precision    = mean over conditions of: 1 all quantifiers bound (∈ ⊆ :), 0.5 some, 0 none or no quantifier
+//   completeness = (has pre + has post + task uses ≜/≔) / 3
+//   evidence     = confidence × method weight (formal 1.0, test 0.85, static 0.7)
+
+describe("grade", () => {
+  test("the seed example grades platinum at 0.9342", () => {
+    // pre  "∀ f ∈ CodeFiles: compiled(f) = ⊤"                        7 tokens, 3 symbols (∀ ∈ ⊤)
+    // task "validate ≜ λ f.runTests(f) ∧ coverage(f) ≥ 0.8"          8 tokens, 4 symbols (≜ λ ∧ ≥)
+    // post "∀ t ∈ Tests: passed(t) = ⊤"                              7 tokens, 3 symbols
+    // density = (10/22)/0.5 = 0.90909; precision = (1+1)/2 = 1; completeness = 3/3 = 1
+    // evidence = 0.95 × 0.85 = 0.8075
+    // score = 0.3×0.90909 + 0.25 + 0.25 + 0.2×0.8075 = 0.272727 + 0.5 + 0.1615 = 0.934227 → 0.9342
+    const g = grade(seedMessage().spec!);
+    expect(g.breakdown).toEqual({
+      symbolDensity: 0.9091,
+      quantifierPrecision: 1,
+      conditionCompleteness: 1,
+      evidence: 0.8075,
+      tokens: 22,
+      symbols: 10,
+    });
+    expect(g.score).toBe(0.9342);
+    expect(g.tier).toBe("platinum");
+  });
+
+  test("the seed example without evidence: 0.272727 + 0.5 = 0.7727, still platinum", () => {
+    const { evidence: _e, ...spec } = seedMessage().spec!;
+    const g = grade(spec);
+    expect(g.score).toBe(0.7727);
+    expect(g.tier).toBe("platinum");
+    expect(g.breakdown.evidence).toBe(0);
+  });
+
+  test("empty conditions: only density and the defined task count", () => {
+    // task "deploy ≜ λ x.ship(x)": 4 tokens, 2 symbols → density (2/4)/0.5 = 1
+    // no conditions → precision 0; completeness (0 + 0 + 1)/3
+    // score = 0.3 + 0.25/3 = 0.383333 → 0.3833, bronze
+    const g = grade({ preconditions: [], task: "deploy ≜ λx.ship(x)", postconditions: [] });
+    expect(g.breakdown.symbolDensity).toBe(1);
+    expect(g.breakdown.quantifierPrecision).toBe(0);
+    expect(g.breakdown.conditionCompleteness).toBe(0.3333);
+    expect(g.score).toBe(0.3833);
+    expect(g.tier).toBe("bronze");
+  });
+
+  test("blank conditions do not count as present", () => {
+    const g = grade({ preconditions: ["   "], task: "run", postconditions: [""] });
+    // no tokens from blanks; 1 token "run" with 0 symbols; precision (0+0)/2; completeness 0
+    expect(g.breakdown.tokens).toBe(1);
+    expect(g.score).toBe(0);
+    expect(g.tier).toBe("reject");
+  });
+
+  test("natural language only is reject; with formal evidence it reaches bronze", () => {
+    // 3 + 4 + 3 = 10 tokens, 0 symbols → density 0; no quantifiers → precision 0
+    // completeness (1 + 1 + 0)/3 = 0.6667 → score 0.25 × 0.666667 = 0.166667 → 0.1667, reject
+    const spec = { preconditions: ["the code compiles"], task: "run all the tests", postconditions: ["all tests pass"] };
+    const g = grade(spec);
+    expect(g.breakdown).toMatchObject({ tokens: 10, symbols: 0, symbolDensity: 0, quantifierPrecision: 0 });
+    expect(g.score).toBe(0.1667);
+    expect(g.tier).toBe("reject");
+    // + 0.2 × (1.0 × 1.0) = 0.366667 → 0.3667, bronze
+    const withProof = grade({ ...spec, evidence: { prover: "lean4", method: "formal-verification", confidence: 1 } });
+    expect(withProof.score).toBe(0.3667);
+    expect(withProof.tier).toBe("bronze");
+  });
+
+  test("unbound quantifiers get half credit, bound ones full credit", () => {
+    // pre[0]  "∀ x p(x)": 3 tokens, 1 symbol; its only quantifier is unbound → 0.5
+    // pre[1]  "∃ y ∈ S ∧ ∀ z q(z)": 8 tokens, 4 symbols; ∃y bound, ∀z unbound → 0.5
+    // post[0] "∀ w ∈ W: r(w)": 5 tokens, 2 symbols; bound → 1
+    // task "t": 1 token. density = (7/17)/0.5 = 0.823529; precision (0.5 + 0.5 + 1)/3 = 0.666667
+    // completeness (1 + 1 + 0)/3 = 0.666667; evidence 0.5 × 0.7 = 0.35
+    // score = 0.247059 + 0.166667 + 0.166667 + 0.07 = 0.650392 → 0.6504, gold
+    const g = grade({
+      preconditions: ["∀x p(x)", "∃y ∈ S ∧ ∀z q(z)"],
+      task: "t",
+      postconditions: ["∀w ∈ W: r(w)"],
+      evidence: { prover: "tsc", method: "static-analysis", confidence: 0.5 },
+    });
+    expect(g.breakdown).toEqual({
+      symbolDensity: 0.8235,
+      quantifierPrecision: 0.6667,
+      conditionCompleteness: 0.6667,
+      evidence: 0.35,
+      tokens: 17,
+      symbols: 7,
+    });
+    expect(g.score).toBe(0.6504);
+    expect(g.tier).toBe("gold");
+  });
+
+  test("a gold spec: the seed example with a task that defines nothing", () => {
+    // task "validate: λ f.runTests(f) ∧ coverage(f) ≥ 0.8" → "validate:" λ "f.runTests(f)" ∧ "coverage(f)" ≥ "0.8"
+    // 7 tokens, 3 symbols; total 21 tokens, 9 symbols → density (9/21)/0.5 = 0.857143
+    // precision 1; completeness 2/3; no evidence
+    // score = 0.257143 + 0.25 + 0.166667 = 0.673810 → 0.6738, gold
+    const s = seedMessage().spec!;
+    const g = grade({ preconditions: s.preconditions, task: "validate: λf.runTests(f) ∧ coverage(f) ≥ 0.8", postconditions: s.postconditions });
+    expect(g.breakdown.tokens).toBe(21);
+    expect(g.breakdown.symbols).toBe(9);
+    expect(g.score).toBe(0.6738);
+    expect(g.tier).toBe("gold");
+  });
+
+  test("grading is deterministic and weights sum to 1", () => {
+    const s = seedMessage().spec!;
+    expect(grade(s)).toEqual(grade(structuredClone(s)));
+    const w = GRADE_WEIGHTS;
+    expect(w.symbolDensity + w.quantifierPrecision + w.conditionCompleteness + w.evidence).toBeCloseTo(1, 12);
+  });
+});
+
+describe("tierOf", () => {
+  test("thresholds are inclusive at their exact boundaries", () => {
+    expect(TIER_THRESHOLDS).toEqual({ platinum: 0.75, gold: 0.6, silver: 0.4, bronze: 0.2 });
+    const cases: [number, string][] = [
+      [1, "platinum"],
+      [0.75, "platinum"],
+      [0.7499, "gold"],
+      [0.6, "gold"],
+      [0.5999, "silver"],
+      [0.4, "silver"],
+      [0.3999, "bronze"],
+      [0.2, "bronze"],
+      [0.1999, "reject"],
+      [0, "reject"],
+    ];
+    for (const [score, tier] of cases) expect([score, tierOf(score)]).toEqual([score, tier]);
+  });
+});
