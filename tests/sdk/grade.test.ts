@@ -132,6 +132,6 @@ describe("tierOf", () => {
       [0.1999, "reject"],
       [0, "reject"],
     ];
-    for (const [score, tier] of cases) expect([score, tierOf(score)]).toEqual([score, tier]);
+    for (const [score, tier] of cases) expect(`${score} ${tierOf(score)}`).toBe(`${score} ${tier}`);
   });
 });
