@@ -5,7 +5,7 @@
  * @module
  */
 import { BackendArgumentError } from "./types.ts";
-import type { ReadCursor, ReadOptions } from "./types.ts";
+import type { EntryHeaders, GroupStart, ReadCursor, ReadOptions } from "./types.ts";
 
 /** An entry id split into its two numbers. */
 export interface ParsedId {
@@ -86,13 +86,62 @@ export function checkRead(cursors: readonly ReadCursor[], options: ReadOptions |
     checkStream(c.stream);
     if (c.after !== "$") parseEntryId(c.after);
   }
-  const count = options?.count ?? DEFAULT_READ_COUNT;
+  return { count: checkCount(options?.count, DEFAULT_READ_COUNT), block: checkBlock(options?.block) };
+}
+
+/** Rejects an `expiresAt` header that is not a finite number. */
+export function checkHeaders(headers: EntryHeaders): void {
+  const x = headers.expiresAt;
+  if (x !== undefined && (typeof x !== "number" || !Number.isFinite(x))) {
+    throw new BackendArgumentError(`headers.expiresAt must be a finite number of epoch milliseconds (was ${x})`);
+  }
+}
+
+/** Rejects an empty group or consumer name. */
+export function checkName(what: "group" | "consumer", name: string): void {
+  if (typeof name !== "string" || name.length === 0) {
+    throw new BackendArgumentError(`${what} name must be a non-empty string (was ${JSON.stringify(name)})`);
+  }
+}
+
+/** A positive integer `count`, or `fallback` when undefined. */
+export function checkCount(count: number | undefined, fallback: number): number {
+  if (count === undefined) return fallback;
   if (!Number.isSafeInteger(count) || count < 1) {
     throw new BackendArgumentError(`count must be a positive integer (was ${count})`);
   }
-  const block = options?.block;
+  return count;
+}
+
+/** A non-negative number of milliseconds, rounded up, or `fallback` when undefined. */
+export function checkMs(what: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new BackendArgumentError(`${what} must be a non-negative number of milliseconds (was ${value})`);
+  }
+  return Math.ceil(value);
+}
+
+/** A positive `block`, rounded up, or undefined. */
+export function checkBlock(block: number | undefined): number | undefined {
   if (block !== undefined && (!Number.isFinite(block) || block <= 0)) {
     throw new BackendArgumentError(`block must be a positive number of milliseconds (was ${block}); no read may wait forever`);
   }
-  return { count, block: block === undefined ? undefined : Math.ceil(block) };
+  return block === undefined ? undefined : Math.ceil(block);
+}
+
+/** A group's start: `"$"`, `"0"` or an entry id in its full `ms-seq` form. */
+export function checkGroupStart(from: GroupStart | undefined): GroupStart {
+  if (from === undefined || from === "$") return "$";
+  const { ms, seq } = parseEntryId(from);
+  return `${ms}-${seq}`;
+}
+
+/** Entry ids in their full `ms-seq` form, so "5" and "5-0" name the same entry on both backends. */
+export function canonicalIds(ids: readonly string[]): string[] {
+  if (!Array.isArray(ids)) throw new BackendArgumentError("entryIds must be an array of entry ids");
+  return ids.map((id) => {
+    const { ms, seq } = parseEntryId(id);
+    return `${ms}-${seq}`;
+  });
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { MemGroup } from "./_memory_groups.ts";
 import type { StreamBatch, StreamEntry } from "./types.ts";
 
 /** One stream: parallel arrays from `start` on; the slots before `start` are trimmed. */
@@ -16,6 +17,8 @@ export class MemStream {
   lastMs = 0;
   lastSeq = 0;
   waiters: Set<Waiter> | null = null;
+  /** Consumer groups by name; null until the first group is created. */
+  groups: Map<string, MemGroup> | null = null;
   /** opId -> entry id, for opIds within the dedupe window. */
   dedupe = new Map<string, string>();
   // The same opIds in expiry order (the window is constant), swept from `dedupeHead`.
@@ -42,6 +45,12 @@ export class MemStream {
       else hi = mid;
     }
     return lo;
+  }
+
+  /** The live entry with id (ms, seq), if it was not trimmed. */
+  entryAt(ms: number, seq: number): StreamEntry | undefined {
+    const i = this.indexAfter(ms, seq) - 1;
+    return i >= this.start && this.ms[i] === ms && this.seq[i] === seq ? this.entries[i] : undefined;
   }
 
   /** Drops the oldest entries so at most `maxLen` remain; returns how many went. */

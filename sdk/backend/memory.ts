@@ -4,11 +4,26 @@
  *
  * @module
  */
-import { checkMaxLen, checkRead, checkStream, parseEntryId } from "./_args.ts";
+import {
+  canonicalIds,
+  checkBlock,
+  checkCount,
+  checkGroupStart,
+  checkHeaders,
+  checkMaxLen,
+  checkMs,
+  checkName,
+  checkRead,
+  checkStream,
+  DEFAULT_READ_COUNT,
+  parseEntryId,
+} from "./_args.ts";
+import { MemGroup } from "./_memory_groups.ts";
 import { collect, gather, MemStream } from "./_memory_stream.ts";
 import type { WaitCursor, Waiter } from "./_memory_stream.ts";
 import {
   BackendUnavailableError,
+  DEFAULT_CLAIM_TIMEOUT_MS,
   DEFAULT_DEDUPE_WINDOW_MS,
 } from "./types.ts";
 import type {
@@ -16,7 +31,16 @@ import type {
   AddResult,
   BackendInfo,
   BackendState,
+  ClaimOptions,
+  CreateGroupOptions,
+  CreateGroupResult,
+  GroupEntry,
+  GroupInfo,
+  NackOptions,
   NewEntry,
+  PendingInfo,
+  PendingOptions,
+  ReadGroupOptions,
   ReadCursor,
   ReadOptions,
   StreamBackend,
@@ -29,6 +53,8 @@ import type {
 export interface MemoryBackendOptions {
   /** How long an opId is remembered per stream. 0 turns deduplication off. Defaults to 10 minutes. */
   dedupeWindowMs?: number;
+  /** The default `minIdleMs` of `claim()`, and what `nack()` counts with. Defaults to 30 000. */
+  claimTimeoutMs?: number;
 }
 
 /**
@@ -47,6 +73,7 @@ export class MemoryBackend implements StreamBackend {
   readonly kind = "memory" as const;
   #streams = new Map<string, MemStream>();
   #windowMs: number;
+  #claimTimeoutMs: number;
   #state: BackendState = "ready";
   #dedupeHits = 0;
   #listeners = new Set<(state: BackendState) => void>();
@@ -54,6 +81,7 @@ export class MemoryBackend implements StreamBackend {
 
   constructor(options: MemoryBackendOptions = {}) {
     this.#windowMs = options.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
+    this.#claimTimeoutMs = checkMs("claimTimeoutMs", options.claimTimeoutMs, DEFAULT_CLAIM_TIMEOUT_MS);
     if (this.#windowMs > 0) {
       // Streams that stop receiving adds are swept here, so dedupe memory stays bounded.
       const every = Math.max(1000, Math.min(this.#windowMs, 60_000));
@@ -66,15 +94,12 @@ export class MemoryBackend implements StreamBackend {
     if (this.#state === "closed") return Promise.reject(closedError());
     try {
       checkStream(stream);
+      checkHeaders(entry.headers);
       if (options?.maxLen !== undefined) checkMaxLen(options.maxLen);
     } catch (e) {
       return Promise.reject(e);
     }
-    let s = this.#streams.get(stream);
-    if (s === undefined) {
-      s = new MemStream();
-      this.#streams.set(stream, s);
-    }
+    const s = this.#stream(stream);
     const now = Date.now();
     const opId = entry.headers.opId;
     if (this.#windowMs > 0) {
@@ -131,11 +156,7 @@ export class MemoryBackend implements StreamBackend {
     // Blocking: resolve "$" now, so entries added from here on are seen.
     const wc: WaitCursor[] = [];
     for (const c of cursors) {
-      let s = this.#streams.get(c.stream);
-      if (s === undefined) {
-        s = new MemStream();
-        this.#streams.set(c.stream, s);
-      }
+      const s = this.#stream(c.stream);
       const p = c.after === "$" ? { ms: s.lastMs, seq: s.lastSeq } : parseEntryId(c.after);
       wc.push({ stream: c.stream, s, ms: p.ms, seq: p.seq });
     }
@@ -185,6 +206,113 @@ export class MemoryBackend implements StreamBackend {
     });
   }
 
+  async createGroup(stream: string, group: string, options?: CreateGroupOptions): Promise<CreateGroupResult> {
+    this.#checkOpen();
+    checkStream(stream);
+    checkName("group", group);
+    const from = checkGroupStart(options?.from);
+    const s = this.#stream(stream);
+    if (s.groups?.has(group)) return { created: false };
+    const p = from === "$" ? { ms: s.lastMs, seq: s.lastSeq } : parseEntryId(from);
+    (s.groups ??= new Map()).set(group, new MemGroup(p.ms, p.seq));
+    return { created: true };
+  }
+
+  async readGroup(stream: string, group: string, consumer: string, options?: ReadGroupOptions): Promise<GroupEntry[]> {
+    this.#checkOpen();
+    checkStream(stream);
+    checkName("group", group);
+    checkName("consumer", consumer);
+    const count = checkCount(options?.count, DEFAULT_READ_COUNT);
+    const block = checkBlock(options?.block);
+    const signal = options?.signal;
+    const deadline = Date.now() + (block ?? 0);
+    for (;;) {
+      if (this.#state === "closed") return [];
+      const s = this.#stream(stream);
+      let g = s.groups?.get(group);
+      if (g === undefined) {
+        // As RedisBackend after NOGROUP: recreate from "0" so nothing added since is skipped.
+        g = new MemGroup(0, 0);
+        (s.groups ??= new Map()).set(group, g);
+      }
+      const got = g.deliver(s, consumer, count, Date.now());
+      if (got.length > 0 || block === undefined) return got;
+      const left = deadline - Date.now();
+      if (left <= 0 || signal?.aborted) return [];
+      // Wait for any entry after the position; another consumer may take it first, then wait again.
+      await this.read([{ stream, after: `${g.lastMs}-${g.lastSeq}` }], { count: 1, block: left, signal });
+    }
+  }
+
+  async ack(stream: string, group: string, entryIds: readonly string[]): Promise<number> {
+    const ids = this.#checkIds(stream, group, entryIds);
+    return this.#group(stream, group)?.g.ack(ids) ?? 0;
+  }
+
+  async nack(
+    stream: string,
+    group: string,
+    consumer: string,
+    entryIds: readonly string[],
+    options?: NackOptions,
+  ): Promise<number> {
+    const ids = this.#checkIds(stream, group, entryIds);
+    checkName("consumer", consumer);
+    const delay = checkMs("delayMs", options?.delayMs, 0);
+    const timeout = checkMs("claimTimeoutMs", options?.claimTimeoutMs, this.#claimTimeoutMs);
+    const at = this.#group(stream, group);
+    return at?.g.touch(at.s, consumer, ids, Math.max(0, timeout - delay), Date.now()) ?? 0;
+  }
+
+  async extend(stream: string, group: string, consumer: string, entryIds: readonly string[]): Promise<number> {
+    const ids = this.#checkIds(stream, group, entryIds);
+    checkName("consumer", consumer);
+    const at = this.#group(stream, group);
+    return at?.g.touch(at.s, consumer, ids, 0, Date.now()) ?? 0;
+  }
+
+  async claim(stream: string, group: string, consumer: string, options?: ClaimOptions): Promise<GroupEntry[]> {
+    this.#checkOpen();
+    checkStream(stream);
+    checkName("group", group);
+    checkName("consumer", consumer);
+    const minIdle = checkMs("minIdleMs", options?.minIdleMs, this.#claimTimeoutMs);
+    const count = checkCount(options?.count, DEFAULT_READ_COUNT);
+    const at = this.#group(stream, group);
+    return at?.g.claim(at.s, consumer, minIdle, count, Date.now()) ?? [];
+  }
+
+  async pending(stream: string, group: string, options?: PendingOptions): Promise<PendingInfo[]> {
+    this.#checkOpen();
+    checkStream(stream);
+    checkName("group", group);
+    if (options?.consumer !== undefined) checkName("consumer", options.consumer);
+    const filter = {
+      consumer: options?.consumer,
+      minIdleMs: checkMs("minIdleMs", options?.minIdleMs, 0),
+      count: checkCount(options?.count, DEFAULT_READ_COUNT),
+    };
+    return this.#group(stream, group)?.g.pending(filter, Date.now()) ?? [];
+  }
+
+  async groupInfo(stream: string): Promise<GroupInfo[]> {
+    this.#checkOpen();
+    checkStream(stream);
+    const groups = this.#streams.get(stream)?.groups;
+    if (groups == null) return [];
+    const now = Date.now();
+    return [...groups.keys()].sort().map((name) => groups.get(name)!.info(name, now));
+  }
+
+  async deleteConsumer(stream: string, group: string, consumer: string): Promise<number> {
+    this.#checkOpen();
+    checkStream(stream);
+    checkName("group", group);
+    checkName("consumer", consumer);
+    return this.#group(stream, group)?.g.deleteConsumer(consumer) ?? 0;
+  }
+
   backendInfo(): BackendInfo {
     return { kind: "memory", state: this.#state, dedupeHits: this.#dedupeHits, reconnects: 0 };
   }
@@ -205,6 +333,32 @@ export class MemoryBackend implements StreamBackend {
     this.#streams.clear();
     for (const l of this.#listeners) l("closed");
     return Promise.resolve();
+  }
+
+  #stream(name: string): MemStream {
+    let s = this.#streams.get(name);
+    if (s === undefined) {
+      s = new MemStream();
+      this.#streams.set(name, s);
+    }
+    return s;
+  }
+
+  #group(stream: string, group: string): { s: MemStream; g: MemGroup } | undefined {
+    const s = this.#streams.get(stream);
+    const g = s?.groups?.get(group);
+    return g === undefined ? undefined : { s: s!, g };
+  }
+
+  #checkOpen(): void {
+    if (this.#state === "closed") throw closedError();
+  }
+
+  #checkIds(stream: string, group: string, entryIds: readonly string[]): string[] {
+    this.#checkOpen();
+    checkStream(stream);
+    checkName("group", group);
+    return canonicalIds(entryIds);
   }
 
   #wake(s: MemStream): void {

@@ -7,7 +7,7 @@
  */
 import { commandOptions, createClient, ErrorReply } from "redis";
 import { BackendArgumentError, BackendUnavailableError } from "../../sdk/backend/types.ts";
-import type { EntryHeaders, StreamEntry } from "../../sdk/backend/types.ts";
+import type { EntryHeaders, GroupEntry, NewEntry, StreamEntry } from "../../sdk/backend/types.ts";
 
 /** The node-redis v4 client RedisBackend uses. */
 export type RedisClient = ReturnType<typeof createClient>;
@@ -29,7 +29,18 @@ export function asBuffer(bytes: Uint8Array): Buffer {
  */
 export function parseEntry(raw: RawReply): StreamEntry {
   const pair = raw as [Buffer, Buffer[]];
-  const fields = pair[1];
+  const { headers, msg } = parseFields(pair[1]);
+  return { entryId: pair[0].toString("latin1"), headers, msg };
+}
+
+/** `parseEntry` for a group delivery: the entry and its delivery count. */
+export function parseGroupEntry(raw: RawReply, deliveries: number): GroupEntry {
+  const pair = raw as [Buffer, Buffer[]];
+  const { headers, msg } = parseFields(pair[1]);
+  return { entryId: pair[0].toString("latin1"), headers, msg, deliveries };
+}
+
+function parseFields(fields: Buffer[]): NewEntry {
   const headers = { id: "", opId: "", type: "", sender: "", receiver: "" } as EntryHeaders;
   let msg: Uint8Array = new Uint8Array(0);
   for (let i = 0; i + 1 < fields.length; i += 2) {
@@ -47,9 +58,12 @@ export function parseEntry(raw: RawReply): StreamEntry {
       case "tier":
         headers[name] = value.toString("utf8");
         break;
+      case "expiresAt":
+        headers.expiresAt = Number(value.toString("latin1"));
+        break;
     }
   }
-  return { entryId: pair[0].toString("latin1"), headers, msg };
+  return { headers, msg };
 }
 
 /** Parses an XREAD reply (Buffers) into stream key -> entries. */
@@ -62,7 +76,7 @@ export function parseXRead(reply: RawReply): Map<string, StreamEntry[]> {
   return out;
 }
 
-/** Builds the XADD field list in the documented order: id, opId, type, sender, receiver, tier?, msg. */
+/** Builds the XADD field list in the documented order: id, opId, type, sender, receiver, tier?, expiresAt?, msg. */
 export function entryFields(headers: EntryHeaders, msg: Uint8Array): (string | Buffer)[] {
   const f: (string | Buffer)[] = [
     "id", headers.id,
@@ -72,6 +86,7 @@ export function entryFields(headers: EntryHeaders, msg: Uint8Array): (string | B
     "receiver", headers.receiver,
   ];
   if (headers.tier !== undefined) f.push("tier", headers.tier);
+  if (headers.expiresAt !== undefined) f.push("expiresAt", String(headers.expiresAt));
   f.push("msg", asBuffer(msg));
   return f;
 }
@@ -93,4 +108,9 @@ export function toBackendError(e: unknown, what: string): Error {
 /** True for the server's "script not cached" reply. */
 export function isNoScript(e: unknown): boolean {
   return e instanceof ErrorReply && e.message.startsWith("NOSCRIPT");
+}
+
+/** True for the server's "no such key or consumer group" reply. */
+export function isNoGroup(e: unknown): boolean {
+  return e instanceof ErrorReply && e.message.startsWith("NOGROUP");
 }

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { isNoScript } from "./_redis_reply.ts";
-import type { RawReply, RedisClient } from "./_redis_reply.ts";
+import type { RawReply, RedisClient, RETURN_BUFFERS } from "./_redis_reply.ts";
 
 /**
  * Idempotent add. KEYS[1] stream key, KEYS[2] dedupe key; ARGV[1] dedupe
@@ -43,6 +43,66 @@ if l[1] then return l[1][1] end
 return '0-0'
 `;
 
+/**
+ * A non-blocking `XREADGROUP ... >` that, when nothing is new, answers the
+ * group's last-delivered id instead, atomically: a blocked reader then waits
+ * (on a shared blocking connection) for any entry after that id and tries
+ * again, so no entry added in between is missed. KEYS[1] stream key;
+ * ARGV[1] group, ARGV[2] consumer, ARGV[3] count. Returns `{1, entries}` or
+ * `{0, lastDeliveredId}`; NOGROUP when the group does not exist.
+ */
+export const READ_GROUP_SCRIPT = `
+local r = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[3], 'STREAMS', KEYS[1], '>')
+if r then return {1, r[1][2]} end
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local name, last
+  for i = 1, #g, 2 do
+    if g[i] == 'name' then name = g[i + 1] elseif g[i] == 'last-delivered-id' then last = g[i + 1] end
+  end
+  if name == ARGV[1] then return {0, last} end
+end
+return {0, '0-0'}
+`;
+
+/**
+ * nack and extend: sets the idle time of the entries ARGV[2] still holds
+ * (`XCLAIM ... IDLE <ms> JUSTID`, which leaves the delivery count alone).
+ * Entries held by another consumer are skipped, so an entry already claimed
+ * away is not stolen back. KEYS[1] stream key; ARGV[1] group, ARGV[2]
+ * consumer, ARGV[3] idle ms, ARGV[4..] entry ids. Returns how many were set.
+ */
+export const TOUCH_SCRIPT = `
+local n = 0
+for i = 4, #ARGV do
+  local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[i], ARGV[i], 1, ARGV[2])
+  if p[1] then
+    local c = redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, ARGV[i], 'IDLE', ARGV[3], 'JUSTID')
+    if c[1] then n = n + 1 end
+  end
+end
+return n
+`;
+
+/**
+ * One `XAUTOCLAIM` step plus the delivery count of every entry claimed (the
+ * reply of XAUTOCLAIM has none). KEYS[1] stream key; ARGV[1] group, ARGV[2]
+ * consumer, ARGV[3] min idle ms, ARGV[4] cursor, ARGV[5] count. Returns
+ * `{nextCursor, entries, deliveries}`. Redis 6.2 answers nil for trimmed
+ * entries (skipped here); 7.0 drops them from the PEL itself.
+ */
+export const CLAIM_SCRIPT = `
+local r = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4], 'COUNT', ARGV[5])
+local out, counts = {}, {}
+for _, e in ipairs(r[2]) do
+  if e then
+    local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
+    out[#out + 1] = e
+    counts[#counts + 1] = p[1][4]
+  end
+end
+return {r[1], out, counts}
+`;
+
 /** A Lua script and its SHA1, run by EVALSHA with an EVAL fallback. */
 export class LuaScript {
   readonly source: string;
@@ -61,13 +121,18 @@ export class LuaScript {
    * const last = await new LuaScript(LAST_ID_SCRIPT).run(client, ["ampbus:{tasks}"], []);
    * ```
    */
-  async run(client: RedisClient, keys: readonly string[], args: readonly (string | Buffer)[]): Promise<RawReply> {
+  async run(
+    client: RedisClient,
+    keys: readonly string[],
+    args: readonly (string | Buffer)[],
+    options?: typeof RETURN_BUFFERS,
+  ): Promise<RawReply> {
     const tail = [String(keys.length), ...keys, ...args];
     try {
-      return await client.sendCommand<RawReply>(["EVALSHA", this.sha, ...tail]);
+      return await client.sendCommand<RawReply>(["EVALSHA", this.sha, ...tail], options);
     } catch (e) {
       if (!isNoScript(e)) throw e;
-      return await client.sendCommand<RawReply>(["EVAL", this.source, ...tail]);
+      return await client.sendCommand<RawReply>(["EVAL", this.source, ...tail], options);
     }
   }
 }

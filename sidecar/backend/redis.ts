@@ -6,19 +6,33 @@
  * @module
  */
 import { createClient } from "redis";
-import { checkMaxLen, checkRead, checkStream } from "../../sdk/backend/_args.ts";
+import { checkHeaders, checkMaxLen, checkMs, checkRead, checkStream } from "../../sdk/backend/_args.ts";
 import { BlockingPool } from "./_redis_blocking.ts";
 import type { BlockCursor } from "./_redis_blocking.ts";
+import { RedisGroups } from "./_redis_groups.ts";
 import { entryFields, parseXRead, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
 import type { RawReply, RedisClient } from "./_redis_reply.ts";
 import { ADD_SCRIPT, INFO_SCRIPT, LAST_ID_SCRIPT, LuaScript } from "./_redis_scripts.ts";
-import { BackendUnavailableError, DEFAULT_DEDUPE_WINDOW_MS } from "../../sdk/backend/types.ts";
+import {
+  BackendUnavailableError,
+  DEFAULT_CLAIM_TIMEOUT_MS,
+  DEFAULT_DEDUPE_WINDOW_MS,
+} from "../../sdk/backend/types.ts";
 import type {
   AddOptions,
   AddResult,
   BackendInfo,
   BackendState,
+  ClaimOptions,
+  CreateGroupOptions,
+  CreateGroupResult,
+  GroupEntry,
+  GroupInfo,
+  NackOptions,
   NewEntry,
+  PendingInfo,
+  PendingOptions,
+  ReadGroupOptions,
   ReadCursor,
   ReadOptions,
   StreamBackend,
@@ -37,8 +51,13 @@ export interface RedisBackendOptions {
   dedupeWindowMs?: number;
   /** How long `connect()` tries before giving up. Defaults to 2000. */
   connectTimeoutMs?: number;
-  /** Most connections used for blocking reads, shared by all blocked readers. Defaults to 4. */
+  /**
+   * Most connections used for blocking reads, shared by all blocked readers
+   * (`read` and `readGroup` alike). Defaults to 4.
+   */
   maxBlockingConnections?: number;
+  /** The default `minIdleMs` of `claim()`, and what `nack()` counts with. Defaults to 30 000. */
+  claimTimeoutMs?: number;
 }
 
 const ADD = new LuaScript(ADD_SCRIPT);
@@ -68,6 +87,7 @@ export class RedisBackend implements StreamBackend {
   readonly kind = "redis" as const;
   #client: RedisClient;
   #pool: BlockingPool;
+  #groups: RedisGroups;
   #prefix: string;
   #windowMs: number;
   #state: BackendState = "reconnecting";
@@ -99,6 +119,13 @@ export class RedisBackend implements StreamBackend {
       this.#setState("ready");
     });
     this.#pool = new BlockingPool(this.#client, options.maxBlockingConnections ?? 4);
+    this.#groups = new RedisGroups({
+      client: this.#client,
+      pool: this.#pool,
+      key: (stream) => this.#key(stream),
+      claimTimeoutMs: checkMs("claimTimeoutMs", options.claimTimeoutMs, DEFAULT_CLAIM_TIMEOUT_MS),
+      closed: () => this.#closing,
+    });
   }
 
   /**
@@ -125,6 +152,7 @@ export class RedisBackend implements StreamBackend {
   async add(stream: string, entry: NewEntry, options?: AddOptions): Promise<AddResult> {
     this.#checkOpen();
     checkStream(stream);
+    checkHeaders(entry.headers);
     const maxLen = options?.maxLen;
     if (maxLen !== undefined) checkMaxLen(maxLen);
     const key = this.#key(stream);
@@ -196,6 +224,48 @@ export class RedisBackend implements StreamBackend {
     }
   }
 
+  createGroup(stream: string, group: string, options?: CreateGroupOptions): Promise<CreateGroupResult> {
+    return this.#open(() => this.#groups.create(stream, group, options));
+  }
+
+  readGroup(stream: string, group: string, consumer: string, options?: ReadGroupOptions): Promise<GroupEntry[]> {
+    return this.#open(() => this.#groups.read(stream, group, consumer, options));
+  }
+
+  ack(stream: string, group: string, entryIds: readonly string[]): Promise<number> {
+    return this.#open(() => this.#groups.ack(stream, group, entryIds));
+  }
+
+  nack(
+    stream: string,
+    group: string,
+    consumer: string,
+    entryIds: readonly string[],
+    options?: NackOptions,
+  ): Promise<number> {
+    return this.#open(() => this.#groups.nack(stream, group, consumer, entryIds, options));
+  }
+
+  extend(stream: string, group: string, consumer: string, entryIds: readonly string[]): Promise<number> {
+    return this.#open(() => this.#groups.extend(stream, group, consumer, entryIds));
+  }
+
+  claim(stream: string, group: string, consumer: string, options?: ClaimOptions): Promise<GroupEntry[]> {
+    return this.#open(() => this.#groups.claim(stream, group, consumer, options));
+  }
+
+  pending(stream: string, group: string, options?: PendingOptions): Promise<PendingInfo[]> {
+    return this.#open(() => this.#groups.pending(stream, group, options));
+  }
+
+  groupInfo(stream: string): Promise<GroupInfo[]> {
+    return this.#open(() => this.#groups.info(stream));
+  }
+
+  deleteConsumer(stream: string, group: string, consumer: string): Promise<number> {
+    return this.#open(() => this.#groups.deleteConsumer(stream, group, consumer));
+  }
+
   backendInfo(): BackendInfo {
     const info: BackendInfo = {
       kind: "redis",
@@ -241,6 +311,11 @@ export class RedisBackend implements StreamBackend {
       if (entries !== undefined && entries.length > 0) out.push({ stream: c.stream, entries });
     }
     return out;
+  }
+
+  #open<T>(run: () => Promise<T>): Promise<T> {
+    if (this.#closing) return Promise.reject(new BackendUnavailableError("Redis backend is closed"));
+    return run();
   }
 
   #checkOpen(): void {

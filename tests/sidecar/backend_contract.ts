@@ -14,8 +14,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { BackendArgumentError, BackendUnavailableError } from "../../sdk/backend/types.ts";
 import type { EntryHeaders, NewEntry, StreamBackend, StreamBatch } from "../../sdk/backend/types.ts";
 
-/** Makes a fresh backend; `dedupeWindowMs` must be honoured. */
-export type MakeBackend = (options: { dedupeWindowMs?: number }) => Promise<StreamBackend>;
+/** Makes a fresh backend; `dedupeWindowMs` and `claimTimeoutMs` must be honoured. */
+export type MakeBackend = (options: { dedupeWindowMs?: number; claimTimeoutMs?: number }) => Promise<StreamBackend>;
 
 /** Options of `backendContract()`. */
 export interface ContractOptions {
@@ -46,7 +46,8 @@ export function makeEntry(n: number, headers: Partial<EntryHeaders> = {}): NewEn
   };
 }
 
-function numberOf(e: { msg: Uint8Array }): number {
+/** The number `makeEntry()` put into an entry's message bytes. */
+export function numberOf(e: { msg: Uint8Array }): number {
   return new DataView(e.msg.buffer, e.msg.byteOffset, e.msg.byteLength).getFloat64(0);
 }
 
@@ -67,7 +68,8 @@ function ms(since: number): number {
   return performance.now() - since;
 }
 
-const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
+/** Resolves after `n` milliseconds. */
+export const sleep = (n: number): Promise<void> => new Promise((r) => setTimeout(r, n));
 
 /** Registers the contract suite for one backend. */
 export function backendContract(name: string, makeBackend: MakeBackend, opts: ContractOptions = {}): void {

@@ -5,8 +5,10 @@
 import { describe, expect, test } from "bun:test";
 import { MemoryBackend } from "../../sdk/backend/memory.ts";
 import { backendContract, freshStream, idLess, makeEntry } from "./backend_contract.ts";
+import { groupsContract } from "./backend_groups_contract.ts";
 
 backendContract("MemoryBackend", (o) => Promise.resolve(new MemoryBackend(o)));
+groupsContract("MemoryBackend", (o) => Promise.resolve(new MemoryBackend(o)));
 
 describe("MemoryBackend specifics", () => {
   test("ids keep increasing when the clock steps back or stands still", async () => {

@@ -10,6 +10,7 @@ import { BackendUnavailableError } from "../../sdk/backend/types.ts";
 import type { BackendState, StreamBatch } from "../../sdk/backend/types.ts";
 import { REDIS_SKIP_REASON, RedisServer } from "../_helpers/redis_server.ts";
 import { backendContract, freshStream, idLess, makeEntry } from "./backend_contract.ts";
+import { groupsContract } from "./backend_groups_contract.ts";
 
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
 
@@ -25,7 +26,14 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, timeo
 let server: RedisServer;
 const backends: RedisBackend[] = [];
 
-async function open(options: { dedupeWindowMs?: number; prefix?: string; maxBlockingConnections?: number } = {}) {
+interface OpenOptions {
+  dedupeWindowMs?: number;
+  claimTimeoutMs?: number;
+  prefix?: string;
+  maxBlockingConnections?: number;
+}
+
+async function open(options: OpenOptions = {}) {
   const b = await RedisBackend.connect({ url: server.url, ...options });
   backends.push(b);
   return b;
@@ -42,6 +50,7 @@ if (REDIS_SKIP_REASON === undefined) {
 }
 
 backendContract("RedisBackend", (o) => open(o), { skip: REDIS_SKIP_REASON });
+groupsContract("RedisBackend", (o) => open(o), { skip: REDIS_SKIP_REASON });
 
 const describeRedis = REDIS_SKIP_REASON === undefined ? describe : describe.skip;
 
