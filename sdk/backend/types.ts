@@ -140,7 +140,11 @@ export interface ReadGroupOptions {
   count?: number;
   /** Block up to this many milliseconds when there is nothing new. Undefined (the default) returns at once; 0 is not allowed. */
   block?: number;
-  /** Aborting ends a blocked read early; it then resolves with no entries. */
+  /**
+   * Aborting ends a blocked read early; it then resolves with no entries.
+   * Entries handed over in the same instant are still returned, never left
+   * pending for a read nobody waits for.
+   */
   signal?: AbortSignal;
 }
 
