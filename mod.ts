@@ -70,3 +70,13 @@ export {
   type StreamInfo,
   type TrimOptions,
 } from "./sdk/backend/types.ts";
+export * from "./sdk/group.ts";
+export * from "./sdk/request.ts";
+export {
+  DEFAULT_CLAIM_TIMEOUT_MS,
+  DEFAULT_MAX_DELIVERIES,
+  deadLetterStreamOf,
+  type DeliveryPolicy,
+  GroupReader,
+} from "./sdk/backend/group_reader.ts";
+export type { PendingEntry, RawGroupEntry } from "./sdk/bus_port.ts";

@@ -28,8 +28,27 @@ export interface StreamInfo {
   lastEntryId: string | null;
 }
 
+/** A group entry as delivered: entry id, encoded message, delivery count. */
+export type RawGroupEntry = [entryId: string, msg: Uint8Array, deliveries: number];
+
+/** A pending entry of a group. */
+export interface PendingEntry {
+  entryId: string;
+  consumer: string;
+  idleMs: number;
+  deliveries: number;
+}
+
 /** The operations of the sidecar protocol, as calls. */
 export interface BusPort {
+  groupCreate(stream: string, group: string, from: string): Promise<{ created: boolean }>;
+  groupRead(stream: string, group: string, consumer: string, options: { count?: number; block?: number }): Promise<RawGroupEntry[]>;
+  ack(stream: string, group: string, ids: string[]): Promise<number>;
+  nack(stream: string, group: string, consumer: string, ids: string[], delay: number): Promise<number>;
+  extend(stream: string, group: string, consumer: string, ids: string[]): Promise<number>;
+  pending(stream: string, group: string, consumer?: string): Promise<PendingEntry[]>;
+  claim(stream: string, group: string, consumer: string, minIdle?: number): Promise<RawGroupEntry[]>;
+  groupInfo(stream: string): Promise<Record<string, unknown>>;
   add(stream: string, msg: Uint8Array, maxLen?: number): Promise<{ entryId: string; duplicate: boolean }>;
   read(streams: Record<string, string>, options: { count?: number; block?: number }): Promise<RawBatch[]>;
   /** Starts a push subscription; `onEntries` receives batches until `unsubscribe`. */

@@ -11,6 +11,8 @@ import { decode, encode } from "./codec.ts";
 import type { BusInfo, BusPort, RawEntry, StreamInfo } from "./bus_port.ts";
 import { ConnectionClosedError } from "./bus_errors.ts";
 import type { AmpbusError } from "./errors.ts";
+import { Group } from "./group.ts";
+import { type ReplyFields, Requester } from "./request.ts";
 
 /** A message as delivered from a stream. */
 export interface Delivery {
@@ -74,6 +76,7 @@ export class AmpClient {
   #offsets = new Map<string, string>();
   #iters = new Set<StreamIterator>();
   #onInvalid?: InvalidEntryHandler;
+  #requester = new Requester(this);
   /** Entries skipped because they were not valid messages. */
   invalidEntries = 0;
 
@@ -152,6 +155,38 @@ export class AmpClient {
     const it = new StreamIterator(this, stream, options.from ?? "$", options.window ?? 256, () => this.#iters.delete(it));
     this.#iters.add(it);
     return it;
+  }
+
+  /**
+   * A consumer group of `stream` (created on first use, from `from`,
+   * default `"$"`): `bus.group("tasks", "testers").consumer("tester-1")`.
+   */
+  group(stream: string, name: string, options: { from?: StartFrom } = {}): Group {
+    return new Group(this, stream, name, options.from ?? "$");
+  }
+
+  /**
+   * Sends a request to its receiver's inbox and resolves with the reply
+   * (the message whose `replyTo` is the request's id). Rejects with
+   * `TimeoutError` after `timeout` ms (default 30 000).
+   *
+   * @example
+   * ```ts
+   * const answer = await bus.request(task, { timeout: 10_000 });
+   * console.log(answer.message.payload);
+   * ```
+   */
+  request(msg: AISPMessage, options: { timeout?: number } = {}): Promise<Delivery> {
+    return this.#requester.request(msg, options.timeout ?? 30_000);
+  }
+
+  /**
+   * Answers `to`: sends a message with `replyTo` = its id, to its sender's
+   * reply stream, in the same conversation. `fields` are the reply's own
+   * (type defaults to `"result"`), or a whole message already answering `to`.
+   */
+  reply(to: AISPMessage, fields: ReplyFields | AISPMessage): Promise<AddResult> {
+    return this.#requester.reply(to, fields);
   }
 
   /** Trims a stream to about `maxLen` entries; returns how many were removed. */

@@ -7,7 +7,8 @@
  * @module
  */
 import { AmpClient, type InvalidEntryHandler } from "./client.ts";
-import type { BusInfo, BusPort, PushHandler, RawBatch, StreamInfo } from "./bus_port.ts";
+import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawGroupEntry, StreamInfo } from "./bus_port.ts";
+import { type DeliveryPolicy, GroupReader } from "./backend/group_reader.ts";
 import { BusError, ConnectionClosedError } from "./bus_errors.ts";
 import { decode } from "./codec.ts";
 import { MemoryBackend } from "./backend/memory.ts";
@@ -73,8 +74,11 @@ export class LocalPort implements BusPort {
   #resolveClosed!: (e: Error | undefined) => void;
   #abort = new AbortController();
 
-  constructor(backend: StreamBackend, ownsBackend: boolean) {
+  #groups: GroupReader;
+
+  constructor(backend: StreamBackend, ownsBackend: boolean, policy?: DeliveryPolicy) {
     this.#backend = backend;
+    this.#groups = new GroupReader(backend, policy);
     this.#ownsBackend = ownsBackend;
     this.#closedPromise = new Promise((r) => (this.#resolveClosed = r));
   }
@@ -120,6 +124,42 @@ export class LocalPort implements BusPort {
     return Promise.resolve();
   }
 
+  async groupCreate(stream: string, group: string, from: string) {
+    this.#check();
+    return await this.#backend.createGroup(stream, group, { from });
+  }
+
+  async groupRead(stream: string, group: string, consumer: string, o: { count?: number; block?: number }): Promise<RawGroupEntry[]> {
+    this.#check();
+    const entries = await this.#groups.read({ stream, group, consumer, count: o.count, block: o.block, signal: this.#abort.signal });
+    return entries.map((e) => [e.entryId, e.msg, e.deliveries]);
+  }
+
+  ack(stream: string, group: string, ids: string[]): Promise<number> {
+    return this.#backend.ack(stream, group, ids);
+  }
+
+  nack(stream: string, group: string, consumer: string, ids: string[], delay: number): Promise<number> {
+    return this.#backend.nack(stream, group, consumer, ids, { delayMs: delay, claimTimeoutMs: this.#groups.claimTimeoutMs });
+  }
+
+  extend(stream: string, group: string, consumer: string, ids: string[]): Promise<number> {
+    return this.#backend.extend(stream, group, consumer, ids);
+  }
+
+  pending(stream: string, group: string, consumer?: string): Promise<PendingEntry[]> {
+    return this.#backend.pending(stream, group, { consumer });
+  }
+
+  async claim(stream: string, group: string, consumer: string, minIdle?: number): Promise<RawGroupEntry[]> {
+    const entries = await this.#groups.claimFor({ stream, group, consumer }, minIdle ?? this.#groups.claimTimeoutMs);
+    return entries.map((e) => [e.entryId, e.msg, e.deliveries]);
+  }
+
+  async groupInfo(stream: string): Promise<Record<string, unknown>> {
+    return { groups: await this.#backend.groupInfo(stream), deadLetterStream: this.#groups.deadLetterStream(stream) };
+  }
+
   trim(stream: string, maxLen: number, approximate: boolean): Promise<number> {
     return this.#backend.trim(stream, { maxLen, approximate });
   }
@@ -157,6 +197,8 @@ export interface LocalBusOptions {
   backend?: StreamBackend;
   /** Dedupe window of the default backend, in ms. Defaults to 10 minutes. */
   dedupeWindowMs?: number;
+  /** Claim timeout, max deliveries and dead-letter naming of consumer groups. */
+  delivery?: DeliveryPolicy;
   onInvalid?: InvalidEntryHandler;
 }
 
@@ -177,5 +219,5 @@ export interface LocalBusOptions {
  */
 export function createLocalBus(options: LocalBusOptions = {}): AmpClient {
   const backend = options.backend ?? new MemoryBackend({ dedupeWindowMs: options.dedupeWindowMs });
-  return new AmpClient(new LocalPort(backend, options.backend === undefined), { onInvalid: options.onInvalid });
+  return new AmpClient(new LocalPort(backend, options.backend === undefined, options.delivery), { onInvalid: options.onInvalid });
 }

@@ -7,7 +7,7 @@
 import type { MsgpackReader } from "./_reader.ts";
 import { makeDecoder } from "./codec.ts";
 import { BusError, ConnectionClosedError, TimeoutError } from "./bus_errors.ts";
-import type { BusInfo, BusPort, PushHandler, RawBatch, RawEntry, StreamInfo } from "./bus_port.ts";
+import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawEntry, RawGroupEntry, StreamInfo } from "./bus_port.ts";
 import { DEFAULT_MAX_FRAME, FrameDecoder } from "./frame.ts";
 import type { Transport } from "./transport.ts";
 import { MsgpackWriter } from "./_writer.ts";
@@ -198,6 +198,41 @@ export class SocketPort implements BusPort {
     this.#subs.delete(sub);
     if (this.#closedWith) return;
     await this.request("unsubscribe", { sub });
+  }
+
+  async groupCreate(stream: string, group: string, from: string) {
+    const r = await this.request("group.create", { stream, group, from });
+    return { created: r.created as boolean };
+  }
+
+  async groupRead(stream: string, group: string, consumer: string, o: { count?: number; block?: number }): Promise<RawGroupEntry[]> {
+    const r = await this.request("group.read", { stream, group, consumer, count: o.count, block: o.block });
+    return r.entries as RawGroupEntry[];
+  }
+
+  async ack(stream: string, group: string, ids: string[]): Promise<number> {
+    return (await this.request("ack", { stream, group, ids })).acked as number;
+  }
+
+  async nack(stream: string, group: string, consumer: string, ids: string[], delay: number): Promise<number> {
+    return (await this.request("nack", { stream, group, consumer, ids, delay })).nacked as number;
+  }
+
+  async extend(stream: string, group: string, consumer: string, ids: string[]): Promise<number> {
+    return (await this.request("extend", { stream, group, consumer, ids })).extended as number;
+  }
+
+  async pending(stream: string, group: string, consumer?: string): Promise<PendingEntry[]> {
+    return (await this.request("pending", { stream, group, consumer })).pending as PendingEntry[];
+  }
+
+  async claim(stream: string, group: string, consumer: string, minIdle?: number): Promise<RawGroupEntry[]> {
+    return (await this.request("claim", { stream, group, consumer, minIdle })).entries as RawGroupEntry[];
+  }
+
+  async groupInfo(stream: string): Promise<Record<string, unknown>> {
+    const { rid: _r, ok: _o, ...info } = await this.request("group.info", { stream });
+    return info;
   }
 
   async trim(stream: string, maxLen: number, approximate: boolean): Promise<number> {

@@ -12,7 +12,7 @@ import { DEFAULT_MAX_FRAME } from "../sdk/frame.ts";
 import { MemoryBackend } from "../sdk/backend/memory.ts";
 import { RedisBackend } from "./backend/redis.ts";
 import { DEFAULT_DEDUPE_WINDOW_MS, type StreamBackend } from "../sdk/backend/types.ts";
-import { parseArgs, parseChoice, parseDuration, parseSize, UsageError } from "./cli/args.ts";
+import { parseArgs, parseChoice, parseCount, parseDuration, parseSize, UsageError } from "./cli/args.ts";
 import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
 import { listenSocket, SocketInUseError } from "./server.ts";
 import { ServerState } from "./server_state.ts";
@@ -35,6 +35,10 @@ Flags:
   --prefix PREFIX         Prefix of Redis keys. Default: ampbus:
   --max-frame SIZE        Largest frame accepted. Default: 16MiB
   --dedupe-window DUR     How long an opId is remembered per stream. Default: 10m
+  --claim-timeout DUR     Consumer groups: pending longer than this is redelivered
+                          to a live consumer. Default: 30s
+  --max-deliveries N      Consumer groups: deliveries after which an entry moves to
+                          the dead-letter stream <stream>.dlq. Default: 5
   --token TOKEN           Require this token in hello (also AMPD_TOKEN)
   --log-level LEVEL       error, warn, info or debug. Default: info
   -h, --help              Show this help
@@ -57,6 +61,8 @@ const FLAGS = {
   prefix: {},
   "max-frame": {},
   "dedupe-window": {},
+  "claim-timeout": {},
+  "max-deliveries": {},
   token: {},
   "log-level": {},
   help: { boolean: true, short: "h" },
@@ -73,6 +79,8 @@ export interface DaemonOptions {
   prefix: string;
   maxFrame: number;
   dedupeWindowMs: number;
+  claimTimeoutMs: number;
+  maxDeliveries: number;
   token?: string;
   logLevel: LogLevel;
 }
@@ -106,13 +114,15 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
     prefix,
     maxFrame: parseSize("max-frame", get("max-frame") ?? String(DEFAULT_MAX_FRAME), 1024, 256 * 1024 * 1024),
     dedupeWindowMs: parseDuration("dedupe-window", get("dedupe-window") ?? String(DEFAULT_DEDUPE_WINDOW_MS), 1, 7 * 24 * 3_600_000),
+    claimTimeoutMs: parseDuration("claim-timeout", get("claim-timeout") ?? "30s", 10, 24 * 3_600_000),
+    maxDeliveries: parseCount("max-deliveries", get("max-deliveries") ?? "5", 1, 1000),
     token,
     logLevel: parseChoice("log-level", get("log-level") ?? "info", LOG_LEVELS),
   };
 }
 
 async function openBackend(o: DaemonOptions, log: Logger): Promise<StreamBackend> {
-  const memory = () => new MemoryBackend({ dedupeWindowMs: o.dedupeWindowMs });
+  const memory = () => new MemoryBackend({ dedupeWindowMs: o.dedupeWindowMs, claimTimeoutMs: o.claimTimeoutMs });
   if (o.backend === "memory") return memory();
   if (o.redisUrl === undefined) {
     log.info("no --redis or REDIS_URL given: using in-memory streams (not shared between processes, lost on exit)");
@@ -123,6 +133,7 @@ async function openBackend(o: DaemonOptions, log: Logger): Promise<StreamBackend
       url: o.redisUrl,
       prefix: o.prefix,
       dedupeWindowMs: o.dedupeWindowMs,
+      claimTimeoutMs: o.claimTimeoutMs,
       connectTimeoutMs: o.connectTimeoutMs,
     });
   } catch (e) {
@@ -148,7 +159,12 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     return 1;
   }
   backend.onStateChange((s) => (s === "ready" ? log.info(`backend ${backend.kind}: ready`) : log.warn(`backend ${backend.kind}: ${s}`)));
-  const state = new ServerState({ maxFrame: o.maxFrame, token: o.token, version: pkg.version }, backend, log);
+  const state = new ServerState({
+    maxFrame: o.maxFrame,
+    token: o.token,
+    version: pkg.version,
+    delivery: { claimTimeoutMs: o.claimTimeoutMs, maxDeliveries: o.maxDeliveries },
+  }, backend, log);
   let server;
   try {
     server = await listenSocket(state, { path: o.socket, mode: o.socketMode });

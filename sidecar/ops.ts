@@ -26,6 +26,7 @@ import {
 import type { ServerState } from "./server_state.ts";
 import { AddReply } from "./session.ts";
 import { Subscription } from "./subscription.ts";
+import { GROUP_OPS } from "./group_ops.ts";
 
 /** What an op sees of its session. */
 export interface OpContext {
@@ -189,6 +190,9 @@ function info(s: OpContext, req: Request) {
     subscriptions: st.subscriptions,
     shuttingDown: st.shuttingDown,
     ...st.counters,
+    ...st.groups.counters,
+    claimTimeoutMs: st.groups.claimTimeoutMs,
+    maxDeliveries: st.groups.maxDeliveries,
   };
 }
 
@@ -207,4 +211,5 @@ export const OPS: Record<string, (s: OpContext, req: Request) => unknown> = {
   trim,
   info,
   ping,
+  ...GROUP_OPS,
 };

@@ -6,6 +6,7 @@
  */
 import type { StreamBackend } from "../sdk/backend/types.ts";
 import type { Logger } from "./log.ts";
+import { type DeliveryPolicy, GroupReader } from "../sdk/backend/group_reader.ts";
 
 /** ampd's settings, after flags and environment were read. */
 export interface ServerConfig {
@@ -15,6 +16,8 @@ export interface ServerConfig {
   token?: string;
   /** ampd's version, reported by `hello` and `info`. */
   version: string;
+  /** Consumer-group delivery policy (claim timeout, max deliveries). */
+  delivery?: DeliveryPolicy;
 }
 
 /** Counters reported by `info`. */
@@ -28,7 +31,6 @@ export interface Counters {
   added: number;
   duplicates: number;
   pushed: number;
-  expiredDropped: number;
 }
 
 /** State shared by every session of one ampd. */
@@ -47,8 +49,9 @@ export class ServerState {
     added: 0,
     duplicates: 0,
     pushed: 0,
-    expiredDropped: 0,
   };
+  /** Delivers group entries under the policy (claims, dead letters, expiry). */
+  readonly groups: GroupReader;
   subscriptions = 0;
   shuttingDown = false;
   inFlight = 0;
@@ -58,6 +61,7 @@ export class ServerState {
     this.config = config;
     this.backend = backend;
     this.log = log;
+    this.groups = new GroupReader(backend, config.delivery);
   }
 
   /** Called by sessions when the last in-flight request settles. */

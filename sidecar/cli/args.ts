@@ -102,3 +102,11 @@ export function parseChoice<T extends string>(flag: string, text: string, choice
   }
   return text as T;
 }
+
+/** Parses a whole number in a range. */
+export function parseCount(flag: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim())) throw new UsageError(`--${flag} must be a whole number (was ${JSON.stringify(text)})`);
+  const n = Number(text);
+  if (n < min || n > max) throw new UsageError(`--${flag} must be from ${min} to ${max} (was ${text})`);
+  return n;
+}

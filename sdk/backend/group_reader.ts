@@ -1,0 +1,153 @@
+/**
+ * Group delivery: what a consumer of a consumer group gets when it asks for
+ * work. Shared by ampd and the in-process bus so both behave the same:
+ *
+ * 1. Entries another consumer left pending longer than the claim timeout are
+ *    claimed for this consumer (it may have crashed mid-task).
+ * 2. A claimed entry delivered more than `maxDeliveries` times goes to the
+ *    dead-letter stream (a `dead-letter` message naming the reason, group,
+ *    consumer and delivery count, with the original bytes) and is acked in
+ *    the source, so it stops bouncing; nothing else is lost.
+ * 3. Entries whose message is past `expiresAt` are acked and counted, not delivered.
+ * 4. Then new entries (`>`), waiting up to `block` ms when there are none.
+ *
+ * @module
+ */
+import { createMessage } from "../builder.ts";
+import { encodeValid } from "../codec.ts";
+import type { GroupEntry, StreamBackend } from "./types.ts";
+
+/** Policy of a group's deliveries. */
+export interface DeliveryPolicy {
+  /** Pending longer than this (ms) is taken as abandoned and claimed by a live consumer. Defaults to 30 000. */
+  claimTimeoutMs?: number;
+  /** Deliveries after which an entry goes to the dead-letter stream. Defaults to 5. */
+  maxDeliveries?: number;
+  /** Dead-letter stream of `stream`. Defaults to `<stream>.dlq`. */
+  deadLetterStream?: (stream: string) => string;
+}
+
+/** Defaults of `DeliveryPolicy`. */
+export const DEFAULT_CLAIM_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_DELIVERIES = 5;
+export const deadLetterStreamOf = (stream: string): string => `${stream}.dlq`;
+
+/** Counters a group reader keeps (reported by `info`). */
+export interface DeliveryCounters {
+  claimed: number;
+  deadLettered: number;
+  expiredDropped: number;
+}
+
+/** One request for work. */
+export interface GroupReadRequest {
+  stream: string;
+  group: string;
+  consumer: string;
+  count?: number;
+  block?: number;
+  signal?: AbortSignal;
+}
+
+/** Reads work for consumers of groups on one backend, applying a delivery policy. */
+export class GroupReader {
+  readonly backend: StreamBackend;
+  readonly claimTimeoutMs: number;
+  readonly maxDeliveries: number;
+  readonly counters: DeliveryCounters = { claimed: 0, deadLettered: 0, expiredDropped: 0 };
+  #dlq: (stream: string) => string;
+
+  constructor(backend: StreamBackend, policy: DeliveryPolicy = {}) {
+    this.backend = backend;
+    this.claimTimeoutMs = policy.claimTimeoutMs ?? DEFAULT_CLAIM_TIMEOUT_MS;
+    this.maxDeliveries = policy.maxDeliveries ?? DEFAULT_MAX_DELIVERIES;
+    this.#dlq = policy.deadLetterStream ?? deadLetterStreamOf;
+  }
+
+  /** Dead-letter stream of `stream`. */
+  deadLetterStream(stream: string): string {
+    return this.#dlq(stream);
+  }
+
+  /** Claims entries idle longer than `minIdleMs` for `r.consumer`, sifted like `read()`. */
+  async claimFor(r: GroupReadRequest, minIdleMs: number): Promise<GroupEntry[]> {
+    const claimed = await this.backend.claim(r.stream, r.group, r.consumer, { minIdleMs, count: r.count ?? 100 });
+    this.counters.claimed += claimed.length;
+    const out: GroupEntry[] = [];
+    if (claimed.length > 0) await this.#sift(r, claimed, out);
+    return out;
+  }
+
+  /** Entries for `consumer`: reclaimed stale ones first, then new ones. */
+  async read(r: GroupReadRequest): Promise<GroupEntry[]> {
+    const count = r.count ?? 100;
+    const out = await this.claimFor(r, this.claimTimeoutMs);
+    if (out.length > 0) return out;
+    // Nothing stale: new entries, waiting for them if asked to. Expired ones are
+    // dropped; if a whole batch expired, read again (within the same wait).
+    const deadline = r.block === undefined ? 0 : Date.now() + r.block;
+    for (;;) {
+      const left = r.block === undefined ? undefined : Math.max(1, deadline - Date.now());
+      const fresh = await this.backend.readGroup(r.stream, r.group, r.consumer, { count, block: left, signal: r.signal });
+      if (fresh.length === 0) return out;
+      await this.#sift(r, fresh, out);
+      if (out.length > 0 || r.block === undefined || Date.now() >= deadline || r.signal?.aborted) return out;
+    }
+  }
+
+  // Moves over-delivered entries to the dead-letter stream, drops expired ones, keeps the rest.
+  async #sift(r: GroupReadRequest, entries: GroupEntry[], out: GroupEntry[]): Promise<void> {
+    const now = Date.now();
+    const done: string[] = [];
+    for (const e of entries) {
+      if (e.deliveries > this.maxDeliveries) {
+        await this.#deadLetter(r, e, `delivered ${e.deliveries} times (more than maxDeliveries ${this.maxDeliveries}) without an ack`);
+        done.push(e.entryId);
+      } else if (e.headers.expiresAt !== undefined && e.headers.expiresAt < now) {
+        this.counters.expiredDropped++;
+        done.push(e.entryId);
+      } else out.push(e);
+    }
+    if (done.length > 0) await this.backend.ack(r.stream, r.group, done);
+  }
+
+  async #deadLetter(r: GroupReadRequest, e: GroupEntry, reason: string): Promise<void> {
+    const h = e.headers;
+    // The dead letter is an ordinary ampbus message, so every client and tool can read it.
+    // Its opId is fixed per source entry: moving it twice stores it once.
+    const letter = createMessage({
+      type: "dead-letter",
+      sender: "ampd",
+      receiver: h.receiver,
+      opId: `dlq:${r.stream}:${e.entryId}`,
+      conversationId: h.id.length <= 128 ? h.id : undefined,
+      payload: {
+        reason,
+        stream: r.stream,
+        entryId: e.entryId,
+        group: r.group,
+        consumer: r.consumer,
+        deliveries: e.deliveries,
+        messageId: h.id,
+        opId: h.opId,
+        type: h.type,
+        sender: h.sender,
+        message: e.msg,
+      },
+    });
+    const bytes = encodeValid(letter);
+    await this.backend.add(this.#dlq(r.stream), {
+      headers: { id: letter.id, opId: letter.opId, type: letter.type, sender: letter.sender, receiver: letter.receiver },
+      msg: bytes,
+    });
+    this.counters.deadLettered++;
+  }
+}
+
+/** Explicit claim (the `claim` op): stale entries for `consumer`, with the same dead-letter and expiry rules. */
+export async function claimStale(
+  reader: GroupReader,
+  r: GroupReadRequest & { minIdleMs?: number },
+): Promise<GroupEntry[]> {
+  return await reader.claimFor(r, r.minIdleMs ?? reader.claimTimeoutMs);
+}

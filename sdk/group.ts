@@ -1,0 +1,135 @@
+/**
+ * Consumer groups on the client: `bus.group(stream, name).consumer(id)` is
+ * an async iterator of deliveries that each carry `ack()`, `nack()` and
+ * `extend()`. Work is shared among a group's consumers; work a crashed
+ * consumer took is redelivered to a live one after the claim timeout.
+ *
+ * @module
+ */
+import type { AmpClient, Delivery } from "./client.ts";
+import type { RawGroupEntry } from "./bus_port.ts";
+
+/** A delivery from a consumer group. Ack it when done, or it is redelivered. */
+export interface GroupDelivery extends Delivery {
+  group: string;
+  consumer: string;
+  /** How many times this entry has been delivered (1 the first time). */
+  deliveries: number;
+  /** Marks the entry done. */
+  ack(): Promise<void>;
+  /** Gives the entry back for redelivery after `delay` ms (default 0) instead of waiting for the claim timeout. */
+  nack(options?: { delay?: number }): Promise<void>;
+  /** Keeps the entry yours while you still work on it (resets its idle time). */
+  extend(): Promise<void>;
+}
+
+/** Options of `consumer()`. */
+export interface ConsumerOptions {
+  /** Most entries fetched at once. Defaults to 32. */
+  count?: number;
+  /** How long one fetch waits for work (ms); the iterator fetches again after. Defaults to 5000. */
+  block?: number;
+}
+
+/** A consumer group of one stream. */
+export class Group {
+  readonly stream: string;
+  readonly name: string;
+  #client: AmpClient;
+  #created: Promise<void> | undefined;
+  #from: string;
+
+  constructor(client: AmpClient, stream: string, name: string, from: string) {
+    this.#client = client;
+    this.stream = stream;
+    this.name = name;
+    this.#from = from;
+  }
+
+  /** Creates the group if it does not exist (idempotent). */
+  ensure(): Promise<void> {
+    this.#created ??= this.#client.port.groupCreate(this.stream, this.name, this.#from).then(() => {});
+    return this.#created;
+  }
+
+  /**
+   * A consumer named `id` (use one name per process or replica). Iterating
+   * fetches work; `break` stops fetching (unacked entries stay pending and
+   * are redelivered later, to this or another consumer).
+   */
+  consumer(id: string, options: ConsumerOptions = {}): GroupConsumer {
+    return new GroupConsumer(this.#client, this, id, options);
+  }
+
+  /** Pending entries of the group (or of one consumer). */
+  pending(consumer?: string) {
+    return this.#client.port.pending(this.stream, this.name, consumer);
+  }
+}
+
+/** Iterates a consumer's deliveries. */
+export class GroupConsumer implements AsyncIterableIterator<GroupDelivery> {
+  readonly id: string;
+  #client: AmpClient;
+  #group: Group;
+  #count: number;
+  #block: number;
+  #buffer: GroupDelivery[] = [];
+  #done = false;
+
+  constructor(client: AmpClient, group: Group, id: string, options: ConsumerOptions) {
+    this.#client = client;
+    this.#group = group;
+    this.id = id;
+    this.#count = options.count ?? 32;
+    this.#block = options.block ?? 5000;
+  }
+
+  #wrap(e: RawGroupEntry, out: GroupDelivery[]): void {
+    const [entryId, bytes, deliveries] = e;
+    const g = this.#group;
+    const port = this.#client.port;
+    const consumer = this.id;
+    for (const d of this.#client.deliveries(g.stream, [[entryId, bytes]])) {
+      out.push({
+        ...d,
+        group: g.name,
+        consumer,
+        deliveries,
+        ack: () => port.ack(g.stream, g.name, [entryId]).then(() => {}),
+        nack: (o = {}) => port.nack(g.stream, g.name, consumer, [entryId], o.delay ?? 0).then(() => {}),
+        extend: () => port.extend(g.stream, g.name, consumer, [entryId]).then(() => {}),
+      });
+    }
+  }
+
+  /** Fetches once: up to `count` entries, waiting up to `block` ms. Empty when there was no work. */
+  async fetch(): Promise<GroupDelivery[]> {
+    await this.#group.ensure();
+    const g = this.#group;
+    const raw = await this.#client.port.groupRead(g.stream, g.name, this.id, { count: this.#count, block: this.#block });
+    const out: GroupDelivery[] = [];
+    for (const e of raw) this.#wrap(e, out);
+    return out;
+  }
+
+  async next(): Promise<IteratorResult<GroupDelivery>> {
+    while (this.#buffer.length === 0) {
+      if (this.#done) return { value: undefined, done: true };
+      const got = await this.fetch();
+      if (this.#done) return { value: undefined, done: true };
+      this.#buffer = got;
+    }
+    return { value: this.#buffer.shift()!, done: false };
+  }
+
+  return(): Promise<IteratorResult<GroupDelivery>> {
+    this.#done = true;
+    this.#buffer = [];
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<GroupDelivery> {
+    return this;
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Request/reply over the bus. A request goes to the receiver's inbox; the
+ * answer goes to the requester's reply stream `reply.<sender>` and is
+ * matched by `replyTo` = the request's id. Each client follows that stream
+ * only while it has requests waiting, so a timeout leaves no subscription
+ * behind.
+ *
+ * @module
+ */
+import type { AISPMessage } from "./envelope.ts";
+import { createMessage, type MessageFields } from "./builder.ts";
+import { TimeoutError } from "./bus_errors.ts";
+import type { AddResult, AmpClient, Delivery, DeliveryIterator } from "./client.ts";
+
+/** The reply stream of an agent. */
+export function replyStreamOf(agent: string): string {
+  return `reply.${agent}`;
+}
+
+/** Fields of a reply; the rest comes from the request. */
+export type ReplyFields = Partial<MessageFields>;
+
+/** Builds the reply to `to`: receiver = its sender, replyTo = its id, same conversation. */
+export function replyMessage(to: AISPMessage, fields: ReplyFields): AISPMessage {
+  return createMessage({
+    type: "result",
+    sender: to.receiver,
+    ...fields,
+    receiver: to.sender,
+    replyTo: to.id,
+    conversationId: fields.conversationId ?? to.conversationId ?? to.id,
+  } as MessageFields);
+}
+
+interface Waiting {
+  resolve: (d: Delivery) => void;
+  reject: (e: Error) => void;
+}
+
+/** Correlates replies for one client. */
+export class Requester {
+  #client: AmpClient;
+  #waiting = new Map<string, Waiting>();
+  #followers = new Map<string, { it: DeliveryIterator; waiting: number }>();
+
+  constructor(client: AmpClient) {
+    this.#client = client;
+  }
+
+  /** Requests currently waiting for a reply. */
+  get waiting(): number {
+    return this.#waiting.size;
+  }
+
+  async #follow(agent: string): Promise<void> {
+    const stream = replyStreamOf(agent);
+    let f = this.#followers.get(stream);
+    if (f === undefined) {
+      const it = this.#client.streamIter(stream, { from: "$" });
+      f = { it, waiting: 0 };
+      this.#followers.set(stream, f);
+      void this.#pump(stream, it);
+    }
+    f.waiting++;
+    await f.it.ready;
+  }
+
+  async #pump(stream: string, it: DeliveryIterator): Promise<void> {
+    try {
+      for await (const d of it) {
+        const id = d.message.replyTo;
+        const w = id === undefined ? undefined : this.#waiting.get(id);
+        if (w !== undefined) {
+          this.#waiting.delete(id!);
+          w.resolve(d);
+        }
+      }
+    } catch (e) {
+      // The connection failed: every request on this stream fails with it.
+      for (const w of this.#waiting.values()) w.reject(e as Error);
+      this.#waiting.clear();
+    } finally {
+      if (this.#followers.get(stream)?.it === it) this.#followers.delete(stream);
+    }
+  }
+
+  #unfollow(agent: string): void {
+    const stream = replyStreamOf(agent);
+    const f = this.#followers.get(stream);
+    if (f === undefined) return;
+    if (--f.waiting === 0) {
+      this.#followers.delete(stream);
+      void f.it.return?.();
+    }
+  }
+
+  /** Sends `msg` and resolves with the reply, or rejects with `TimeoutError` after `timeout` ms. */
+  async request(msg: AISPMessage, timeout: number): Promise<Delivery> {
+    await this.#follow(msg.sender);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const reply = new Promise<Delivery>((resolve, reject) => {
+        this.#waiting.set(msg.id, { resolve, reject });
+        timer = setTimeout(() => {
+          if (this.#waiting.delete(msg.id)) {
+            reject(new TimeoutError(`no reply to ${msg.id} (${msg.type} for ${msg.receiver}) within ${timeout} ms`));
+          }
+        }, timeout);
+      });
+      await this.#client.send(msg);
+      return await reply;
+    } finally {
+      clearTimeout(timer);
+      this.#waiting.delete(msg.id);
+      this.#unfollow(msg.sender);
+    }
+  }
+
+  /** Sends the reply to `to` on the requester's reply stream. */
+  reply(to: AISPMessage, fields: ReplyFields | AISPMessage): Promise<AddResult> {
+    const m = "v" in fields && fields.replyTo === to.id ? (fields as AISPMessage) : replyMessage(to, fields);
+    return this.#client.streamAdd(replyStreamOf(to.sender), m);
+  }
+}

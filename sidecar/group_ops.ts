@@ -1,0 +1,108 @@
+/**
+ * Consumer-group operations of the sidecar protocol: `group.create`,
+ * `group.read`, `ack`, `nack`, `extend`, `pending`, `claim`, `group.info`.
+ * Delivery rules (claim of stale entries, dead letters, expiry) live in
+ * `GroupReader`, shared with the in-process bus.
+ *
+ * @module
+ */
+import type { GroupEntry } from "../sdk/backend/types.ts";
+import type { OpContext } from "./ops.ts";
+import { fromArg, intArg, optIntArg, ProtocolError, type Request, strArg, streamArg } from "./protocol.ts";
+
+const ENTRY_ID = /^\d{1,16}-\d{1,16}$/;
+
+function nameArg(req: Request, field: string): string {
+  return strArg(req, field, 128)!;
+}
+
+function idsArg(req: Request, field = "ids"): string[] {
+  const v = req[field];
+  if (!Array.isArray(v) || v.length === 0 || v.length > 10_000) {
+    throw new ProtocolError("BAD_ARGUMENT", `${field} must be an array of 1 to 10000 entry ids`, { field });
+  }
+  for (let i = 0; i < v.length; i++) {
+    if (typeof v[i] !== "string" || !ENTRY_ID.test(v[i])) {
+      throw new ProtocolError("BAD_ARGUMENT", `${field}[${i}] must be an entry id like "1706745600000-0" (was ${JSON.stringify(v[i]) ?? typeof v[i]})`, { field });
+    }
+  }
+  return v as string[];
+}
+
+function wire(entries: GroupEntry[]) {
+  return entries.map((e) => [e.entryId, e.msg, e.deliveries]);
+}
+
+async function groupCreate(s: OpContext, req: Request) {
+  const stream = streamArg(req);
+  const group = nameArg(req, "group");
+  const from = fromArg(req.from ?? "$", "from");
+  return await s.backend.createGroup(stream, group, { from });
+}
+
+async function groupRead(s: OpContext, req: Request) {
+  const stream = streamArg(req);
+  const group = nameArg(req, "group");
+  const consumer = nameArg(req, "consumer");
+  const count = intArg(req, "count", 1, 10_000, 100);
+  const block = optIntArg(req, "block", 1, 300_000);
+  const entries = await s.state.groups.read({ stream, group, consumer, count, block, signal: s.abortSignal });
+  return { entries: wire(entries) };
+}
+
+async function ack(s: OpContext, req: Request) {
+  const stream = streamArg(req);
+  const group = nameArg(req, "group");
+  return { acked: await s.backend.ack(stream, group, idsArg(req)) };
+}
+
+async function nack(s: OpContext, req: Request) {
+  const stream = streamArg(req);
+  const group = nameArg(req, "group");
+  const consumer = nameArg(req, "consumer");
+  const ids = idsArg(req);
+  const delay = intArg(req, "delay", 0, 24 * 3_600_000, 0);
+  return { nacked: await s.backend.nack(stream, group, consumer, ids, { delayMs: delay, claimTimeoutMs: s.state.groups.claimTimeoutMs }) };
+}
+
+async function extend(s: OpContext, req: Request) {
+  const stream = streamArg(req);
+  const group = nameArg(req, "group");
+  const consumer = nameArg(req, "consumer");
+  return { extended: await s.backend.extend(stream, group, consumer, idsArg(req)) };
+}
+
+async function pending(s: OpContext, req: Request) {
+  const stream = streamArg(req);
+  const group = nameArg(req, "group");
+  const consumer = req.consumer === undefined ? undefined : nameArg(req, "consumer");
+  const count = intArg(req, "count", 1, 10_000, 100);
+  return { pending: await s.backend.pending(stream, group, { consumer, count }) };
+}
+
+async function claim(s: OpContext, req: Request) {
+  const stream = streamArg(req);
+  const group = nameArg(req, "group");
+  const consumer = nameArg(req, "consumer");
+  const minIdle = optIntArg(req, "minIdle", 0, 24 * 3_600_000);
+  const count = intArg(req, "count", 1, 10_000, 100);
+  const entries = await s.state.groups.claimFor({ stream, group, consumer, count }, minIdle ?? s.state.groups.claimTimeoutMs);
+  return { entries: wire(entries) };
+}
+
+async function groupInfo(s: OpContext, req: Request) {
+  const stream = streamArg(req);
+  return { groups: await s.backend.groupInfo(stream), deadLetterStream: s.state.groups.deadLetterStream(stream) };
+}
+
+/** The consumer-group ops, by name. */
+export const GROUP_OPS: Record<string, (s: OpContext, req: Request) => unknown> = {
+  "group.create": groupCreate,
+  "group.read": groupRead,
+  ack,
+  nack,
+  extend,
+  pending,
+  claim,
+  "group.info": groupInfo,
+};
