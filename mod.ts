@@ -80,3 +80,4 @@ export {
   GroupReader,
 } from "./sdk/backend/group_reader.ts";
 export type { PendingEntry, RawGroupEntry } from "./sdk/bus_port.ts";
+export { ReconnectingPort, type ReconnectOptions } from "./sdk/reconnect.ts";

@@ -5,6 +5,7 @@
  */
 import { AmpClient, type InvalidEntryHandler } from "./client.ts";
 import { SocketPort } from "./socket_port.ts";
+import { ReconnectingPort, type ReconnectOptions } from "./reconnect.ts";
 import { defaultTransport, type TransportFactory } from "./transport.ts";
 import { runtime } from "./_runtime.ts";
 
@@ -22,6 +23,11 @@ export interface ConnectOptions {
   requestTimeout?: number;
   /** Called for each stream entry that is not a valid message (it is skipped). */
   onInvalid?: InvalidEntryHandler;
+  /**
+   * Reconnect through outages of ampd or Redis (the default), with how long an
+   * outage may last before calls fail; `false` fails at the first disconnect.
+   */
+  reconnect?: ReconnectOptions | false;
 }
 
 function env(name: string): string | undefined {
@@ -47,11 +53,12 @@ function env(name: string): string | undefined {
 export async function connect(options: ConnectOptions = {}): Promise<AmpClient> {
   const socket = options.socket ?? env("AMPD_SOCKET") ?? "./ampd.sock";
   const factory = options.transport ?? (await defaultTransport());
-  const transport = await factory({ socket });
-  const port = await SocketPort.open(transport, {
+  const portOptions = {
     name: options.name ?? `${runtime}-agent`,
     token: options.token ?? env("AMPD_TOKEN"),
     requestTimeout: options.requestTimeout,
-  });
+  };
+  const open = async () => await SocketPort.open(await factory({ socket }), portOptions);
+  const port = options.reconnect === false ? await open() : await ReconnectingPort.open(open, options.reconnect || {});
   return new AmpClient(port, { onInvalid: options.onInvalid });
 }

@@ -1,0 +1,234 @@
+/**
+ * A `BusPort` that survives outages: when the connection to ampd drops (ampd
+ * restarted) or ampd answers `BACKEND_UNAVAILABLE` (Redis restarting), it
+ * reconnects with backoff, says hello again, re-creates subscriptions after
+ * the last entry each delivered, and retries the requests that were in
+ * flight (safe for publishes: the bus stores an `opId` once). Callers see no
+ * error for an outage shorter than the deadline; after it, a typed error.
+ *
+ * @module
+ */
+import { BusError, ConnectionClosedError } from "./bus_errors.ts";
+import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawEntry, RawGroupEntry, StreamInfo } from "./bus_port.ts";
+import type { SocketPort } from "./socket_port.ts";
+
+/** Options of reconnection. */
+export interface ReconnectOptions {
+  /** How long an outage may last before calls fail, in ms. Defaults to 30 000. */
+  deadlineMs?: number;
+  /** First wait between attempts, in ms; doubles up to 1 s. Defaults to 25. */
+  initialDelayMs?: number;
+}
+
+const RETRYABLE_CODES = new Set(["BACKEND_UNAVAILABLE", "SHUTTING_DOWN", "CONNECTION_CLOSED"]);
+
+function retryable(e: unknown): boolean {
+  const code = (e as { code?: string })?.code;
+  if (e instanceof BusError || e instanceof ConnectionClosedError) return RETRYABLE_CODES.has(e.code);
+  // The transport could not connect: the socket is missing or refused while ampd restarts.
+  return code === "ENOENT" || code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EPIPE" ||
+    (e instanceof Error && /NotFound|ConnectionRefused|ConnectionReset|BrokenPipe/.test(e.name));
+}
+
+interface Sub {
+  stream: string;
+  /** Entries are delivered after this id; advances with every push. */
+  after: string;
+  /** Credit granted and not yet used. */
+  credit: number;
+  handler: PushHandler;
+  remote: number | undefined;
+  port: SocketPort | undefined;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A reconnecting port over SocketPorts that `open()` makes. */
+export class ReconnectingPort implements BusPort {
+  #open: () => Promise<SocketPort>;
+  #deadlineMs: number;
+  #initialDelayMs: number;
+  #port: SocketPort | undefined;
+  #connecting: Promise<SocketPort> | undefined;
+  #subs = new Map<number, Sub>();
+  #nextSub = 1;
+  #closed = false;
+  #closedPromise: Promise<Error | undefined>;
+  #resolveClosed!: (e: Error | undefined) => void;
+  /** Connections made after the first. */
+  reconnects = 0;
+
+  private constructor(open: () => Promise<SocketPort>, first: SocketPort, o: ReconnectOptions) {
+    this.#open = open;
+    this.#deadlineMs = o.deadlineMs ?? 30_000;
+    this.#initialDelayMs = o.initialDelayMs ?? 25;
+    this.#closedPromise = new Promise((r) => (this.#resolveClosed = r));
+    this.#adopt(first);
+  }
+
+  /** Connects once (failing at once if ampd is not there), then keeps the connection up. */
+  static async open(open: () => Promise<SocketPort>, o: ReconnectOptions = {}): Promise<ReconnectingPort> {
+    return new ReconnectingPort(open, await open(), o);
+  }
+
+  /** The live connection's hello reply. */
+  get hello() {
+    return this.#port?.hello;
+  }
+
+  #adopt(p: SocketPort): void {
+    this.#port = p;
+    void p.closed().then(() => {
+      if (this.#port === p) this.#port = undefined;
+      // Subscriptions need the connection back without waiting for a call.
+      if (!this.#closed && this.#subs.size > 0) void this.#current().catch((e) => this.#giveUp(e));
+    });
+  }
+
+  #giveUp(e: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#resolveClosed(e);
+  }
+
+  /** The live connection, reconnecting (and re-subscribing) when there is none. */
+  #current(): Promise<SocketPort> {
+    if (this.#port) return Promise.resolve(this.#port);
+    this.#connecting ??= this.#reconnect().finally(() => (this.#connecting = undefined));
+    return this.#connecting;
+  }
+
+  async #reconnect(): Promise<SocketPort> {
+    const start = Date.now();
+    let delay = this.#initialDelayMs;
+    for (;;) {
+      if (this.#closed) throw new ConnectionClosedError("the client is closed");
+      try {
+        const p = await this.#open();
+        this.reconnects++;
+        for (const [, s] of this.#subs) {
+          const r = await p.subscribe(s.stream, s.after, s.credit, (entries) => this.#onPush(s, entries));
+          s.remote = r.sub;
+          s.port = p;
+        }
+        this.#adopt(p);
+        return p;
+      } catch (e) {
+        if (!retryable(e) || Date.now() - start >= this.#deadlineMs) {
+          throw new ConnectionClosedError(`ampd unreachable for ${Date.now() - start} ms: ${(e as Error).message}`, { cause: e });
+        }
+        await sleep(delay);
+        delay = Math.min(delay * 2, 1000);
+      }
+    }
+  }
+
+  #onPush(s: Sub, entries: RawEntry[]): void {
+    if (entries.length === 0) return;
+    s.after = entries[entries.length - 1][0];
+    s.credit -= entries.length;
+    s.handler(entries);
+  }
+
+  /** Runs `f` on the live connection, retrying through outages until the deadline. */
+  async #call<T>(f: (p: SocketPort) => Promise<T>): Promise<T> {
+    const start = Date.now();
+    let delay = this.#initialDelayMs;
+    for (;;) {
+      if (this.#closed) throw new ConnectionClosedError("the client is closed");
+      try {
+        return await f(await this.#current());
+      } catch (e) {
+        if (!retryable(e)) throw e;
+        if (Date.now() - start >= this.#deadlineMs) {
+          if (e instanceof BusError) throw e;
+          throw new ConnectionClosedError(`ampd unreachable for ${Date.now() - start} ms: ${(e as Error).message}`, { cause: e });
+        }
+        await sleep(delay);
+        delay = Math.min(delay * 2, 1000);
+      }
+    }
+  }
+
+  add(stream: string, msg: Uint8Array, maxLen?: number) {
+    return this.#call((p) => p.add(stream, msg, maxLen));
+  }
+  read(streams: Record<string, string>, o: { count?: number; block?: number }): Promise<RawBatch[]> {
+    return this.#call((p) => p.read(streams, o));
+  }
+  async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler) {
+    const s: Sub = { stream, after: from, credit, handler: onEntries, remote: undefined, port: undefined };
+    const id = this.#nextSub++;
+    const r = await this.#call(async (p) => {
+      const r = await p.subscribe(stream, from, credit, (entries) => this.#onPush(s, entries));
+      s.remote = r.sub;
+      s.port = p;
+      return r;
+    });
+    s.after = r.from;
+    this.#subs.set(id, s);
+    return { sub: id, from: r.from };
+  }
+  credit(sub: number, n: number): Promise<void> {
+    const s = this.#subs.get(sub);
+    if (s === undefined) return Promise.reject(new BusError("UNKNOWN_SUBSCRIPTION", `no subscription ${sub}`));
+    s.credit += n;
+    // On a new connection the re-subscribe already carries the credit: send only to the one that has the sub.
+    return this.#call(async (p) => {
+      if (s.port === p && s.remote !== undefined) await p.credit(s.remote, n);
+    });
+  }
+  async unsubscribe(sub: number): Promise<void> {
+    const s = this.#subs.get(sub);
+    this.#subs.delete(sub);
+    if (s?.remote !== undefined && s.port !== undefined && s.port === this.#port) {
+      await s.port.unsubscribe(s.remote).catch(() => {});
+    }
+  }
+  groupCreate(stream: string, group: string, from: string) {
+    return this.#call((p) => p.groupCreate(stream, group, from));
+  }
+  groupRead(stream: string, group: string, consumer: string, o: { count?: number; block?: number }): Promise<RawGroupEntry[]> {
+    return this.#call((p) => p.groupRead(stream, group, consumer, o));
+  }
+  ack(stream: string, group: string, ids: string[]): Promise<number> {
+    return this.#call((p) => p.ack(stream, group, ids));
+  }
+  nack(stream: string, group: string, consumer: string, ids: string[], delay: number): Promise<number> {
+    return this.#call((p) => p.nack(stream, group, consumer, ids, delay));
+  }
+  extend(stream: string, group: string, consumer: string, ids: string[]): Promise<number> {
+    return this.#call((p) => p.extend(stream, group, consumer, ids));
+  }
+  pending(stream: string, group: string, consumer?: string): Promise<PendingEntry[]> {
+    return this.#call((p) => p.pending(stream, group, consumer));
+  }
+  claim(stream: string, group: string, consumer: string, minIdle?: number): Promise<RawGroupEntry[]> {
+    return this.#call((p) => p.claim(stream, group, consumer, minIdle));
+  }
+  groupInfo(stream: string): Promise<Record<string, unknown>> {
+    return this.#call((p) => p.groupInfo(stream));
+  }
+  trim(stream: string, maxLen: number, approximate: boolean): Promise<number> {
+    return this.#call((p) => p.trim(stream, maxLen, approximate));
+  }
+  streamInfo(stream: string): Promise<StreamInfo> {
+    return this.#call((p) => p.streamInfo(stream));
+  }
+  info(): Promise<BusInfo> {
+    return this.#call((p) => p.info());
+  }
+  ping(): Promise<number> {
+    return this.#call((p) => p.ping());
+  }
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#subs.clear();
+    await this.#port?.close();
+    this.#resolveClosed(undefined);
+  }
+  closed(): Promise<Error | undefined> {
+    return this.#closedPromise;
+  }
+}
