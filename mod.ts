@@ -81,3 +81,4 @@ export {
 } from "./sdk/backend/group_reader.ts";
 export type { PendingEntry, RawGroupEntry } from "./sdk/bus_port.ts";
 export { ReconnectingPort, type ReconnectOptions } from "./sdk/reconnect.ts";
+export * from "./sdk/agent_inbox.ts";

@@ -12,6 +12,7 @@ import type { BusInfo, BusPort, RawEntry, StreamInfo } from "./bus_port.ts";
 import { ConnectionClosedError } from "./bus_errors.ts";
 import type { AmpbusError } from "./errors.ts";
 import { Group } from "./group.ts";
+import { AgentInbox, type ListenOptions } from "./agent_inbox.ts";
 import { type ReplyFields, Requester } from "./request.ts";
 
 /** A message as delivered from a stream. */
@@ -163,6 +164,22 @@ export class AmpClient {
    */
   group(stream: string, name: string, options: { from?: StartFrom } = {}): Group {
     return new Group(this, stream, name, options.from ?? "$");
+  }
+
+  /**
+   * Everything addressed to `agent`, as group deliveries to ack: its inbox,
+   * shared among the agent's replicas, and broadcasts, once per agent.
+   *
+   * @example
+   * ```ts
+   * for await (const d of bus.listen("tester")) {
+   *   await handle(d.message);
+   *   await d.ack();
+   * }
+   * ```
+   */
+  listen(agent: string, options: ListenOptions = {}): AgentInbox {
+    return new AgentInbox(this, agent, options);
   }
 
   /**

@@ -1,0 +1,105 @@
+/**
+ * `bus.listen(agent)`: everything addressed to one agent. Its inbox
+ * `inbox.<agent>` is read through the group named after the agent, so the
+ * agent's replicas share the work (each message to the agent goes to one
+ * replica); `broadcast` is read through a group of the same name on the
+ * broadcast stream, so every agent gets each broadcast exactly once, whatever
+ * the number of its replicas.
+ *
+ * @module
+ */
+import { BROADCAST } from "./envelope.ts";
+import type { AmpClient } from "./client.ts";
+import { inboxOf } from "./client.ts";
+import type { GroupConsumer, GroupDelivery } from "./group.ts";
+import { uuidv7 } from "./id.ts";
+
+/** Options of `listen()`. */
+export interface ListenOptions {
+  /** This replica's consumer name. Defaults to `<agent>-<uuid>`; give a stable one to take over a crashed replica's work sooner. */
+  replica?: string;
+  /** Most entries fetched at once per stream. Defaults to 32. */
+  count?: number;
+  /** Also receive broadcasts. Defaults to true. */
+  broadcast?: boolean;
+}
+
+/** Merges the agent's inbox and broadcast consumers into one iterator. */
+export class AgentInbox implements AsyncIterableIterator<GroupDelivery> {
+  readonly agent: string;
+  readonly replica: string;
+  #consumers: GroupConsumer[];
+  #queue: GroupDelivery[] = [];
+  #waiter: { resolve: (r: IteratorResult<GroupDelivery>) => void; reject: (e: Error) => void } | undefined;
+  #error: Error | undefined;
+  #done = false;
+  #running = 0;
+
+  constructor(client: AmpClient, agent: string, options: ListenOptions = {}) {
+    this.agent = agent;
+    this.replica = options.replica ?? `${agent}-${uuidv7()}`;
+    const count = options.count ?? 32;
+    // Messages sent before the agent first listened are still its work: the inbox group starts at "0".
+    this.#consumers = [client.group(inboxOf(agent), agent, { from: "0" }).consumer(this.replica, { count })];
+    if (options.broadcast ?? true) {
+      this.#consumers.push(client.group(BROADCAST, agent, { from: "$" }).consumer(this.replica, { count }));
+    }
+    for (const c of this.#consumers) void this.#pump(c);
+  }
+
+  async #pump(c: GroupConsumer): Promise<void> {
+    this.#running++;
+    try {
+      while (!this.#done) {
+        // Fetch again only when the application has taken what was fetched (bounded prefetch).
+        if (this.#queue.length > 0) {
+          await new Promise((r) => setTimeout(r, 1));
+          continue;
+        }
+        const got = await c.fetch();
+        if (this.#done) return;
+        for (const d of got) this.#queue.push(d);
+        this.#deliver();
+      }
+    } catch (e) {
+      this.#error ??= e as Error;
+      this.#deliver();
+    } finally {
+      this.#running--;
+    }
+  }
+
+  #deliver(): void {
+    const w = this.#waiter;
+    if (w === undefined) return;
+    if (this.#queue.length > 0) {
+      this.#waiter = undefined;
+      w.resolve({ value: this.#queue.shift()!, done: false });
+    } else if (this.#error !== undefined) {
+      this.#waiter = undefined;
+      w.reject(this.#error);
+    }
+  }
+
+  next(): Promise<IteratorResult<GroupDelivery>> {
+    if (this.#queue.length > 0) return Promise.resolve({ value: this.#queue.shift()!, done: false });
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (this.#done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => (this.#waiter = { resolve, reject }));
+  }
+
+  /** Stops fetching. Entries fetched but not acked stay pending and are redelivered later. */
+  return(): Promise<IteratorResult<GroupDelivery>> {
+    this.#done = true;
+    this.#queue = [];
+    const w = this.#waiter;
+    this.#waiter = undefined;
+    w?.resolve({ value: undefined, done: true });
+    for (const c of this.#consumers) void c.return();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<GroupDelivery> {
+    return this;
+  }
+}
