@@ -3,6 +3,8 @@
  * prints a table per runtime. This is `npm run bench`.
  *
  * Usage: `bun bench/run.ts [--runs=N] [--time=MS] [--only=bun,deno,node]`
+ *        `bun bench/run.ts --bus [bus flags]`: the bus benchmark instead
+ *        (`bench/bus.ts`, on Bun; its flags are passed through).
  * - `--runs=N`: run each runtime N times and report the median of each row,
  *   with its spread. Defaults to 1.
  * - `--time=MS`: minimum CPU time per row, passed to the bench. Defaults to 200.
@@ -27,6 +29,14 @@ const root = fileURLToPath(new URL("..", import.meta.url).href);
 const g = globalThis as any;
 const argv: string[] = g.Deno?.args ?? g.process.argv.slice(2);
 const opt = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+
+if (argv.includes("--bus")) {
+  // The bus benchmark (ampd, Redis, memory): bench/bus.ts on Bun, its output as it comes.
+  const r = spawnSync(bin("bun"), ["bench/bus.ts", ...argv.filter((a) => a !== "--bus")], { cwd: root, stdio: "inherit" });
+  if (r.error) throw r.error;
+  g.process.exit(r.status ?? 1);
+}
+
 const runs = Math.max(1, Number(opt("runs") ?? 1));
 const time = Number(opt("time") ?? 200);
 const only = (opt("only") ?? "bun,deno,node").split(",");

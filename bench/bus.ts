@@ -1,0 +1,861 @@
+/**
+ * The bus benchmark: what the sidecar `ampd` costs and delivers, on Redis
+ * and on in-memory streams, measured against raw node-redis from the same
+ * runtime in the same run.
+ *
+ * Usage: `bun bench/bus.ts [--n=100000] [--rounds=3] [--seconds=5] [--rate=10000] [--inflight=1000]`
+ * (also `npm run bench -- --bus`, which runs this file).
+ *
+ * It starts its own `redis-server` (tests/_helpers/redis_server.ts: free port,
+ * temp dir, no persistence) and the compiled `dist/ampd` (built first when
+ * missing or older than its sources), on sockets in temp directories, once
+ * with `--backend memory` and once with `--backend redis`. It measures:
+ *
+ * - publish throughput with `inflight` requests in flight, each add a
+ *   pre-encoded message with a unique opId (so dedupe never short-circuits):
+ *   through ampd with the SDK's `SocketPort.add` and with a minimal client that
+ *   writes pre-built frames and only counts replies; next to raw node-redis
+ *   `XADD` of the same bytes with the same fields ampd stores
+ *   (docs/storage.md), and raw `EVALSHA` of ampd's own add script;
+ * - the sidecar's add path without any socket (decode + validate; the memory
+ *   backend's add; a whole `Session` fed frames in process);
+ * - consume throughput: N pre-filled entries read by a subscriber
+ *   (`streamIter`, which decodes and validates each message, and a raw
+ *   subscribe/credit loop that only counts), plus raw node-redis `XREAD`;
+ * - publish-to-delivery latency at a fixed rate (one publisher connection,
+ *   one subscriber connection, send time kept per sequence number), on a
+ *   fresh ampd, and the same without ampd (node-redis XADD -> XREAD BLOCK);
+ * - ampd's RSS idle and at its peak (VmRSS / VmHWM), and start-up time to a
+ *   socket that answers `hello`, median of 5 starts.
+ *
+ * Every process it starts is stopped on the way out, also on failure.
+ *
+ * @module
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { connect as netConnect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { commandOptions, createClient } from "redis";
+import { type AISPMessage, type AmpClient, connect, encode } from "../mod.ts";
+import { MsgpackWriter } from "../sdk/_writer.ts";
+import { decode, decodeValue } from "../sdk/codec.ts";
+import { MemoryBackend } from "../sdk/backend/memory.ts";
+import type { EntryHeaders } from "../sdk/backend/types.ts";
+import { ADD_SCRIPT } from "../sidecar/backend/_redis_scripts.ts";
+import { Logger } from "../sidecar/log.ts";
+import { ServerState } from "../sidecar/server_state.ts";
+import { Session } from "../sidecar/session.ts";
+import { Ampd, buildAmpd } from "../tests/_helpers/ampd.ts";
+import { RedisServer } from "../tests/_helpers/redis_server.ts";
+import { seed } from "./_messages.ts";
+import { CpuMeter, peakRss, rss } from "./_proc.ts";
+import { formatTable } from "./_table.ts";
+
+const argv = process.argv.slice(2);
+const opt = (name: string, dflt: number) => Number(argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt);
+const N = opt("n", 100_000);
+const ROUNDS = Math.max(1, opt("rounds", 3));
+const SECONDS = opt("seconds", 5);
+const RATE = opt("rate", 10_000);
+const INFLIGHT = opt("inflight", 1000);
+const STARTS = 5;
+/** Latency samples from the first WARM_S seconds are dropped (JIT, connection warm-up). */
+const WARM_S = 0.5;
+const TIMEOUT_MS = 60_000;
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+// ---------------------------------------------------------------------------
+// Cleanup: everything started is registered here and stopped on the way out.
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+async function cleanupAll(): Promise<void> {
+  while (cleanups.length > 0) {
+    try {
+      await cleanups.pop()!();
+    } catch {
+      // keep cleaning
+    }
+  }
+}
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    void cleanupAll().then(() => process.exit(130));
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, what: string, ms = TIMEOUT_MS): Promise<T> {
+  let t: ReturnType<typeof setTimeout>;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<T>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no end within ${ms} ms`)), ms))),
+  ]);
+}
+
+// ---------------------------------------------------------------------------
+// Messages: the seed message of the serializer bench, each with its own id and opId.
+
+const nonce = (Date.now() & 0xffffffff).toString(16).padStart(8, "0");
+let serial = 0;
+
+function makeMessage(payload?: unknown): AISPMessage {
+  const hex = (serial++).toString(16).padStart(12, "0");
+  const m: AISPMessage = { ...seed, id: `${nonce}-0000-7000-8000-${hex}`, opId: `${nonce}-0001-7000-8000-${hex}` };
+  if (payload !== undefined) m.payload = payload as AISPMessage["payload"];
+  return m;
+}
+
+interface Prepared {
+  bytes: Uint8Array[];
+  headers: EntryHeaders[];
+}
+
+function prepare(n: number, payload?: (i: number) => unknown): Prepared {
+  const bytes: Uint8Array[] = new Array(n);
+  const headers: EntryHeaders[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const m = makeMessage(payload?.(i));
+    bytes[i] = encode(m);
+    const h: EntryHeaders = { id: m.id, opId: m.opId, type: m.type, sender: m.sender, receiver: m.receiver };
+    if (m.tier !== undefined) h.tier = m.tier;
+    headers[i] = h;
+  }
+  return { bytes, headers };
+}
+
+/** Add requests as one buffer of frames; frame i is `buf[off[i], off[i + 1])`. */
+interface Frames {
+  buf: Uint8Array;
+  off: Uint32Array;
+  count: number;
+}
+
+function addFrames(stream: string, msgs: readonly Uint8Array[], firstRid = 1): Frames {
+  const w = new MsgpackWriter(msgs.length * (msgs[0].length + 64));
+  const off = new Uint32Array(msgs.length + 1);
+  for (let i = 0; i < msgs.length; i++) {
+    off[i] = w.length;
+    const start = w.beginFrame();
+    w.mapHeader(4);
+    w.str("op");
+    w.str("add");
+    w.str("rid");
+    w.number((firstRid + i) >>> 0);
+    w.str("stream");
+    w.str(stream);
+    w.str("msg");
+    w.bin(msgs[i]);
+    w.endFrame(start);
+  }
+  off[msgs.length] = w.length;
+  return { buf: w.finish(), off, count: msgs.length };
+}
+
+function helloFrame(name: string): Uint8Array {
+  const w = new MsgpackWriter(64);
+  const start = w.beginFrame();
+  w.mapHeader(4);
+  w.str("op");
+  w.str("hello");
+  w.str("rid");
+  w.number(0);
+  w.str("version");
+  w.number(1);
+  w.str("client");
+  w.str(name);
+  w.endFrame(start);
+  return w.finish();
+}
+
+// ---------------------------------------------------------------------------
+// A minimal protocol client: writes pre-built frames, counts reply frames.
+
+class FrameConn {
+  #sock: Socket;
+  #hdr = 0;
+  #hdrN = 0;
+  #skip = 0;
+  /** Called with the number of frames completed in one chunk. */
+  onFrames: (n: number) => void = () => {};
+
+  private constructor(sock: Socket) {
+    this.#sock = sock;
+    sock.on("data", (chunk: Buffer) => this.#onData(chunk));
+  }
+
+  /** Connects and says hello; resolves once the hello reply is in. */
+  static open(path: string, name = "bench-frames"): Promise<FrameConn> {
+    return new Promise((resolve, reject) => {
+      const sock = netConnect(path);
+      sock.once("error", reject);
+      sock.once("connect", () => {
+        const c = new FrameConn(sock);
+        c.onFrames = () => {
+          c.onFrames = () => {};
+          sock.off("error", reject);
+          resolve(c);
+        };
+        sock.write(helloFrame(name));
+      });
+    });
+  }
+
+  #onData(chunk: Buffer): void {
+    let i = 0;
+    let done = 0;
+    const n = chunk.length;
+    while (i < n) {
+      if (this.#skip > 0) {
+        const k = Math.min(this.#skip, n - i);
+        this.#skip -= k;
+        i += k;
+        if (this.#skip === 0) done++;
+        continue;
+      }
+      this.#hdr = this.#hdr * 256 + chunk[i++];
+      if (++this.#hdrN === 4) {
+        this.#skip = this.#hdr;
+        this.#hdr = 0;
+        this.#hdrN = 0;
+      }
+    }
+    if (done > 0) this.onFrames(done);
+  }
+
+  write(bytes: Uint8Array): void {
+    this.#sock.write(bytes);
+  }
+
+  close(): void {
+    this.#sock.destroy();
+  }
+}
+
+/** Sends all frames with at most `inflight` unanswered; resolves when every reply is in. */
+function publishFrames(c: FrameConn, f: Frames, inflight: number): Promise<void> {
+  return new Promise((resolve) => {
+    let sent = 0;
+    let done = 0;
+    const pump = () => {
+      const upto = Math.min(f.count, done + inflight);
+      if (upto > sent) {
+        c.write(f.buf.subarray(f.off[sent], f.off[upto]));
+        sent = upto;
+      }
+    };
+    c.onFrames = (k) => {
+      done += k;
+      if (done >= f.count) resolve();
+      else pump();
+    };
+    pump();
+  });
+}
+
+/** Runs `fn(0..n-1)` with at most `inflight` promises pending. */
+function windowed(n: number, inflight: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let next = 0;
+    let done = 0;
+    const launch = () => {
+      while (next < n && next - done < inflight) {
+        fn(next++).then(() => {
+          if (++done === n) resolve();
+          else launch();
+        }, reject);
+      }
+    };
+    launch();
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Results
+
+interface Rate {
+  name: string;
+  backend: string;
+  /** msg/s of each round. */
+  rates: number[];
+  /** CPU per process as a fraction of one core, median over rounds. */
+  cpu: Record<string, number>;
+  /** CPU of each round. */
+  cpus: Record<string, number>[];
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const int = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+const fmtRate = (r: number) => int.format(r);
+const mb = (b: number) => (b / (1024 * 1024)).toFixed(1);
+const pct = (x: number | undefined) => (x === undefined ? "—" : `${Math.round(x * 100)}%`);
+
+class Recorder {
+  rows: Rate[] = [];
+  #byKey = new Map<string, Rate>();
+
+  /** Times `fn` over `count` messages with CPU metering; records one round of a row. */
+  async measure(backend: string, name: string, count: number, pids: Record<string, number>, fn: () => Promise<void>): Promise<number> {
+    const key = `${backend}|${name}`;
+    let row = this.#byKey.get(key);
+    if (row === undefined) {
+      row = { name, backend, rates: [], cpu: {}, cpus: [] };
+      this.#byKey.set(key, row);
+      this.rows.push(row);
+    }
+    const meter = new CpuMeter(pids);
+    meter.start();
+    const t0 = performance.now();
+    await withTimeout(fn(), `${backend} ${name}`);
+    const s = (performance.now() - t0) / 1000;
+    const cpu = meter.stop();
+    const rate = count / s;
+    row.rates.push(rate);
+    row.cpus.push(cpu);
+    for (const k of Object.keys(cpu)) row.cpu[k] = median(row.cpus.map((c) => c[k]));
+    log(`  ${backend.padEnd(6)} ${name.padEnd(44)} ${fmtRate(rate).padStart(10)} msg/s  cpu ${Object.entries(cpu).map(([k, v]) => `${k} ${pct(v)}`).join(" ")}`);
+    return rate;
+  }
+
+  get(backend: string, name: string): number | undefined {
+    const r = this.#byKey.get(`${backend}|${name}`);
+    return r ? median(r.rates) : undefined;
+  }
+}
+
+const ROW = {
+  rawXadd: "raw node-redis XADD (no dedupe)",
+  rawEval: "raw node-redis EVALSHA add script (dedupe)",
+  sdk: "ampd, SDK SocketPort.add",
+  frames: "ampd, pre-built frames (minimal client)",
+  msgpack: "in process: MessagePack decode only (no validation)",
+  decode: "in process: decode + validate only",
+  memAdd: "in process: MemoryBackend.add only",
+  session: "in process: Session (frames in, replies out)",
+  iter: "ampd, streamIter (decode + validate)",
+  credit: "ampd, raw subscribe/credit (count only)",
+  xread: "raw node-redis XREAD COUNT 1000",
+} as const;
+
+interface Latency {
+  backend: string;
+  n: number;
+  rate: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  ackP50: number;
+  ackP99: number;
+  cpu: Record<string, number>;
+}
+
+interface Resources {
+  backend: string;
+  idleRss: number;
+  peakRss: number;
+  startMedian: number;
+  starts: number[];
+  readyLine: number;
+  internal: number;
+}
+
+// ---------------------------------------------------------------------------
+// Phases
+
+async function redisPid(url: string): Promise<number> {
+  const c = createClient({ url });
+  await c.connect();
+  const info = await c.sendCommand<string>(["INFO", "server"]);
+  await c.disconnect();
+  return Number(/process_id:(\d+)/.exec(info)![1]);
+}
+
+function fieldsOf(h: EntryHeaders, msg: Uint8Array): (string | Buffer)[] {
+  const f: (string | Buffer)[] = ["id", h.id, "opId", h.opId, "type", h.type, "sender", h.sender, "receiver", h.receiver];
+  if (h.tier !== undefined) f.push("tier", h.tier);
+  f.push("msg", Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
+  return f;
+}
+
+async function publishPhase(
+  rec: Recorder,
+  backend: "memory" | "redis",
+  ampd: Ampd,
+  client: AmpClient,
+  msgs: Prepared,
+  redisUrl: string | undefined,
+  rpid: number | undefined,
+): Promise<string> {
+  const pids: Record<string, number> = { ampd: ampd.pid };
+  if (backend === "redis" && rpid !== undefined) pids.redis = rpid;
+  const raw = redisUrl ? createClient({ url: redisUrl }) : undefined;
+  if (raw) {
+    await raw.connect();
+    cleanups.push(() => raw.disconnect().catch(() => {}));
+  }
+  const sha = raw ? await raw.sendCommand<string>(["SCRIPT", "LOAD", ADD_SCRIPT]) : "";
+  const frameConn = await FrameConn.open(ampd.socket);
+  let lastSdkStream = "";
+  for (let r = 0; r < ROUNDS; r++) {
+    log(`${backend} publish round ${r + 1}/${ROUNDS} (${N} messages, ${INFLIGHT} in flight)`);
+    if (raw && backend === "redis") await raw.sendCommand(["FLUSHALL"]);
+    if (raw && backend === "redis") {
+      const key = `ampbus:{bench.raw-xadd.${r}}`;
+      const args = msgs.bytes.map((b, i) => ["XADD", key, "*", ...fieldsOf(msgs.headers[i], b)]);
+      await rec.measure(backend, ROW.rawXadd, N, pids, () => windowed(N, INFLIGHT, (i) => raw.sendCommand(args[i])));
+      const ekey = `ampbus:{bench.raw-eval.${r}}`;
+      const eargs = msgs.bytes.map((b, i) => [
+        "EVALSHA", sha, "2", ekey, `${ekey}:op:${msgs.headers[i].opId}`, "600000", "", ...fieldsOf(msgs.headers[i], b),
+      ]);
+      await rec.measure(backend, ROW.rawEval, N, pids, () => windowed(N, INFLIGHT, (i) => raw.sendCommand(eargs[i])));
+    }
+    const sdkStream = `bench.sdk.${r}`;
+    const before = await client.info();
+    await rec.measure(backend, ROW.sdk, N, pids, () => windowed(N, INFLIGHT, (i) => client.port.add(sdkStream, msgs.bytes[i])));
+    const framesStream = `bench.frames.${r}`;
+    const frames = addFrames(framesStream, msgs.bytes);
+    await rec.measure(backend, ROW.frames, N, pids, () => publishFrames(frameConn, frames, INFLIGHT));
+    const after = await client.info();
+    const added = (after.added as number) - (before.added as number);
+    const errors = (after.errors as number) - (before.errors as number);
+    const dups = (after.duplicates as number) - (before.duplicates as number);
+    if (added !== 2 * N || errors !== 0 || dups !== 0) {
+      throw new Error(`${backend}: expected ${2 * N} adds, ampd counted added ${added}, errors ${errors}, duplicates ${dups}`);
+    }
+    // The memory backend keeps every entry: drop the ones no later phase reads.
+    if (backend === "memory") {
+      await client.trim(framesStream, 0);
+      if (r < ROUNDS - 1) await client.trim(sdkStream, 0);
+    }
+    lastSdkStream = sdkStream;
+  }
+  frameConn.close();
+  return lastSdkStream;
+}
+
+/** The sidecar's add path without a socket, on the memory backend (same process as the bench). */
+async function inProcessPhase(rec: Recorder, msgs: Prepared): Promise<void> {
+  log(`in-process add path (${N} messages)`);
+  for (let r = 0; r < ROUNDS; r++) {
+    await rec.measure("memory", ROW.msgpack, N, {}, async () => {
+      for (let i = 0; i < N; i++) decodeValue(msgs.bytes[i]);
+    });
+    await rec.measure("memory", ROW.decode, N, {}, async () => {
+      for (let i = 0; i < N; i++) decode(msgs.bytes[i]);
+    });
+    const mem = new MemoryBackend();
+    await rec.measure("memory", ROW.memAdd, N, {}, async () => {
+      for (let i = 0; i < N; i++) await mem.add(`inproc.${r}`, { headers: msgs.headers[i], msg: msgs.bytes[i].slice() });
+    });
+    await mem.close();
+    const backend = new MemoryBackend();
+    const state = new ServerState({ maxFrame: 16 * 1024 * 1024, version: "bench" }, backend, new Logger("error"));
+    let out = 0;
+    const session = new Session(1, { write: (b) => void (out += b.length), buffered: () => 0, close: () => {} }, state);
+    session.onData(helloFrame("inproc"));
+    const frames = addFrames(`inproc.s.${r}`, msgs.bytes);
+    await rec.measure("memory", ROW.session, N, {}, async () => {
+      // Fed in 64 KiB chunks, as a socket would deliver them, letting replies settle in between.
+      const CHUNK = 64 * 1024;
+      for (let p = 0; p < frames.buf.length; p += CHUNK) {
+        session.onData(frames.buf.subarray(p, Math.min(p + CHUNK, frames.buf.length)));
+        await null;
+      }
+      await state.waitIdle();
+      await new Promise((r) => setImmediate(r));
+    });
+    if (state.counters.added !== N || state.counters.errors !== 0) {
+      throw new Error(`in-process session: added ${state.counters.added}, errors ${state.counters.errors}`);
+    }
+    session.onClose();
+    await backend.close();
+  }
+}
+
+async function consumePhase(rec: Recorder, backend: "memory" | "redis", ampd: Ampd, client: AmpClient, stream: string, redisUrl: string | undefined, rpid: number | undefined) {
+  const pids: Record<string, number> = { ampd: ampd.pid };
+  if (backend === "redis" && rpid !== undefined) pids.redis = rpid;
+  log(`${backend} consume (${N} pre-filled entries of ${stream})`);
+  for (let r = 0; r < ROUNDS; r++) {
+    await rec.measure(backend, ROW.iter, N, pids, async () => {
+      let k = 0;
+      for await (const _d of client.streamIter(stream, { from: "0", window: 1000 })) {
+        if (++k === N) break;
+      }
+    });
+    await rec.measure(backend, ROW.credit, N, pids, () =>
+      new Promise<void>((resolve, reject) => {
+        const WINDOW = 1000;
+        let got = 0;
+        let granted = 0;
+        let subId = 0;
+        const port = client.port;
+        port.subscribe(stream, "0", WINDOW, (entries) => {
+          got += entries.length;
+          if (got >= N) {
+            void port.unsubscribe(subId).catch(() => {});
+            resolve();
+          } else if (got - granted >= WINDOW / 2) {
+            const g = got - granted;
+            granted += g;
+            port.credit(subId, g).catch(reject);
+          }
+        }).then((s) => (subId = s.sub), reject);
+      }));
+    if (redisUrl && backend === "redis") {
+      const raw = createClient({ url: redisUrl });
+      await raw.connect();
+      cleanups.push(() => raw.disconnect().catch(() => {}));
+      const key = `ampbus:{${stream}}`;
+      const bufs = commandOptions({ returnBuffers: true });
+      await rec.measure(backend, ROW.xread, N, pids, async () => {
+        let after = "0";
+        let k = 0;
+        while (k < N) {
+          const reply = await raw.sendCommand<[Buffer, [Buffer, Buffer[]][]][] | null>(["XREAD", "COUNT", "1000", "STREAMS", key, after], bufs);
+          const entries = reply?.[0]?.[1] ?? [];
+          if (entries.length === 0) throw new Error("XREAD: stream ended early");
+          k += entries.length;
+          after = entries[entries.length - 1][0].toString("latin1");
+        }
+      });
+    }
+  }
+}
+
+async function latencyPhase(backend: "memory" | "redis", ampd: Ampd, rpid: number | undefined): Promise<Latency> {
+  const total = Math.round(RATE * (SECONDS + WARM_S));
+  const skip = Math.round(RATE * WARM_S);
+  log(`${backend} latency: ${RATE} msg/s for ${SECONDS + WARM_S} s (first ${WARM_S} s dropped)`);
+  const msgs = prepare(total, (i) => ({ seq: i }));
+  const pub = await connect({ socket: ampd.socket, name: "bench-pub" });
+  const sub = await connect({ socket: ampd.socket, name: "bench-sub" });
+  cleanups.push(() => pub.close().catch(() => {}), () => sub.close().catch(() => {}));
+  const stream = `bench.latency.${backend}`;
+  const it = sub.streamIter(stream, { from: "$", window: 1000 });
+  await it.ready;
+  const sendAt = new Float64Array(total);
+  const lat = new Float64Array(total).fill(NaN);
+  const ack = new Float64Array(total).fill(NaN);
+  let got = 0;
+  const received = (async () => {
+    for await (const d of it) {
+      const seq = (d.message.payload as { seq: number }).seq;
+      lat[seq] = performance.now() - sendAt[seq];
+      if (++got === total) break;
+    }
+  })();
+  const pids: Record<string, number> = { ampd: ampd.pid };
+  if (rpid !== undefined) pids.redis = rpid;
+  const meter = new CpuMeter(pids);
+  meter.start();
+  let failed: Error | undefined;
+  const sendSeconds = await pace(total, (seq) => {
+    sendAt[seq] = performance.now();
+    pub.port.add(stream, msgs.bytes[seq]).then(
+      () => void (ack[seq] = performance.now() - sendAt[seq]),
+      (e) => void (failed ??= e),
+    );
+  });
+  await withTimeout(received, `${backend} latency delivery`);
+  const cpu = meter.stop();
+  if (failed) throw failed;
+  await pub.close();
+  await sub.close();
+  return latencyStats(`ampd ${backend}, streamIter`, lat, ack, skip, total / sendSeconds, cpu);
+}
+
+/**
+ * Calls `send(0..total-1)` at RATE per second: on each timer tick, every
+ * message due by now (so ~RATE/1000 per 1 ms tick). Resolves with the seconds taken.
+ */
+function pace(total: number, send: (seq: number) => void): Promise<number> {
+  const t0 = performance.now();
+  let i = 0;
+  return new Promise((resolve) => {
+    const tick = () => {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * RATE));
+      while (i < due) send(i++);
+      if (i < total) setTimeout(tick, 1);
+      else resolve((performance.now() - t0) / 1000);
+    };
+    tick();
+  });
+}
+
+function latencyStats(name: string, lat: Float64Array, ack: Float64Array, skip: number, rate: number, cpu: Record<string, number>): Latency {
+  const xs = Array.from(lat.subarray(skip)).sort((a, b) => a - b);
+  const as = Array.from(ack.subarray(skip)).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+  const q = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
+  return {
+    backend: name,
+    n: xs.length,
+    rate,
+    p50: q(xs, 0.5),
+    p90: q(xs, 0.9),
+    p99: q(xs, 0.99),
+    max: xs[xs.length - 1],
+    ackP50: q(as, 0.5),
+    ackP99: q(as, 0.99),
+    cpu,
+  };
+}
+
+/** The same measurement without ampd: node-redis XADD on one connection, XREAD BLOCK on another. */
+async function rawRedisLatency(url: string, rpid: number): Promise<Latency> {
+  const total = Math.round(RATE * (SECONDS + WARM_S));
+  const skip = Math.round(RATE * WARM_S);
+  log(`raw node-redis latency: XADD -> XREAD BLOCK, ${RATE} msg/s for ${SECONDS + WARM_S} s`);
+  const msgs = prepare(total, (i) => ({ seq: i }));
+  const pub = createClient({ url });
+  const sub = createClient({ url });
+  await pub.connect();
+  await sub.connect();
+  cleanups.push(() => pub.disconnect().catch(() => {}), () => sub.disconnect().catch(() => {}));
+  const key = `ampbus:{bench.latency.raw.${nonce}}`;
+  const bufs = commandOptions({ returnBuffers: true });
+  const sendAt = new Float64Array(total);
+  const lat = new Float64Array(total).fill(NaN);
+  const ack = new Float64Array(total).fill(NaN);
+  // One publisher, so entries arrive in send order: the k-th entry is message k.
+  const received = (async () => {
+    let got = 0;
+    let after = "0-0"; // the key is new: nothing before the first add
+    while (got < total) {
+      const reply = await sub.sendCommand<[Buffer, [Buffer, Buffer[]][]][] | null>(
+        ["XREAD", "COUNT", "1000", "BLOCK", "5000", "STREAMS", key, after],
+        bufs,
+      );
+      const entries = reply?.[0]?.[1] ?? [];
+      const now = performance.now();
+      for (const _e of entries) {
+        lat[got] = now - sendAt[got];
+        got++;
+      }
+      if (entries.length > 0) after = entries[entries.length - 1][0].toString("latin1");
+    }
+  })();
+  const meter = new CpuMeter({ redis: rpid });
+  meter.start();
+  let failed: Error | undefined;
+  const sendSeconds = await pace(total, (seq) => {
+    sendAt[seq] = performance.now();
+    pub.sendCommand(["XADD", key, "*", ...fieldsOf(msgs.headers[seq], msgs.bytes[seq])]).then(
+      () => void (ack[seq] = performance.now() - sendAt[seq]),
+      (e) => void (failed ??= e),
+    );
+  });
+  await withTimeout(received, "raw redis latency delivery");
+  const cpu = meter.stop();
+  if (failed) throw failed;
+  await pub.disconnect();
+  await sub.disconnect();
+  return latencyStats("raw node-redis XADD → XREAD BLOCK", lat, ack, skip, total / sendSeconds, cpu);
+}
+
+/** How late `setTimeout(f, 1)` fires here, idle: the machine's own scheduling noise. */
+async function timerNoise(): Promise<{ p50: number; p99: number; max: number }> {
+  const gaps: number[] = [];
+  let last = performance.now();
+  await new Promise<void>((resolve) => {
+    const f = () => {
+      const now = performance.now();
+      gaps.push(now - last - 1);
+      last = now;
+      if (gaps.length < 1000) setTimeout(f, 1);
+      else resolve();
+    };
+    setTimeout(f, 1);
+  });
+  gaps.sort((a, b) => a - b);
+  return { p50: gaps[500], p99: gaps[990], max: gaps[gaps.length - 1] };
+}
+
+/** Spawn to a socket that answers hello; also the time to the ready line and ampd's own "ready in" log. */
+async function timeStart(bin: string, args: string[]): Promise<{ hello: number; readyLine: number; internal: number }> {
+  const dir = mkdtempSync(join(tmpdir(), "ampbus-bench-start-"));
+  const socket = join(dir, "ampd.sock");
+  let child: ChildProcess | undefined;
+  try {
+    const t0 = performance.now();
+    child = spawn(bin, [...args, "--socket", socket], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, REDIS_URL: "", AMPD_TOKEN: "" },
+    });
+    const c = child;
+    let stderr = "";
+    c.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<void>((resolve) => c.once("exit", () => resolve()));
+    await withTimeout(
+      new Promise<void>((resolve, reject) => {
+        let out = "";
+        c.stdout!.on("data", (d: Buffer) => {
+          out += d.toString();
+          if (out.includes("ampd ready")) resolve();
+        });
+        c.once("exit", (code) => reject(new Error(`ampd exited with ${code} during start:\n${stderr}`)));
+      }),
+      "ampd start",
+      10_000,
+    );
+    const readyLine = performance.now() - t0;
+    const conn = await FrameConn.open(socket, "bench-start");
+    const hello = performance.now() - t0;
+    conn.close();
+    const internal = Number(/ready in ([\d.]+) ms/.exec(stderr)?.[1] ?? NaN);
+    c.kill("SIGTERM");
+    await withTimeout(exited, "ampd stop", 10_000);
+    return { hello, readyLine, internal };
+  } finally {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Main
+
+async function startAmpd(args: string[]): Promise<Ampd> {
+  const ampd = await Ampd.start({ args: [...args, "--log-level", "warn"] });
+  cleanups.push(() => ampd.dispose());
+  return ampd;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  log(`building dist/ampd if missing or stale...`);
+  const bin = await buildAmpd();
+  log(`starting redis-server...`);
+  const redis = await RedisServer.start();
+  cleanups.push(() => redis.dispose());
+  const rpid = await redisPid(redis.url);
+  const redisVersion = (await (async () => {
+    const c = createClient({ url: redis.url });
+    await c.connect();
+    const info = await c.sendCommand<string>(["INFO", "server"]);
+    await c.disconnect();
+    return /redis_version:(\S+)/.exec(info)?.[1];
+  })()) ?? "?";
+
+  const noise = await timerNoise();
+  log(`preparing ${N} messages...`);
+  const msgs = prepare(N);
+  const msgBytes = msgs.bytes[0].length;
+
+  const rec = new Recorder();
+  const lats: Latency[] = [];
+  const res: Resources[] = [];
+
+  for (const backend of ["memory", "redis"] as const) {
+    const args = backend === "memory" ? ["--backend", "memory"] : ["--backend", "redis", "--redis", redis.url];
+    const ampd = await startAmpd(args);
+    await new Promise((r) => setTimeout(r, 500));
+    const idleRss = rss(ampd.pid);
+    const client = await connect({ socket: ampd.socket, name: "bench" });
+    cleanups.push(() => client.close().catch(() => {}));
+    // Warm-up: JIT in ampd and in this process.
+    const warm = prepare(Math.min(20_000, N));
+    await windowed(warm.bytes.length, INFLIGHT, (i) => client.port.add("bench.warmup", warm.bytes[i]));
+    if (backend === "memory") await client.trim("bench.warmup", 0);
+    // Latency first, on a fresh sidecar: the publish runs below leave a large heap behind.
+    lats.push(await latencyPhase(backend, ampd, backend === "redis" ? rpid : undefined));
+    if (backend === "redis") lats.push(await rawRedisLatency(redis.url, rpid));
+    if (backend === "memory") await client.trim(`bench.latency.${backend}`, 0);
+    const stream = await publishPhase(rec, backend, ampd, client, msgs, backend === "redis" ? redis.url : undefined, rpid);
+    const peakAfterPublish = peakRss(ampd.pid);
+    await consumePhase(rec, backend, ampd, client, stream, backend === "redis" ? redis.url : undefined, rpid);
+    await client.close();
+    await ampd.stop();
+    await ampd.dispose();
+    const starts: { hello: number; readyLine: number; internal: number }[] = [];
+    log(`${backend} start-up x${STARTS}`);
+    for (let i = 0; i < STARTS; i++) starts.push(await timeStart(bin, args));
+    res.push({
+      backend,
+      idleRss,
+      peakRss: peakAfterPublish,
+      starts: starts.map((s) => s.hello),
+      startMedian: median(starts.map((s) => s.hello)),
+      readyLine: median(starts.map((s) => s.readyLine)),
+      internal: median(starts.map((s) => s.internal)),
+    });
+    if (backend === "memory") {
+      await inProcessPhase(rec, msgs);
+    }
+  }
+
+  // ----- report
+  const out: string[] = [];
+  const bunVersion = (process.versions as Record<string, string>).bun ?? process.version;
+  out.push(`## Bus benchmark (Bun ${bunVersion}, redis-server ${redisVersion}, ${N} messages of ${msgBytes} B per row, ${INFLIGHT} in flight, median of ${ROUNDS} rounds)`);
+  out.push("");
+  out.push("### publish (msg/s; CPU = share of one core, median over rounds)");
+  const pubNames: string[] = [ROW.rawXadd, ROW.rawEval, ROW.sdk, ROW.frames, ROW.msgpack, ROW.decode, ROW.memAdd, ROW.session];
+  const cpuText = (r: Rate) => ["client", "ampd", "redis"].map((k) => pct(r.cpu[k])).join(" / ");
+  const spread = (r: Rate) => (r.rates.length > 1 ? `${Math.round(((Math.max(...r.rates) - Math.min(...r.rates)) / median(r.rates)) * 100)}%` : "");
+  const pubRows = rec.rows.filter((r) => pubNames.includes(r.name));
+  out.push(formatTable(
+    ["path", "backend", "msg/s", "spread", "CPU client / ampd / redis"],
+    pubRows.map((r) => [r.name, r.backend, fmtRate(median(r.rates)), spread(r), cpuText(r)]),
+  ));
+  out.push("");
+  out.push("### consume (N pre-filled entries, msg/s)");
+  const conRows = rec.rows.filter((r) => !pubNames.includes(r.name));
+  out.push(formatTable(
+    ["path", "backend", "msg/s", "spread", "CPU client / ampd / redis"],
+    conRows.map((r) => [r.name, r.backend, fmtRate(median(r.rates)), spread(r), cpuText(r)]),
+  ));
+  out.push("");
+  out.push(`### publish-to-delivery latency (${RATE} msg/s for ${SECONDS} s after ${WARM_S} s warm-up; ms)`);
+  out.push("");
+  out.push(`Machine noise: an idle setTimeout(1) fired late by p50 ${noise.p50.toFixed(3)} ms, p99 ${noise.p99.toFixed(3)} ms, max ${noise.max.toFixed(2)} ms.`);
+  out.push("");
+  out.push(formatTable(
+    ["path", "sent msg/s", "samples", "p50", "p90", "p99", "max", "add ack p50", "add ack p99", "CPU client / ampd / redis"],
+    lats.map((l) => [
+      l.backend, fmtRate(l.rate), String(l.n), l.p50.toFixed(3), l.p90.toFixed(3), l.p99.toFixed(3), l.max.toFixed(2),
+      l.ackP50.toFixed(3), l.ackP99.toFixed(3), ["client", "ampd", "redis"].map((k) => pct(l.cpu[k])).join(" / "),
+    ]),
+  ));
+  out.push("");
+  out.push("### ampd resources");
+  out.push(formatTable(
+    ["backend", "RSS idle MB", "RSS peak MB (publish)", "ready→hello ms (median of 5)", "5 starts ms", "to ready line ms", "ampd's own 'ready in' ms"],
+    res.map((r) => [
+      r.backend, mb(r.idleRss), mb(r.peakRss), r.startMedian.toFixed(1), r.starts.map((x) => x.toFixed(0)).join(", "),
+      r.readyLine.toFixed(1), r.internal.toFixed(1),
+    ]),
+  ));
+  out.push("");
+  out.push("### targets");
+  const verdict = (ok: boolean, text: string) => `- ${ok ? "met" : "MISSED"}: ${text}`;
+  const sdkRedis = rec.get("redis", ROW.sdk)!;
+  const framesRedis = rec.get("redis", ROW.frames)!;
+  const rawX = rec.get("redis", ROW.rawXadd)!;
+  const rawE = rec.get("redis", ROW.rawEval)!;
+  const best = Math.max(sdkRedis, framesRedis);
+  out.push(verdict(best / rawX >= 0.9, `through ampd on Redis ${fmtRate(sdkRedis)} msg/s (SDK) / ${fmtRate(framesRedis)} (pre-built frames) = ${(sdkRedis / rawX).toFixed(2)}x / ${(framesRedis / rawX).toFixed(2)}x raw XADD ${fmtRate(rawX)} msg/s (target >= 0.9x); vs raw EVALSHA ${fmtRate(rawE)}: ${(sdkRedis / rawE).toFixed(2)}x / ${(framesRedis / rawE).toFixed(2)}x`));
+  const sdkMem = rec.get("memory", ROW.sdk)!;
+  const framesMem = rec.get("memory", ROW.frames)!;
+  const bestMem = Math.max(sdkMem, framesMem);
+  out.push(verdict(bestMem >= 1e6, `publish on memory ${fmtRate(sdkMem)} msg/s (SDK) / ${fmtRate(framesMem)} (pre-built frames) (target >= 1,000,000: ${(bestMem / 1e6).toFixed(2)}x of it)`));
+  for (const l of lats.filter((x) => x.backend.startsWith("ampd"))) out.push(verdict(l.p99 <= 1, `latency p99 through ${l.backend} ${l.p99.toFixed(3)} ms at ${fmtRate(l.rate)} msg/s (target <= 1 ms)`));
+  for (const r of res) out.push(verdict(r.idleRss <= 60 * 1024 * 1024, `idle RSS on ${r.backend} ${mb(r.idleRss)} MB (target <= 60 MB)`));
+  for (const r of res) out.push(verdict(r.startMedian < 200, `start-up on ${r.backend} ${r.startMedian.toFixed(1)} ms spawn→hello reply, median of ${STARTS} (target < 200 ms)`));
+  out.push("");
+  out.push(`(total ${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  console.log(out.join("\n"));
+}
+
+try {
+  await main();
+} finally {
+  await cleanupAll();
+}
