@@ -36,7 +36,7 @@ export function requestFrame(req: Record<string, unknown>): Uint8Array {
 export class RawConn {
   readonly frames: Frame[] = [];
   #socket: Socket;
-  #buf = Buffer.alloc(0);
+  #buf: Buffer<ArrayBufferLike> = Buffer.alloc(0);
   #waiters = new Set<() => void>();
   #closed = false;
   readonly closed: Promise<void>;

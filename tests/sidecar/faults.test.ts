@@ -137,7 +137,7 @@ if (REDIS_SKIP_REASON !== undefined) {
       expect((info2.backend as { reconnects: number }).reconnects).toBeGreaterThanOrEqual(1);
       console.log(`faults: ${storedDuring} adds stored while Redis was going down, ${failures.length} refused with BACKEND_UNAVAILABLE (slowest ${Math.max(...failures.map((f) => f.ms))} ms)`);
 
-      await iter.return();
+      await iter.return?.();
       await following;
       await follower.close();
       await bus.close();

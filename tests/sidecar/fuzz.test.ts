@@ -288,7 +288,7 @@ function fuzzAgainst(name: string, args: () => string[]) {
       // Bounded memory: nothing was allocated for the huge declared lengths.
       expect(rssAfter).toBeLessThan(rssBefore + 512 * 2 ** 20);
 
-      await iter.return();
+      await iter.return?.();
       await subscriber.close();
       await publisher.close();
     } finally {

@@ -344,7 +344,7 @@ function streamOps(name: string, ampd: () => Ampd) {
       expect(c.frames.some((f) => f.sub === r.sub && !("rid" in f))).toBe(false);
       await c.call({ op: "credit", rid: 5, sub: r.sub, n: 10 });
       const push = await c.waitFor((f) => f.sub === r.sub && !("rid" in f), "a push");
-      expect((push.entries as [string][]).map((e) => e[0])).toEqual([next]);
+      expect((push.entries as [string][]).map((e) => e[0])).toEqual([next as string]);
     });
 
     test("subscriptions of another connection are unknown here", async () => {
