@@ -49,6 +49,7 @@ export * from "./sdk/local_bus.ts";
 export { DEFAULT_MAX_FRAME, frame, FrameDecoder, FrameError } from "./sdk/frame.ts";
 export { SocketPort, type SocketPortOptions, type HelloReply } from "./sdk/socket_port.ts";
 export type { Transport, TransportFactory, TransportOptions } from "./sdk/transport.ts";
+export { connectWebSocket, webSocketTransport } from "./sdk/transport_ws.ts";
 export { MemoryBackend, type MemoryBackendOptions } from "./sdk/backend/memory.ts";
 export {
   type AddOptions,

@@ -1,5 +1,6 @@
 /**
- * `connect()`: an agent client over the sidecar's Unix socket.
+ * `connect()`: an agent client over the sidecar's Unix socket, or its
+ * WebSocket endpoint when given a `url`.
  *
  * @module
  */
@@ -7,12 +8,18 @@ import { AmpClient, type InvalidEntryHandler } from "./client.ts";
 import { SocketPort } from "./socket_port.ts";
 import { ReconnectingPort, type ReconnectOptions } from "./reconnect.ts";
 import { defaultTransport, type TransportFactory } from "./transport.ts";
+import { webSocketTransport } from "./transport_ws.ts";
 import { runtime } from "./_runtime.ts";
 
 /** Options of `connect()`. */
 export interface ConnectOptions {
   /** Path of ampd's socket. Defaults to `$AMPD_SOCKET`, else `./ampd.sock`. */
   socket?: string;
+  /**
+   * ampd's WebSocket endpoint (`ws://127.0.0.1:8080/ws/bus`, served by `ampd --http`),
+   * for browsers and edge workers. When set, the Unix socket is not used.
+   */
+  url?: string;
   /** This client's name, sent in `hello` and shown in ampd's logs. Defaults to `<runtime>-agent`. */
   name?: string;
   /** Token, when ampd requires one. Defaults to `$AMPD_TOKEN`. */
@@ -48,11 +55,12 @@ function env(name: string): string | undefined {
  * const bus = await connect({ socket: "./ampd.sock", name: "tester" });
  * const r = await bus.streamAdd("tasks", msg); // { stream, entryId, duplicate }
  * await bus.close();
+ * const web = await connect({ url: "ws://127.0.0.1:8080/ws/bus", name: "browser" }); // from a browser
  * ```
  */
 export async function connect(options: ConnectOptions = {}): Promise<AmpClient> {
   const socket = options.socket ?? env("AMPD_SOCKET") ?? "./ampd.sock";
-  const factory = options.transport ?? (await defaultTransport());
+  const factory = options.transport ?? (options.url !== undefined ? webSocketTransport(options.url) : await defaultTransport());
   const portOptions = {
     name: options.name ?? `${runtime}-agent`,
     token: options.token ?? env("AMPD_TOKEN"),

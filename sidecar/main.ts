@@ -15,6 +15,8 @@ import { DEFAULT_DEDUPE_WINDOW_MS, type StreamBackend } from "../sdk/backend/typ
 import { parseArgs, parseChoice, parseCount, parseDuration, parseSize, UsageError } from "./cli/args.ts";
 import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
 import { listenSocket, SocketInUseError } from "./server.ts";
+import { type HttpAddress, type HttpServer, isLoopback, listenHttp, parseHttpAddress } from "./http.ts";
+import { Mirror } from "./mirror.ts";
 import { ServerState } from "./server_state.ts";
 
 const HELP = `ampd ${pkg.version}: the ampbus sidecar
@@ -40,6 +42,10 @@ Flags:
   --max-deliveries N      Consumer groups: deliveries after which an entry moves to
                           the dead-letter stream <stream>.dlq. Default: 5
   --token TOKEN           Require this token in hello (also AMPD_TOKEN)
+  --http HOST:PORT        Also serve the live view (a web page), the WebSocket
+                          mirror of added messages and the protocol over
+                          WebSocket (docs/live-view.md). Off by default. Use a
+                          loopback address unless others must reach it
   --log-level LEVEL       error, warn, info or debug. Default: info
   -h, --help              Show this help
   -V, --version           Print the version
@@ -48,6 +54,7 @@ Examples:
   ampd                                   in-memory streams on ./ampd.sock
   REDIS_URL=redis://127.0.0.1:6379 ampd  Redis Streams
   ampd --socket /run/ampbus/ampd.sock --backend redis --redis redis://db:6379
+  ampd --http 127.0.0.1:8080             and watch the bus at http://127.0.0.1:8080/
 
 Exit codes: 0 clean shutdown (SIGINT/SIGTERM), 1 start-up failure, 2 bad flags.
 `;
@@ -64,6 +71,7 @@ const FLAGS = {
   "claim-timeout": {},
   "max-deliveries": {},
   token: {},
+  http: {},
   "log-level": {},
   help: { boolean: true, short: "h" },
   version: { boolean: true, short: "V" },
@@ -82,6 +90,8 @@ export interface DaemonOptions {
   claimTimeoutMs: number;
   maxDeliveries: number;
   token?: string;
+  /** Where to serve the live view and WebSockets; off when absent. */
+  http?: HttpAddress;
   logLevel: LogLevel;
 }
 
@@ -117,6 +127,7 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
     claimTimeoutMs: parseDuration("claim-timeout", get("claim-timeout") ?? "30s", 10, 24 * 3_600_000),
     maxDeliveries: parseCount("max-deliveries", get("max-deliveries") ?? "5", 1, 1000),
     token,
+    http: get("http") === undefined ? undefined : parseHttpAddress(get("http")!),
     logLevel: parseChoice("log-level", get("log-level") ?? "info", LOG_LEVELS),
   };
 }
@@ -173,6 +184,24 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     await backend.close();
     return e instanceof SocketInUseError ? 1 : 1;
   }
+  let http: HttpServer | undefined;
+  if (o.http) {
+    const mirror = new Mirror({ maxFrame: o.maxFrame });
+    state.onAdded = (stream, entryId, msg, bytes) => mirror.publish(stream, entryId, msg, bytes);
+    try {
+      http = listenHttp(state, { ...o.http, mirror });
+    } catch (e) {
+      log.error(`cannot start: --http ${o.http.host}:${o.http.port}: ${(e as Error).message}`);
+      await server.shutdown(0);
+      await backend.close();
+      return 1;
+    }
+    if (!isLoopback(o.http.host)) {
+      log.warn(`--http ${o.http.host} is reachable from other machines: anyone who can connect may watch${o.token ? "" : " and publish (no --token)"}`);
+    }
+    log.info(`live view at ${http.url}/`);
+    console.log(`ampd http ${http.url}`);
+  }
   const ms = (performance.now() - started).toFixed(1);
   log.info(`ready in ${ms} ms: listening on ${o.socket} (backend ${backend.kind}${o.token ? ", token required" : ""})`);
   console.log(`ampd ready ${o.socket}`);
@@ -184,6 +213,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     stopping = true;
     log.info(`${signal}: finishing in-flight requests and shutting down`);
     await server.shutdown();
+    await http?.shutdown();
     await backend.close();
     log.info("stopped");
     done(0);

@@ -106,9 +106,13 @@ function add(s: OpContext, req: Request) {
   if (msg.tier !== undefined) headers.tier = msg.tier;
   // The request's bytes are a view into a socket buffer: store a copy.
   const counters = s.state.counters;
-  return s.backend.add(stream, { headers, msg: bytes.slice() }, maxLen === undefined ? undefined : { maxLen }).then((r) => {
+  const stored = bytes.slice();
+  return s.backend.add(stream, { headers, msg: stored }, maxLen === undefined ? undefined : { maxLen }).then((r) => {
     if (r.duplicate) counters.duplicates++;
-    else counters.added++;
+    else {
+      counters.added++;
+      s.state.onAdded?.(stream, r.entryId, msg, stored);
+    }
     return new AddReply(r.entryId, r.duplicate);
   });
 }

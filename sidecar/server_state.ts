@@ -5,6 +5,7 @@
  * @module
  */
 import type { StreamBackend } from "../sdk/backend/types.ts";
+import type { AISPMessage } from "../sdk/envelope.ts";
 import type { Logger } from "./log.ts";
 import { type DeliveryPolicy, GroupReader } from "../sdk/backend/group_reader.ts";
 
@@ -54,6 +55,8 @@ export class ServerState {
   readonly groups: GroupReader;
   subscriptions = 0;
   shuttingDown = false;
+  /** Called after `add` stored a message (not for duplicates), with the stored bytes: the live mirror. */
+  onAdded: ((stream: string, entryId: string, msg: AISPMessage, bytes: Uint8Array) => void) | undefined;
   inFlight = 0;
   #idleWaiters: (() => void)[] = [];
 

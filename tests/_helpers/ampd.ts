@@ -30,7 +30,7 @@ function newestMtime(dir: string): number {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const p = join(dir, e.name);
     if (e.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (e.name.endsWith(".ts")) newest = Math.max(newest, statSync(p).mtimeMs);
+    else if (e.name.endsWith(".ts") || e.name.endsWith(".html")) newest = Math.max(newest, statSync(p).mtimeMs);
   }
   return newest;
 }

@@ -1,0 +1,280 @@
+/**
+ * ampd's HTTP server (`ampd --http HOST:PORT`, Bun.serve): the live-view page,
+ * the SDK's browser bundle, the WebSocket mirror of every added message, and
+ * the sidecar protocol over WebSocket for agents that cannot open a Unix
+ * socket. docs/live-view.md describes the endpoints.
+ *
+ * @module
+ */
+import type { Server, ServerWebSocket } from "bun";
+import { UsageError } from "./cli/args.ts";
+import { Mirror, type MirrorWatcher } from "./mirror.ts";
+import { FilterError, filterFromQuery, type MirrorFilter, parseFilter } from "./mirror_filter.ts";
+import { Session, type Wire } from "./session.ts";
+import type { ServerState } from "./server_state.ts";
+import pageText from "./web/index.html" with { type: "text" };
+import { sdkBundle } from "./web/sdk_bundle.ts" with { type: "macro" };
+
+/** The live-view page, embedded at compile time. */
+const PAGE = pageText as unknown as string;
+/** The SDK bundled for browsers, embedded at compile time by a Bun macro. */
+const SDK_BUNDLE: string = sdkBundle();
+
+/** Bytes a /ws/bus socket may buffer before replies wait in ampd's own queue: 1 MiB. */
+const BUS_HIGH_WATER = 1024 * 1024;
+
+/** Where the HTTP server listens. */
+export interface HttpAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * Reads `--http`: `HOST:PORT`, `[IPv6]:PORT`, or a bare `PORT` (on 127.0.0.1).
+ * Port 0 picks a free port. Throws `UsageError`.
+ *
+ * @example
+ * ```ts
+ * parseHttpAddress("127.0.0.1:8080"); // { host: "127.0.0.1", port: 8080 }
+ * ```
+ */
+export function parseHttpAddress(text: string): HttpAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s\[\]]+))?:?(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !(port >= 0 && port <= 65535) || (m[1] === undefined && m[2] === undefined && text.includes(":") && !text.startsWith(":"))) {
+    throw new UsageError(`--http must be HOST:PORT, such as 127.0.0.1:8080 (was ${JSON.stringify(text)})`);
+  }
+  return { host: m[1] ?? m[2] ?? "127.0.0.1", port };
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** Options of `listenHttp()`. */
+export interface HttpOptions extends HttpAddress {
+  /** The mirror that `/ws/mirror` watchers attach to. */
+  mirror: Mirror;
+}
+
+/** A running HTTP server. */
+export interface HttpServer {
+  /** `http://host:port`, with the port actually bound. */
+  readonly url: string;
+  /** Closes every WebSocket and stops listening. */
+  shutdown(): Promise<void>;
+}
+
+interface MirrorData {
+  kind: "mirror";
+  filter: MirrorFilter;
+  watcher?: MirrorWatcher;
+}
+
+interface BusData {
+  kind: "bus";
+  session?: Session;
+  pending: Uint8Array[];
+  pendingBytes: number;
+  endWhenDrained: boolean;
+}
+
+type WsData = MirrorData | BusData;
+
+function timingSafeEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
+  return diff === 0;
+}
+
+/** The token of a request: `?token=`, or `Authorization: Bearer <token>`. */
+function requestToken(req: Request, url: URL): string | undefined {
+  const q = url.searchParams.get("token");
+  if (q !== null) return q;
+  const h = req.headers.get("authorization");
+  return h?.startsWith("Bearer ") ? h.slice(7) : undefined;
+}
+
+/**
+ * Browsers send `Origin` with WebSocket upgrades and let any site open one to
+ * 127.0.0.1. Without a token, only pages from ampd itself (or clients that
+ * are not browsers) may connect; with a token, the token is the guard.
+ */
+function originAllowed(req: Request, token: string | undefined): boolean {
+  const origin = req.headers.get("origin");
+  if (origin === null || token !== undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.get("host");
+  } catch {
+    return false;
+  }
+}
+
+function text(status: number, body: string): Response {
+  return new Response(`${body}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
+}
+
+/**
+ * Starts the HTTP server.
+ *
+ * @example
+ * ```ts
+ * const http = listenHttp(state, { host: "127.0.0.1", port: 8080, mirror });
+ * console.log(`live view at ${http.url}/`);
+ * ```
+ */
+export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
+  const { mirror } = o;
+  const token = state.config.token;
+  const sessions = new Set<Session>();
+  let nextId = 1_000_001; // apart from the socket server's ids in the logs
+  const maxFrame = state.config.maxFrame;
+
+  const server: Server<WsData> = Bun.serve<WsData>({
+    hostname: o.host,
+    port: o.port,
+    fetch(req, server) {
+      const url = new URL(req.url);
+      const path = url.pathname;
+      if (req.method !== "GET" && req.method !== "HEAD") return text(405, "only GET");
+      if (path === "/" || path === "/index.html") {
+        return new Response(PAGE, {
+          headers: {
+            "content-type": "text/html; charset=utf-8",
+            "cache-control": "no-store",
+            "content-security-policy":
+              "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
+          },
+        });
+      }
+      if (path === "/ampbus.js") {
+        return new Response(SDK_BUNDLE, {
+          headers: { "content-type": "text/javascript; charset=utf-8", "access-control-allow-origin": "*" },
+        });
+      }
+      if (path !== "/ws/mirror" && path !== "/ws/bus") return text(404, `no such page: ${path}`);
+      if (!originAllowed(req, token)) {
+        return text(403, `WebSocket from origin ${req.headers.get("origin")} refused: start ampd with --token to allow other origins`);
+      }
+      let data: WsData;
+      if (path === "/ws/mirror") {
+        if (token !== undefined) {
+          const got = requestToken(req, url);
+          if (got === undefined || !timingSafeEqual(got, token)) return text(401, got === undefined ? "this ampd requires a token" : "wrong token");
+        }
+        let filter: MirrorFilter;
+        try {
+          filter = filterFromQuery(url.searchParams);
+        } catch (e) {
+          return text(400, (e as Error).message);
+        }
+        data = { kind: "mirror", filter };
+      } else {
+        // The token is checked by hello, as on the Unix socket.
+        data = { kind: "bus", pending: [], pendingBytes: 0, endWhenDrained: false };
+      }
+      if (server.upgrade(req, { data })) return undefined;
+      return text(426, "expected a WebSocket upgrade");
+    },
+    websocket: {
+      // A message may carry a whole frame and its length prefix; mirror frames of big messages are larger still.
+      maxPayloadLength: maxFrame + 1024,
+      backpressureLimit: 3 * maxFrame + 4 * 1024 * 1024,
+      open(ws) {
+        const d = ws.data;
+        if (d.kind === "mirror") {
+          d.watcher = mirror.attach(ws, d.filter);
+          ws.sendText(JSON.stringify({ filter: d.filter }));
+          return;
+        }
+        const session = new Session(nextId++, busWire(ws as ServerWebSocket<WsData>, d), state);
+        d.session = session;
+        sessions.add(session);
+        state.counters.connections++;
+        state.counters.connectionsTotal++;
+      },
+      message(ws, message) {
+        const d = ws.data;
+        if (d.kind === "bus") {
+          if (typeof message === "string") ws.close(1003, "ampbus protocol frames are binary messages");
+          else d.session!.onData(message);
+          return;
+        }
+        onMirrorMessage(ws, d, message);
+      },
+      drain(ws) {
+        const d = ws.data;
+        if (d.kind === "mirror") return d.watcher?.flush();
+        while (d.pending.length > 0 && ws.getBufferedAmount() < BUS_HIGH_WATER) {
+          const head = d.pending.shift()!;
+          d.pendingBytes -= head.length;
+          ws.sendBinary(head);
+        }
+        if (d.pending.length > 0) return;
+        if (d.endWhenDrained) ws.close(1000);
+        else d.session?.onDrain();
+      },
+      close(ws) {
+        const d = ws.data;
+        if (d.kind === "mirror") {
+          if (d.watcher) mirror.detach(d.watcher);
+          return;
+        }
+        if (d.session === undefined) return;
+        d.session.onClose();
+        sessions.delete(d.session);
+        state.counters.connections--;
+      },
+    },
+  });
+
+  const host = o.host.includes(":") ? `[${o.host}]` : o.host;
+  return {
+    url: `http://${host}:${server.port}`,
+    async shutdown() {
+      for (const s of sessions) s.close();
+      await server.stop(true);
+    },
+  };
+}
+
+function busWire(ws: ServerWebSocket<WsData>, d: BusData): Wire {
+  return {
+    write(bytes) {
+      if (d.pendingBytes > 0 || ws.getBufferedAmount() >= BUS_HIGH_WATER) {
+        d.pending.push(bytes);
+        d.pendingBytes += bytes.length;
+      } else ws.sendBinary(bytes);
+    },
+    buffered: () => ws.getBufferedAmount() + d.pendingBytes,
+    close() {
+      if (d.pendingBytes > 0) d.endWhenDrained = true;
+      else ws.close(1000);
+    },
+  };
+}
+
+/** A watcher's text message: `{"filter": {...}}` replaces its filter; the answer is the filter in force, or an error. */
+function onMirrorMessage(ws: ServerWebSocket<WsData>, d: MirrorData, message: string | Uint8Array): void {
+  let req: unknown;
+  try {
+    req = JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message));
+  } catch {
+    ws.sendText(JSON.stringify({ error: { code: "BAD_REQUEST", message: "send JSON text such as {\"filter\": {\"stream\": \"inbox.*\"}}" } }));
+    return;
+  }
+  if (typeof req !== "object" || req === null || !Object.hasOwn(req, "filter")) {
+    ws.sendText(JSON.stringify({ error: { code: "BAD_REQUEST", message: "the only request is {\"filter\": {...}}" } }));
+    return;
+  }
+  try {
+    d.filter = parseFilter((req as { filter: unknown }).filter);
+  } catch (e) {
+    const err = e as FilterError;
+    ws.sendText(JSON.stringify({ error: { code: err.code ?? "BAD_FILTER", message: err.message, issues: err.issues } }));
+    return;
+  }
+  if (d.watcher) d.watcher.filter = d.filter;
+  ws.sendText(JSON.stringify({ filter: d.filter }));
+}
