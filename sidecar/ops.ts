@@ -104,6 +104,7 @@ function add(s: OpContext, req: Request) {
     receiver: msg.receiver,
   };
   if (msg.tier !== undefined) headers.tier = msg.tier;
+  if (msg.expiresAt !== undefined) headers.expiresAt = msg.expiresAt;
   // The request's bytes are a view into a socket buffer: store a copy.
   const counters = s.state.counters;
   const stored = bytes.slice();

@@ -12,6 +12,8 @@
  * const server = await RedisServer.start();
  * const backend = await RedisBackend.connect({ url: server.url });
  * await server.kill();    // SIGKILL
+ * // Durable across kill(): every acknowledged write is fsynced first.
+ * const durable = await RedisServer.start({ appendonly: true, appendfsync: "always" });
  * await server.restart(); // same port and dir
  * await server.stop();
  * ```
@@ -48,6 +50,12 @@ if (!REDIS_SERVER_AVAILABLE && process.env.CI) {
 export interface RedisServerOptions {
   /** Turn on the append-only file, so data survives `restart()`. Defaults to false. */
   appendonly?: boolean;
+  /**
+   * How often the append-only file is fsynced: `"always"` (every write is on disk
+   * before Redis answers, so a SIGKILL loses nothing acknowledged), `"everysec"`
+   * or `"no"`. Only with `appendonly`. Defaults to Redis's own default, `"everysec"`.
+   */
+  appendfsync?: "always" | "everysec" | "no";
   /** Milliseconds to wait for PING to answer. Defaults to 10000. */
   startTimeoutMs?: number;
 }
@@ -57,6 +65,7 @@ export class RedisServer {
   readonly port: number;
   readonly dir: string;
   #appendonly: boolean;
+  #appendfsync: "always" | "everysec" | "no" | undefined;
   #startTimeoutMs: number;
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
@@ -65,6 +74,7 @@ export class RedisServer {
     this.port = port;
     this.dir = dir;
     this.#appendonly = options.appendonly ?? false;
+    this.#appendfsync = options.appendfsync;
     this.#startTimeoutMs = options.startTimeoutMs ?? 10_000;
   }
 
@@ -76,6 +86,7 @@ export class RedisServer {
   /** Starts a server on a free port in a fresh temporary directory and waits for PING. */
   static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     if (!REDIS_SERVER_AVAILABLE) throw new Error(REDIS_SKIP_REASON);
+    if (options.appendfsync !== undefined && !options.appendonly) throw new Error("appendfsync needs appendonly: true");
     const dir = mkdtempSync(join(tmpdir(), "ampbus-redis-"));
     const port = await freePort();
     const server = new RedisServer(port, dir, options);
@@ -122,6 +133,7 @@ export class RedisServer {
       "--daemonize", "no",
       "--loglevel", "warning",
     ];
+    if (this.#appendfsync !== undefined) args.push("--appendfsync", this.#appendfsync);
     const child = spawn("redis-server", args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
