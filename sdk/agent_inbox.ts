@@ -44,8 +44,11 @@ export class AgentInbox implements AsyncIterableIterator<GroupDelivery> {
     if (options.broadcast ?? true) {
       this.#consumers.push(client.group(BROADCAST, agent, { from: "$" }).consumer(this.replica, { count }));
     }
+    this.#untrack = client.track(this);
     for (const c of this.#consumers) void this.#pump(c);
   }
+
+  #untrack: () => void;
 
   async #pump(c: GroupConsumer): Promise<void> {
     this.#running++;
@@ -90,6 +93,7 @@ export class AgentInbox implements AsyncIterableIterator<GroupDelivery> {
 
   /** Stops fetching. Entries fetched but not acked stay pending and are redelivered later. */
   return(): Promise<IteratorResult<GroupDelivery>> {
+    this.#untrack();
     this.#done = true;
     this.#queue = [];
     const w = this.#waiter;

@@ -75,7 +75,7 @@ export function inboxOf(agent: string): string {
 export class AmpClient {
   #port: BusPort;
   #offsets = new Map<string, string>();
-  #iters = new Set<StreamIterator>();
+  #iters = new Set<{ return(): Promise<unknown> }>();
   #onInvalid?: InvalidEntryHandler;
   #requester = new Requester(this);
   /** Entries skipped because they were not valid messages. */
@@ -224,6 +224,16 @@ export class AmpClient {
   /** Round trip; resolves with the server's clock. */
   ping(): Promise<number> {
     return this.#port.ping();
+  }
+
+  /**
+   * Registers an iterator that `close()` must end (group consumers and
+   * `listen()` register themselves); returns the function that unregisters it.
+   * @internal
+   */
+  track(it: { return(): Promise<unknown> }): () => void {
+    this.#iters.add(it);
+    return () => this.#iters.delete(it);
   }
 
   /** Ends every iterator and closes the connection. */

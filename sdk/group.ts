@@ -83,7 +83,10 @@ export class GroupConsumer implements AsyncIterableIterator<GroupDelivery> {
     this.id = id;
     this.#count = options.count ?? 32;
     this.#block = options.block ?? 5000;
+    this.#untrack = client.track(this);
   }
+
+  #untrack: () => void;
 
   #wrap(e: RawGroupEntry, out: GroupDelivery[]): void {
     const [entryId, bytes, deliveries] = e;
@@ -124,6 +127,7 @@ export class GroupConsumer implements AsyncIterableIterator<GroupDelivery> {
   }
 
   return(): Promise<IteratorResult<GroupDelivery>> {
+    this.#untrack();
     this.#done = true;
     this.#buffer = [];
     return Promise.resolve({ value: undefined, done: true });

@@ -13,61 +13,13 @@ import { BusError, ConnectionClosedError } from "./bus_errors.ts";
 import { decode } from "./codec.ts";
 import { MemoryBackend } from "./backend/memory.ts";
 import type { StreamBackend } from "./backend/types.ts";
-
-const BLOCK_MS = 5000;
-const MAX_BATCH = 256;
-
-class LocalSubscription {
-  credit: number;
-  cursor: string;
-  #abort = new AbortController();
-  #wake: (() => void) | undefined;
-  stopped = false;
-
-  constructor(readonly backend: StreamBackend, readonly stream: string, from: string, credit: number, readonly push: PushHandler) {
-    this.cursor = from;
-    this.credit = credit;
-  }
-
-  add(n: number): void {
-    this.credit += n;
-    const w = this.#wake;
-    this.#wake = undefined;
-    w?.();
-  }
-
-  async run(): Promise<void> {
-    while (!this.stopped) {
-      if (this.credit <= 0) {
-        await new Promise<void>((r) => (this.#wake = r));
-        continue;
-      }
-      const batches = await this.backend.read([{ stream: this.stream, after: this.cursor }], {
-        count: Math.min(this.credit, MAX_BATCH),
-        block: BLOCK_MS,
-        signal: this.#abort.signal,
-      });
-      if (this.stopped) return;
-      const entries = batches[0]?.entries ?? [];
-      if (entries.length === 0) continue;
-      this.cursor = entries[entries.length - 1].entryId;
-      this.credit -= entries.length;
-      this.push(entries.map((e) => [e.entryId, e.msg]));
-    }
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.#abort.abort();
-    this.add(0);
-  }
-}
+import { PacedReader } from "./backend/paced_reader.ts";
 
 /** `BusPort` over a `StreamBackend` in this process. */
 export class LocalPort implements BusPort {
   #backend: StreamBackend;
   #ownsBackend: boolean;
-  #subs = new Map<number, LocalSubscription>();
+  #subs = new Map<number, PacedReader>();
   #nextSub = 1;
   #closed = false;
   #closedPromise: Promise<Error | undefined>;
@@ -105,7 +57,12 @@ export class LocalPort implements BusPort {
     this.#check();
     if (from === "$") from = (await this.#backend.info(stream)).lastEntryId ?? "0";
     const sub = this.#nextSub++;
-    const s = new LocalSubscription(this.#backend, stream, from, credit, onEntries);
+    const s = new PacedReader(this.#backend, {
+      stream,
+      cursor: from,
+      credit,
+      sink: { push: (entries) => onEntries(entries.map((e) => [e.entryId, e.msg])) },
+    });
     this.#subs.set(sub, s);
     setTimeout(() => void s.run().catch(() => {}), 0);
     return { sub, from };
@@ -114,7 +71,7 @@ export class LocalPort implements BusPort {
   credit(sub: number, n: number): Promise<void> {
     const s = this.#subs.get(sub);
     if (s === undefined) return Promise.reject(new BusError("UNKNOWN_SUBSCRIPTION", `no subscription ${sub}`));
-    s.add(n);
+    s.addCredit(n);
     return Promise.resolve();
   }
 
