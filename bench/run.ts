@@ -5,6 +5,8 @@
  * Usage: `bun bench/run.ts [--runs=N] [--time=MS] [--only=bun,deno,node]`
  *        `bun bench/run.ts --bus [bus flags]`: the bus benchmark instead
  *        (`bench/bus.ts`, on Bun; its flags are passed through).
+ *        `bun bench/run.ts --groups [groups flags]`: the consumer-group and
+ *        request/reply benchmark instead (`bench/groups.ts`, on Bun).
  * - `--runs=N`: run each runtime N times and report the median of each row,
  *   with its spread. Defaults to 1.
  * - `--time=MS`: minimum CPU time per row, passed to the bench. Defaults to 200.
@@ -30,9 +32,10 @@ const g = globalThis as any;
 const argv: string[] = g.Deno?.args ?? g.process.argv.slice(2);
 const opt = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 
-if (argv.includes("--bus")) {
-  // The bus benchmark (ampd, Redis, memory): bench/bus.ts on Bun, its output as it comes.
-  const r = spawnSync(bin("bun"), ["bench/bus.ts", ...argv.filter((a) => a !== "--bus")], { cwd: root, stdio: "inherit" });
+for (const [flag, file] of [["--bus", "bench/bus.ts"], ["--groups", "bench/groups.ts"]]) {
+  if (!argv.includes(flag)) continue;
+  // The bus benchmarks (ampd, Redis, memory) run on Bun; their output as it comes.
+  const r = spawnSync(bin("bun"), [file, ...argv.filter((a) => a !== flag)], { cwd: root, stdio: "inherit" });
   if (r.error) throw r.error;
   g.process.exit(r.status ?? 1);
 }

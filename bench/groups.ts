@@ -1,0 +1,823 @@
+/**
+ * The consumer-group and request/reply benchmark: what ampd's delivery
+ * guarantees cost, on Redis and on in-memory streams, next to raw node-redis
+ * from the same runtime in the same run.
+ *
+ * Usage: `bun bench/groups.ts [--n=50000] [--count=100] [--rounds=1] [--rr-seconds=3] [--concurrency=32]`
+ * (also `npm run bench -- --groups`, which runs this file).
+ *
+ * It starts its own `redis-server` (tests/_helpers/redis_server.ts: free port,
+ * temp dir, no persistence) and the compiled `dist/ampd` (built first when
+ * missing or older than its sources), on a socket in a temp directory, once
+ * with `--backend memory` and once with `--backend redis`. It measures:
+ *
+ * - group consume with acks: N entries pre-filled once per backend; each row
+ *   creates a fresh group from `"0"` on that stream and 1 or 4 consumers, each
+ *   on its own connection, fetch and ack until all N are acked. Rows: the SDK
+ *   iterator with `await d.ack()` per delivery; `fetch()` plus one batched
+ *   `ack` per fetch; raw node-redis `XREADGROUP COUNT <count>` + `XACK`; and
+ *   raw node-redis running ampd's own per-fetch commands (its claim script,
+ *   its read-group script, `XACK`). After each row it checks that every entry
+ *   was delivered once (N distinct ids, delivery count 1), that the acks
+ *   counted N, and that the group has nothing pending;
+ * - the claim step of a fetch alone: `claim()` of RedisBackend and
+ *   MemoryBackend called in this process with 0, 1,000 and 10,000 entries
+ *   pending (none idle long enough to be claimed), and the in-process memory
+ *   consume with and without the claim (`GroupReader.read` vs `readGroup`);
+ * - request/reply: `bus.request()` against a responder (`streamIter` on its
+ *   inbox, or `listen()`, a group with acks), sequential and with
+ *   `concurrency` requests in flight, round trips per second and latency
+ *   p50/p99; next to a raw node-redis ping-pong (XADD to an inbox stream,
+ *   XREAD BLOCK, XADD to a reply stream, XREAD BLOCK: the same exchange on
+ *   Redis Streams without ampd, dedupe or validation).
+ *
+ * CPU of this process, ampd and redis-server is read from /proc per row.
+ * Every process it starts is stopped on the way out, also on failure.
+ *
+ * @module
+ */
+import { loadavg } from "node:os";
+import { commandOptions, createClient } from "redis";
+import { type AISPMessage, type AmpClient, connect, encode, uuidv7 } from "../mod.ts";
+import { MemoryBackend } from "../sdk/backend/memory.ts";
+import { GroupReader } from "../sdk/backend/group_reader.ts";
+import type { EntryHeaders, StreamBackend } from "../sdk/backend/types.ts";
+import { RedisBackend } from "../sidecar/backend/redis.ts";
+import { CLAIM_SCRIPT, LuaScript, READ_GROUP_SCRIPT } from "../sidecar/backend/_redis_scripts.ts";
+import { Ampd, buildAmpd } from "../tests/_helpers/ampd.ts";
+import { RedisServer } from "../tests/_helpers/redis_server.ts";
+import { seed } from "./_messages.ts";
+import { CpuMeter } from "./_proc.ts";
+import { formatTable } from "./_table.ts";
+
+const argv = process.argv.slice(2);
+const opt = (name: string, dflt: number) => Number(argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt);
+const N = opt("n", 50_000);
+const COUNT = opt("count", 100);
+const ROUNDS = Math.max(1, opt("rounds", 1));
+const RR_SECONDS = opt("rr-seconds", 3);
+const CONC = opt("concurrency", 32);
+/** Request/reply: the first RR_WARM_S seconds of each row are not counted. */
+const RR_WARM_S = 0.3;
+const CONSUMERS = [1, 4] as const;
+const PEL_SIZES = [0, 1000, 10_000] as const;
+const TIMEOUT_MS = 90_000;
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+// ---------------------------------------------------------------------------
+// Cleanup: everything started is registered here and stopped on the way out.
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+async function cleanupAll(): Promise<void> {
+  while (cleanups.length > 0) {
+    try {
+      await cleanups.pop()!();
+    } catch {
+      // keep cleaning
+    }
+  }
+}
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    void cleanupAll().then(() => process.exit(130));
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, what: string, ms = TIMEOUT_MS): Promise<T> {
+  let t: ReturnType<typeof setTimeout>;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<T>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no end within ${ms} ms`)), ms))),
+  ]);
+}
+
+function check(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`check failed: ${what}`);
+}
+
+type Raw = ReturnType<typeof createClient>;
+
+async function rawClient(url: string): Promise<Raw> {
+  const c = createClient({ url });
+  await c.connect();
+  cleanups.push(() => c.disconnect().catch(() => {}));
+  return c;
+}
+
+async function sdkClient(socket: string, name: string): Promise<AmpClient> {
+  const c = await connect({ socket, name });
+  cleanups.push(() => c.close().catch(() => {}));
+  return c;
+}
+
+const bufs = commandOptions({ returnBuffers: true });
+
+// ---------------------------------------------------------------------------
+// Messages: the seed message of the serializer bench, each with its own id and opId.
+
+const nonce = (Date.now() & 0xffffffff).toString(16).padStart(8, "0");
+let serial = 0;
+
+function makeMessage(extra: Partial<AISPMessage> = {}): AISPMessage {
+  const hex = (serial++).toString(16).padStart(12, "0");
+  return { ...seed, id: `${nonce}-0000-7000-8000-${hex}`, opId: `${nonce}-0001-7000-8000-${hex}`, ...extra } as AISPMessage;
+}
+
+function headersOf(m: AISPMessage): EntryHeaders {
+  const h: EntryHeaders = { id: m.id, opId: m.opId, type: m.type, sender: m.sender, receiver: m.receiver };
+  if (m.tier !== undefined) h.tier = m.tier;
+  return h;
+}
+
+/** Runs `fn(0..n-1)` with at most `inflight` promises pending. */
+function windowed(n: number, inflight: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (n === 0) return resolve();
+    let next = 0;
+    let done = 0;
+    const launch = () => {
+      while (next < n && next - done < inflight) {
+        fn(next++).then(() => {
+          if (++done === n) resolve();
+          else launch();
+        }, reject);
+      }
+    };
+    launch();
+  });
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const int = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+const fmt = (r: number) => int.format(r);
+const pct = (x: number | undefined) => (x === undefined ? "—" : `${Math.round(x * 100)}%`);
+/** CPU µs per item of one process: share of a core divided by items per second. */
+const usPer = (share: number | undefined, rate: number) => (share === undefined ? "—" : (share / rate * 1e6).toFixed(1));
+
+// ---------------------------------------------------------------------------
+// Redis INFO commandstats: what each command cost inside Redis (commands called
+// from scripts are counted too, and also inside their EVALSHA's time).
+
+type CmdStats = Record<string, { calls: number; usec: number }>;
+
+async function commandStats(c: Raw): Promise<CmdStats> {
+  const text = await c.sendCommand<string>(["INFO", "commandstats"]);
+  const out: CmdStats = {};
+  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) out[m[1]] = { calls: Number(m[2]), usec: Number(m[3]) };
+  return out;
+}
+
+function diffStats(a: CmdStats, b: CmdStats): CmdStats {
+  const out: CmdStats = {};
+  for (const [k, v] of Object.entries(b)) {
+    const calls = v.calls - (a[k]?.calls ?? 0);
+    if (calls > 0) out[k] = { calls, usec: v.usec - (a[k]?.usec ?? 0) };
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Results
+
+interface Row {
+  section: "consume" | "rr";
+  name: string;
+  backend: string;
+  consumers: number;
+  rates: number[];
+  cpus: Record<string, number>[];
+  /** Request/reply only: latencies of the last round, ms. */
+  p50?: number;
+  p99?: number;
+  /** Redis commandstats of the last round (Redis rows). */
+  stats?: CmdStats;
+  /** Group reads (fetches) of the last round. */
+  fetches?: number;
+}
+
+const rows: Row[] = [];
+
+function rowFor(section: Row["section"], backend: string, name: string, consumers: number): Row {
+  let r = rows.find((x) => x.section === section && x.backend === backend && x.name === name && x.consumers === consumers);
+  if (r === undefined) {
+    r = { section, name, backend, consumers, rates: [], cpus: [] };
+    rows.push(r);
+  }
+  return r;
+}
+
+const cpuMedian = (r: Row, k: string): number | undefined => (r.cpus[0]?.[k] === undefined ? undefined : median(r.cpus.map((c) => c[k])));
+
+interface Env {
+  backend: "memory" | "redis";
+  pids: Record<string, number>;
+  stats?: Raw;
+}
+
+// ---------------------------------------------------------------------------
+// Group consume
+
+const NAME = {
+  iter: "ampd, SDK iterator + await d.ack() each",
+  batch: "ampd, SDK fetch() + one ack per fetch",
+  rawRead: "raw node-redis XREADGROUP + XACK",
+  rawScripts: "raw node-redis, ampd's claim + read scripts + XACK",
+  memReader: "in process: GroupReader.read (claim + read) + ack",
+  memRead: "in process: MemoryBackend.readGroup + ack",
+} as const;
+
+let groupSerial = 0;
+
+/** Delivered entry ids and ack counts of one row; checked against N afterwards. */
+class Tally {
+  seen = new Set<string>();
+  acked = 0;
+  redelivered = 0;
+  fetches = 0;
+  see(id: string, deliveries: number): void {
+    this.seen.add(id);
+    if (deliveries !== 1) this.redelivered++;
+  }
+  check(what: string, pending: number, ackCounted = true): void {
+    check(this.seen.size === N, `${what}: ${this.seen.size} distinct entries delivered, expected ${N}`);
+    check(this.redelivered === 0, `${what}: ${this.redelivered} entries delivered more than once`);
+    if (ackCounted) check(this.acked === N, `${what}: acks counted ${this.acked}, expected ${N}`);
+    check(pending === 0, `${what}: ${pending} entries still pending after the run`);
+  }
+}
+
+/** Times one consume row: `setup` makes the consumers (untimed), `run` consumes; CPU metered. */
+async function measureConsume(
+  env: Env,
+  name: string,
+  consumers: number,
+  run: () => Promise<Tally>,
+  pending: () => Promise<number>,
+  ackCounted = true,
+): Promise<void> {
+  const row = rowFor("consume", env.backend, name, consumers);
+  const meter = new CpuMeter(env.pids);
+  const s0 = env.stats ? await commandStats(env.stats) : undefined;
+  meter.start();
+  const t0 = performance.now();
+  const tally = await withTimeout(run(), `${env.backend} ${name} x${consumers}`);
+  const s = (performance.now() - t0) / 1000;
+  const cpu = meter.stop();
+  if (env.stats && s0) row.stats = diffStats(s0, await commandStats(env.stats));
+  tally.check(`${env.backend} ${name} x${consumers}`, await pending(), ackCounted);
+  row.rates.push(N / s);
+  row.cpus.push(cpu);
+  row.fetches = tally.fetches;
+  log(`  ${env.backend.padEnd(6)} ${name.padEnd(52)} x${consumers} ${fmt(N / s).padStart(8)} msg/s  cpu ${Object.entries(cpu).map(([k, v]) => `${k} ${pct(v)}`).join(" ")}  (${tally.fetches} fetches; verified)`);
+}
+
+async function groupPending(c: AmpClient, stream: string, group: string): Promise<number> {
+  const info = await c.port.groupInfo(stream);
+  const g = (info.groups as { name: string; pending: number }[]).find((x) => x.name === group);
+  if (g === undefined) throw new Error(`group ${group} not found on ${stream}`);
+  return g.pending;
+}
+
+/** The SDK consumer rows through ampd: `consumers` connections, each its own consumer. */
+async function ampdConsume(env: Env, socket: string, admin: AmpClient, stream: string, consumers: number): Promise<void> {
+  // Iterator, one ack request per delivery (the README's pattern).
+  {
+    const group = `g${groupSerial++}`;
+    const clients = await Promise.all(Array.from({ length: consumers }, (_, i) => sdkClient(socket, `bench-c${i}`)));
+    const groups = clients.map((c) => c.group(stream, group, { from: "0" }));
+    await Promise.all(groups.map((g) => g.ensure()));
+    const cons = groups.map((g, i) => g.consumer(`c${i}`, { count: COUNT, block: 50 }));
+    await measureConsume(env, NAME.iter, consumers, async () => {
+      const t = new Tally();
+      let acked = 0;
+      let fail: Error | undefined;
+      await Promise.all(cons.map(async (c) => {
+        try {
+          for await (const d of c) {
+            t.see(d.entryId, d.deliveries);
+            await d.ack();
+            if (++acked === N) for (const o of cons) void o.return();
+          }
+        } catch (e) {
+          fail ??= e as Error;
+          for (const o of cons) void o.return();
+        }
+      }));
+      if (fail) throw fail;
+      t.acked = acked;
+      t.fetches = -1;
+      return t;
+    }, () => groupPending(admin, stream, group), false);
+    await Promise.all(clients.map((c) => c.close()));
+  }
+  // fetch() and one batched ack of the fetched ids.
+  {
+    const group = `g${groupSerial++}`;
+    const clients = await Promise.all(Array.from({ length: consumers }, (_, i) => sdkClient(socket, `bench-c${i}`)));
+    const groups = clients.map((c) => c.group(stream, group, { from: "0" }));
+    await Promise.all(groups.map((g) => g.ensure()));
+    const cons = groups.map((g, i) => g.consumer(`c${i}`, { count: COUNT, block: 1 }));
+    await measureConsume(env, NAME.batch, consumers, async () => {
+      const t = new Tally();
+      await Promise.all(cons.map(async (c, i) => {
+        for (;;) {
+          const got = await c.fetch();
+          t.fetches++;
+          // Pre-filled: an empty fetch means every entry went to some consumer.
+          if (got.length === 0) return;
+          for (const d of got) t.see(d.entryId, d.deliveries);
+          const n = await clients[i].port.ack(stream, group, got.map((d) => d.entryId));
+          t.acked += n; // (not `t.acked += await`: that reads t.acked before the await, and the consumers run concurrently)
+        }
+      }));
+      return t;
+    }, () => groupPending(admin, stream, group));
+    await Promise.all(clients.map((c) => c.close()));
+  }
+}
+
+type XEntries = [Buffer, Buffer[]][];
+
+/** Raw node-redis rows on the stream ampd filled: XREADGROUP + XACK, and ampd's scripts + XACK. */
+async function rawConsume(env: Env, url: string, key: string, consumers: number): Promise<void> {
+  const readGroupSha = new LuaScript(READ_GROUP_SCRIPT).sha;
+  const claimSha = new LuaScript(CLAIM_SCRIPT).sha;
+  {
+    // Warm-up (untimed): node-redis parsing both reply shapes, 10 fetches each.
+    const w = await rawClient(url);
+    const group = `warm${groupSerial++}`;
+    await w.sendCommand(["XGROUP", "CREATE", key, group, "0"]);
+    await w.sendCommand(["SCRIPT", "LOAD", READ_GROUP_SCRIPT]);
+    for (let i = 0; i < 10; i++) {
+      await w.sendCommand(["XREADGROUP", "GROUP", group, "w", "COUNT", String(COUNT), "STREAMS", key, ">"], bufs);
+      await w.sendCommand(["EVALSHA", readGroupSha, "1", key, group, "w", String(COUNT)], bufs);
+    }
+    await w.sendCommand(["XGROUP", "DESTROY", key, group]);
+    await w.disconnect();
+  }
+  for (const name of [NAME.rawRead, NAME.rawScripts]) {
+    const group = `g${groupSerial++}`;
+    const admin = await rawClient(url);
+    await admin.sendCommand(["XGROUP", "CREATE", key, group, "0"]);
+    await admin.sendCommand(["SCRIPT", "LOAD", READ_GROUP_SCRIPT]);
+    await admin.sendCommand(["SCRIPT", "LOAD", CLAIM_SCRIPT]);
+    const clients = await Promise.all(Array.from({ length: consumers }, () => rawClient(url)));
+    await measureConsume(env, name, consumers, async () => {
+      const t = new Tally();
+      await Promise.all(clients.map(async (c, i) => {
+        const consumer = `c${i}`;
+        for (;;) {
+          let entries: XEntries;
+          if (name === NAME.rawRead) {
+            const r = await c.sendCommand<[Buffer, XEntries][] | null>(
+              ["XREADGROUP", "GROUP", group, consumer, "COUNT", String(COUNT), "STREAMS", key, ">"],
+              bufs,
+            );
+            entries = r?.[0]?.[1] ?? [];
+          } else {
+            // What RedisGroups does per group.read: claim stale entries (none here), then read new ones.
+            const cl = await c.sendCommand<[Buffer, XEntries, number[]]>(
+              ["EVALSHA", claimSha, "1", key, group, consumer, "30000", "0-0", String(COUNT)],
+              bufs,
+            );
+            check(cl[1].length === 0, "nothing is stale, so the claim script claims nothing");
+            const r = await c.sendCommand<[number, XEntries | Buffer]>(
+              ["EVALSHA", readGroupSha, "1", key, group, consumer, String(COUNT)],
+              bufs,
+            );
+            entries = r[0] === 1 ? (r[1] as XEntries) : [];
+          }
+          t.fetches++;
+          if (entries.length === 0) return;
+          const ids = entries.map((e) => e[0].toString("latin1"));
+          for (const id of ids) t.see(id, 1);
+          const n = await c.sendCommand<number>(["XACK", key, group, ...ids]);
+          t.acked += n;
+        }
+      }));
+      return t;
+    }, async () => Number((await admin.sendCommand<[number, ...unknown[]]>(["XPENDING", key, group]))[0]));
+    // Delivery counts: XREADGROUP ">" delivers each entry once by construction; the PEL is empty (checked).
+    await Promise.all(clients.map((c) => c.disconnect()));
+    await admin.disconnect();
+  }
+}
+
+/** In process, memory: a fetch with and without the claim step (GroupReader.read vs readGroup), 1 consumer. */
+async function inProcessConsume(msgs: Uint8Array[], heads: EntryHeaders[]): Promise<void> {
+  const env: Env = { backend: "memory", pids: {} };
+  const mem = new MemoryBackend();
+  const stream = "inproc.groups";
+  for (let i = 0; i < N; i++) await mem.add(stream, { headers: heads[i], msg: msgs[i] });
+  const reader = new GroupReader(mem);
+  // Warm-up (untimed): both paths once, so neither row pays the JIT for the other.
+  for (const withClaim of [true, false]) {
+    const group = `warm${groupSerial++}`;
+    await mem.createGroup(stream, group, { from: "0" });
+    for (;;) {
+      const got = withClaim
+        ? await reader.read({ stream, group, consumer: "c0", count: COUNT })
+        : await mem.readGroup(stream, group, "c0", { count: COUNT });
+      if (got.length === 0) break;
+      await mem.ack(stream, group, got.map((e) => e.entryId));
+    }
+  }
+  // Alternating passes (median reported): a single pass of each is dominated by GC and JIT timing.
+  for (const name of [NAME.memReader, NAME.memRead, NAME.memReader, NAME.memRead, NAME.memReader, NAME.memRead]) {
+    const group = `g${groupSerial++}`;
+    await mem.createGroup(stream, group, { from: "0" });
+    await measureConsume(env, name, 1, async () => {
+      const t = new Tally();
+      for (;;) {
+        const got = name === NAME.memReader
+          ? await reader.read({ stream, group, consumer: "c0", count: COUNT })
+          : await mem.readGroup(stream, group, "c0", { count: COUNT });
+        t.fetches++;
+        if (got.length === 0) return t;
+        for (const e of got) t.see(e.entryId, e.deliveries);
+        const n = await mem.ack(stream, group, got.map((e) => e.entryId));
+        t.acked += n;
+      }
+    }, async () => (await mem.groupInfo(stream)).find((g) => g.name === group)!.pending);
+  }
+  await mem.close();
+}
+
+// ---------------------------------------------------------------------------
+// The claim step alone, against the size of the PEL
+
+interface ClaimCost {
+  backend: string;
+  pel: number;
+  /** µs per claim() call, median. */
+  us: number;
+  /** Redis round trips per claim() call (EVALSHA calls / claim calls). */
+  trips?: number;
+}
+
+async function claimCost(url: string, stats: Raw, msgs: Uint8Array[], heads: EntryHeaders[]): Promise<ClaimCost[]> {
+  const out: ClaimCost[] = [];
+  const redis = await RedisBackend.connect({ url, prefix: "benchclaim:" });
+  cleanups.push(() => redis.close());
+  const mem = new MemoryBackend();
+  const max = Math.max(...PEL_SIZES);
+  for (const [bname, b] of [["memory", mem], ["redis", redis]] as [string, StreamBackend][]) {
+    const stream = "claim.cost";
+    await windowed(max, 500, (i) => b.add(stream, { headers: heads[i], msg: msgs[i] }));
+    for (const pel of PEL_SIZES) {
+      const group = `pel${pel}`;
+      await b.createGroup(stream, group, { from: "0" });
+      // `pel` entries delivered to another consumer and not acked: pending, but not idle for 30 s.
+      for (let k = 0; k < pel; k += 1000) await b.readGroup(stream, group, "holder", { count: Math.min(1000, pel - k) });
+      const calls = pel >= 10_000 ? 30 : 100;
+      const times: number[] = [];
+      const s0 = bname === "redis" ? await commandStats(stats) : undefined;
+      for (let i = 0; i < calls; i++) {
+        const t0 = performance.now();
+        const got = await b.claim(stream, group, "c0", { minIdleMs: 30_000, count: COUNT });
+        times.push(performance.now() - t0);
+        check(got.length === 0, "claim took nothing (no entry idle 30 s)");
+      }
+      let trips: number | undefined;
+      if (s0) {
+        const d = diffStats(s0, await commandStats(stats));
+        trips = (d.evalsha?.calls ?? 0) / calls;
+      }
+      out.push({ backend: bname, pel, us: median(times) * 1000, trips });
+      log(`  claim() ${bname} PEL ${pel}: ${(median(times) * 1000).toFixed(0)} µs${trips === undefined ? "" : `, ${trips.toFixed(1)} round trips`}`);
+    }
+  }
+  await mem.close();
+  await redis.close();
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Request/reply
+
+/**
+ * Runs `conc` loops of `one()` for RR_WARM_S + RR_SECONDS; counts and times
+ * only the round trips that start after the warm-up.
+ */
+async function rrLoop(env: Env, name: string, conc: number, one: (seq: number) => Promise<void>): Promise<void> {
+  const row = rowFor("rr", env.backend, name, conc);
+  const lat: number[] = [];
+  const tStart = performance.now();
+  const warmEnd = tStart + RR_WARM_S * 1000;
+  const end = warmEnd + RR_SECONDS * 1000;
+  const meter = new CpuMeter(env.pids);
+  let metering = false;
+  let seq = 0;
+  let counted = 0;
+  const s0 = env.stats ? await commandStats(env.stats) : undefined;
+  await withTimeout(Promise.all(Array.from({ length: conc }, async () => {
+    for (;;) {
+      const t0 = performance.now();
+      if (t0 >= end) return;
+      if (t0 >= warmEnd && !metering) {
+        metering = true;
+        meter.start();
+      }
+      await one(seq++);
+      const t1 = performance.now();
+      if (t0 >= warmEnd) {
+        lat.push(t1 - t0);
+        counted++;
+      }
+    }
+  })), `${env.backend} ${name}`);
+  const cpu = meter.stop();
+  if (env.stats && s0) {
+    row.stats = diffStats(s0, await commandStats(env.stats));
+    row.fetches = seq; // round trips, warm-up included: what the commandstats cover
+  }
+  const secs = (performance.now() - warmEnd) / 1000;
+  const rate = counted / secs;
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
+  row.rates.push(rate);
+  row.cpus.push(cpu);
+  row.p50 = q(0.5);
+  row.p99 = q(0.99);
+  log(`  ${env.backend.padEnd(6)} ${name.padEnd(52)} x${conc} ${fmt(rate).padStart(8)} rt/s  p50 ${row.p50.toFixed(3)} p99 ${row.p99.toFixed(3)} ms  cpu ${Object.entries(cpu).map(([k, v]) => `${k} ${pct(v)}`).join(" ")}`);
+}
+
+const RR = {
+  iter: "ampd, request() ↔ responder on streamIter",
+  kept: "(same, reply stream kept followed: one idle request open)",
+  listen: "ampd, request() ↔ responder on listen() (group + ack)",
+  raw: "raw node-redis XADD → XREAD BLOCK ping-pong",
+} as const;
+
+let rrSerial = 0;
+
+async function ampdRequestReply(env: Env, socket: string): Promise<void> {
+  for (const kind of ["iter", "kept", "listen"] as const) {
+    for (const conc of kind === "kept" ? [1] : [1, CONC]) {
+      const id = rrSerial++;
+      const echo = `echo${id}`;
+      const reqName = `req${id}`;
+      const responder = await sdkClient(socket, echo);
+      const requester = await sdkClient(socket, reqName);
+      let failed: Error | undefined;
+      let stop: () => void;
+      let replies = 0;
+      if (kind === "iter" || kind === "kept") {
+        const it = responder.streamIter(`inbox.${echo}`, { from: "$" });
+        await it.ready;
+        stop = () => void it.return!();
+        void (async () => {
+          for await (const d of it) {
+            replies++;
+            responder.reply(d.message, { payload: d.message.payload }).catch((e) => (failed ??= e));
+          }
+        })().catch((e) => (failed ??= e));
+      } else {
+        const inbox = responder.listen(echo, { broadcast: false, count: 32 });
+        stop = () => void inbox.return();
+        void (async () => {
+          for await (const d of inbox) {
+            replies++;
+            responder.reply(d.message, { payload: d.message.payload }).then(() => d.ack()).catch((e) => (failed ??= e));
+          }
+        })().catch((e) => (failed ??= e));
+      }
+      let answered = 0;
+      if (kind === "kept") {
+        // A request nobody answers keeps request()'s reply subscription open between round trips.
+        const idle = makeMessage({ id: uuidv7(), opId: uuidv7(), sender: reqName, receiver: `nobody${id}`, payload: { seq: -1 } });
+        requester.request(idle, { timeout: (RR_WARM_S + RR_SECONDS) * 1000 + 60_000 }).catch(() => {});
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await rrLoop(env, RR[kind], conc, async (seq) => {
+        const msg = makeMessage({ id: uuidv7(), opId: uuidv7(), sender: reqName, receiver: echo, payload: { seq } });
+        const d = await requester.request(msg, { timeout: 10_000 });
+        check(d.message.replyTo === msg.id && (d.message.payload as { seq: number }).seq === seq, "reply matches its request");
+        answered++;
+      });
+      stop();
+      if (failed) throw failed;
+      check(replies >= answered, "the responder saw every request");
+      await requester.close();
+      await responder.close();
+    }
+  }
+}
+
+/**
+ * The raw baseline: the same exchange on Redis Streams without ampd. The
+ * requester XADDs to `inbox` (fields `corr` + the message bytes), the
+ * responder reads it with XREAD BLOCK and XADDs the same bytes to `reply`,
+ * the requester reads that with XREAD BLOCK and matches `corr`. Four
+ * connections (two per side), as a blocked reader needs its own.
+ */
+async function rawRequestReply(env: Env, url: string): Promise<void> {
+  const bytes = Buffer.from(encode(makeMessage()));
+  for (const conc of [1, CONC]) {
+    const id = rrSerial++;
+    const inbox = `bench:rr:${id}:inbox`;
+    const reply = `bench:rr:${id}:reply`;
+    const [reqPub, reqSub, resPub, resSub] = await Promise.all([rawClient(url), rawClient(url), rawClient(url), rawClient(url)]);
+    let running = true;
+    let failed: Error | undefined;
+    const waiting = new Map<string, () => void>();
+    const readLoop = async (c: Raw, key: string, onEntry: (fields: Buffer[]) => void) => {
+      let after = "0-0";
+      while (running) {
+        const r = await c.sendCommand<[Buffer, XEntries][] | null>(["XREAD", "COUNT", "1000", "BLOCK", "200", "STREAMS", key, after], bufs);
+        const entries = r?.[0]?.[1] ?? [];
+        for (const e of entries) onEntry(e[1]);
+        if (entries.length > 0) after = entries[entries.length - 1][0].toString("latin1");
+      }
+    };
+    const responder = readLoop(resSub, inbox, (f) => {
+      resPub.sendCommand(["XADD", reply, "*", "corr", f[1], "msg", f[3]]).catch((e) => (failed ??= e));
+    }).catch((e) => (failed ??= e));
+    const requesterReads = readLoop(reqSub, reply, (f) => {
+      const w = waiting.get(f[1].toString("latin1"));
+      if (w) w();
+    }).catch((e) => (failed ??= e));
+    await rrLoop(env, RR.raw, conc, async (seq) => {
+      const corr = `${id}.${seq}`;
+      const got = new Promise<void>((resolve) => waiting.set(corr, resolve));
+      await reqPub.sendCommand(["XADD", inbox, "*", "corr", corr, "msg", bytes]);
+      await got;
+      waiting.delete(corr);
+    });
+    running = false;
+    await Promise.all([responder, requesterReads]);
+    if (failed) throw failed;
+    await Promise.all([reqPub, reqSub, resPub, resSub].map((c) => c.disconnect()));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Main
+
+async function redisInfo(url: string): Promise<{ pid: number; version: string }> {
+  const c = createClient({ url });
+  await c.connect();
+  const info = await c.sendCommand<string>(["INFO", "server"]);
+  await c.disconnect();
+  return { pid: Number(/process_id:(\d+)/.exec(info)![1]), version: /redis_version:(\S+)/.exec(info)?.[1] ?? "?" };
+}
+
+/** How late `setTimeout(f, 1)` fires here, idle: the machine's own scheduling noise. */
+async function timerNoise(): Promise<{ p50: number; p99: number }> {
+  const gaps: number[] = [];
+  let last = performance.now();
+  await new Promise<void>((resolve) => {
+    const f = () => {
+      const now = performance.now();
+      gaps.push(now - last - 1);
+      last = now;
+      if (gaps.length < 500) setTimeout(f, 1);
+      else resolve();
+    };
+    setTimeout(f, 1);
+  });
+  gaps.sort((a, b) => a - b);
+  return { p50: gaps[250], p99: gaps[495] };
+}
+
+function navigatorCores(): number {
+  // deno-lint-ignore no-explicit-any
+  return (globalThis as any).navigator?.hardwareConcurrency ?? 0;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  log("building dist/ampd if missing or stale...");
+  await buildAmpd();
+  log("starting redis-server...");
+  const redis = await RedisServer.start();
+  cleanups.push(() => redis.dispose());
+  const { pid: rpid, version: redisVersion } = await redisInfo(redis.url);
+  const stats = await rawClient(redis.url);
+  const noise = await timerNoise();
+  const load0 = loadavg()[0];
+
+  log(`preparing ${N} messages...`);
+  const msgs: Uint8Array[] = new Array(N);
+  const heads: EntryHeaders[] = new Array(N);
+  for (let i = 0; i < N; i++) {
+    const m = makeMessage();
+    msgs[i] = encode(m);
+    heads[i] = headersOf(m);
+  }
+
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const backend of ["memory", "redis"] as const) {
+      const args = backend === "memory" ? ["--backend", "memory"] : ["--backend", "redis", "--redis", redis.url];
+      const ampd = await Ampd.start({ args: [...args, "--log-level", "warn"] });
+      cleanups.push(() => ampd.dispose());
+      const env: Env = { backend, pids: backend === "redis" ? { ampd: ampd.pid, redis: rpid } : { ampd: ampd.pid }, stats: backend === "redis" ? stats : undefined };
+      const admin = await sdkClient(ampd.socket, "bench-admin");
+      const stream = `bench.groups.${round}`;
+      log(`${backend}: pre-filling ${N} entries (round ${round + 1}/${ROUNDS})`);
+      await windowed(N, 1000, (i) => admin.port.add(stream, msgs[i]));
+      check((await admin.streamInfo(stream)).length === N, `${stream} holds ${N} entries`);
+      for (const c of CONSUMERS) {
+        await ampdConsume(env, ampd.socket, admin, stream, c);
+        if (backend === "redis") await rawConsume(env, redis.url, `ampbus:{${stream}}`, c);
+      }
+      if (backend === "memory") await admin.trim(stream, 0);
+      log(`${backend}: request/reply (${RR_SECONDS} s per row after ${RR_WARM_S} s warm-up)`);
+      await ampdRequestReply(env, ampd.socket);
+      if (backend === "redis") await rawRequestReply(env, redis.url);
+      await admin.close();
+      await ampd.stop();
+      await ampd.dispose();
+    }
+    log("in process: memory consume with and without the claim step");
+    await inProcessConsume(msgs, heads);
+  }
+  log("claim() alone against the PEL size");
+  const claims = await claimCost(redis.url, stats, msgs, heads);
+
+  // ----- report
+  const out: string[] = [];
+  const bunVersion = (process.versions as Record<string, string>).bun ?? process.version;
+  const spread = (r: Row) => (r.rates.length > 1 ? `${Math.round(((Math.max(...r.rates) - Math.min(...r.rates)) / median(r.rates)) * 100)}%` : "");
+  const procs = ["client", "ampd", "redis"];
+  const cpuText = (r: Row) => procs.map((k) => pct(cpuMedian(r, k))).join(" / ");
+  const usText = (r: Row) => procs.map((k) => usPer(cpuMedian(r, k), median(r.rates))).join(" / ");
+  out.push(`## Consumer groups and request/reply (Bun ${bunVersion}, redis-server ${redisVersion}, ${ROUNDS === 1 ? "1 round" : `median of ${ROUNDS} rounds`})`);
+  out.push("");
+  out.push(`### group consume with acks (${N} pre-filled entries of ${msgs[0].length} B, COUNT ${COUNT} per fetch; every entry checked delivered once, acked, nothing pending)`);
+  const con = rows.filter((r) => r.section === "consume");
+  out.push(formatTable(
+    ["path", "backend", "consumers", "msg/s", ...(ROUNDS > 1 ? ["spread"] : []), "CPU client / ampd / redis", "CPU µs per msg client / ampd / redis"],
+    con.map((r) => [r.name, r.backend, String(r.consumers), fmt(median(r.rates)), ...(ROUNDS > 1 ? [spread(r)] : []), cpuText(r), usText(r)]),
+  ));
+  out.push("");
+  out.push("### Redis side of the Redis rows (INFO commandstats; µs per call inside Redis; script-called commands also count in their EVALSHA)");
+  const statRows = con.filter((r) => r.stats !== undefined);
+  const st = (r: Row, k: string) => {
+    const s = r.stats![k];
+    return s === undefined ? "—" : `${fmt(s.calls)} × ${(s.usec / s.calls).toFixed(1)}`;
+  };
+  out.push(formatTable(
+    ["path", "consumers", "EVALSHA", "XAUTOCLAIM", "XREADGROUP", "XACK", "XINFO", "Redis µs per msg (all commands at top level)"],
+    statRows.map((r) => {
+      const s = r.stats!;
+      const top = (s.evalsha?.usec ?? 0) + (s.xack?.usec ?? 0) + (s.evalsha ? 0 : (s.xreadgroup?.usec ?? 0));
+      return [r.name, String(r.consumers), st(r, "evalsha"), st(r, "xautoclaim"), st(r, "xreadgroup"), st(r, "xack"), st(r, "xinfo"), (top / N).toFixed(2)];
+    }),
+  ));
+  out.push("");
+  out.push(`### claim() alone (the first step of every group.read), in this process, nothing idle long enough to claim; µs per call, median`);
+  out.push(formatTable(
+    ["backend", ...PEL_SIZES.map((p) => `PEL ${fmt(p)}`)],
+    ["memory", "redis"].map((b) => [
+      b,
+      ...PEL_SIZES.map((p) => {
+        const c = claims.find((x) => x.backend === b && x.pel === p)!;
+        return c.trips === undefined ? c.us.toFixed(0) : `${c.us.toFixed(0)} (${c.trips.toFixed(0)} round trip${c.trips === 1 ? "" : "s"})`;
+      }),
+    ]),
+  ));
+  out.push("");
+  out.push(`### request/reply (round trips/s over ${RR_SECONDS} s after ${RR_WARM_S} s warm-up; latency in ms; requester and responder both in this process)`);
+  out.push("");
+  out.push(`Machine noise: an idle setTimeout(1) fired late by p50 ${noise.p50.toFixed(3)} ms, p99 ${noise.p99.toFixed(3)} ms.`);
+  out.push("");
+  const rr = rows.filter((r) => r.section === "rr");
+  out.push(formatTable(
+    ["path", "backend", "in flight", "round trips/s", ...(ROUNDS > 1 ? ["spread"] : []), "p50 ms", "p99 ms", "CPU client / ampd / redis", "CPU µs per round trip client / ampd / redis"],
+    rr.map((r) => [r.name, r.backend, String(r.consumers), fmt(median(r.rates)), ...(ROUNDS > 1 ? [spread(r)] : []), r.p50!.toFixed(3), r.p99!.toFixed(3), cpuText(r), usText(r)]),
+  ));
+  out.push("");
+  out.push("Redis commands per round trip (INFO commandstats over each Redis row, warm-up included; calls per round trip × µs per call):");
+  out.push("");
+  out.push(formatTable(
+    ["path", "in flight", "commands per round trip"],
+    rr.filter((r) => r.stats !== undefined).map((r) => [
+      r.name,
+      String(r.consumers),
+      Object.entries(r.stats!).filter(([k]) => k !== "info").sort((a, b) => b[1].calls - a[1].calls)
+        .map(([k, v]) => `${k.toUpperCase()} ${(v.calls / r.fetches!).toFixed(2)} × ${(v.usec / v.calls).toFixed(1)}`).join(", "),
+    ]),
+  ));
+  out.push("");
+  out.push(`(total ${((performance.now() - started) / 1000).toFixed(0)} s; load average ${load0.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end, on ${navigatorCores()} cores)`);
+  console.log(out.join("\n"));
+}
+
+let code = 0;
+try {
+  await main();
+} catch (e) {
+  console.error(e);
+  code = 1;
+} finally {
+  await cleanupAll();
+}
+// Exit now: a request left open on purpose (the kept-followed row) still holds a timer.
+process.exit(code);
