@@ -18,6 +18,7 @@ import { listenSocket, SocketInUseError } from "./server.ts";
 import { type HttpAddress, type HttpServer, isLoopback, listenHttp, parseHttpAddress } from "./http.ts";
 import { Mirror } from "./mirror.ts";
 import { ServerState } from "./server_state.ts";
+import { commandsHelp, findCommand } from "./cli/commands.ts";
 
 const HELP = `ampd ${pkg.version}: the ampbus sidecar
 
@@ -25,7 +26,11 @@ Serves the ampbus protocol (length-prefixed MessagePack, docs/protocol.md) on a
 Unix socket, over Redis Streams or in-memory streams.
 
 Usage:
-  ampd [flags]
+  ampd [serve] [flags]      run the daemon
+  ampd COMMAND [flags]      talk to a running ampd ('ampd COMMAND --help')
+
+Commands:
+${commandsHelp()}
 
 Flags:
   --socket PATH           Unix socket to listen on. Default: ./ampd.sock
@@ -224,9 +229,13 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
 }
 
 if (import.meta.main) {
+  const argv = process.argv.slice(2);
+  const command = argv[0] === undefined ? undefined : findCommand(argv[0]);
+  if (command !== undefined) process.exit(await command.run(argv.slice(1)));
+  if (argv[0] === "serve") argv.shift();
   let opts;
   try {
-    opts = daemonOptions(process.argv.slice(2), process.env);
+    opts = daemonOptions(argv, process.env);
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`ampd: ${e.message}\nRun 'ampd --help' for the flags.`);

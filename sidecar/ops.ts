@@ -201,6 +201,11 @@ function info(s: OpContext, req: Request) {
   };
 }
 
+function streams(s: OpContext, req: Request) {
+  const limit = intArg(req, "limit", 1, 10_000, 10_000);
+  return s.backend.streams({ limit }).then((names) => ({ streams: names }));
+}
+
 function ping() {
   return { time: Date.now() };
 }
@@ -215,6 +220,7 @@ export const OPS: Record<string, (s: OpContext, req: Request) => unknown> = {
   unsubscribe,
   trim,
   info,
+  streams,
   ping,
   ...GROUP_OPS,
 };

@@ -187,6 +187,11 @@ export class MemoryBackend implements StreamBackend {
     return Promise.resolve(s === undefined ? 0 : s.trimTo(options.maxLen));
   }
 
+  streams(options: { limit?: number } = {}): Promise<string[]> {
+    if (this.#state === "closed") return Promise.reject(closedError());
+    return Promise.resolve([...this.#streams.keys()].sort().slice(0, options.limit ?? 10_000));
+  }
+
   info(stream: string): Promise<StreamInfo> {
     if (this.#state === "closed") return Promise.reject(closedError());
     try {

@@ -241,6 +241,8 @@ export interface StreamBackend {
   trim(stream: string, options: TrimOptions): Promise<number>;
   /** Length and first/last entry id of a stream. */
   info(stream: string): Promise<StreamInfo>;
+  /** Names of the streams that exist, sorted; at most `limit` (default 10 000). */
+  streams(options?: { limit?: number }): Promise<string[]>;
   /** State and counters. */
   backendInfo(): BackendInfo;
 

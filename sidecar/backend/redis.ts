@@ -224,6 +224,25 @@ export class RedisBackend implements StreamBackend {
     }
   }
 
+  async streams(options: { limit?: number } = {}): Promise<string[]> {
+    this.#checkOpen();
+    const limit = options.limit ?? 10_000;
+    // Stream keys are <prefix>{<stream>}; dedupe keys <prefix>{<stream>}:op:<opId> do not end in "}".
+    const match = `${this.#prefix.replace(/[*?[\]\\]/g, "\\$&")}{*}`;
+    const names = new Set<string>();
+    let cursor = "0";
+    try {
+      do {
+        const [next, keys] = await this.#client.sendCommand<[string, string[]]>(["SCAN", cursor, "MATCH", match, "COUNT", "1000", "TYPE", "stream"]);
+        cursor = next;
+        for (const k of keys) if (k.endsWith("}")) names.add(k.slice(this.#prefix.length + 1, -1));
+      } while (cursor !== "0" && names.size < limit);
+    } catch (e) {
+      throw toBackendError(e, "list streams");
+    }
+    return [...names].sort().slice(0, limit);
+  }
+
   createGroup(stream: string, group: string, options?: CreateGroupOptions): Promise<CreateGroupResult> {
     return this.#open(() => this.#groups.create(stream, group, options));
   }

@@ -1,0 +1,174 @@
+/**
+ * `ampd bench`: publish/consume load against a running ampd, with a progress
+ * display and a summary of throughput and latency percentiles.
+ *
+ * @module
+ */
+import { createMessage } from "../../sdk/builder.ts";
+import type { AmpClient } from "../../sdk/client.ts";
+import { uuidv7 } from "../../sdk/id.ts";
+import { parseCount, parseDuration, parseSize } from "./args.ts";
+import { type Bus, type Command, CONNECT_HELP, EXIT_HELP, noMorePositional, openBus, parseCommand, runCommand, writeLine } from "./_command.ts";
+
+const HELP = `ampd bench: publish/consume load against a running ampd
+
+Usage:
+  ampd bench [flags]
+
+Publishers add --messages messages to one stream over their own connections,
+each with --inflight adds in flight; one subscriber follows the stream. Prints
+progress on a terminal, then throughput and latency percentiles: publish
+latency is an add's round trip, end-to-end latency is from just before the
+add to its arrival at the subscriber.
+
+Flags:
+  --messages N       Messages to publish. Default: 10000
+  --size SIZE        Payload bytes per message. Default: 256
+  --publishers N     Publishing connections. Default: 4
+  --inflight N       Adds in flight per publisher. Default: 16
+  --stream NAME      Stream to use. Default: bench.<uuid> (trimmed afterwards)
+  --no-consume       Publish only
+  --keep             Do not trim the stream afterwards
+  --timeout DUR      Give up waiting for deliveries after this long. Default: 60s
+${CONNECT_HELP}
+
+--json output (stable), one line:
+  {"stream", "messages", "size", "publishers", "inflight", "elapsedMs",
+   "publish": {"perSec", "mbPerSec", "latencyMs": {"p50", "p90", "p99", "max"}},
+   "consume": {"received", "perSec", "latencyMs": {"p50", "p90", "p99", "max"}} | null}
+
+Examples:
+  ampd bench
+  ampd bench --messages 100000 --size 1KiB --publishers 8
+  ampd bench --json --messages 1000
+
+${EXIT_HELP} Not every message delivered within --timeout is exit 1.`;
+
+const FLAGS = {
+  messages: {},
+  size: {},
+  publishers: {},
+  inflight: {},
+  stream: {},
+  "no-consume": { boolean: true },
+  keep: { boolean: true },
+  timeout: {},
+};
+
+/** Latency percentiles in ms, from unsorted samples. */
+export function percentiles(samples: number[]): { p50: number; p90: number; p99: number; max: number } {
+  const s = Float64Array.from(samples).sort();
+  const at = (q: number) => (s.length === 0 ? 0 : round(s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]));
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: s.length === 0 ? 0 : round(s[s.length - 1]) };
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+async function bench(argv: readonly string[]): Promise<number> {
+  const args = parseCommand(argv, FLAGS);
+  noMorePositional(args, 0);
+  const get = (k: string) => args.flags.get(k) as string | undefined;
+  const total = parseCount("messages", get("messages") ?? "10000", 1, 10_000_000);
+  const size = parseSize("size", get("size") ?? "256", 0, 1 << 20);
+  const nPub = parseCount("publishers", get("publishers") ?? "4", 1, 256);
+  const inflight = parseCount("inflight", get("inflight") ?? "16", 1, 4096);
+  const timeoutMs = parseDuration("timeout", get("timeout") ?? "60s", 1, 3_600_000);
+  const stream = get("stream") ?? `bench.${uuidv7()}`;
+  const consume = !args.flags.has("no-consume");
+  const json = args.flags.has("json");
+  const progress = !json && process.stderr.isTTY;
+
+  const main = await openBus(args, "ampd-bench");
+  const pubs: Bus[] = [main];
+  try {
+    for (let i = 1; i < nPub; i++) pubs.push(await openBus(args, `ampd-bench-${i}`));
+    const pad = "x".repeat(size);
+    const sentAt = new Float64Array(total);
+    const pubLatency: number[] = [];
+    const e2e: number[] = [];
+    let received = 0;
+    let allReceived!: () => void;
+    const done = new Promise<void>((r) => (allReceived = r));
+    const sub = consume ? main.client.streamIter(stream, { from: "$" }) : undefined;
+    const consumer = sub && (async () => {
+      for await (const d of sub) {
+        const n = (d.message.payload as { n: number }).n;
+        e2e.push(performance.now() - sentAt[n]);
+        if (++received >= total) return allReceived();
+      }
+    })();
+    if (sub) await sub.ready;
+
+    let next = 0;
+    let published = 0;
+    const started = performance.now();
+    const worker = async (client: AmpClient) => {
+      for (let n = next++; n < total; n = next++) {
+        const msg = createMessage({ type: "bench", sender: "ampd-bench", receiver: "bench", payload: { n, pad } });
+        const t = performance.now();
+        sentAt[n] = t;
+        await client.streamAdd(stream, msg);
+        pubLatency.push(performance.now() - t);
+        published++;
+      }
+    };
+    const timer = progress
+      ? setInterval(() => {
+        const s = (performance.now() - started) / 1000;
+        process.stderr.write(`\rpublished ${published}/${total}  received ${received}  ${Math.round(published / s)} msg/s   `);
+      }, 200)
+      : undefined;
+    try {
+      await Promise.all(pubs.flatMap((p) => Array.from({ length: inflight }, () => worker(p.client))));
+      const pubMs = performance.now() - started;
+      let complete = true;
+      if (consume) {
+        const timeout = new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs));
+        complete = await Promise.race([done.then(() => true), timeout]);
+      }
+      const elapsed = performance.now() - started;
+      if (timer) clearInterval(timer);
+      if (progress) process.stderr.write("\n");
+      const bytes = total * (size + 100);
+      const out = {
+        stream,
+        messages: total,
+        size,
+        publishers: nPub,
+        inflight,
+        elapsedMs: round(elapsed),
+        publish: { perSec: Math.round(total * 1000 / pubMs), mbPerSec: round(bytes / 1048576 / (pubMs / 1000)), latencyMs: percentiles(pubLatency) },
+        consume: consume ? { received, perSec: Math.round(received * 1000 / elapsed), latencyMs: percentiles(e2e) } : null,
+      };
+      await sub?.return?.();
+      await consumer?.catch(() => {});
+      if (!args.flags.has("keep")) await main.client.trim(stream, 0);
+      if (json) await writeLine(JSON.stringify(out));
+      else {
+        const p = out.publish.latencyMs;
+        await writeLine(`stream ${stream}: ${total} messages of ${size} payload bytes, ${nPub} publishers x ${inflight} in flight`);
+        await writeLine(`publish:  ${out.publish.perSec} msg/s (~${out.publish.mbPerSec} MiB/s), add round trip ms p50 ${p.p50}  p90 ${p.p90}  p99 ${p.p99}  max ${p.max}`);
+        if (out.consume) {
+          const c = out.consume.latencyMs;
+          await writeLine(`consume:  ${out.consume.received} received, ${out.consume.perSec} msg/s, end-to-end ms p50 ${c.p50}  p90 ${c.p90}  p99 ${c.p99}  max ${c.max}`);
+        }
+      }
+      if (!complete) {
+        console.error(`ampd bench: only ${received} of ${total} messages arrived within ${timeoutMs} ms`);
+        return 1;
+      }
+      return 0;
+    } finally {
+      if (timer) clearInterval(timer);
+    }
+  } finally {
+    for (const p of pubs) await p.client.close();
+  }
+}
+
+/** `ampd bench`. */
+export const benchCommand: Command = {
+  name: "bench",
+  summary: "publish/consume load with throughput and latency percentiles",
+  run: (argv) => runCommand("bench", HELP, argv, bench),
+};

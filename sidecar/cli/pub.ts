@@ -1,0 +1,179 @@
+/**
+ * `ampd pub`: publishes a message built from flags, or JSON messages read
+ * from stdin, one a line.
+ *
+ * @module
+ */
+import { createMessage, type MessageFields } from "../../sdk/builder.ts";
+import type { AISPMessage } from "../../sdk/envelope.ts";
+import { deserialize } from "../../sdk/json.ts";
+import { uuidv7 } from "../../sdk/id.ts";
+import { parseDuration } from "./args.ts";
+import { type Command, CONNECT_HELP, describeError, EXIT_HELP, inboxOf, noMorePositional, openBus, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
+
+const HELP = `ampd pub: publish messages
+
+Usage:
+  ampd pub [STREAM] --type TYPE --sender NAME --receiver NAME [flags]
+  ampd pub [STREAM] < messages.jsonl
+
+With --type, builds one message from the flags. Without it, reads messages in
+their JSON form (docs/protocol.md, "JSON form"), one a line, from stdin; v, id,
+opId and timestamp are filled in when missing. STREAM defaults to the
+receiver's inbox: inbox.<receiver>, or broadcast.
+
+Flags:
+  --type TYPE            Message type, such as task or obs.tick
+  --sender NAME          Sending agent. Default: ampd-cli
+  --receiver NAME        Receiving agent, or broadcast
+  --payload JSON         Payload, as JSON (bytes as {"$bin": "<base64>"})
+  --tier TIER            platinum, gold, silver, bronze or reject
+  --conversation-id ID   Thread of related messages
+  --reply-to ID          Id of the message this answers
+  --op-id ID             Idempotency key. Default: the message id
+  --expires-in DUR       Expire after this long, such as 30s or 10m
+  --max-len N            Trim the stream to about N entries while adding
+${CONNECT_HELP}
+
+Output: one line per message, "<stream> <entryId>" (and "duplicate" when the
+opId was already stored); with --json {"stream","entryId","duplicate","id"}.
+
+Examples:
+  ampd pub --type task --sender planner --receiver coder --payload '{"file":"a.ts"}'
+  ampd pub events --type obs.tick --receiver broadcast --json
+  printf '%s\\n' '{"type":"t","sender":"a","receiver":"b"}' | ampd pub
+
+${EXIT_HELP} A message ampd refuses is exit 1; with stdin, the other lines
+are still published.`;
+
+const FLAGS = {
+  type: {},
+  sender: {},
+  receiver: {},
+  payload: {},
+  tier: {},
+  "conversation-id": {},
+  "reply-to": {},
+  "op-id": {},
+  "expires-in": {},
+  "max-len": {},
+};
+
+function parseJson(flag: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`--${flag} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function fromFlags(get: (k: string) => string | undefined): AISPMessage {
+  const receiver = get("receiver");
+  if (receiver === undefined) throw new UsageError("--receiver is required with --type");
+  const fields: Record<string, unknown> = {
+    type: get("type"),
+    sender: get("sender") ?? "ampd-cli",
+    receiver,
+    tier: get("tier"),
+    conversationId: get("conversation-id"),
+    replyTo: get("reply-to"),
+    opId: get("op-id"),
+  };
+  const payload = get("payload");
+  if (payload !== undefined) fields.payload = fromJsonPayload(parseJson("payload", payload));
+  const expires = get("expires-in");
+  if (expires !== undefined) fields.expiresAt = Date.now() + parseDuration("expires-in", expires, 1, 365 * 86_400_000);
+  try {
+    return createMessage(fields as MessageFields);
+  } catch (e) {
+    throw new UsageError(describeError(e));
+  }
+}
+
+function fromJsonPayload(v: unknown): unknown {
+  // The JSON form's bytes ({"$bin": ...}) go through deserialize() with a stand-in envelope.
+  const m = deserialize(JSON.stringify({ v: 1, id: "x", opId: "x", type: "x", sender: "x", receiver: "x", timestamp: 0, payload: v }));
+  return m.payload;
+}
+
+/** A message from one JSON line, with v, id, opId and timestamp filled in when missing. */
+export function messageFromJsonLine(line: string): AISPMessage {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(line);
+  } catch (e) {
+    throw new Error(`not JSON: ${(e as Error).message}`);
+  }
+  if (typeof obj !== "object" || obj === null || Array.isArray(obj)) throw new Error("a message is a JSON object");
+  const m = obj as Record<string, unknown>;
+  m.v ??= 1;
+  m.id ??= uuidv7();
+  m.opId ??= m.id;
+  m.timestamp ??= Date.now();
+  return deserialize(JSON.stringify(m));
+}
+
+async function* stdinLines(): AsyncGenerator<string> {
+  let rest = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of process.stdin) {
+    rest += decoder.decode(chunk as Uint8Array, { stream: true });
+    let nl;
+    while ((nl = rest.indexOf("\n")) >= 0) {
+      yield rest.slice(0, nl);
+      rest = rest.slice(nl + 1);
+    }
+  }
+  if (rest.length > 0) yield rest;
+}
+
+async function pub(argv: readonly string[]): Promise<number> {
+  const args = parseCommand(argv, FLAGS);
+  noMorePositional(args, 1);
+  const get = (k: string) => args.flags.get(k) as string | undefined;
+  const json = args.flags.has("json");
+  const maxLenText = get("max-len");
+  if (maxLenText !== undefined && !/^[1-9]\d*$/.test(maxLenText)) throw new UsageError(`--max-len must be a positive whole number (was ${JSON.stringify(maxLenText)})`);
+  const maxLen = maxLenText === undefined ? undefined : Number(maxLenText);
+  const single = get("type") !== undefined ? fromFlags(get) : undefined;
+  if (single === undefined) {
+    for (const k of Object.keys(FLAGS)) {
+      if (k !== "max-len" && args.flags.has(k)) throw new UsageError(`--${k} needs --type (without --type, messages come from stdin)`);
+    }
+    if (process.stdin.isTTY) throw new UsageError("give --type (and --receiver) to build a message, or pipe JSON messages to stdin");
+  }
+  const bus = await openBus(args, "ampd-pub");
+  let failed = 0;
+  const publish = async (msg: AISPMessage) => {
+    const stream = args.positional[0] ?? inboxOf(msg.receiver);
+    const r = await bus.client.streamAdd(stream, msg, { maxLen });
+    await writeLine(json ? JSON.stringify({ stream, entryId: r.entryId, duplicate: r.duplicate, id: msg.id }) : `${stream} ${r.entryId}${r.duplicate ? " duplicate" : ""}`);
+  };
+  try {
+    if (single !== undefined) {
+      await publish(single);
+      return 0;
+    }
+    let n = 0;
+    for await (const line of stdinLines()) {
+      n++;
+      if (line.trim() === "") continue;
+      try {
+        await publish(messageFromJsonLine(line));
+      } catch (e) {
+        failed++;
+        console.error(`ampd pub: line ${n}: ${describeError(e)}`);
+      }
+    }
+  } finally {
+    await bus.client.close();
+  }
+  return failed > 0 ? 1 : 0;
+}
+
+/** `ampd pub`. */
+export const pubCommand: Command = {
+  name: "pub",
+  summary: "publish a message from flags, or JSON messages from stdin",
+  run: (argv) => runCommand("pub", HELP, argv, pub),
+};
