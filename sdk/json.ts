@@ -57,11 +57,21 @@ function payloadFromJson(v: unknown, path: (string | number)[]): unknown {
  */
 export function serialize(msg: AISPMessage, policy?: ValidationPolicy): string {
   assertValid(msg, policy);
-  const out: Record<string, unknown> = { ...msg };
-  if (msg.payload !== undefined) out.payload = payloadToJson(msg.payload);
-  if (msg.compressed) out.compressed = { ...msg.compressed, data: toBase64(msg.compressed.data) };
-  if (msg.sig) out.sig = { ...msg.sig, value: toBase64(msg.sig.value) };
-  return JSON.stringify(out);
+  return JSON.stringify(jsonForm(msg));
+}
+
+/**
+ * The JSON form of a message as a plain object (what `serialize()` stringifies),
+ * without validating: bytes as base64, bytes in `payload` as `{"$bin": ...}`.
+ */
+export function jsonForm(m: AISPMessage | Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...m };
+  if (m.payload !== undefined) out.payload = payloadToJson(m.payload);
+  const c = m.compressed as { data?: unknown } | undefined;
+  if (c?.data instanceof Uint8Array) out.compressed = { ...c, data: toBase64(c.data) };
+  const s = m.sig as { value?: unknown } | undefined;
+  if (s?.value instanceof Uint8Array) out.sig = { ...s, value: toBase64(s.value) };
+  return out;
 }
 
 function bytesAt(obj: unknown, field: string, parent: string, issues: { path: string[]; message: string }[]) {

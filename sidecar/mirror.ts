@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { toBase64 } from "../sdk/_base64.ts";
+import { jsonForm } from "../sdk/json.ts";
 import type { MsgpackReader } from "../sdk/_reader.ts";
 import { decodeValue, makeDecoder } from "../sdk/codec.ts";
 import type { AISPMessage } from "../sdk/envelope.ts";
@@ -225,27 +225,3 @@ export class Mirror {
   }
 }
 
-function payloadToJson(v: unknown): unknown {
-  if (v instanceof Uint8Array) return { $bin: toBase64(v) };
-  if (Array.isArray(v)) return v.map(payloadToJson);
-  if (typeof v === "object" && v !== null) {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v)) out[k] = payloadToJson((v as Record<string, unknown>)[k]);
-    return out;
-  }
-  return v;
-}
-
-/**
- * The JSON form of a decoded message, as `serialize()` writes it (bytes as
- * base64; bytes in `payload` as `{"$bin": ...}`), without validating again.
- */
-export function jsonForm(m: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...m };
-  if (m.payload !== undefined) out.payload = payloadToJson(m.payload);
-  const c = m.compressed as { data?: unknown } | undefined;
-  if (c?.data instanceof Uint8Array) out.compressed = { ...c, data: toBase64(c.data) };
-  const s = m.sig as { value?: unknown } | undefined;
-  if (s?.value instanceof Uint8Array) out.sig = { ...s, value: toBase64(s.value) };
-  return out;
-}
