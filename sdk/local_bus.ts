@@ -96,8 +96,10 @@ export class LocalPort implements BusPort {
     return this.#backend.ack(stream, group, ids);
   }
 
-  nack(stream: string, group: string, consumer: string, ids: string[], delay: number): Promise<number> {
-    return this.#backend.nack(stream, group, consumer, ids, { delayMs: delay, claimTimeoutMs: this.#groups.claimTimeoutMs });
+  async nack(stream: string, group: string, consumer: string, ids: string[], delay: number): Promise<number> {
+    const n = await this.#backend.nack(stream, group, consumer, ids, { delayMs: delay, claimTimeoutMs: this.#groups.claimTimeoutMs });
+    this.#groups.noteNack(stream, group);
+    return n;
   }
 
   extend(stream: string, group: string, consumer: string, ids: string[]): Promise<number> {

@@ -62,7 +62,9 @@ async function nack(s: OpContext, req: Request) {
   const consumer = nameArg(req, "consumer");
   const ids = idsArg(req);
   const delay = intArg(req, "delay", 0, 24 * 3_600_000, 0);
-  return { nacked: await s.backend.nack(stream, group, consumer, ids, { delayMs: delay, claimTimeoutMs: s.state.groups.claimTimeoutMs }) };
+  const nacked = await s.backend.nack(stream, group, consumer, ids, { delayMs: delay, claimTimeoutMs: s.state.groups.claimTimeoutMs });
+  s.state.groups.noteNack(stream, group);
+  return { nacked };
 }
 
 async function extend(s: OpContext, req: Request) {

@@ -3,7 +3,8 @@
  * work. Shared by ampd and the in-process bus so both behave the same:
  *
  * 1. Entries another consumer left pending longer than the claim timeout are
- *    claimed for this consumer (it may have crashed mid-task).
+ *    claimed for this consumer (it may have crashed mid-task). Each consumer
+ *    looks for them at most every `claimIntervalMs`, and at once after a nack.
  * 2. A claimed entry delivered more than `maxDeliveries` times goes to the
  *    dead-letter stream (a `dead-letter` message naming the reason, group,
  *    consumer and delivery count, with the original bytes) and is acked in
@@ -55,13 +56,43 @@ export class GroupReader {
   readonly claimTimeoutMs: number;
   readonly maxDeliveries: number;
   readonly counters: DeliveryCounters = { claimed: 0, deadLettered: 0, expiredDropped: 0 };
+  /**
+   * How often one consumer's reads look for stale entries (ms): a quarter of
+   * the claim timeout, at most 1 s. Claiming scans the group's pending
+   * entries, so doing it before every read would cost more as work piles up.
+   */
+  readonly claimIntervalMs: number;
   #dlq: (stream: string) => string;
+  // When each consumer last looked for stale entries; oldest first.
+  #lastClaim = new Map<string, number>();
 
   constructor(backend: StreamBackend, policy: DeliveryPolicy = {}) {
     this.backend = backend;
     this.claimTimeoutMs = policy.claimTimeoutMs ?? DEFAULT_CLAIM_TIMEOUT_MS;
     this.maxDeliveries = policy.maxDeliveries ?? DEFAULT_MAX_DELIVERIES;
     this.#dlq = policy.deadLetterStream ?? deadLetterStreamOf;
+    this.claimIntervalMs = Math.min(1000, Math.floor(this.claimTimeoutMs / 4));
+  }
+
+  /** A nack made entries of the group claimable: let the group's next reads claim at once. */
+  noteNack(stream: string, group: string): void {
+    const prefix = `${stream}\u0000${group}\u0000`;
+    for (const k of this.#lastClaim.keys()) if (k.startsWith(prefix)) this.#lastClaim.delete(k);
+  }
+
+  #claimDue(key: string, now: number): boolean {
+    const last = this.#lastClaim.get(key);
+    if (last !== undefined && now - last < this.claimIntervalMs) return false;
+    this.#lastClaim.delete(key); // re-insert at the end: the map stays in age order
+    this.#lastClaim.set(key, now);
+    if (this.#lastClaim.size > 10_000) {
+      // Consumers come and go (replicas with fresh names): forget the longest idle.
+      for (const k of this.#lastClaim.keys()) {
+        this.#lastClaim.delete(k);
+        if (this.#lastClaim.size <= 5_000) break;
+      }
+    }
+    return true;
   }
 
   /** Dead-letter stream of `stream`. */
@@ -81,8 +112,15 @@ export class GroupReader {
   /** Entries for `consumer`: reclaimed stale ones first, then new ones. */
   async read(r: GroupReadRequest): Promise<GroupEntry[]> {
     const count = r.count ?? 100;
-    const out = await this.claimFor(r, this.claimTimeoutMs);
-    if (out.length > 0) return out;
+    const key = `${r.stream}\u0000${r.group}\u0000${r.consumer}`;
+    if (this.#claimDue(key, Date.now())) {
+      const out = await this.claimFor(r, this.claimTimeoutMs);
+      if (out.length > 0) {
+        if (out.length >= count) this.#lastClaim.delete(key); // more may be stale: look again next read
+        return out;
+      }
+    }
+    const out: GroupEntry[] = [];
     // Nothing stale: new entries, waiting for them if asked to. Expired ones are
     // dropped; if a whole batch expired, read again (within the same wait).
     const deadline = r.block === undefined ? 0 : Date.now() + r.block;
