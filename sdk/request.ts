@@ -3,7 +3,7 @@
  * answer goes to the requester's reply stream `reply.<sender>` and is
  * matched by `replyTo` = the request's id. Each client follows that stream
  * only while it has requests waiting, so a timeout leaves no subscription
- * behind.
+ * behind once `REPLY_LINGER_MS` has passed.
  *
  * @module
  */
@@ -11,6 +11,12 @@ import type { AISPMessage } from "./envelope.ts";
 import { createMessage, type MessageFields } from "./builder.ts";
 import { TimeoutError } from "./bus_errors.ts";
 import type { AddResult, AmpClient, Delivery, DeliveryIterator } from "./client.ts";
+
+/**
+ * How long a reply stream stays followed after the last waiting request (ms):
+ * back-to-back requests reuse one subscription instead of opening one each.
+ */
+export const REPLY_LINGER_MS = 1000;
 
 /** The reply stream of an agent. */
 export function replyStreamOf(agent: string): string {
@@ -41,7 +47,7 @@ interface Waiting {
 export class Requester {
   #client: AmpClient;
   #waiting = new Map<string, Waiting>();
-  #followers = new Map<string, { it: DeliveryIterator; waiting: number }>();
+  #followers = new Map<string, { it: DeliveryIterator; waiting: number; linger?: ReturnType<typeof setTimeout> }>();
 
   constructor(client: AmpClient) {
     this.#client = client;
@@ -60,6 +66,10 @@ export class Requester {
       f = { it, waiting: 0 };
       this.#followers.set(stream, f);
       void this.#pump(stream, it);
+    }
+    if (f.linger !== undefined) {
+      clearTimeout(f.linger);
+      f.linger = undefined;
     }
     f.waiting++;
     await f.it.ready;
@@ -89,8 +99,14 @@ export class Requester {
     const f = this.#followers.get(stream);
     if (f === undefined) return;
     if (--f.waiting === 0) {
-      this.#followers.delete(stream);
-      void f.it.return?.();
+      // Keep following a moment: the next request often comes right after.
+      f.linger = setTimeout(() => {
+        if (this.#followers.get(stream) !== f || f.waiting > 0) return;
+        this.#followers.delete(stream);
+        void f.it.return?.();
+      }, REPLY_LINGER_MS);
+      // Never keep a process alive just to linger.
+      (f.linger as { unref?: () => void }).unref?.();
     }
   }
 

@@ -1,6 +1,6 @@
 // The client API over in-process streams: the same semantics as through ampd.
 import { afterEach, describe, expect, test } from "bun:test";
-import { type AmpClient, createLocalBus, createMessage, MemoryBackend, TimeoutError } from "../../mod.ts";
+import { type AmpClient, createLocalBus, createMessage, MemoryBackend, REPLY_LINGER_MS, TimeoutError } from "../../mod.ts";
 
 const open: AmpClient[] = [];
 let backend: MemoryBackend;
@@ -139,7 +139,9 @@ describe("createLocalBus", () => {
     expect(answer.stream).toBe("reply.client");
     const lost = createMessage({ type: "ask", sender: "client", receiver: "nobody", payload: {} });
     await expect(client.request(lost, { timeout: 100 })).rejects.toBeInstanceOf(TimeoutError);
-    await sleep(20);
+    // The reply stream stays followed a moment for the next request, then is let go.
+    expect((await client.info()).subscriptions).toBe(1);
+    await sleep(REPLY_LINGER_MS + 100);
     expect((await client.info()).subscriptions).toBe(0);
   });
 });
