@@ -78,3 +78,35 @@ export class CpuMeter {
     return out;
   }
 }
+
+// ---------------------------------------------------------------------------
+// Cleanup: everything a benchmark starts is registered here and stopped on the way out.
+
+/** Stop functions of what the running benchmark started, last first. */
+export const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+/** Runs every registered cleanup, newest first, going on past failures. */
+export async function cleanupAll(): Promise<void> {
+  while (cleanups.length > 0) {
+    try {
+      await cleanups.pop()!();
+    } catch {
+      // keep cleaning
+    }
+  }
+}
+
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    void cleanupAll().then(() => process.exit(130));
+  });
+}
+
+/** Rejects when `p` has not settled within `ms`, naming `what`. */
+export function withTimeout<T>(p: Promise<T>, what: string, ms: number): Promise<T> {
+  let t: ReturnType<typeof setTimeout>;
+  return Promise.race([
+    p.finally(() => clearTimeout(t)),
+    new Promise<T>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no end within ${ms} ms`)), ms))),
+  ]);
+}

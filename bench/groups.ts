@@ -47,7 +47,7 @@ import { CLAIM_SCRIPT, LuaScript, READ_GROUP_SCRIPT } from "../sidecar/backend/_
 import { Ampd, buildAmpd } from "../tests/_helpers/ampd.ts";
 import { RedisServer } from "../tests/_helpers/redis_server.ts";
 import { seed } from "./_messages.ts";
-import { CpuMeter } from "./_proc.ts";
+import { CpuMeter, cleanupAll, cleanups, withTimeout as withTimeoutMs } from "./_proc.ts";
 import { formatTable } from "./_table.ts";
 
 const argv = process.argv.slice(2);
@@ -65,31 +65,9 @@ const TIMEOUT_MS = 90_000;
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
-// ---------------------------------------------------------------------------
-// Cleanup: everything started is registered here and stopped on the way out.
-
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-async function cleanupAll(): Promise<void> {
-  while (cleanups.length > 0) {
-    try {
-      await cleanups.pop()!();
-    } catch {
-      // keep cleaning
-    }
-  }
-}
-for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  process.on(sig, () => {
-    void cleanupAll().then(() => process.exit(130));
-  });
-}
-
+/** `withTimeout` with this benchmark's default limit. */
 function withTimeout<T>(p: Promise<T>, what: string, ms = TIMEOUT_MS): Promise<T> {
-  let t: ReturnType<typeof setTimeout>;
-  return Promise.race([
-    p.finally(() => clearTimeout(t)),
-    new Promise<T>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no end within ${ms} ms`)), ms))),
-  ]);
+  return withTimeoutMs(p, what, ms);
 }
 
 function check(ok: boolean, what: string): void {

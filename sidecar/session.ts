@@ -311,18 +311,17 @@ export class Session implements OpContext {
   close(): void {
     if (this.#closed) return;
     this.#flush();
-    this.#closed = true;
-    this.#abort.abort();
-    for (const s of this.subscriptions.values()) s.stop();
-    this.subscriptions.clear();
-    for (const w of this.#drainWaiters) w();
-    this.#drainWaiters = [];
+    this.#end();
     this.#wire.close();
   }
 
   /** The peer went away. */
   onClose(): void {
-    if (this.#closed) return;
+    if (!this.#closed) this.#end();
+  }
+
+  // Stops everything that works for this session: blocked reads, subscriptions, drain waiters.
+  #end(): void {
     this.#closed = true;
     this.#abort.abort();
     for (const s of this.subscriptions.values()) s.stop();

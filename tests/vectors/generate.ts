@@ -6,28 +6,14 @@
  * it reproduces the same files.
  */
 import { writeFileSync } from "node:fs";
+import { seedMessage } from "../sdk/_fixtures.ts";
 import { join } from "node:path";
 import { type AISPMessage, compressBytes, encode, encodeValue, importKey, serialize, setCompressionEngine, sign } from "../../mod.ts";
 
 const dir = import.meta.dirname;
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
-const seed: AISPMessage = {
-  v: 1,
-  id: "msg-001",
-  opId: "msg-001",
-  type: "task",
-  sender: "coder-agent",
-  receiver: "tester-agent",
-  timestamp: 1706745600000,
-  spec: {
-    preconditions: ["∀f ∈ CodeFiles: compiled(f) = ⊤"],
-    task: "validate ≜ λf.runTests(f) ∧ coverage(f) ≥ 0.8",
-    postconditions: ["∀t ∈ Tests: passed(t) = ⊤"],
-    evidence: { prover: "jest", method: "test-execution", confidence: 0.95 },
-  },
-  tier: "platinum",
-};
+const seed: AISPMessage = seedMessage();
 
 const event: AISPMessage = {
   v: 1,
