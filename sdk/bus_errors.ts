@@ -9,11 +9,17 @@ import { AmpbusError, type Issue } from "./errors.ts";
 /**
  * The sidecar refused a request. `code` is the protocol's error code
  * (`INVALID_MESSAGE`, `BAD_ARGUMENT`, `BACKEND_UNAVAILABLE`...; docs/protocol.md).
+ * Of the backend codes, `BACKEND_UNAVAILABLE` (Redis unreachable) and
+ * `BACKEND_TIMEOUT` (Redis did not answer in time; the add may still be
+ * stored) are worth retrying with the same message: its opId is stored once.
+ * `BACKEND_OUT_OF_MEMORY` (Redis at maxmemory, nothing stored) and
+ * `BACKEND_MISCONFIGURED` (Redis could evict messages; ampd refuses adds)
+ * need an operator.
  *
  * @example
  * ```ts
  * try { await bus.streamAdd("tasks", msg) } catch (e) {
- *   if (e instanceof BusError && e.code === "BACKEND_UNAVAILABLE") retryLater();
+ *   if (e instanceof BusError && e.code === "BACKEND_TIMEOUT") retryWithTheSameMessage();
  * }
  * ```
  */

@@ -11,7 +11,7 @@ import pkg from "../package.json" with { type: "json" };
 import { DEFAULT_MAX_FRAME } from "../sdk/frame.ts";
 import { MemoryBackend } from "../sdk/backend/memory.ts";
 import { RedisBackend } from "./backend/redis.ts";
-import { DEFAULT_DEDUPE_WINDOW_MS, type StreamBackend } from "../sdk/backend/types.ts";
+import { BackendUnavailableError, DEFAULT_DEDUPE_WINDOW_MS, type StreamBackend } from "../sdk/backend/types.ts";
 import { parseArgs, parseChoice, parseCount, parseDuration, parseSize, UsageError } from "./cli/args.ts";
 import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
 import { listenSocket, SocketInUseError } from "./server.ts";
@@ -37,8 +37,20 @@ Flags:
   --socket-mode MODE      Octal file mode of the socket. Default: 600
   --redis URL             Redis to use (also REDIS_URL). Example: redis://127.0.0.1:6379
   --backend KIND          redis, memory or auto. Default: auto (Redis if a URL is
-                          given and answers within --connect-timeout, else memory)
-  --connect-timeout DUR   How long auto waits for Redis. Default: 2s
+                          given, else memory)
+  --connect-timeout DUR   How long ampd waits (retrying) for the Redis named by
+                          --redis at start-up before it exits 1. Default: 10s
+  --fallback MODE         none or memory: what ampd does when the Redis it was
+                          given is unreachable at start-up. none exits 1; memory
+                          serves in-memory streams (not shared with other
+                          sidecars). Default: none
+  --command-timeout DUR   A Redis command (add, read, group operation) not
+                          answered by then fails with BACKEND_TIMEOUT and the
+                          backend shows as degraded. 0 turns it off. Default: 5s
+  --allow-eviction        Serve even when Redis's maxmemory-policy is not
+                          noeviction (Redis may then delete stored messages).
+                          Default: off (ampd refuses to start, and refuses adds
+                          with BACKEND_MISCONFIGURED after a reconnection)
   --prefix PREFIX         Prefix of Redis keys. Default: ampbus:
   --max-frame SIZE        Largest frame accepted. Default: 16MiB
   --dedupe-window DUR     How long an opId is remembered per stream. Default: 10m
@@ -70,6 +82,9 @@ const FLAGS = {
   redis: {},
   backend: {},
   "connect-timeout": {},
+  fallback: {},
+  "command-timeout": {},
+  "allow-eviction": { boolean: true },
   prefix: {},
   "max-frame": {},
   "dedupe-window": {},
@@ -89,6 +104,12 @@ export interface DaemonOptions {
   redisUrl?: string;
   backend: "redis" | "memory" | "auto";
   connectTimeoutMs: number;
+  /** What to do when the named Redis is unreachable at start-up. */
+  fallback: "none" | "memory";
+  /** Redis command timeout in ms; 0 for none. */
+  commandTimeoutMs: number;
+  /** Serve on a Redis whose maxmemory-policy is not noeviction. */
+  allowEviction: boolean;
   prefix: string;
   maxFrame: number;
   dedupeWindowMs: number;
@@ -115,6 +136,8 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
   }
   const backend = parseChoice("backend", get("backend") ?? "auto", ["redis", "memory", "auto"] as const);
   if (backend === "redis" && redisUrl === undefined) throw new UsageError("--backend redis needs --redis URL or REDIS_URL");
+  const fallback = parseChoice("fallback", get("fallback") ?? "none", ["none", "memory"] as const);
+  if (backend === "redis" && fallback === "memory") throw new UsageError("--fallback memory contradicts --backend redis (use --backend auto)");
   const prefix = get("prefix") ?? "ampbus:";
   if (!/^[^\s{}]{0,64}$/.test(prefix)) throw new UsageError(`--prefix must be up to 64 characters without spaces or braces (was ${JSON.stringify(prefix)})`);
   const socket = get("socket") ?? "./ampd.sock";
@@ -125,7 +148,10 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
     socketMode: parseInt(modeText, 8),
     redisUrl,
     backend,
-    connectTimeoutMs: parseDuration("connect-timeout", get("connect-timeout") ?? "2s", 50, 60_000),
+    connectTimeoutMs: parseDuration("connect-timeout", get("connect-timeout") ?? "10s", 50, 3_600_000),
+    fallback,
+    commandTimeoutMs: /^0+(ms|s)?$/.test(get("command-timeout") ?? "") ? 0 : parseDuration("command-timeout", get("command-timeout") ?? "5s", 10, 3_600_000),
+    allowEviction: flags.has("allow-eviction"),
     prefix,
     maxFrame: parseSize("max-frame", get("max-frame") ?? String(DEFAULT_MAX_FRAME), 1024, 256 * 1024 * 1024),
     dedupeWindowMs: parseDuration("dedupe-window", get("dedupe-window") ?? String(DEFAULT_DEDUPE_WINDOW_MS), 1, 7 * 24 * 3_600_000),
@@ -144,6 +170,7 @@ async function openBackend(o: DaemonOptions, log: Logger): Promise<StreamBackend
     log.info("no --redis or REDIS_URL given: using in-memory streams (not shared between processes, lost on exit)");
     return memory();
   }
+  if (o.allowEviction) log.warn("--allow-eviction: Redis may delete stored messages if its maxmemory-policy evicts keys");
   try {
     return await RedisBackend.connect({
       url: o.redisUrl,
@@ -151,9 +178,17 @@ async function openBackend(o: DaemonOptions, log: Logger): Promise<StreamBackend
       dedupeWindowMs: o.dedupeWindowMs,
       claimTimeoutMs: o.claimTimeoutMs,
       connectTimeoutMs: o.connectTimeoutMs,
+      commandTimeoutMs: o.commandTimeoutMs,
+      allowEviction: o.allowEviction,
     });
   } catch (e) {
-    if (o.backend === "redis") throw e;
+    // A reachable Redis that ampd refuses (its eviction policy) never falls back.
+    if (!(e instanceof BackendUnavailableError)) throw e;
+    // Memory would split the bus (other sidecars use the named Redis), so only on request.
+    if (o.fallback !== "memory") {
+      const hint = o.backend === "auto" ? "; ampd does not fall back to memory when a Redis is named (--fallback memory allows it)" : "";
+      throw new Error(`${e.message}${hint}`, { cause: e });
+    }
     const why = (e as Error).message;
     log.warn("!".repeat(72));
     log.warn(`Redis is not reachable: ${why}`);
@@ -174,7 +209,12 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     log.error(`cannot start: ${(e as Error).message}`);
     return 1;
   }
-  backend.onStateChange((s) => (s === "ready" ? log.info(`backend ${backend.kind}: ready`) : log.warn(`backend ${backend.kind}: ${s}`)));
+  backend.onStateChange((s) => {
+    if (s === "ready") return log.info(`backend ${backend.kind}: ready`);
+    const why = backend.backendInfo().lastError;
+    if (s === "degraded") log.error(`backend ${backend.kind}: degraded: ${why ?? "?"}`);
+    else log.warn(`backend ${backend.kind}: ${s}${why && s === "reconnecting" ? ` (${why})` : ""}`);
+  });
   const state = new ServerState({
     maxFrame: o.maxFrame,
     token: o.token,

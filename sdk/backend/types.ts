@@ -207,8 +207,12 @@ export interface GroupInfo {
   lastDeliveredId: EntryId;
 }
 
-/** Connection state of a backend. */
-export type BackendState = "ready" | "reconnecting" | "closed";
+/**
+ * Connection state of a backend. `degraded`: connected, but calls fail with
+ * the code in `BackendInfo.degraded` (Redis stopped answering in time, or
+ * its eviction policy could delete stored messages).
+ */
+export type BackendState = "ready" | "degraded" | "reconnecting" | "closed";
 
 /** What a backend reports about itself. */
 export interface BackendInfo {
@@ -220,6 +224,8 @@ export interface BackendInfo {
   reconnects: number;
   /** Last connection error, if any. */
   lastError?: string;
+  /** While `state` is `degraded`: the error code calls get, `BACKEND_TIMEOUT` or `BACKEND_MISCONFIGURED`. */
+  degraded?: "BACKEND_TIMEOUT" | "BACKEND_MISCONFIGURED";
 }
 
 /**
@@ -315,6 +321,37 @@ export class BackendUnavailableError extends AmpbusError {
   constructor(message: string, options?: ErrorOptions) {
     super("BACKEND_UNAVAILABLE", message, options);
     this.name = "BackendUnavailableError";
+  }
+}
+
+/**
+ * The backend did not answer within its command timeout (Redis stalled or
+ * overloaded). The command may still run later: retry with the same opId,
+ * which the bus stores once.
+ */
+export class BackendTimeoutError extends AmpbusError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("BACKEND_TIMEOUT", message, options);
+    this.name = "BackendTimeoutError";
+  }
+}
+
+/** Redis refused a write because it is at `maxmemory` (policy `noeviction`). Nothing was stored. */
+export class BackendOutOfMemoryError extends AmpbusError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("BACKEND_OUT_OF_MEMORY", message, options);
+    this.name = "BackendOutOfMemoryError";
+  }
+}
+
+/**
+ * The backend is configured so that stored messages could be lost (a Redis
+ * `maxmemory-policy` other than `noeviction`): ampd refuses adds until it is fixed.
+ */
+export class BackendMisconfiguredError extends AmpbusError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("BACKEND_MISCONFIGURED", message, options);
+    this.name = "BackendMisconfiguredError";
   }
 }
 

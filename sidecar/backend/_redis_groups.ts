@@ -37,7 +37,7 @@ import type {
 } from "../../sdk/backend/types.ts";
 import type { BlockingPool } from "./_redis_blocking.ts";
 import { isNoGroup, parseGroupEntry, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
-import type { RawReply, RedisClient } from "./_redis_reply.ts";
+import type { CommandSender, RawReply } from "./_redis_reply.ts";
 import { CLAIM_SCRIPT, LuaScript, READ_GROUP_SCRIPT, TOUCH_SCRIPT } from "./_redis_scripts.ts";
 
 const READ_GROUP = new LuaScript(READ_GROUP_SCRIPT);
@@ -49,7 +49,8 @@ const ID_CHUNK = 1000;
 
 /** What `RedisGroups` needs from its backend. */
 export interface RedisGroupsContext {
-  client: RedisClient;
+  /** The main connection, with the command timeout. */
+  client: CommandSender;
   pool: BlockingPool;
   /** The Redis key of a stream. */
   key: (stream: string) => string;

@@ -6,11 +6,25 @@
  * @module
  */
 import { commandOptions, createClient, ErrorReply } from "redis";
-import { BackendArgumentError, BackendUnavailableError } from "../../sdk/backend/types.ts";
+import {
+  BackendArgumentError,
+  BackendMisconfiguredError,
+  BackendOutOfMemoryError,
+  BackendTimeoutError,
+  BackendUnavailableError,
+} from "../../sdk/backend/types.ts";
 import type { EntryHeaders, GroupEntry, NewEntry, StreamEntry } from "../../sdk/backend/types.ts";
 
 /** The node-redis v4 client RedisBackend uses. */
 export type RedisClient = ReturnType<typeof createClient>;
+
+/**
+ * What the backend's files send commands through: the node-redis client
+ * itself, or `TimedCommands` over it (the command timeout).
+ */
+export interface CommandSender {
+  sendCommand<T = RawReply>(args: (string | Buffer)[], options?: typeof RETURN_BUFFERS): Promise<T>;
+}
 
 /** Command options for stream reads: replies as Buffers, so `msg` bytes are exact. */
 export const RETURN_BUFFERS = commandOptions({ returnBuffers: true });
@@ -93,14 +107,28 @@ export function entryFields(headers: EntryHeaders, msg: Uint8Array): (string | B
 
 /**
  * Maps a node-redis failure to a backend error: a server error reply about
- * the arguments becomes `BackendArgumentError`; anything else (connection
- * lost, client offline, server loading) becomes `BackendUnavailableError`.
+ * the arguments becomes `BackendArgumentError`; an OOM reply (Redis at
+ * `maxmemory`, nothing written) `BackendOutOfMemoryError`; anything else
+ * (connection lost, client offline, server loading) `BackendUnavailableError`.
+ * Timeouts and refusals of the backend itself pass through.
  */
 export function toBackendError(e: unknown, what: string): Error {
-  if (e instanceof BackendArgumentError || e instanceof BackendUnavailableError) return e;
+  if (
+    e instanceof BackendArgumentError || e instanceof BackendUnavailableError || e instanceof BackendTimeoutError ||
+    e instanceof BackendMisconfiguredError || e instanceof BackendOutOfMemoryError
+  ) {
+    return e;
+  }
   const message = e instanceof Error ? e.message : String(e);
   if (e instanceof ErrorReply && /^(WRONGTYPE|ERR Invalid stream ID|ERR The ID specified)/.test(message)) {
     return new BackendArgumentError(`${what}: ${message}`, { cause: e });
+  }
+  // Redis 7 answers "OOM command not allowed ..."; a script's write refused for memory says the same inside its error.
+  if (e instanceof ErrorReply && /\bOOM command not allowed\b/.test(message)) {
+    return new BackendOutOfMemoryError(
+      `${what}: Redis is out of memory (maxmemory reached, policy noeviction): nothing was stored (${message})`,
+      { cause: e },
+    );
   }
   return new BackendUnavailableError(`${what}: Redis is unavailable (${message})`, { cause: e });
 }

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { isNoScript } from "./_redis_reply.ts";
-import type { RawReply, RedisClient, RETURN_BUFFERS } from "./_redis_reply.ts";
+import type { CommandSender, RawReply, RETURN_BUFFERS } from "./_redis_reply.ts";
 
 /**
  * Idempotent add. KEYS[1] stream key, KEYS[2] dedupe key; ARGV[1] dedupe
@@ -122,7 +122,7 @@ export class LuaScript {
    * ```
    */
   async run(
-    client: RedisClient,
+    client: CommandSender,
     keys: readonly string[],
     args: readonly (string | Buffer)[],
     options?: typeof RETURN_BUFFERS,

@@ -10,10 +10,13 @@ import { checkHeaders, checkMaxLen, checkMs, checkRead, checkStream } from "../.
 import { BlockingPool } from "./_redis_blocking.ts";
 import type { BlockCursor } from "./_redis_blocking.ts";
 import { RedisGroups } from "./_redis_groups.ts";
+import { evictionPolicy, policyRefusal } from "./_redis_policy.ts";
 import { entryFields, parseXRead, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
 import type { RawReply, RedisClient } from "./_redis_reply.ts";
 import { ADD_SCRIPT, INFO_SCRIPT, LAST_ID_SCRIPT, LuaScript } from "./_redis_scripts.ts";
+import { TimedCommands } from "./_redis_timed.ts";
 import {
+  BackendMisconfiguredError,
   BackendUnavailableError,
   DEFAULT_CLAIM_TIMEOUT_MS,
   DEFAULT_DEDUPE_WINDOW_MS,
@@ -58,7 +61,27 @@ export interface RedisBackendOptions {
   maxBlockingConnections?: number;
   /** The default `minIdleMs` of `claim()`, and what `nack()` counts with. Defaults to 30 000. */
   claimTimeoutMs?: number;
+  /**
+   * How long a command on the main connection (adds, non-blocking reads,
+   * group operations) may wait for Redis before it fails with
+   * `BackendTimeoutError`. Blocking reads wait on their own connections and
+   * are bounded by their `block` instead. 0 turns it off. Defaults to 5000.
+   */
+  commandTimeoutMs?: number;
+  /**
+   * Serve even when Redis's `maxmemory-policy` is not `noeviction` (Redis
+   * may then delete stored messages at `maxmemory`). Defaults to false:
+   * `connect()` rejects with `BackendMisconfiguredError`, and after a
+   * reconnection to such a server adds fail with it until the policy is fixed.
+   */
+  allowEviction?: boolean;
 }
+
+/** Default command timeout of the main connection: 5 seconds. */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
+
+/** How often the backend checks the eviction policy and that Redis still answers, in ms. */
+const HEALTH_CHECK_MS = 1000;
 
 const ADD = new LuaScript(ADD_SCRIPT);
 const INFO = new LuaScript(INFO_SCRIPT);
@@ -73,7 +96,11 @@ function reconnectDelay(retries: number): number {
  * Streams in Redis. Adds go through one connection (pipelined by node-redis);
  * blocking reads through at most `maxBlockingConnections` others. While
  * Redis is unreachable every call fails fast with `BackendUnavailableError`
- * and the backend reconnects on its own.
+ * and the backend reconnects on its own. A command Redis does not answer
+ * within `commandTimeoutMs` fails with `BackendTimeoutError` and the state
+ * is `degraded` until Redis answers again. The eviction policy is checked
+ * at connect, after every reconnection and every second: while it is not
+ * `noeviction` adds fail with `BackendMisconfiguredError` (state `degraded`).
  *
  * @example
  * ```ts
@@ -86,6 +113,8 @@ function reconnectDelay(retries: number): number {
 export class RedisBackend implements StreamBackend {
   readonly kind = "redis" as const;
   #client: RedisClient;
+  /** The main connection with the command timeout: every command but blocking reads goes through it. */
+  #timed: TimedCommands;
   #pool: BlockingPool;
   #groups: RedisGroups;
   #prefix: string;
@@ -97,8 +126,23 @@ export class RedisBackend implements StreamBackend {
   #reconnects = 0;
   #lastError: string | undefined;
   #listeners = new Set<(state: BackendState) => void>();
+  #where: string;
+  #allowEviction: boolean;
+  /** The main connection is up. */
+  #connected = false;
+  /** Set while a command has timed out and none was answered since. */
+  #stalled: string | undefined;
+  /** Set while the eviction policy is not `noeviction`: what adds fail with. */
+  #policyError: BackendMisconfiguredError | undefined;
+  /** The health check in flight. */
+  #checking: Promise<"ok" | "refused" | "unknown"> | undefined;
+  /** The check after a (re)connection, while in flight: adds wait for its verdict. */
+  #verifying: Promise<unknown> | undefined;
+  #healthTimer: ReturnType<typeof setInterval>;
 
   private constructor(options: RedisBackendOptions) {
+    this.#where = redactUrl(options.url);
+    this.#allowEviction = options.allowEviction ?? false;
     this.#prefix = options.prefix ?? "ampbus:";
     this.#windowMs = options.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
     this.#client = createClient({
@@ -107,20 +151,48 @@ export class RedisBackend implements StreamBackend {
       disableOfflineQueue: true,
       socket: { connectTimeout: options.connectTimeoutMs ?? 2000, reconnectStrategy: reconnectDelay },
     });
+    this.#timed = new TimedCommands(this.#client, {
+      timeoutMs: checkMs("commandTimeoutMs", options.commandTimeoutMs, DEFAULT_COMMAND_TIMEOUT_MS),
+      onTimeout: (message) => {
+        this.#stalled = message;
+        this.#lastError = message;
+        this.#updateState();
+      },
+      onAnswer: () => {
+        if (this.#stalled === undefined) return;
+        this.#stalled = undefined;
+        this.#updateState();
+      },
+    });
     // Without an "error" listener node-redis would throw an unhandled error event.
     this.#client.on("error", (e: Error) => {
       this.#lastError = e.message;
-      if (!this.#client.isReady) this.#setState("reconnecting");
+      this.#connected = this.#client.isReady;
+      this.#updateState();
     });
-    this.#client.on("reconnecting", () => this.#setState("reconnecting"));
+    this.#client.on("reconnecting", () => {
+      this.#connected = false;
+      this.#updateState();
+    });
     this.#client.on("ready", () => {
       if (this.#everReady) this.#reconnects++;
       this.#everReady = true;
-      this.#setState("ready");
+      this.#connected = true;
+      this.#stalled = undefined;
+      // Possibly another server, or the same one reconfigured: check before the next add is served.
+      const verifying = this.#check().finally(() => {
+        if (this.#verifying === verifying) this.#verifying = undefined;
+      });
+      this.#verifying = verifying;
+      this.#updateState();
     });
+    this.#healthTimer = setInterval(() => {
+      if (this.#connected && this.#checking === undefined) void this.#check();
+    }, HEALTH_CHECK_MS);
+    this.#healthTimer.unref?.();
     this.#pool = new BlockingPool(this.#client, options.maxBlockingConnections ?? 4);
     this.#groups = new RedisGroups({
-      client: this.#client,
+      client: this.#timed,
       pool: this.#pool,
       key: (stream) => this.#key(stream),
       claimTimeoutMs: checkMs("claimTimeoutMs", options.claimTimeoutMs, DEFAULT_CLAIM_TIMEOUT_MS),
@@ -130,7 +202,9 @@ export class RedisBackend implements StreamBackend {
 
   /**
    * Connects, or rejects with `BackendUnavailableError` when Redis does not
-   * answer within `connectTimeoutMs` (ampd then falls back to memory).
+   * answer within `connectTimeoutMs` (node-redis retries meanwhile), or with
+   * `BackendMisconfiguredError` when its `maxmemory-policy` is not
+   * `noeviction` and `allowEviction` is not set.
    */
   static async connect(options: RedisBackendOptions): Promise<RedisBackend> {
     const b = new RedisBackend(options);
@@ -140,7 +214,13 @@ export class RedisBackend implements StreamBackend {
     const connected = b.#client.connect().then(() => "ok" as const, (e: unknown) => e as Error);
     const outcome = await Promise.race([connected, timedOut]);
     clearTimeout(timer);
-    if (outcome === "ok" && b.#client.isReady) return b;
+    if (outcome === "ok" && b.#client.isReady) {
+      const checked = await b.#check();
+      if (checked === "ok") return b;
+      await b.close();
+      if (checked === "refused") throw b.#policyError!;
+      throw new BackendUnavailableError(`Redis at ${redactUrl(options.url)} did not answer INFO memory: ${b.#lastError ?? "no answer"}`);
+    }
     await b.close();
     const why = outcome instanceof Error ? outcome.message : (b.#lastError ?? "no answer");
     throw new BackendUnavailableError(
@@ -157,14 +237,16 @@ export class RedisBackend implements StreamBackend {
     if (maxLen !== undefined) checkMaxLen(maxLen);
     const key = this.#key(stream);
     const fields = entryFields(entry.headers, entry.msg);
+    if (this.#verifying !== undefined) await this.#verifying;
+    if (this.#policyError !== undefined) throw this.#policyError;
     try {
       if (this.#windowMs <= 0) {
         const trim = maxLen === undefined ? [] : ["MAXLEN", "~", String(maxLen)];
-        const id = await this.#client.sendCommand<string>(["XADD", key, ...trim, "*", ...fields]);
+        const id = await this.#timed.sendCommand<string>(["XADD", key, ...trim, "*", ...fields]);
         return { entryId: id, duplicate: false };
       }
       const opKey = `${key}:op:${entry.headers.opId}`;
-      const reply = (await ADD.run(this.#client, [key, opKey], [
+      const reply = (await ADD.run(this.#timed, [key, opKey], [
         String(this.#windowMs),
         maxLen === undefined ? "" : String(maxLen),
         ...fields,
@@ -189,7 +271,7 @@ export class RedisBackend implements StreamBackend {
       // "$" becomes the last id now, so nothing added from here on is missed while re-arming.
       const resolved: BlockCursor[] = await Promise.all(cursors.map(async (c) => {
         const key = this.#key(c.stream);
-        const after = c.after === "$" ? String(await LAST_ID.run(this.#client, [key], [])) : c.after;
+        const after = c.after === "$" ? String(await LAST_ID.run(this.#timed, [key], [])) : c.after;
         return { stream: c.stream, key, after };
       }));
       const now = await this.#xread(resolved, count);
@@ -206,7 +288,7 @@ export class RedisBackend implements StreamBackend {
     checkMaxLen(options.maxLen);
     const how = options.approximate ? ["~"] : [];
     try {
-      return await this.#client.sendCommand<number>(["XTRIM", this.#key(stream), "MAXLEN", ...how, String(options.maxLen)]);
+      return await this.#timed.sendCommand<number>(["XTRIM", this.#key(stream), "MAXLEN", ...how, String(options.maxLen)]);
     } catch (e) {
       throw toBackendError(e, `trim stream ${JSON.stringify(stream)}`);
     }
@@ -216,7 +298,7 @@ export class RedisBackend implements StreamBackend {
     this.#checkOpen();
     checkStream(stream);
     try {
-      const r = (await INFO.run(this.#client, [this.#key(stream)], [])) as [number, string?, string?];
+      const r = (await INFO.run(this.#timed, [this.#key(stream)], [])) as [number, string?, string?];
       if (r[0] === 0) return { stream, length: 0, firstEntryId: null, lastEntryId: null };
       return { stream, length: r[0], firstEntryId: String(r[1]), lastEntryId: String(r[2]) };
     } catch (e) {
@@ -233,7 +315,7 @@ export class RedisBackend implements StreamBackend {
     let cursor = "0";
     try {
       do {
-        const [next, keys] = await this.#client.sendCommand<[string, string[]]>(["SCAN", cursor, "MATCH", match, "COUNT", "1000", "TYPE", "stream"]);
+        const [next, keys] = await this.#timed.sendCommand<[string, string[]]>(["SCAN", cursor, "MATCH", match, "COUNT", "1000", "TYPE", "stream"]);
         cursor = next;
         for (const k of keys) if (k.endsWith("}")) names.add(k.slice(this.#prefix.length + 1, -1));
       } while (cursor !== "0" && names.size < limit);
@@ -293,6 +375,7 @@ export class RedisBackend implements StreamBackend {
       reconnects: this.#reconnects,
     };
     if (this.#lastError !== undefined) info.lastError = this.#lastError;
+    if (this.#state === "degraded") info.degraded = this.#policyError !== undefined ? "BACKEND_MISCONFIGURED" : "BACKEND_TIMEOUT";
     return info;
   }
 
@@ -304,6 +387,8 @@ export class RedisBackend implements StreamBackend {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    clearInterval(this.#healthTimer);
+    this.#timed.stop();
     this.#setState("closed");
     await this.#pool.close();
     try {
@@ -322,7 +407,7 @@ export class RedisBackend implements StreamBackend {
     const args = ["XREAD", "COUNT", String(count), "STREAMS"];
     for (const c of cursors) args.push(c.key);
     for (const c of cursors) args.push(c.after);
-    const reply = await this.#client.sendCommand<RawReply>(args, RETURN_BUFFERS);
+    const reply = await this.#timed.sendCommand<RawReply>(args, RETURN_BUFFERS);
     const byKey = parseXRead(reply);
     const out: StreamBatch[] = [];
     for (const c of cursors) {
@@ -339,6 +424,40 @@ export class RedisBackend implements StreamBackend {
 
   #checkOpen(): void {
     if (this.#closing) throw new BackendUnavailableError("Redis backend is closed");
+  }
+
+  /**
+   * Checks the eviction policy (or, with `allowEviction`, only that Redis
+   * answers). A check that gets no answer leaves the last verdict standing.
+   */
+  #check(): Promise<"ok" | "refused" | "unknown"> {
+    this.#checking ??= (async () => {
+      try {
+        if (this.#allowEviction) {
+          await this.#timed.sendCommand(["PING"]);
+          return "ok" as const;
+        }
+        const policy = await evictionPolicy(this.#timed);
+        const was = this.#policyError;
+        this.#policyError = policy === "noeviction" ? undefined : policyRefusal(this.#where, policy);
+        if (this.#policyError !== undefined) this.#lastError = this.#policyError.message;
+        else if (was !== undefined) this.#lastError = undefined;
+        this.#updateState();
+        return this.#policyError === undefined ? "ok" as const : "refused" as const;
+      } catch (e) {
+        this.#lastError = (e as Error).message;
+        return "unknown" as const;
+      } finally {
+        this.#checking = undefined;
+      }
+    })();
+    return this.#checking;
+  }
+
+  #updateState(): void {
+    if (!this.#connected) this.#setState(this.#everReady ? "reconnecting" : this.#state);
+    else if (this.#stalled !== undefined || this.#policyError !== undefined) this.#setState("degraded");
+    else this.#setState("ready");
   }
 
   #setState(state: BackendState): void {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { BusError } from "../../sdk/bus_errors.ts";
 import { parseDuration } from "./args.ts";
 import { type Bus, type Command, CONNECT_HELP, EXIT_HELP, noMorePositional, openBus, parseCommand, runCommand, writeLine } from "./_command.ts";
 
@@ -21,7 +22,10 @@ Flags:
 ${CONNECT_HELP}
 
 --json output (stable; keys may be added):
-  {"server": {"version", "uptimeMs", "backend": {"kind", "state", "reconnects"}},
+  {"server": {"version", "uptimeMs", "backend": {"kind", "state", "reconnects",
+              "degraded"?, "lastError"?}},
+   "unavailable"?: {"code", "message"}   (the backend could not list streams:
+              Redis stalled, unreachable; totals then count no streams)
    "totals": {"streams", "entries", "groups", "pending", "deadLetters",
               "dedupeHits", "duplicates", "added", "pushed", "claimed",
               "deadLettered", "expiredDropped", "connections", "subscriptions"},
@@ -80,19 +84,31 @@ async function stats(argv: readonly string[]): Promise<number> {
   try {
     const first = await bus.client.info();
     const t0 = performance.now();
-    const all = new Set(((await bus.port.request("streams", {})).streams as string[]));
-    const names = only !== undefined ? [only] : [...all];
     const streams: StreamStats[] = [];
-    for (const s of names) streams.push(await streamStats(bus, s, all));
+    let unavailable: { code: string; message: string } | undefined;
+    // A stalled or unreachable Redis must not hide the backend state, which is what one runs stats for then.
+    try {
+      const all = new Set(((await bus.port.request("streams", {})).streams as string[]));
+      const names = only !== undefined ? [only] : [...all];
+      for (const s of names) streams.push(await streamStats(bus, s, all));
+    } catch (e) {
+      if (!(e instanceof BusError) || !e.code.startsWith("BACKEND_")) throw e;
+      unavailable = { code: e.code, message: e.message };
+      streams.length = 0;
+    }
     const wait = intervalMs - (performance.now() - t0);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     const second = intervalMs > 0 ? await bus.client.info() : first;
     const elapsed = intervalMs > 0 ? performance.now() - t0 : 0;
     const rate = (k: string) => (elapsed > 0 ? Math.round(((num(second[k]) - num(first[k])) * 1000 / elapsed) * 10) / 10 : 0);
-    const backend = second.backend as { kind: string; state: string; dedupeHits: number; reconnects: number };
+    const backend = second.backend as { kind: string; state: string; dedupeHits: number; reconnects: number; degraded?: string; lastError?: string };
     const sources = streams.filter((s) => !s.stream.endsWith(".dlq"));
+    const backendOut: Record<string, unknown> = { kind: backend.kind, state: backend.state, reconnects: backend.reconnects };
+    if (backend.state !== "ready" && backend.degraded !== undefined) backendOut.degraded = backend.degraded;
+    if (backend.state !== "ready" && backend.lastError !== undefined) backendOut.lastError = backend.lastError;
     const out = {
-      server: { version: second.serverVersion, uptimeMs: second.uptimeMs, backend: { kind: backend.kind, state: backend.state, reconnects: backend.reconnects } },
+      server: { version: second.serverVersion, uptimeMs: second.uptimeMs, backend: backendOut },
+      ...(unavailable === undefined ? {} : { unavailable }),
       totals: {
         streams: streams.length,
         entries: streams.reduce((n, s) => n + s.length, 0),
@@ -121,6 +137,8 @@ async function stats(argv: readonly string[]): Promise<number> {
       `ampd ${out.server.version}, up ${Math.round(num(out.server.uptimeMs) / 1000)} s, backend ${backend.kind} (${backend.state}${backend.reconnects ? `, ${backend.reconnects} reconnects` : ""})`,
       `${t.streams} streams, ${t.entries} entries, ${t.groups} groups, ${t.pending} pending, ${t.deadLetters} dead letters`,
       `added ${t.added}, duplicates ${t.duplicates} (dedupe hits ${t.dedupeHits}), pushed ${t.pushed}, claimed ${t.claimed}, dead-lettered ${t.deadLettered}, expired ${t.expiredDropped}`,
+      ...(backend.state !== "ready" && backend.lastError !== undefined ? [`backend ${backend.state}: ${backend.lastError}`] : []),
+      ...(unavailable === undefined ? [] : [`streams unavailable: ${unavailable.code}: ${unavailable.message}`]),
       `rates over ${out.rates.intervalMs} ms: ${out.rates.addedPerSec} added/s, ${out.rates.pushedPerSec} pushed/s, ${out.rates.requestsPerSec} requests/s`,
     ];
     if (streams.length > 0) {
