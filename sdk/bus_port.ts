@@ -12,6 +12,12 @@ export type RawEntry = [entryId: string, msg: Uint8Array];
 export interface RawBatch {
   stream: string;
   entries: RawEntry[];
+  /**
+   * Where the next read of the stream goes on after: the last entry returned,
+   * or a later one the read skipped as expired. Absent from older sidecars
+   * (then the last entry's id).
+   */
+  last?: string;
 }
 
 /** Called with each pushed batch of a subscription. */

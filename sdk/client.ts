@@ -125,7 +125,10 @@ export class AmpClient {
    * Reads from one or more streams. Offsets are remembered: each call goes
    * on after the last entry the previous call returned for that stream.
    * Give a stream's start explicitly with the map form (`{tasks: "0"}`);
-   * a stream named for the first time starts at `"0"`.
+   * a stream named for the first time starts at `"0"`. Messages past their
+   * `expiresAt` are never returned (the offset still moves past them), and a
+   * reply holds at most what fits one frame, so it may return fewer than
+   * `count` entries while more are waiting: read again.
    */
   async streamRead(streams: string | string[] | Record<string, StartFrom>, options: StreamReadOptions = {}): Promise<Delivery[]> {
     const cursors: Record<string, string> = {};
@@ -135,8 +138,9 @@ export class AmpClient {
     const batches = await this.#port.read(cursors, options);
     const out: Delivery[] = [];
     for (const b of batches) {
-      if (b.entries.length === 0) continue;
-      this.#offsets.set(b.stream, b.entries[b.entries.length - 1][0]);
+      // `last` moves past expired entries the bus skipped, so they are not read again.
+      const last = b.last ?? (b.entries.length > 0 ? b.entries[b.entries.length - 1][0] : undefined);
+      if (last !== undefined) this.#offsets.set(b.stream, last);
       out.push(...this.deliveries(b.stream, b.entries));
     }
     return out;

@@ -2,7 +2,9 @@
  * `createLocalBus()`: the agent client API over streams in this process
  * (a `MemoryBackend`, or any `StreamBackend` you pass), for tests and
  * single-process apps. Same semantics as through ampd: adds are validated
- * and idempotent by `opId`, subscriptions are paced by credit.
+ * and idempotent by `opId` (a message already past `expiresAt` is refused
+ * with `EXPIRED`), subscriptions are paced by credit, and no read delivers
+ * an expired message.
  *
  * @module
  */
@@ -11,6 +13,8 @@ import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawGroupEnt
 import { type DeliveryPolicy, GroupReader } from "./backend/group_reader.ts";
 import { BusError, ConnectionClosedError } from "./bus_errors.ts";
 import { decode } from "./codec.ts";
+import { storedHeaders } from "./backend/headers.ts";
+import { readLive } from "./backend/live_read.ts";
 import { MemoryBackend } from "./backend/memory.ts";
 import type { StreamBackend } from "./backend/types.ts";
 import { PacedReader } from "./backend/paced_reader.ts";
@@ -41,16 +45,15 @@ export class LocalPort implements BusPort {
 
   async add(stream: string, msg: Uint8Array, maxLen?: number) {
     this.#check();
-    const m = decode(msg); // the same checks ampd makes
-    const headers = { id: m.id, opId: m.opId, type: m.type, sender: m.sender, receiver: m.receiver, ...(m.tier ? { tier: m.tier } : {}) };
+    const headers = storedHeaders(decode(msg)); // the same checks ampd makes
     return await this.#backend.add(stream, { headers, msg }, maxLen === undefined ? undefined : { maxLen });
   }
 
   async read(streams: Record<string, string>, o: { count?: number; block?: number }): Promise<RawBatch[]> {
     this.#check();
     const cursors = Object.entries(streams).map(([stream, after]) => ({ stream, after }));
-    const batches = await this.#backend.read(cursors, { count: o.count, block: o.block, signal: this.#abort.signal });
-    return batches.map((b) => ({ stream: b.stream, entries: b.entries.map((e) => [e.entryId, e.msg]) }));
+    const batches = await readLive(this.#backend, cursors, { count: o.count, block: o.block, signal: this.#abort.signal });
+    return batches.map((b) => ({ stream: b.stream, entries: b.entries.map((e) => [e.entryId, e.msg]), last: b.last }));
   }
 
   async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler) {

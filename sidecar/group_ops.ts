@@ -46,7 +46,8 @@ async function groupRead(s: OpContext, req: Request) {
   const consumer = nameArg(req, "consumer");
   const count = intArg(req, "count", 1, 10_000, 100);
   const block = optIntArg(req, "block", 1, 300_000);
-  const entries = await s.state.groups.read({ stream, group, consumer, count, block, signal: s.abortSignal });
+  const maxBytes = s.state.config.maxFrame; // a longer delivery is cut; the rest goes to this consumer's next read
+  const entries = await s.state.groups.read({ stream, group, consumer, count, block, signal: s.abortSignal, maxBytes });
   return { entries: wire(entries) };
 }
 
@@ -88,7 +89,8 @@ async function claim(s: OpContext, req: Request) {
   const consumer = nameArg(req, "consumer");
   const minIdle = optIntArg(req, "minIdle", 0, 24 * 3_600_000);
   const count = intArg(req, "count", 1, 10_000, 100);
-  const entries = await s.state.groups.claimFor({ stream, group, consumer, count }, minIdle ?? s.state.groups.claimTimeoutMs);
+  const maxBytes = s.state.config.maxFrame;
+  const entries = await s.state.groups.claimFor({ stream, group, consumer, count, maxBytes }, minIdle ?? s.state.groups.claimTimeoutMs);
   return { entries: wire(entries) };
 }
 

@@ -5,6 +5,8 @@
  * queue, sends stop while its socket holds more than `highWater` bytes, and
  * when the queue is full the oldest entries are dropped and counted; the
  * watcher is then sent `{"dropped": N}` before the entries that follow.
+ * A message past its `expiresAt` is not sent, even when it expired while
+ * queued (it is left out silently, as every read leaves it out).
  *
  * @module
  */
@@ -41,6 +43,8 @@ export class MirrorWatcher {
   readonly socket: MirrorSocket;
   #matcher: FilterMatcher;
   #ring: (string | undefined)[];
+  // expiresAt of each queued frame (Infinity when the message does not expire).
+  #expires: number[];
   #head = 0;
   #count = 0;
   #bytes = 0;
@@ -54,6 +58,7 @@ export class MirrorWatcher {
     this.socket = socket;
     this.#matcher = new FilterMatcher(filter);
     this.#ring = new Array(o.maxQueue);
+    this.#expires = new Array(o.maxQueue).fill(Infinity);
     this.#maxQueueBytes = o.maxQueueBytes;
     this.#highWater = o.highWater;
   }
@@ -86,8 +91,11 @@ export class MirrorWatcher {
     return this.#matcher.matches({ stream, sender: msg.sender, receiver: msg.receiver, type: msg.type, tier: msg.tier });
   }
 
-  /** Queues a frame, dropping the oldest ones when the queue is full. True when the queue is half full. */
-  enqueue(text: string): boolean {
+  /**
+   * Queues a frame, dropping the oldest ones when the queue is full; it is not
+   * sent once `expiresAt` (ms since the epoch) has passed. True when the queue is half full.
+   */
+  enqueue(text: string, expiresAt = Infinity): boolean {
     if (text.length > this.#maxQueueBytes) {
       this.#dropped++;
       this.#droppedTotal++;
@@ -96,22 +104,28 @@ export class MirrorWatcher {
     const cap = this.#ring.length;
     while (this.#count > 0 && (this.#count === cap || this.#bytes + text.length > this.#maxQueueBytes)) this.#dropOldest();
     this.#ring[(this.#head + this.#count) % cap] = text;
+    this.#expires[(this.#head + this.#count) % cap] = expiresAt;
     this.#count++;
     this.#bytes += text.length;
     return this.#count * 2 >= cap || this.#bytes * 2 >= this.#maxQueueBytes;
   }
 
   #dropOldest(): void {
-    const t = this.#ring[this.#head]!;
-    this.#ring[this.#head] = undefined;
-    this.#head = (this.#head + 1) % this.#ring.length;
-    this.#count--;
-    this.#bytes -= t.length;
+    this.#shift(this.#ring[this.#head]!);
     this.#dropped++;
     this.#droppedTotal++;
   }
 
-  /** Sends queued frames while the socket takes them; the rest waits for `drain`. */
+  // Takes the oldest frame `t` off the queue.
+  #shift(t: string): void {
+    this.#ring[this.#head] = undefined;
+    this.#expires[this.#head] = Infinity;
+    this.#head = (this.#head + 1) % this.#ring.length;
+    this.#count--;
+    this.#bytes -= t.length;
+  }
+
+  /** Sends queued frames while the socket takes them (skipping expired ones); the rest waits for `drain`. */
   flush(): void {
     const s = this.socket;
     if (this.#dropped > 0) {
@@ -121,14 +135,16 @@ export class MirrorWatcher {
       if (st === 0) return;
       this.#dropped = 0;
     }
+    const now = Date.now();
     while (this.#count > 0 && s.getBufferedAmount() < this.#highWater) {
       const t = this.#ring[this.#head]!;
+      if (this.#expires[this.#head]! < now) {
+        this.#shift(t);
+        continue;
+      }
       const st = s.sendText(t);
       if (st === 0) return; // the socket refused it (closing): keep it queued
-      this.#ring[this.#head] = undefined;
-      this.#head = (this.#head + 1) % this.#ring.length;
-      this.#count--;
-      this.#bytes -= t.length;
+      this.#shift(t);
       this.#sent++;
       if (st === -1) return; // queued under back-pressure: wait for drain
     }
@@ -190,6 +206,8 @@ export class Mirror {
    */
   publish(stream: string, entryId: string, msg: AISPMessage, bytes: Uint8Array): void {
     if (this.#watchers.size === 0) return;
+    const expiresAt = msg.expiresAt ?? Infinity;
+    if (expiresAt < Date.now()) return;
     let text: string | undefined;
     for (const w of this.#watchers) {
       if (!w.matches(stream, msg)) continue;
@@ -203,7 +221,7 @@ export class Mirror {
       }
       // A watcher that keeps up is sent to at once when half its queue fills, so that a
       // burst between two ticks is not dropped; sending never waits (the socket buffers or refuses).
-      if (w.enqueue(text)) w.flush();
+      if (w.enqueue(text, expiresAt)) w.flush();
       else this.#dirty.add(w);
     }
     if (this.#dirty.size > 0 && !this.#flushScheduled) {

@@ -8,7 +8,9 @@
  */
 import { decode } from "../sdk/codec.ts";
 import { DecodeError } from "../sdk/errors.ts";
-import type { EntryHeaders, ReadCursor, StreamBackend } from "../sdk/backend/types.ts";
+import { storedHeaders } from "../sdk/backend/headers.ts";
+import { checkEntrySize, readLive } from "../sdk/backend/live_read.ts";
+import type { ReadCursor, StreamBackend } from "../sdk/backend/types.ts";
 import {
   binArg,
   boolArg,
@@ -87,6 +89,7 @@ function add(s: OpContext, req: Request) {
   const stream = streamArg(req);
   const bytes = binArg(req, "msg");
   const maxLen = optIntArg(req, "maxLen", 1, 0x7fffffff);
+  checkEntrySize(bytes.length, s.state.config.maxFrame); // TOO_LARGE: what could not be delivered is not stored
   let msg;
   try {
     msg = decode(bytes, { maxBytes: s.state.config.maxFrame });
@@ -96,15 +99,7 @@ function add(s: OpContext, req: Request) {
     }
     throw e; // ValidationError (INVALID_MESSAGE, with issues) or UNKNOWN_VERSION
   }
-  const headers: EntryHeaders = {
-    id: msg.id,
-    opId: msg.opId,
-    type: msg.type,
-    sender: msg.sender,
-    receiver: msg.receiver,
-  };
-  if (msg.tier !== undefined) headers.tier = msg.tier;
-  if (msg.expiresAt !== undefined) headers.expiresAt = msg.expiresAt;
+  const headers = storedHeaders(msg); // throws EXPIRED for a message already past expiresAt
   // The request's bytes are a view into a socket buffer: store a copy.
   const counters = s.state.counters;
   const stored = bytes.slice();
@@ -130,8 +125,9 @@ function read(s: OpContext, req: Request) {
   }
   const count = intArg(req, "count", 1, 10_000, 100);
   const block = optIntArg(req, "block", 1, 300_000);
-  return s.backend.read(cursors, { count, block, signal: s.abortSignal }).then((batches) => ({
-    streams: batches.map((b) => ({ stream: b.stream, entries: b.entries.map((e) => [e.entryId, e.msg]) })),
+  const maxBytes = s.state.config.maxFrame;
+  return readLive(s.backend, cursors, { count, block, signal: s.abortSignal, maxBytes }).then((batches) => ({
+    streams: batches.map((b) => ({ stream: b.stream, entries: b.entries.map((e) => [e.entryId, e.msg]), last: b.last })),
   }));
 }
 

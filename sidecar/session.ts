@@ -10,6 +10,7 @@ import { makeDecoder } from "../sdk/codec.ts";
 import { AmpbusError } from "../sdk/errors.ts";
 import { FrameDecoder, FrameError } from "../sdk/frame.ts";
 import { MsgpackWriter } from "../sdk/_writer.ts";
+import { FRAME_BASE_COST, fitCount } from "../sdk/backend/live_read.ts";
 import type { StreamBackend, StreamEntry } from "../sdk/backend/types.ts";
 import { type OpContext, OPS } from "./ops.ts";
 import { PROTOCOL_VERSION, ProtocolError, type Request } from "./protocol.ts";
@@ -253,23 +254,32 @@ export class Session implements OpContext {
     this.#scheduleFlush();
   }
 
-  /** Pushes entries of a subscription: `{sub, entries: [[entryId, msg], ...]}`. */
+  /** Pushes entries of a subscription: `{sub, entries: [[entryId, msg], ...]}`, in frames of at most `maxFrame` bytes. */
   push(sub: number, entries: StreamEntry[]): void {
     if (this.#closed) return;
+    const budget = this.state.config.maxFrame - FRAME_BASE_COST;
+    for (let i = 0; i < entries.length;) {
+      const n = fitCount(entries, budget, i);
+      this.#pushFrame(sub, entries, i, i + n);
+      i += n;
+    }
+    this.state.counters.pushed += entries.length;
+  }
+
+  #pushFrame(sub: number, entries: StreamEntry[], from: number, to: number): void {
     const w = this.#out;
     const start = w.beginFrame();
     w.mapHeader(2);
     w.str("sub");
     w.number(sub);
     w.str("entries");
-    w.arrayHeader(entries.length);
-    for (const e of entries) {
+    w.arrayHeader(to - from);
+    for (let i = from; i < to; i++) {
       w.arrayHeader(2);
-      w.str(e.entryId);
-      w.bin(e.msg);
+      w.str(entries[i].entryId);
+      w.bin(entries[i].msg);
     }
     w.endFrame(start);
-    this.state.counters.pushed += entries.length;
     this.#scheduleFlush();
   }
 

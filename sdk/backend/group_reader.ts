@@ -12,10 +12,17 @@
  * 3. Entries whose message is past `expiresAt` are acked and counted, not delivered.
  * 4. Then new entries (`>`), waiting up to `block` ms when there are none.
  *
+ * With `maxBytes` (ampd passes its `maxFrame`), a delivery is cut so its reply
+ * fits one frame. The entries cut off are already pending for the consumer:
+ * they are held and handed to the same consumer's next read first (their idle
+ * time reset, as for a delivery), not left to wait for the claim timeout.
+ *
  * @module
  */
 import { createMessage } from "../builder.ts";
 import { encodeValid } from "../codec.ts";
+import { isExpired, storedHeaders } from "./headers.ts";
+import { FRAME_BASE_COST, fitCount } from "./live_read.ts";
 import type { GroupEntry, StreamBackend } from "./types.ts";
 
 /** Policy of a group's deliveries. */
@@ -48,6 +55,14 @@ export interface GroupReadRequest {
   count?: number;
   block?: number;
   signal?: AbortSignal;
+  /** The delivery must fit a frame of this many bytes (ampd's `maxFrame`). Defaults to no limit. */
+  maxBytes?: number;
+}
+
+// Entries cut off a delivery by the byte limit, held for the consumer's next read.
+interface Held {
+  entries: GroupEntry[];
+  at: number;
 }
 
 /** Reads work for consumers of groups on one backend, applying a delivery policy. */
@@ -65,6 +80,8 @@ export class GroupReader {
   #dlq: (stream: string) => string;
   // When each consumer last looked for stale entries; oldest first.
   #lastClaim = new Map<string, number>();
+  // Held entries per consumer; oldest first.
+  #held = new Map<string, Held>();
 
   constructor(backend: StreamBackend, policy: DeliveryPolicy = {}) {
     this.backend = backend;
@@ -102,6 +119,12 @@ export class GroupReader {
 
   /** Claims entries idle longer than `minIdleMs` for `r.consumer`, sifted like `read()`. */
   async claimFor(r: GroupReadRequest, minIdleMs: number): Promise<GroupEntry[]> {
+    const key = consumerKey(r);
+    const held = await this.#takeHeld(r, key);
+    return this.#fit(r, key, held ?? (await this.#claim(r, minIdleMs)));
+  }
+
+  async #claim(r: GroupReadRequest, minIdleMs: number): Promise<GroupEntry[]> {
     const claimed = await this.backend.claim(r.stream, r.group, r.consumer, { minIdleMs, count: r.count ?? 100 });
     this.counters.claimed += claimed.length;
     const out: GroupEntry[] = [];
@@ -109,12 +132,18 @@ export class GroupReader {
     return out;
   }
 
-  /** Entries for `consumer`: reclaimed stale ones first, then new ones. */
+  /** Entries for `consumer`: entries held from its last delivery, then reclaimed stale ones, then new ones. */
   async read(r: GroupReadRequest): Promise<GroupEntry[]> {
+    const key = consumerKey(r);
+    const held = await this.#takeHeld(r, key);
+    if (held !== undefined) return this.#fit(r, key, held);
+    return this.#fit(r, key, await this.#fetch(r, key));
+  }
+
+  async #fetch(r: GroupReadRequest, key: string): Promise<GroupEntry[]> {
     const count = r.count ?? 100;
-    const key = `${r.stream}\u0000${r.group}\u0000${r.consumer}`;
     if (this.#claimDue(key, Date.now())) {
-      const out = await this.claimFor(r, this.claimTimeoutMs);
+      const out = await this.#claim(r, this.claimTimeoutMs);
       if (out.length > 0) {
         if (out.length >= count) this.#lastClaim.delete(key); // more may be stale: look again next read
         return out;
@@ -133,6 +162,35 @@ export class GroupReader {
     }
   }
 
+  // Cuts a delivery to the byte limit; the rest is held for the consumer's next read.
+  #fit(r: GroupReadRequest, key: string, entries: GroupEntry[]): GroupEntry[] {
+    if (r.maxBytes === undefined || entries.length === 0) return entries;
+    const n = fitCount(entries, r.maxBytes - FRAME_BASE_COST);
+    if (n === entries.length) return entries;
+    this.#held.set(key, { entries: entries.slice(n), at: Date.now() });
+    return entries.slice(0, n);
+  }
+
+  // The entries held for this consumer, if they are still its own: held for less
+  // than the claim timeout, nobody could have claimed them. Their idle time is
+  // reset, as a delivery would; those that expired meanwhile are dropped.
+  async #takeHeld(r: GroupReadRequest, key: string): Promise<GroupEntry[] | undefined> {
+    const now = Date.now();
+    // Consumers that stopped reading leave their held entries behind: forget them
+    // once claimable (the claim path delivers them to whoever reads).
+    for (const [k, h] of this.#held) {
+      if (now - h.at < this.claimTimeoutMs) break;
+      this.#held.delete(k);
+    }
+    const h = this.#held.get(key);
+    if (h === undefined) return undefined;
+    this.#held.delete(key);
+    await this.backend.extend(r.stream, r.group, r.consumer, h.entries.map((e) => e.entryId));
+    const out: GroupEntry[] = [];
+    await this.#sift(r, h.entries, out);
+    return out.length > 0 ? out : undefined;
+  }
+
   // Moves over-delivered entries to the dead-letter stream, drops expired ones, keeps the rest.
   async #sift(r: GroupReadRequest, entries: GroupEntry[], out: GroupEntry[]): Promise<void> {
     const now = Date.now();
@@ -141,7 +199,7 @@ export class GroupReader {
       if (e.deliveries > this.maxDeliveries) {
         await this.#deadLetter(r, e, `delivered ${e.deliveries} times (more than maxDeliveries ${this.maxDeliveries}) without an ack`);
         done.push(e.entryId);
-      } else if (e.headers.expiresAt !== undefined && e.headers.expiresAt < now) {
+      } else if (isExpired(e.headers, now)) {
         this.counters.expiredDropped++;
         done.push(e.entryId);
       } else out.push(e);
@@ -175,11 +233,15 @@ export class GroupReader {
     });
     const bytes = encodeValid(letter);
     await this.backend.add(this.#dlq(r.stream), {
-      headers: { id: letter.id, opId: letter.opId, type: letter.type, sender: letter.sender, receiver: letter.receiver },
+      headers: storedHeaders(letter),
       msg: bytes,
     });
     this.counters.deadLettered++;
   }
+}
+
+function consumerKey(r: GroupReadRequest): string {
+  return `${r.stream}\u0000${r.group}\u0000${r.consumer}`;
 }
 
 /** Explicit claim (the `claim` op): stale entries for `consumer`, with the same dead-letter and expiry rules. */

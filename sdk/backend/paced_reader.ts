@@ -2,10 +2,12 @@
  * A credit-paced reader: follows one stream from a cursor and hands entries
  * to a sink, never reading more than the credit granted, and pausing while
  * the sink is backed up. ampd's subscriptions and the in-process bus both run
- * on it, so a slow consumer never makes either buffer without bound.
+ * on it, so a slow consumer never makes either buffer without bound. Entries
+ * past `expiresAt` are skipped (the cursor moves past them; they use no credit).
  *
  * @module
  */
+import { readLive } from "./live_read.ts";
 import { BackendUnavailableError, type StreamBackend, type StreamEntry } from "./types.ts";
 
 /** Most entries one hand-over carries. */
@@ -27,7 +29,7 @@ export interface PacedSink {
 /** Follows a stream for one consumer, paced by credit. */
 export class PacedReader {
   readonly stream: string;
-  /** Entries are read after this id; advances with every batch. */
+  /** Entries are read after this id; advances with every batch, expired entries included. */
   cursor: string;
   /** Entries the consumer may still receive. */
   credit: number;
@@ -82,7 +84,7 @@ export class PacedReader {
       }
       let batches;
       try {
-        batches = await this.#backend.read([{ stream: this.stream, after: this.cursor }], {
+        batches = await readLive(this.#backend, [{ stream: this.stream, after: this.cursor }], {
           count: Math.min(this.credit, MAX_BATCH),
           block: BLOCK_MS,
           signal: this.#abort.signal,
@@ -97,9 +99,10 @@ export class PacedReader {
         continue;
       }
       if (this.#stopped) return;
-      const entries = batches.length > 0 ? batches[0].entries : [];
-      if (entries.length === 0) continue;
-      this.cursor = entries[entries.length - 1].entryId;
+      if (batches.length === 0) continue;
+      const { entries, last } = batches[0];
+      this.cursor = last;
+      if (entries.length === 0) continue; // all expired: read on after them
       this.credit -= entries.length;
       sink.push(entries);
     }

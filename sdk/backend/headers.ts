@@ -1,0 +1,60 @@
+/**
+ * The stored headers of a message, and the expiry rule every read applies to
+ * them. ampd's `add`, the in-process bus and the dead-letter mover all build
+ * headers here, so no copy can forget a field (`expiresAt` is what decides
+ * delivery).
+ *
+ * @module
+ */
+import type { AISPMessage } from "../envelope.ts";
+import { AmpbusError } from "../errors.ts";
+import type { EntryHeaders } from "./types.ts";
+
+/**
+ * An add was refused because the message's `expiresAt` is already past:
+ * storing it would only store something no reader may deliver. Code `EXPIRED`.
+ */
+export class MessageExpiredError extends AmpbusError {
+  /** The message's `expiresAt` (ms since the epoch). */
+  readonly expiresAt: number;
+  constructor(expiresAt: number, now: number) {
+    super("EXPIRED", `message expired before it was added: expiresAt ${expiresAt} is ${now - expiresAt} ms in the past`);
+    this.name = "MessageExpiredError";
+    this.expiresAt = expiresAt;
+  }
+}
+
+/**
+ * True when headers carry an `expiresAt` before `now`: such an entry is not
+ * delivered by any read (stream reads, subscriptions, group reads, claims).
+ *
+ * @example
+ * ```ts
+ * isExpired({ ...headers, expiresAt: Date.now() - 1 }, Date.now()) // true
+ * ```
+ */
+export function isExpired(headers: EntryHeaders, now: number): boolean {
+  return headers.expiresAt !== undefined && headers.expiresAt < now;
+}
+
+/**
+ * The plain-text headers stored beside a message's bytes (docs/storage.md):
+ * `id`, `opId`, `type`, `sender`, `receiver`, and `tier` and `expiresAt` when
+ * the message has them. Throws `MessageExpiredError` when the message has
+ * already expired at `now` (default: the clock): adds refuse such messages.
+ *
+ * @example
+ * ```ts
+ * const m = decode(bytes);
+ * await backend.add(stream, { headers: storedHeaders(m), msg: bytes });
+ * ```
+ */
+export function storedHeaders(msg: AISPMessage, now: number = Date.now()): EntryHeaders {
+  const headers: EntryHeaders = { id: msg.id, opId: msg.opId, type: msg.type, sender: msg.sender, receiver: msg.receiver };
+  if (msg.tier !== undefined) headers.tier = msg.tier;
+  if (msg.expiresAt !== undefined) {
+    headers.expiresAt = msg.expiresAt;
+    if (msg.expiresAt < now) throw new MessageExpiredError(msg.expiresAt, now);
+  }
+  return headers;
+}
