@@ -5,16 +5,24 @@
  * the limits before anything is allocated; errors name the byte offset.
  * Bin values are views into the input (zero-copy).
  *
+ * Nothing is decoded into a different value: an integer outside
+ * ±(2^53 − 1), which a JavaScript number would round, and a string that is
+ * not valid UTF-8, which a lenient decoder would patch with U+FFFD, are both
+ * refused. Either would re-encode to other bytes and break the signature.
+ *
  * @module
  */
 
 import { runtime } from "./_runtime.ts";
 
-/** A byte sequence that is not what `MsgpackReader` accepts. */
+/** A byte sequence that is not what `MsgpackReader` accepts; `offset` is where in the input. */
 export class MsgpackReadError extends Error {
-  constructor(message: string) {
+  /** Offset of the byte at fault, from the start of the input. */
+  readonly offset: number;
+  constructor(message: string, offset: number) {
     super(message);
     this.name = "MsgpackReadError";
+    this.offset = offset;
   }
 }
 
@@ -28,11 +36,16 @@ export interface ReaderLimits {
   maxDepth: number;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: false });
+// Fatal: invalid UTF-8 throws instead of turning into U+FFFD. ignoreBOM keeps a
+// leading U+FEFF in the string (by default TextDecoder drops it, changing the text).
+const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const fromCharCode = String.fromCharCode;
 const charCodes: number[] = [];
 // Node and Bun have a native UTF-8 slice that needs no subarray (an allocation per
 // string); elsewhere short ASCII is built from char codes, the rest by TextDecoder.
+// The native slice is lenient: a U+FFFD in its result sends the bytes to
+// `firstInvalidUtf8` (ASCII and most text hold none, so the check costs one scan).
 // deno-lint-ignore no-explicit-any
 const utf8Slice: ((this: Uint8Array, start: number, end: number) => string) | undefined = (runtime === "node" || runtime === "bun")
   ? (globalThis as any).Buffer?.prototype?.utf8Slice
@@ -45,6 +58,44 @@ const keyCacheStrings: string[] = new Array(KEY_CACHE_SIZE);
 
 function hex(b: number): string {
   return "0x" + b.toString(16).padStart(2, "0");
+}
+
+/**
+ * Offset of the first byte of the first ill-formed UTF-8 sequence in
+ * `b[start, end)`, or -1 when it is all well-formed (Unicode table 3-7: no
+ * overlong forms, no surrogates, nothing above U+10FFFF).
+ */
+export function firstInvalidUtf8(b: Uint8Array, start: number, end: number): number {
+  let i = start;
+  while (i < end) {
+    const c = b[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let n: number;
+    let lo = 0x80;
+    let hi = 0xbf;
+    if (c >= 0xc2 && c <= 0xdf) n = 1;
+    else if (c >= 0xe0 && c <= 0xef) {
+      n = 2;
+      if (c === 0xe0) lo = 0xa0;
+      else if (c === 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      n = 3;
+      if (c === 0xf0) lo = 0x90;
+      else if (c === 0xf4) hi = 0x8f;
+    } else return i;
+    if (i + n >= end) return i;
+    const d = b[i + 1];
+    if (d < lo || d > hi) return i;
+    for (let k = 2; k <= n; k++) {
+      const e = b[i + k];
+      if (e < 0x80 || e > 0xbf) return i;
+    }
+    i += n + 1;
+  }
+  return -1;
 }
 
 /** Reads one MessagePack value from a byte array. */
@@ -66,10 +117,10 @@ export class MsgpackReader {
   read(bytes: Uint8Array): unknown {
     this.#b = bytes;
     this.#p = 0;
-    if (bytes.length === 0) throw new MsgpackReadError("no bytes: expected one MessagePack value");
+    if (bytes.length === 0) throw new MsgpackReadError("no bytes: expected one MessagePack value", 0);
     const value = this.#value(0);
     if (this.#p !== bytes.length) {
-      throw new MsgpackReadError(`${bytes.length - this.#p} extra bytes after the value, at offset ${this.#p}`);
+      throw new MsgpackReadError(`${bytes.length - this.#p} extra bytes after the value, at offset ${this.#p}`, this.#p);
     }
     return value;
   }
@@ -92,7 +143,7 @@ export class MsgpackReader {
 
   #need(n: number): void {
     if (this.#p + n > this.#b.length) {
-      throw new MsgpackReadError(`truncated: ${n} more bytes needed at offset ${this.#p}, only ${this.#b.length - this.#p} left`);
+      throw new MsgpackReadError(`truncated: ${n} more bytes needed at offset ${this.#p}, only ${this.#b.length - this.#p} left`, this.#p);
     }
   }
 
@@ -126,7 +177,9 @@ export class MsgpackReader {
         return this.#u32(this.#p - 4);
       case 0xcf: {
         this.#need(8);
+        // Exact up to 2^53; anything larger rounds to 2^53 or more, so the check holds.
         const x = this.#u32(this.#p) * 0x100000000 + this.#u32(this.#p + 4);
+        if (x > MAX_SAFE) throw this.#unsafeInteger(p, "uint 64");
         this.#p += 8;
         return x;
       }
@@ -144,6 +197,7 @@ export class MsgpackReader {
       case 0xd3: {
         this.#need(8);
         const x = (this.#u32(this.#p) | 0) * 0x100000000 + this.#u32(this.#p + 4);
+        if (x > MAX_SAFE || x < -MAX_SAFE) throw this.#unsafeInteger(p, "int 64");
         this.#p += 8;
         return x;
       }
@@ -195,14 +249,14 @@ export class MsgpackReader {
         return this.#map(this.#u32(this.#p - 4), depth);
     }
     if ((t >= 0xd4 && t <= 0xd8) || (t >= 0xc7 && t <= 0xc9)) {
-      throw new MsgpackReadError(`extension type (byte ${hex(t)} at offset ${p}) is not allowed in ampbus messages`);
+      throw new MsgpackReadError(`extension type (byte ${hex(t)} at offset ${p}) is not allowed in ampbus messages`, p);
     }
-    throw new MsgpackReadError(`byte ${hex(t)} at offset ${p} is not a MessagePack type (0xc1 is never used)`);
+    throw new MsgpackReadError(`byte ${hex(t)} at offset ${p} is not a MessagePack type (0xc1 is never used)`, p);
   }
 
   #str(n: number, isKey: boolean): string {
     if (n > this.limits.maxStrLength) {
-      throw new MsgpackReadError(`string of ${n} bytes at offset ${this.#p} is over the limit of ${this.limits.maxStrLength}`);
+      throw new MsgpackReadError(`string of ${n} bytes at offset ${this.#p} is over the limit of ${this.limits.maxStrLength}`, this.#p);
     }
     this.#need(n);
     const b = this.#b;
@@ -211,18 +265,48 @@ export class MsgpackReader {
     this.#p = end;
     if (n === 0) return "";
     if (isKey && n <= 16) return this.#key(start, n);
-    if (utf8Slice !== undefined) return utf8Slice.call(b, start, end);
+    if (utf8Slice !== undefined) {
+      const s = utf8Slice.call(b, start, end);
+      if (s.indexOf("\ufffd") !== -1) this.#checkUtf8(start, end);
+      return s;
+    }
     if (n <= 64) {
       const codes = charCodes;
       codes.length = n;
       for (let i = 0; i < n; i++) {
         const c = b[start + i];
-        if (c >= 0x80) return utf8.decode(b.subarray(start, end));
+        if (c >= 0x80) return this.#utf8(start, end);
         codes[i] = c;
       }
       return fromCharCode.apply(null, codes);
     }
-    return utf8.decode(b.subarray(start, end));
+    return this.#utf8(start, end);
+  }
+
+  #utf8(start: number, end: number): string {
+    try {
+      return utf8.decode(this.#b.subarray(start, end));
+    } catch {
+      this.#checkUtf8(start, end);
+      throw new MsgpackReadError(`string at offset ${start} could not be decoded as UTF-8`, start);
+    }
+  }
+
+  // Throws, naming the first bad byte, if b[start, end) is not well-formed UTF-8.
+  #checkUtf8(start: number, end: number): void {
+    const at = firstInvalidUtf8(this.#b, start, end);
+    if (at === -1) return;
+    throw new MsgpackReadError(
+      `invalid UTF-8 at offset ${at} (byte ${hex(this.#b[at])}) in the string of ${end - start} bytes from offset ${start}; ampbus refuses it rather than replace it with U+FFFD`,
+      at,
+    );
+  }
+
+  #unsafeInteger(at: number, format: string): MsgpackReadError {
+    return new MsgpackReadError(
+      `${format} at offset ${at} is outside ±(2^53 − 1), so a JavaScript number cannot hold it exactly; ampbus refuses it rather than round it`,
+      at,
+    );
   }
 
   #key(start: number, n: number): string {
@@ -241,7 +325,7 @@ export class MsgpackReader {
       }
       if (same) return keyCacheStrings[slot];
     }
-    const s = utf8.decode(b.subarray(start, start + n));
+    const s = this.#utf8(start, start + n);
     keyCacheBytes[slot] = b.slice(start, start + n);
     keyCacheStrings[slot] = s;
     return s;
@@ -249,7 +333,7 @@ export class MsgpackReader {
 
   #bin(n: number): Uint8Array {
     if (n > this.limits.maxBinLength) {
-      throw new MsgpackReadError(`bin of ${n} bytes at offset ${this.#p} is over the limit of ${this.limits.maxBinLength}`);
+      throw new MsgpackReadError(`bin of ${n} bytes at offset ${this.#p} is over the limit of ${this.limits.maxBinLength}`, this.#p);
     }
     this.#need(n);
     const start = this.#p;
@@ -259,12 +343,12 @@ export class MsgpackReader {
 
   #array(n: number, depth: number): unknown[] {
     if (n > this.limits.maxArrayLength) {
-      throw new MsgpackReadError(`array of ${n} items at offset ${this.#p} is over the limit of ${this.limits.maxArrayLength}`);
+      throw new MsgpackReadError(`array of ${n} items at offset ${this.#p} is over the limit of ${this.limits.maxArrayLength}`, this.#p);
     }
-    if (depth >= this.limits.maxDepth) throw new MsgpackReadError(`nesting deeper than ${this.limits.maxDepth} at offset ${this.#p}`);
+    if (depth >= this.limits.maxDepth) throw new MsgpackReadError(`nesting deeper than ${this.limits.maxDepth} at offset ${this.#p}`, this.#p);
     // Each item takes at least one byte: a count beyond the bytes left is a lie; refuse before allocating.
     if (n > this.#b.length - this.#p) {
-      throw new MsgpackReadError(`array claims ${n} items at offset ${this.#p}, but only ${this.#b.length - this.#p} bytes are left`);
+      throw new MsgpackReadError(`array claims ${n} items at offset ${this.#p}, but only ${this.#b.length - this.#p} bytes are left`, this.#p);
     }
     const out = new Array(n);
     for (let i = 0; i < n; i++) out[i] = this.#value(depth + 1);
@@ -273,11 +357,11 @@ export class MsgpackReader {
 
   #map(n: number, depth: number): Record<string, unknown> {
     if (n > this.limits.maxMapLength) {
-      throw new MsgpackReadError(`map of ${n} entries at offset ${this.#p} is over the limit of ${this.limits.maxMapLength}`);
+      throw new MsgpackReadError(`map of ${n} entries at offset ${this.#p} is over the limit of ${this.limits.maxMapLength}`, this.#p);
     }
-    if (depth >= this.limits.maxDepth) throw new MsgpackReadError(`nesting deeper than ${this.limits.maxDepth} at offset ${this.#p}`);
+    if (depth >= this.limits.maxDepth) throw new MsgpackReadError(`nesting deeper than ${this.limits.maxDepth} at offset ${this.#p}`, this.#p);
     if (2 * n > this.#b.length - this.#p) {
-      throw new MsgpackReadError(`map claims ${n} entries at offset ${this.#p}, but only ${this.#b.length - this.#p} bytes are left`);
+      throw new MsgpackReadError(`map claims ${n} entries at offset ${this.#p}, but only ${this.#b.length - this.#p} bytes are left`, this.#p);
     }
     const out: Record<string, unknown> = {};
     const b = this.#b;
@@ -292,11 +376,11 @@ export class MsgpackReader {
       } else if (t === 0xd9 || t === 0xda || t === 0xdb) {
         key = this.#value(depth + 1) as string;
       } else {
-        throw new MsgpackReadError(`map key at offset ${at} is not a string (type byte ${hex(t)}); ampbus map keys are strings`);
+        throw new MsgpackReadError(`map key at offset ${at} is not a string (type byte ${hex(t)}); ampbus map keys are strings`, at);
       }
-      if (key === "__proto__") throw new MsgpackReadError(`map key "__proto__" at offset ${at} is refused`);
+      if (key === "__proto__") throw new MsgpackReadError(`map key "__proto__" at offset ${at} is refused`, at);
       const value = this.#value(depth + 1);
-      if (Object.hasOwn(out, key)) throw new MsgpackReadError(`duplicate map key ${JSON.stringify(key)} at offset ${at}`);
+      if (Object.hasOwn(out, key)) throw new MsgpackReadError(`duplicate map key ${JSON.stringify(key)} at offset ${at}`, at);
       out[key] = value;
     }
     return out;

@@ -7,7 +7,7 @@
 import { ENVELOPE_VERSION, type AISPMessage, type TaskSpec } from "./envelope.ts";
 import { DecodeError, ValidationError } from "./errors.ts";
 import { MsgpackWriter } from "./_writer.ts";
-import { MsgpackReader } from "./_reader.ts";
+import { MsgpackReader, MsgpackReadError } from "./_reader.ts";
 import { assertValid, validate, type ValidationPolicy } from "./schema.ts";
 
 /** Limits applied while decoding; each guards against a hostile or corrupt input. */
@@ -221,8 +221,10 @@ export function encodeValue(value: unknown): Uint8Array {
 
 /**
  * Builds a reusable decoder with the given limits: a MessagePack reader that
- * refuses extension types, non-string and duplicate map keys and `__proto__`,
- * checks every length before allocating, and names the byte offset of a fault.
+ * refuses extension types, non-string and duplicate map keys, `__proto__`,
+ * integers outside ±(2^53 − 1) and strings that are not valid UTF-8, checks
+ * every length before allocating, and names the byte offset of a fault
+ * (`MsgpackReadError.offset`).
  */
 export function makeDecoder(limits: DecodeLimits = {}): MsgpackReader {
   const l = { ...DEFAULT_DECODE_LIMITS, ...limits };
@@ -239,15 +241,22 @@ const sharedDecoder = makeDecoder();
 
 /**
  * Decodes MessagePack bytes into a plain value with the default limits,
- * throwing `DecodeError` (code `BAD_BYTES`) for anything that is not exactly
- * one well-formed MessagePack value.
+ * throwing `DecodeError` (code `BAD_BYTES`, with the byte `offset`) for
+ * anything that is not exactly one well-formed MessagePack value, or that
+ * holds an integer outside ±(2^53 − 1) or a string that is not valid UTF-8.
+ *
+ * @example
+ * ```ts
+ * decodeValue(new Uint8Array([0x92, 0x01, 0xa1, 0x78])); // [1, "x"]
+ * ```
  */
 export function decodeValue(bytes: Uint8Array, decoder: MsgpackReader = sharedDecoder): unknown {
   try {
     return decoder.decode(bytes);
   } catch (e) {
     const why = e instanceof Error ? e.message : String(e);
-    throw new DecodeError("BAD_BYTES", `not a valid MessagePack value: ${why}`, { cause: e });
+    const offset = e instanceof MsgpackReadError ? e.offset : undefined;
+    throw new DecodeError("BAD_BYTES", `not a valid MessagePack value: ${why}`, { cause: e, offset });
   }
 }
 
@@ -259,9 +268,10 @@ export interface DecodeOptions extends DecodeLimits {
 const decoders = new Map<string, MsgpackReader>();
 
 /**
- * Decodes and validates a message. Throws `DecodeError` (`BAD_BYTES`,
- * `TOO_LARGE`, `UNKNOWN_VERSION`) or `ValidationError` (`INVALID_MESSAGE`,
- * with every issue); never returns an invalid message.
+ * Decodes and validates a message. Throws `DecodeError` (`BAD_BYTES` with the
+ * byte `offset`, `TOO_LARGE`, `UNKNOWN_VERSION`) or `ValidationError`
+ * (`INVALID_MESSAGE`, with every issue); never returns an invalid message,
+ * nor one whose numbers or text differ from what the bytes say.
  *
  * Byte fields of the result (`compressed.data`, `sig.value`, bytes in the
  * payload) are views into `bytes`, not copies: do not overwrite `bytes`

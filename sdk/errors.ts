@@ -65,15 +65,33 @@ export class ValidationError extends AmpbusError {
   }
 }
 
-/** Bytes could not be decoded: not MessagePack, truncated, over a limit, or an unknown envelope version. */
+/** Options of a `DecodeError`: the usual `cause`, and where in the input the fault is. */
+export interface DecodeErrorOptions extends ErrorOptions {
+  /** Offset of the byte at fault (MessagePack) or of the character (JSON text). */
+  offset?: number;
+}
+
+/**
+ * Bytes could not be decoded: not MessagePack, truncated, over a limit, an
+ * integer outside ±(2^53 − 1), a string that is not UTF-8, or an unknown
+ * envelope version. `offset` says where, when one place is at fault.
+ *
+ * @example
+ * ```ts
+ * try { decode(bytes) } catch (e) { if (e instanceof DecodeError) console.log(e.code, e.offset) }
+ * ```
+ */
 export class DecodeError extends AmpbusError {
+  /** Offset of the byte (or JSON character) at fault; undefined when no one place is. */
+  readonly offset?: number;
   constructor(
     code: "BAD_BYTES" | "UNKNOWN_VERSION" | "TOO_LARGE",
     message: string,
-    options?: ErrorOptions,
+    options?: DecodeErrorOptions,
   ) {
     super(code, message, options);
     this.name = "DecodeError";
+    if (options?.offset !== undefined) this.offset = options.offset;
   }
 }
 

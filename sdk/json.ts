@@ -83,9 +83,60 @@ function bytesAt(obj: unknown, field: string, parent: string, issues: { path: st
   else o[field] = b;
 }
 
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+
+/**
+ * Offset of the first integer literal in JSON text that a float 64 holds
+ * neither exactly nor as its shortest form (what `JSON.stringify` writes
+ * for that number), or -1. `JSON.parse` would round such a literal without a
+ * word. Literals shorter than 16 digits are always exact, so text without a
+ * run of 16 digits is not scanned.
+ */
+function roundedIntegerAt(text: string): number {
+  if (!/\d{16}/.test(text)) return -1;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: skip it, escapes included.
+      for (i++; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+      i++;
+    } else if (c === 0x2d || isDigit(c)) {
+      const start = i;
+      i++;
+      while (i < n && isDigit(text.charCodeAt(i))) i++;
+      const digitsEnd = i;
+      let integer = true;
+      for (; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d !== 0x2e && d !== 0x65 && d !== 0x45 && d !== 0x2b && d !== 0x2d && !isDigit(d)) break;
+        integer = false;
+      }
+      if (integer && digitsEnd - start >= 16) {
+        const literal = text.slice(start, digitsEnd);
+        const x = Number(literal);
+        if (String(x) !== literal && BigInt(literal) !== BigInt(x)) return start;
+      }
+    } else i++;
+  }
+  return -1;
+}
+
 /**
  * Parses JSON text produced by `serialize()` (or by hand) into a validated message.
- * Throws `DecodeError` for text that is not JSON, `ValidationError` for an invalid message.
+ * Throws `DecodeError` (`BAD_BYTES`) for text that is not JSON or holds an
+ * integer a JavaScript number would round (such as 9007199254740993; `offset`
+ * is its character), `ValidationError` for an invalid message.
+ *
+ * @example
+ * ```ts
+ * const msg = deserialize(serialize(original));
+ * ```
  */
 export function deserialize(text: string, policy?: ValidationPolicy): AISPMessage {
   let value: unknown;
@@ -93,6 +144,15 @@ export function deserialize(text: string, policy?: ValidationPolicy): AISPMessag
     value = JSON.parse(text);
   } catch (e) {
     throw new DecodeError("BAD_BYTES", `not valid JSON: ${(e as Error).message}`, { cause: e });
+  }
+  const rounded = roundedIntegerAt(text);
+  if (rounded !== -1) {
+    const literal = /^-?\d+/.exec(text.slice(rounded))![0];
+    throw new DecodeError(
+      "BAD_BYTES",
+      `the integer ${literal} at offset ${rounded} cannot be held exactly by a JavaScript number (it would become ${Number(literal)}); ampbus refuses it rather than round it`,
+      { offset: rounded },
+    );
   }
   if (typeof value === "object" && value !== null && !Array.isArray(value)) {
     const m = value as Record<string, unknown>;

@@ -109,7 +109,9 @@ function crossFieldIssues(m: Record<string, unknown>, policy: ValidationPolicy |
 
 /**
  * Checks a value against the envelope schema and an optional policy.
- * Returns every problem found, each with its field path.
+ * Returns every problem found, each with its field path. Never throws: a
+ * getter or proxy that throws while being read is reported as an issue at
+ * the path where it threw.
  *
  * @example
  * ```ts
@@ -118,6 +120,14 @@ function crossFieldIssues(m: Record<string, unknown>, policy: ValidationPolicy |
  * ```
  */
 export function validate(msg: unknown, policy?: ValidationPolicy): ValidationResult {
+  try {
+    return check(msg, policy);
+  } catch (e) {
+    return { ok: false, issues: [readFault(msg, e)] };
+  }
+}
+
+function check(msg: unknown, policy: ValidationPolicy | undefined): ValidationResult {
   if (typeof msg !== "object" || msg === null || Array.isArray(msg)) {
     const got = msg === null ? "null" : Array.isArray(msg) ? "an array" : typeof msg;
     return { ok: false, issues: [{ path: [], message: `message must be an object (was ${got})` }] };
@@ -129,6 +139,53 @@ export function validate(msg: unknown, policy?: ValidationPolicy): ValidationRes
   }
   crossFieldIssues(msg as Record<string, unknown>, policy, issues);
   return issues.length === 0 ? { ok: true, value: msg as AISPMessage } : { ok: false, issues };
+}
+
+function describeThrown(e: unknown): string {
+  try {
+    return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  } catch {
+    return "a value that cannot be printed";
+  }
+}
+
+/**
+ * The issue for a value whose reading threw (a getter, a proxy trap): walks it
+ * again, each step guarded, to name the path that throws. Only on this error
+ * path, so valid messages pay nothing for it.
+ */
+function readFault(msg: unknown, thrown: unknown): Issue {
+  return findFault(msg, [], new Set()) ?? faultIssue([], thrown);
+}
+
+function findFault(v: unknown, path: (string | number)[], seen: Set<object>): Issue | undefined {
+  let keys: string[];
+  let isArray: boolean;
+  try {
+    if (typeof v !== "object" || v === null || v instanceof Uint8Array || seen.has(v) || path.length >= 100) return undefined;
+    seen.add(v);
+    isArray = Array.isArray(v);
+    keys = Object.keys(v);
+  } catch (e) {
+    return faultIssue(path, e);
+  }
+  for (const k of keys) {
+    const at = [...path, isArray ? Number(k) : k];
+    let item: unknown;
+    try {
+      item = (v as Record<string, unknown>)[k];
+    } catch (e) {
+      return faultIssue(at, e);
+    }
+    const inner = findFault(item, at, seen);
+    if (inner !== undefined) return inner;
+  }
+  return undefined;
+}
+
+function faultIssue(path: (string | number)[], e: unknown): Issue {
+  const where = path.length === 0 ? "the message" : formatPath(path);
+  return { path, message: `reading ${where} threw (${describeThrown(e)}); a message must be plain data` };
 }
 
 // Messages the builder or createMessage() validated and froze: they cannot

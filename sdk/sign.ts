@@ -7,7 +7,7 @@
  * @module
  */
 import type { AISPMessage, SignatureAlgorithm } from "./envelope.ts";
-import { AmpbusError, SignatureError } from "./errors.ts";
+import { SignatureError } from "./errors.ts";
 import { encodeValid } from "./codec.ts";
 import { decompressMessage } from "./compress.ts";
 import { assertValid } from "./schema.ts";
@@ -147,32 +147,61 @@ export async function sign(msg: AISPMessage, key: SigningKey): Promise<AISPMessa
 
 async function findKey(keys: KeyRing, kid: string): Promise<VerifyingKey | undefined> {
   if (typeof keys === "function") return await keys(kid);
-  if (Array.isArray(keys)) return (keys as readonly VerifyingKey[]).find((k) => k.kid === kid);
+  if (Array.isArray(keys)) return (keys as readonly VerifyingKey[]).find((k) => k?.kid === kid);
   return Object.hasOwn(keys, kid) ? (keys as Record<string, VerifyingKey>)[kid] : undefined;
+}
+
+function reason(e: unknown): string {
+  try {
+    return e instanceof Error ? e.message : String(e);
+  } catch {
+    return "(an error that cannot be printed)";
+  }
 }
 
 /**
  * Checks the message's signature and throws a `SignatureError` saying why it
- * does not hold (`UNSIGNED`, `UNKNOWN_KEY`, `KEY_MISMATCH`, `BAD_SIGNATURE`).
+ * does not hold (`UNSIGNED`, `UNKNOWN_KEY` also when the key ring throws,
+ * `KEY_MISMATCH` also for a key that cannot verify, such as a private key,
+ * `BAD_SIGNATURE`), or a `ValidationError` when `msg` is not a valid message.
  * Returns the key that verified it.
+ *
+ * @example
+ * ```ts
+ * const key = await assertSigned(msg, [verifyingKey]);
+ * console.log(`signed by ${key.kid}`);
+ * ```
  */
 export async function assertSigned(msg: AISPMessage, keys: KeyRing): Promise<VerifyingKey> {
+  // Validating first means nothing below reads a field the schema has not checked.
+  const bytes = await signedBytes(msg);
   const sig = msg.sig;
   if (sig === undefined) throw new SignatureError("UNSIGNED", `message ${msg.id} has no sig`);
-  const key = await findKey(keys, sig.kid);
-  if (key === undefined) throw new SignatureError("UNKNOWN_KEY", `no key with kid ${JSON.stringify(sig.kid)}`);
+  let key: VerifyingKey | undefined;
+  try {
+    key = await findKey(keys, sig.kid);
+  } catch (e) {
+    throw new SignatureError("UNKNOWN_KEY", `the key ring failed to look up kid ${JSON.stringify(sig.kid)}: ${reason(e)}`, { cause: e });
+  }
+  if (key === undefined || key === null) throw new SignatureError("UNKNOWN_KEY", `no key with kid ${JSON.stringify(sig.kid)}`);
   if (key.alg !== sig.alg) {
     throw new SignatureError("KEY_MISMATCH", `key ${JSON.stringify(sig.kid)} is ${key.alg}, but the signature says ${sig.alg}`);
   }
-  const bytes = await signedBytes(msg);
-  const ok = await crypto.subtle.verify(algorithmOf(sig.alg), key.key, sig.value as BufferSource, bytes as BufferSource);
+  let ok: boolean;
+  try {
+    ok = await crypto.subtle.verify(algorithmOf(sig.alg), key.key, sig.value as BufferSource, bytes as BufferSource);
+  } catch (e) {
+    throw new SignatureError("KEY_MISMATCH", `key ${JSON.stringify(sig.kid)} cannot verify a ${sig.alg} signature: ${reason(e)}`, { cause: e });
+  }
   if (!ok) throw new SignatureError("BAD_SIGNATURE", `signature of message ${msg.id} does not match (kid ${JSON.stringify(sig.kid)})`);
   return key;
 }
 
 /**
  * True when the message carries a signature that verifies with the key its
- * `kid` names; false for an unsigned, tampered, invalid or unknown-key message.
+ * `kid` names; false otherwise, whatever the input: an unsigned, tampered,
+ * invalid or unknown-key message, a value that is not a message at all, a key
+ * that cannot verify, or a key ring that throws. Never throws.
  *
  * @example
  * ```ts
@@ -183,10 +212,10 @@ export async function verify(msg: AISPMessage, keys: KeyRing): Promise<boolean> 
   try {
     await assertSigned(msg, keys);
     return true;
-  } catch (e) {
-    // Unsigned, unknown key, bad signature, or a message tampered into invalidity: all fail.
-    if (e instanceof AmpbusError) return false;
-    throw e;
+  } catch {
+    // A forged message must not be able to turn verification into an exception the
+    // caller forgot to catch: anything that stops the check means "not verified".
+    return false;
   }
 }
 

@@ -12,9 +12,7 @@ import re
 import time
 import zlib
 
-import msgpack
-
-from .canonical import ENVELOPE_KEYS, encode_message, encode_value
+from .canonical import ENVELOPE_KEYS, decode_value, encode_message, encode_value
 from .errors import DecodeError, InvalidMessageError
 
 TIERS = ("platinum", "gold", "silver", "bronze", "reject")
@@ -202,35 +200,18 @@ def _payload(x, path, bad):
 
 
 def decode_message(data):
-    """The message (a dict) in MessagePack bytes. Bin becomes bytes; extension types are refused.
+    """The message (a dict) in MessagePack bytes. Bin becomes bytes.
 
+    Read strictly, as the TypeScript SDK reads (docs/protocol.md, "Framing"): extension
+    types, non-string, duplicate and `__proto__` map keys, integers outside +-(2^53 - 1)
+    and invalid UTF-8 raise DecodeError with code "BAD_BYTES" and `offset`, the byte at
+    fault, so that nothing decodes into a value that would re-encode to other bytes.
     Decoding does not validate: call `validate_message` for that (ampd validated on add).
     """
-    try:
-        msg = msgpack.unpackb(data, raw=False, strict_map_key=True, ext_hook=_no_ext,
-                              object_pairs_hook=_checked_map)
-    except DecodeError:
-        raise
-    except Exception as e:  # msgpack raises several types (ExtraData, ValueError...)
-        raise DecodeError(f"not a MessagePack message: {e}") from e
+    msg = decode_value(data)
     if not isinstance(msg, dict):
         raise DecodeError(f"a message is a map, not {type(msg).__name__}")
     return msg
-
-
-def _no_ext(code, _data):
-    raise DecodeError(f"MessagePack extension type {code} is not allowed")
-
-
-def _checked_map(pairs):
-    out = {}
-    for k, v in pairs:
-        if k in out:
-            raise DecodeError(f"duplicate map key {k!r}")
-        if k == "__proto__":
-            raise DecodeError("the map key __proto__ is refused")
-        out[k] = v
-    return out
 
 
 def compress(msg, alg="deflate-raw", level=6):
