@@ -11,9 +11,12 @@ export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
 
 /** A frame could not be read: its declared length is over the limit or zero. The connection cannot go on. */
 export class FrameError extends AmpbusError {
-  constructor(message: string) {
+  /** The whole frames that came before the bad length in the same `push()`: still to be handled. */
+  readonly complete: Uint8Array[];
+  constructor(message: string, complete: Uint8Array[] = []) {
     super("BAD_FRAME", message);
     this.name = "FrameError";
+    this.complete = complete;
   }
 }
 
@@ -42,10 +45,17 @@ export class FrameDecoder {
     return this.#len;
   }
 
+  /** Bytes of memory reserved for the frame being received (at least `pending`). */
+  get held(): number {
+    return this.#buf.length;
+  }
+
   /**
    * Adds a chunk and returns the whole frames it completes (without their
    * length prefix). Returned frames may be views into `chunk`: use them
-   * before the next `push()` or copy them. Throws `FrameError` on a bad length.
+   * before the next `push()` or copy them. Throws `FrameError` on a bad
+   * length; its `complete` holds the whole frames that came before it, which
+   * a server still answers before it closes.
    */
   push(chunk: Uint8Array): Uint8Array[] {
     let data = chunk;
@@ -61,7 +71,8 @@ export class FrameDecoder {
     let pos = 0;
     while (n - pos >= 4) {
       const size = ((data[pos] << 24) | (data[pos + 1] << 16) | (data[pos + 2] << 8) | data[pos + 3]) >>> 0;
-      this.#check(size);
+      const bad = this.#check(size);
+      if (bad !== undefined) throw new FrameError(bad, out);
       if (n - pos - 4 < size) break;
       out.push(data.subarray(pos + 4, pos + 4 + size));
       pos += 4 + size;
@@ -70,11 +81,10 @@ export class FrameDecoder {
     return out;
   }
 
-  #check(size: number): void {
-    if (size === 0) throw new FrameError("frame length is 0: a frame holds one MessagePack map");
-    if (size > this.maxFrame) {
-      throw new FrameError(`frame length ${size} is over the limit of ${this.maxFrame} bytes`);
-    }
+  #check(size: number): string | undefined {
+    if (size === 0) return "frame length is 0: a frame holds one MessagePack map";
+    if (size > this.maxFrame) return `frame length ${size} is over the limit of ${this.maxFrame} bytes`;
+    return undefined;
   }
 
   #append(bytes: Uint8Array): void {

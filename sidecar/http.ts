@@ -10,6 +10,8 @@ import type { Server, ServerWebSocket } from "bun";
 import { UsageError } from "./cli/args.ts";
 import { Mirror, type MirrorWatcher } from "./mirror.ts";
 import { FilterError, filterFromQuery, type MirrorFilter, parseFilter } from "./mirror_filter.ts";
+import { networkInterfaces } from "node:os";
+import { show } from "./protocol.ts";
 import { Session, type Wire } from "./session.ts";
 import type { ServerState } from "./server_state.ts";
 import pageText from "./web/index.html" with { type: "text" };
@@ -56,6 +58,42 @@ export function isLoopback(host: string): boolean {
 export interface HttpOptions extends HttpAddress {
   /** The mirror that `/ws/mirror` watchers attach to. */
   mirror: Mirror;
+  /**
+   * Host names (besides loopback names and the listening address) that a
+   * request's `Host` header may carry: the names this ampd is reached by
+   * through a proxy or DNS. Defaults to none.
+   */
+  allowHosts?: readonly string[];
+  /**
+   * Origins (`https://app.example:3000`) whose pages may open WebSockets,
+   * besides pages served by ampd itself. Defaults to none.
+   */
+  allowOrigins?: readonly string[];
+}
+
+/** The host name of a `Host` header (`[::1]:8080` → `::1`), lower-cased; undefined when malformed. */
+export function hostOfHeader(host: string | null): string | undefined {
+  if (host === null) return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s\[\]/@]+))(?::\d{1,5})?$/.exec(host);
+  return m ? (m[1] ?? m[2]).toLowerCase() : undefined;
+}
+
+/**
+ * The `Host` check that stops DNS rebinding: a page on `http://evil.example`
+ * whose name an attacker points at 127.0.0.1 reaches ampd with
+ * `Host: evil.example`, so only loopback names, the address ampd listens on
+ * (every address of this machine when it listens on all of them) and
+ * `allowHosts` are served.
+ */
+export function hostAllowedBy(listenHost: string, allowHosts: readonly string[]): (host: string | null) => boolean {
+  const allowed = new Set<string>([listenHost.toLowerCase(), ...allowHosts.map((h) => h.toLowerCase())]);
+  if (listenHost === "0.0.0.0" || listenHost === "::") {
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) allowed.add(a.address.toLowerCase());
+  }
+  return (header) => {
+    const name = hostOfHeader(header);
+    return name !== undefined && (isLoopback(name) || allowed.has(name));
+  };
 }
 
 /** A running HTTP server. */
@@ -78,6 +116,8 @@ interface BusData {
   pending: Uint8Array[];
   pendingBytes: number;
   endWhenDrained: boolean;
+  /** The client's address, for logs. */
+  peer: string;
 }
 
 type WsData = MirrorData | BusData;
@@ -98,14 +138,15 @@ function requestToken(req: Request, url: URL): string | undefined {
 
 /**
  * Browsers send `Origin` with WebSocket upgrades and let any site open one to
- * 127.0.0.1. Without a token, only pages from ampd itself (or clients that
- * are not browsers) may connect; with a token, the token is the guard.
+ * 127.0.0.1. Only pages from ampd itself, origins in `allowOrigins`, and
+ * clients that are not browsers (no `Origin`) may connect, token or not.
  */
-function originAllowed(req: Request, token: string | undefined): boolean {
+function originAllowed(req: Request, allowOrigins: ReadonlySet<string>): boolean {
   const origin = req.headers.get("origin");
-  if (origin === null || token !== undefined) return true;
+  if (origin === null) return true;
   try {
-    return new URL(origin).host === req.headers.get("host");
+    const u = new URL(origin);
+    return u.host === req.headers.get("host")?.toLowerCase() || allowOrigins.has(u.origin);
   } catch {
     return false;
   }
@@ -130,11 +171,18 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
   const sessions = new Set<Session>();
   let nextId = 1_000_001; // apart from the socket server's ids in the logs
   const maxFrame = state.config.maxFrame;
+  const hostAllowed = hostAllowedBy(o.host, o.allowHosts ?? []);
+  const allowOrigins = new Set((o.allowOrigins ?? []).map((x) => new URL(x).origin));
 
   const server: Server<WsData> = Bun.serve<WsData>({
     hostname: o.host,
     port: o.port,
     fetch(req, server) {
+      const host = req.headers.get("host");
+      if (!hostAllowed(host)) {
+        state.log.warn(`http: refused a request for Host ${show(host)} (not a loopback name or an address ampd listens on)`);
+        return text(403, `Host ${show(host)} is not served here: ampd answers loopback names and the address it listens on; start it with --http-allow-host NAME to add a name`);
+      }
       const url = new URL(req.url);
       const path = url.pathname;
       if (req.method !== "GET" && req.method !== "HEAD") return text(405, "only GET");
@@ -154,8 +202,8 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
         });
       }
       if (path !== "/ws/mirror" && path !== "/ws/bus") return text(404, `no such page: ${path}`);
-      if (!originAllowed(req, token)) {
-        return text(403, `WebSocket from origin ${req.headers.get("origin")} refused: start ampd with --token to allow other origins`);
+      if (!originAllowed(req, allowOrigins)) {
+        return text(403, `WebSocket from origin ${show(req.headers.get("origin"))} refused: only ampd's own pages may connect; start ampd with --http-allow-origin ORIGIN to allow another`);
       }
       let data: WsData;
       if (path === "/ws/mirror") {
@@ -172,7 +220,8 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
         data = { kind: "mirror", filter };
       } else {
         // The token is checked by hello, as on the Unix socket.
-        data = { kind: "bus", pending: [], pendingBytes: 0, endWhenDrained: false };
+        const ip = server.requestIP(req);
+        data = { kind: "bus", pending: [], pendingBytes: 0, endWhenDrained: false, peer: ip ? `${ip.address}:${ip.port}` : "websocket" };
       }
       if (server.upgrade(req, { data })) return undefined;
       return text(426, "expected a WebSocket upgrade");
@@ -252,6 +301,10 @@ function busWire(ws: ServerWebSocket<WsData>, d: BusData): Wire {
       if (d.pendingBytes > 0) d.endWhenDrained = true;
       else ws.close(1000);
     },
+    // Stops reading the peer's socket (TCP back-pressure); messages already read still arrive.
+    pause: () => (ws as { pause?: () => void }).pause?.(),
+    resume: () => (ws as { resume?: () => void }).resume?.(),
+    peer: d.peer,
   };
 }
 

@@ -58,11 +58,25 @@ Flags:
                           to a live consumer. Default: 30s
   --max-deliveries N      Consumer groups: deliveries after which an entry moves to
                           the dead-letter stream <stream>.dlq. Default: 5
-  --token TOKEN           Require this token in hello (also AMPD_TOKEN)
+  --token TOKEN           Require this token in hello (also AMPD_TOKEN). A wrong
+                          token closes the connection
+  --hello-timeout DUR     Close a connection with no good hello by then. Default: 5s
+  --frame-timeout DUR     A frame must arrive whole this long after its first
+                          byte. Default: 10s
+  --partial-budget SIZE   Memory all connections together may hold for frames not
+                          yet whole; past it the connection asking for more is
+                          closed (LIMIT_EXCEEDED). Default: 256MiB
   --http HOST:PORT        Also serve the live view (a web page), the WebSocket
                           mirror of added messages and the protocol over
                           WebSocket (docs/live-view.md). Off by default. Use a
                           loopback address unless others must reach it
+  --http-allow-host NAMES Host names (comma-separated) besides loopback names and
+                          the listening address that HTTP requests may name in
+                          Host (stops DNS rebinding). Default: none
+  --http-allow-origin ORIGINS
+                          Origins (comma-separated, https://app.example:3000)
+                          whose pages may open WebSockets, besides ampd's own
+                          page. Default: none
   --log-level LEVEL       error, warn, info or debug. Default: info
   -h, --help              Show this help
   -V, --version           Print the version
@@ -91,7 +105,12 @@ const FLAGS = {
   "claim-timeout": {},
   "max-deliveries": {},
   token: {},
+  "hello-timeout": {},
+  "frame-timeout": {},
+  "partial-budget": {},
   http: {},
+  "http-allow-host": {},
+  "http-allow-origin": {},
   "log-level": {},
   help: { boolean: true, short: "h" },
   version: { boolean: true, short: "V" },
@@ -116,8 +135,13 @@ export interface DaemonOptions {
   claimTimeoutMs: number;
   maxDeliveries: number;
   token?: string;
+  helloTimeoutMs: number;
+  frameTimeoutMs: number;
+  partialBudget: number;
   /** Where to serve the live view and WebSockets; off when absent. */
   http?: HttpAddress;
+  httpAllowHosts: string[];
+  httpAllowOrigins: string[];
   logLevel: LogLevel;
 }
 
@@ -158,9 +182,23 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
     claimTimeoutMs: parseDuration("claim-timeout", get("claim-timeout") ?? "30s", 10, 24 * 3_600_000),
     maxDeliveries: parseCount("max-deliveries", get("max-deliveries") ?? "5", 1, 1000),
     token,
+    helloTimeoutMs: parseDuration("hello-timeout", get("hello-timeout") ?? "5s", 100, 3_600_000),
+    frameTimeoutMs: parseDuration("frame-timeout", get("frame-timeout") ?? "10s", 100, 3_600_000),
+    partialBudget: parseSize("partial-budget", get("partial-budget") ?? "256MiB", 1024 * 1024, 64 * 1024 * 1024 * 1024),
     http: get("http") === undefined ? undefined : parseHttpAddress(get("http")!),
+    httpAllowHosts: listFlag("http-allow-host", get("http-allow-host"), /^[A-Za-z0-9.:-]{1,253}$/, "a host name such as ampd.internal"),
+    httpAllowOrigins: listFlag("http-allow-origin", get("http-allow-origin"), /^https?:\/\/[^\s/]+$/, "an origin such as https://app.example:3000"),
     logLevel: parseChoice("log-level", get("log-level") ?? "info", LOG_LEVELS),
   };
+}
+
+function listFlag(flag: string, text: string | undefined, shape: RegExp, want: string): string[] {
+  if (text === undefined) return [];
+  const items = text.split(",").map((x) => x.trim()).filter((x) => x !== "");
+  for (const x of items) {
+    if (!shape.test(x)) throw new UsageError(`--${flag}: each item must be ${want} (was ${JSON.stringify(x)})`);
+  }
+  return items;
 }
 
 async function openBackend(o: DaemonOptions, log: Logger): Promise<StreamBackend> {
@@ -219,6 +257,9 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     maxFrame: o.maxFrame,
     token: o.token,
     version: pkg.version,
+    helloTimeoutMs: o.helloTimeoutMs,
+    frameTimeoutMs: o.frameTimeoutMs,
+    partialBudget: o.partialBudget,
     delivery: { claimTimeoutMs: o.claimTimeoutMs, maxDeliveries: o.maxDeliveries },
   }, backend, log);
   let server;
@@ -234,7 +275,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     const mirror = new Mirror({ maxFrame: o.maxFrame });
     state.onAdded = (stream, entryId, msg, bytes) => mirror.publish(stream, entryId, msg, bytes);
     try {
-      http = listenHttp(state, { ...o.http, mirror });
+      http = listenHttp(state, { ...o.http, mirror, allowHosts: o.httpAllowHosts, allowOrigins: o.httpAllowOrigins });
     } catch (e) {
       log.error(`cannot start: --http ${o.http.host}:${o.http.port}: ${(e as Error).message}`);
       await server.shutdown(0);

@@ -69,8 +69,7 @@ function hello(s: OpContext, req: Request) {
   }
   const want = s.state.config.token;
   if (want !== undefined && (typeof token !== "string" || !timingSafeEqual(token, want))) {
-    s.state.log.warn(`client ${s.id} (${client}): bad or missing token; closing`);
-    queueMicrotask(() => s.close()); // after the error reply is queued
+    // The session closes the connection after this reply, and counts and logs the failure.
     throw new ProtocolError("AUTH_FAILED", token === undefined ? "this ampd requires a token" : "wrong token");
   }
   s.helloDone = true;

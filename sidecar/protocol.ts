@@ -28,6 +28,8 @@ export type ErrorCode =
   | "UNKNOWN_SUBSCRIPTION"
   | "LIMIT_EXCEEDED"
   | "SHUTTING_DOWN"
+  | "HELLO_TIMEOUT"
+  | "FRAME_TIMEOUT"
   | "INTERNAL";
 
 /** An error reply: `{rid, ok: false, error: {code, message, details?}}`. */
@@ -43,11 +45,68 @@ export class ProtocolError extends AmpbusError {
 /** A request as decoded: a map with `op` and `rid`. */
 export type Request = Record<string, unknown>;
 
-function show(v: unknown): string {
+/** Longest quote of a client's value in an error message, in characters. */
+export const MAX_QUOTE = 60;
+
+/**
+ * Quotes a value a client sent, for an error message: at most `MAX_QUOTE`
+ * characters, whatever its size. Big values are cut before they are
+ * stringified, so quoting costs no more than the quote.
+ *
+ * @example
+ * ```ts
+ * show("x".repeat(1 << 20)); // "\"xxxx…xxx\"..." (60 characters)
+ * show(new Uint8Array(9));   // "bytes(9)"
+ * ```
+ */
+export function show(v: unknown): string {
   if (v instanceof Uint8Array) return `bytes(${v.length})`;
   if (v === undefined) return "nothing";
-  const s = JSON.stringify(v);
-  return s === undefined ? typeof v : s.length > 60 ? s.slice(0, 57) + "..." : s;
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  if (typeof v === "object" && v !== null) return "a map";
+  if (typeof v === "bigint") v = `${v}`;
+  const s = JSON.stringify(typeof v === "string" && v.length > MAX_QUOTE ? v.slice(0, MAX_QUOTE) : v);
+  if (s === undefined) return typeof v;
+  return s.length > MAX_QUOTE ? s.slice(0, MAX_QUOTE - 3) + "..." : s;
+}
+
+/** Longest `message` of an error reply, in characters. */
+export const MAX_ERROR_MESSAGE = 1024;
+/** Most `details.issues` entries an error reply lists (the rest are counted in `details.moreIssues`). */
+export const MAX_ERROR_ISSUES = 32;
+
+function clip(s: string, max: number): string {
+  return s.length > max ? s.slice(0, max - 3) + "..." : s;
+}
+
+/**
+ * The `error` map of an error reply, kept small whatever produced it: the
+ * message is cut to `MAX_ERROR_MESSAGE` characters, detail strings to 256,
+ * `issues` to `MAX_ERROR_ISSUES` entries with short paths; anything else is
+ * dropped. An error reply therefore stays under about 16 KiB.
+ */
+export function errorBody(code: string, message: string, details?: Record<string, unknown>): Record<string, unknown> {
+  const error: Record<string, unknown> = { code: clip(code, 64), message: clip(message, MAX_ERROR_MESSAGE) };
+  if (details === undefined) return error;
+  const small: Record<string, unknown> = {};
+  let n = 0;
+  for (const k of Object.keys(details)) {
+    if (++n > 16) break;
+    const v = details[k];
+    if (k === "issues" && Array.isArray(v)) {
+      small.issues = v.slice(0, MAX_ERROR_ISSUES).map(smallIssue);
+      if (v.length > MAX_ERROR_ISSUES) small.moreIssues = v.length - MAX_ERROR_ISSUES;
+    } else if (typeof v === "string") small[clip(k, 64)] = clip(v, 256);
+    else if (typeof v === "number" || typeof v === "boolean" || v === null) small[clip(k, 64)] = v;
+  }
+  error.details = small;
+  return error;
+}
+
+function smallIssue(issue: unknown): { path: (string | number)[]; message: string } {
+  const i = (typeof issue === "object" && issue !== null ? issue : {}) as { path?: unknown; message?: unknown };
+  const path = Array.isArray(i.path) ? i.path.slice(0, 16).map((p) => (typeof p === "number" ? p : clip(String(p), 64))) : [];
+  return { path, message: clip(typeof i.message === "string" ? i.message : String(i.message), 256) };
 }
 
 function bad(field: string, want: string, got: unknown): ProtocolError {

@@ -106,6 +106,7 @@ export async function listenSocket(state: ServerState, opts: ListenOptions): Pro
             },
             pause: () => socket.pause(),
             resume: () => socket.resume(),
+            peer: "unix socket",
           };
           const session = new Session(nextId++, wire, state);
           socket.data = { session, pending: [], pendingBytes: 0, endWhenDrained: false };

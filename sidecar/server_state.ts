@@ -19,7 +19,31 @@ export interface ServerConfig {
   version: string;
   /** Consumer-group delivery policy (claim timeout, max deliveries). */
   delivery?: DeliveryPolicy;
+  /** A connection that has not sent a good `hello` this long after opening is closed (ms). Defaults to 5000. */
+  helloTimeoutMs?: number;
+  /** A frame must arrive whole this long after its first byte (ms). Defaults to 10 000. */
+  frameTimeoutMs?: number;
+  /** Memory all connections together may hold for frames not yet whole, in bytes. Defaults to 256 MiB. */
+  partialBudget?: number;
 }
+
+/** Default of `ServerConfig.helloTimeoutMs`: 5 s. */
+export const DEFAULT_HELLO_TIMEOUT_MS = 5000;
+/** Default of `ServerConfig.frameTimeoutMs`: 10 s. */
+export const DEFAULT_FRAME_TIMEOUT_MS = 10_000;
+/** Default of `ServerConfig.partialBudget`: 256 MiB. */
+export const DEFAULT_PARTIAL_BUDGET = 256 * 1024 * 1024;
+
+/** What the deadline sweep asks of a connection. */
+export interface Swept {
+  /** Closes the connection when one of its deadlines passed. */
+  sweep(now: number): void;
+}
+
+/** Failed `hello`s from one peer within this window are counted together (ms). */
+const AUTH_WINDOW_MS = 60_000;
+/** From this many failures in the window on, a peer is reported as guessing. */
+const AUTH_REPORT_AFTER = 5;
 
 /** Counters reported by `info`. */
 export interface Counters {
@@ -32,6 +56,12 @@ export interface Counters {
   added: number;
   duplicates: number;
   pushed: number;
+  /** `hello`s refused for a missing or wrong token. */
+  authFailures: number;
+  /** Connections closed because `hello` or a frame did not arrive in time. */
+  timeouts: number;
+  /** Connections closed because partly received frames were over the memory budget. */
+  overBudget: number;
 }
 
 /** State shared by every session of one ampd. */
@@ -50,7 +80,12 @@ export class ServerState {
     added: 0,
     duplicates: 0,
     pushed: 0,
+    authFailures: 0,
+    timeouts: 0,
+    overBudget: 0,
   };
+  /** Bytes held by all connections for frames not yet whole (and frames waiting behind back-pressure). */
+  partialBytes = 0;
   /** Delivers group entries under the policy (claims, dead letters, expiry). */
   readonly groups: GroupReader;
   subscriptions = 0;
@@ -59,12 +94,75 @@ export class ServerState {
   onAdded: ((stream: string, entryId: string, msg: AISPMessage, bytes: Uint8Array) => void) | undefined;
   inFlight = 0;
   #idleWaiters: (() => void)[] = [];
+  #swept = new Set<Swept>();
+  #sweeper: ReturnType<typeof setInterval> | undefined;
+  #authFailures = new Map<string, { since: number; count: number }>();
 
   constructor(config: ServerConfig, backend: StreamBackend, log: Logger) {
     this.config = config;
     this.backend = backend;
     this.log = log;
     this.groups = new GroupReader(backend, config.delivery);
+  }
+
+  /** `config.helloTimeoutMs` with its default. */
+  get helloTimeoutMs(): number {
+    return this.config.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
+  }
+
+  /** `config.frameTimeoutMs` with its default. */
+  get frameTimeoutMs(): number {
+    return this.config.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
+  }
+
+  /** `config.partialBudget` with its default. */
+  get partialBudget(): number {
+    return this.config.partialBudget ?? DEFAULT_PARTIAL_BUDGET;
+  }
+
+  /**
+   * Watches a connection's deadlines (hello, frame) until `unwatch()`. One
+   * timer, four times a second, serves every connection, so a deadline costs
+   * nothing on the data path.
+   */
+  watch(s: Swept): void {
+    this.#swept.add(s);
+    if (this.#sweeper === undefined) {
+      const t = setInterval(() => {
+        const now = Date.now();
+        for (const c of this.#swept) c.sweep(now);
+      }, 250);
+      (t as { unref?: () => void }).unref?.();
+      this.#sweeper = t;
+    }
+  }
+
+  unwatch(s: Swept): void {
+    this.#swept.delete(s);
+    if (this.#swept.size === 0 && this.#sweeper !== undefined) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
+  }
+
+  /**
+   * Counts a refused `hello` from `peer` and logs, at most every tenth time,
+   * when one peer keeps failing (someone guessing the token).
+   */
+  noteAuthFailure(peer: string, client: string): void {
+    this.counters.authFailures++;
+    const now = Date.now();
+    let f = this.#authFailures.get(peer);
+    if (f === undefined || now - f.since > AUTH_WINDOW_MS) {
+      if (this.#authFailures.size >= 1024) this.#authFailures.clear(); // a bound, not a history
+      f = { since: now, count: 0 };
+      this.#authFailures.set(peer, f);
+    }
+    f.count++;
+    if (f.count === 1) this.log.warn(`${peer} (${client}): bad or missing token; closing`);
+    else if (f.count >= AUTH_REPORT_AFTER && (f.count - AUTH_REPORT_AFTER) % 10 === 0) {
+      this.log.warn(`${peer}: ${f.count} hellos with a bad or missing token in ${Math.round((now - f.since) / 1000)} s; each one closes its connection`);
+    }
   }
 
   /** Called by sessions when the last in-flight request settles. */

@@ -13,7 +13,7 @@ import { MsgpackWriter } from "../sdk/_writer.ts";
 import { FRAME_BASE_COST, fitCount } from "../sdk/backend/live_read.ts";
 import type { StreamBackend, StreamEntry } from "../sdk/backend/types.ts";
 import { type OpContext, OPS } from "./ops.ts";
-import { PROTOCOL_VERSION, ProtocolError, type Request } from "./protocol.ts";
+import { errorBody, PROTOCOL_VERSION, ProtocolError, type Request, show } from "./protocol.ts";
 import type { ServerState } from "./server_state.ts";
 import type { Subscription } from "./subscription.ts";
 
@@ -28,18 +28,35 @@ export interface Wire {
   /** Stops reading from the peer (back-pressure on a client that pipelines too much). */
   pause?(): void;
   resume?(): void;
+  /** Who is on the other end, for logs ("unix socket", "127.0.0.1:51234"). */
+  readonly peer?: string;
 }
 
-/** Outgoing bytes above which subscriptions stop pushing until the peer drains: 4 MiB. */
+/**
+ * Outgoing bytes (replies and pushes not yet taken by the peer) above which
+ * the session stops reading requests and subscriptions stop pushing, until
+ * the peer drains: 4 MiB.
+ */
 export const OUTBOX_HIGH_WATER = 4 * 1024 * 1024;
 /** Requests in flight above which the session stops reading: 8192. */
 export const MAX_IN_FLIGHT = 8192;
+/** How long a closing session waits for its requests in flight before it closes anyway (ms). */
+const CLOSE_GRACE_MS = 5000;
 
 const schedule: (f: () => void) => void = typeof setImmediate === "function"
   ? (f) => setImmediate(f)
   : (f) => setTimeout(f, 0);
 
-/** A connection's protocol state. */
+/**
+ * A connection's protocol state.
+ *
+ * Every request is answered in order of arrival of its frame, and what a
+ * client can make ampd hold is bounded: requests are read only while fewer
+ * than `MAX_IN_FLIGHT` are running and fewer than `OUTBOX_HIGH_WATER` bytes
+ * of answers wait for the peer; the rest stays in the peer's socket. Frames
+ * that were read but must wait are copied to a backlog, which counts, with
+ * the partly received frame, against ampd's global `partialBudget`.
+ */
 export class Session implements OpContext {
   readonly id: number;
   readonly backend: StreamBackend;
@@ -56,7 +73,26 @@ export class Session implements OpContext {
   #inFlight = 0;
   #paused = false;
   #closed = false;
+  /** Reading stopped for good: the session closes once its requests in flight are answered. */
+  #closing = false;
   #drainWaiters: (() => void)[] = [];
+  /**
+   * Whole frames read but not yet handled (back-pressure): runs of
+   * length-prefixed frames copied out of the socket's buffers, as bytes (a
+   * million small frames cost their bytes, not a million objects).
+   */
+  #backlog: Uint8Array[] = [];
+  /** Read position in `#backlog[0]`. */
+  #backlogPos = 0;
+  #backlogBytes = 0;
+  /** A bad length seen behind the backlog: answered once the frames before it are. */
+  #badFrame: FrameError | undefined;
+  #pumping = false;
+  /** Bytes this session counts in `state.partialBytes`. */
+  #held = 0;
+  readonly #openedAt = Date.now();
+  /** When the frame now being received started (0: none, or reading is paused by ampd). */
+  #partialSince = 0;
 
   constructor(id: number, wire: Wire, state: ServerState) {
     this.id = id;
@@ -70,6 +106,7 @@ export class Session implements OpContext {
       maxArrayLength: 100_000,
       maxMapLength: 10_000,
     });
+    state.watch(this);
   }
 
   /** Aborted when the session ends: blocked reads of this session return at once. */
@@ -83,20 +120,137 @@ export class Session implements OpContext {
 
   /** Bytes arrived from the peer. */
   onData(chunk: Uint8Array): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#closing || this.#badFrame !== undefined) return;
     let frames: Uint8Array[];
+    let bad: FrameError | undefined;
     try {
       frames = this.#frames.push(chunk);
     } catch (e) {
-      // The stream is out of step: nothing after this can be framed. Say why, then close.
-      const err = e instanceof FrameError ? e : new ProtocolError("BAD_FRAME", String(e));
-      this.state.counters.badFrames++;
-      this.state.log.warn(`client ${this.id} (${this.client || "before hello"}): ${err.message}; closing`);
-      this.#replyError(null, new ProtocolError("BAD_FRAME", err.message));
-      this.close();
-      return;
+      // The stream is out of step: nothing after this can be framed. The frames before it are still answered.
+      bad = e instanceof FrameError ? e : new FrameError(String(e));
+      frames = bad.complete;
     }
-    for (let i = 0; i < frames.length && !this.#closed; i++) this.#onFrame(frames[i]);
+    if (this.#frames.pending === 0) this.#partialSince = 0;
+    else if (frames.length > 0 || this.#partialSince === 0) this.#partialSince = this.#paused ? 0 : Date.now();
+    let i = 0;
+    if (this.#backlog.length === 0) {
+      // The fast path: frames are handled straight from the socket's buffer.
+      for (; i < frames.length && !this.#closing; i++) {
+        if (this.#mustWait()) break;
+        this.#onFrame(frames[i]);
+      }
+    }
+    if (this.#closing) return;
+    if (i < frames.length) {
+      // The frames left are consecutive in one buffer, each after its 4-byte length: keep that run as one copy.
+      const first = frames[i];
+      const last = frames[frames.length - 1];
+      const run = new Uint8Array(first.buffer, first.byteOffset - 4, last.byteOffset + last.length - first.byteOffset + 4).slice();
+      this.#backlog.push(run);
+      this.#backlogBytes += run.length;
+    }
+    if (bad !== undefined) this.#badFrame = bad;
+    if (this.#backlog.length > 0) this.#pauseReading();
+    if (!this.#account()) return;
+    if (this.#backlog.length === 0 && bad !== undefined) this.#onBadFrame(bad);
+  }
+
+  /** True while this client must wait: too many requests running, or too many answers not yet taken. */
+  #mustWait(): boolean {
+    return this.#inFlight >= MAX_IN_FLIGHT || this.#wire.buffered() + this.#out.length >= OUTBOX_HIGH_WATER;
+  }
+
+  #pauseReading(): void {
+    if (this.#paused) return;
+    this.#paused = true;
+    this.#partialSince = 0; // ampd, not the peer, holds the frame up now
+    this.#wire.pause?.();
+  }
+
+  /** Handles the backlog while the client may go on; resumes reading when it is empty. */
+  #pump(): void {
+    if (this.#pumping || this.#closed || this.#closing) return;
+    this.#pumping = true;
+    try {
+      while (this.#backlog.length > 0 && !this.#closing) {
+        if (this.#mustWait()) return void this.#account();
+        const run = this.#backlog[0];
+        const pos = this.#backlogPos;
+        const size = ((run[pos] << 24) | (run[pos + 1] << 16) | (run[pos + 2] << 8) | run[pos + 3]) >>> 0;
+        const end = pos + 4 + size;
+        if (end >= run.length) {
+          this.#backlog.shift();
+          this.#backlogPos = 0;
+          this.#backlogBytes -= run.length;
+        } else this.#backlogPos = end;
+        this.#onFrame(run.subarray(pos + 4, end));
+      }
+      this.#account();
+      if (this.#closing) return;
+      if (this.#badFrame !== undefined) return this.#onBadFrame(this.#badFrame);
+      if (this.#paused && !this.#mustWait()) {
+        this.#paused = false;
+        if (this.#frames.pending > 0) this.#partialSince = Date.now();
+        this.#wire.resume?.();
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /**
+   * Brings this session's share of `state.partialBytes` up to date; closes
+   * the session when all connections together hold more than the budget.
+   * Returns false when it closed.
+   */
+  #account(): boolean {
+    const held = this.#frames.held + this.#backlogBytes;
+    const delta = held - this.#held;
+    if (delta === 0) return true;
+    this.#held = held;
+    const st = this.state;
+    st.partialBytes += delta;
+    if (delta > 0 && st.partialBytes > st.partialBudget) {
+      st.counters.overBudget++;
+      st.log.warn(`client ${this.id} (${this.#who()}): frames not yet handled hold ${st.partialBytes} bytes across connections, over the budget of ${st.partialBudget}; closing`);
+      this.#replyError(null, new ProtocolError("LIMIT_EXCEEDED", `ampd is holding ${st.partialBytes} bytes of partly received frames, over its budget of ${st.partialBudget}; retry later or send smaller frames`));
+      this.close();
+      return false;
+    }
+    return true;
+  }
+
+  #onBadFrame(err: FrameError): void {
+    this.#badFrame = undefined;
+    this.state.counters.badFrames++;
+    this.state.log.warn(`client ${this.id} (${this.#who()}): ${err.message}; closing`);
+    this.#replyError(null, new ProtocolError("BAD_FRAME", err.message));
+    this.#closeWhenAnswered();
+  }
+
+  #who(): string {
+    const peer = this.#wire.peer;
+    const name = this.client || "before hello";
+    return peer === undefined ? name : `${name}, ${peer}`;
+  }
+
+  /** Called four times a second by the server: closes a connection whose hello or frame is late. */
+  sweep(now: number): void {
+    if (this.#closed || this.#closing) return;
+    let err: ProtocolError | undefined;
+    if (!this.helloDone && now - this.#openedAt > this.state.helloTimeoutMs) {
+      err = new ProtocolError("HELLO_TIMEOUT", `no hello within ${this.state.helloTimeoutMs} ms of connecting; closing`);
+    } else if (this.#partialSince > 0 && now - this.#partialSince > this.state.frameTimeoutMs) {
+      err = new ProtocolError(
+        "FRAME_TIMEOUT",
+        `a frame was started ${now - this.#partialSince} ms ago and is still not whole (${this.#frames.pending} bytes so far); a frame must arrive within ${this.state.frameTimeoutMs} ms; closing`,
+      );
+    }
+    if (err === undefined) return;
+    this.state.counters.timeouts++;
+    this.state.log.info(`client ${this.id} (${this.#who()}): ${err.message}`);
+    this.#replyError(null, err);
+    this.#closeWhenAnswered();
   }
 
   #onFrame(bytes: Uint8Array): void {
@@ -117,7 +271,7 @@ export class Session implements OpContext {
     const rid = r.rid;
     if (typeof rid !== "number" || !Number.isInteger(rid) || rid < 0 || rid > 0xffffffff) {
       this.state.counters.badRequests++;
-      const got = rid === undefined ? "missing" : JSON.stringify(rid) ?? typeof rid;
+      const got = rid === undefined ? "missing" : show(rid);
       this.#replyError(null, new ProtocolError("BAD_REQUEST", `rid must be an integer from 0 to 4294967295 (was ${got})`, { field: "rid" }));
       return;
     }
@@ -126,7 +280,7 @@ export class Session implements OpContext {
     if (handler === undefined) {
       this.state.counters.badRequests++;
       const known = Object.keys(OPS).join(", ");
-      this.#replyError(rid, new ProtocolError("UNKNOWN_OP", `unknown op ${JSON.stringify(op) ?? typeof op}; known ops: ${known}`, { field: "op" }));
+      this.#replyError(rid, new ProtocolError("UNKNOWN_OP", `unknown op ${show(op)}; known ops: ${known}`, { field: "op" }));
       return;
     }
     if (!this.helloDone && op !== "hello") {
@@ -143,15 +297,16 @@ export class Session implements OpContext {
       result = handler(this, r);
     } catch (e) {
       this.#replyError(rid, e);
+      if (op === "hello" && e instanceof ProtocolError && e.code === "AUTH_FAILED") {
+        // One guess per connection: nothing after a refused hello is read.
+        this.state.noteAuthFailure(this.#wire.peer ?? "unix socket", typeof r.client === "string" ? show(r.client) : "?");
+        this.#closeWhenAnswered();
+      }
       return;
     }
     if (result instanceof Promise) {
       this.#inFlight++;
       this.state.inFlight++;
-      if (this.#inFlight >= MAX_IN_FLIGHT && !this.#paused && this.#wire.pause) {
-        this.#paused = true;
-        this.#wire.pause();
-      }
       result.then(
         (value) => this.#settle(rid, value),
         (e) => this.#settleError(rid, e),
@@ -164,21 +319,40 @@ export class Session implements OpContext {
   #settle(rid: number, value: unknown): void {
     this.#done();
     this.#reply(rid, value);
+    this.#afterSettle();
   }
 
   #settleError(rid: number, e: unknown): void {
     this.#done();
     this.#replyError(rid, e);
+    this.#afterSettle();
   }
 
   #done(): void {
     this.#inFlight--;
     this.state.inFlight--;
-    if (this.#paused && this.#inFlight < MAX_IN_FLIGHT / 2) {
-      this.#paused = false;
-      this.#wire.resume?.();
-    }
     if (this.state.inFlight === 0) this.state.onIdle();
+  }
+
+  #afterSettle(): void {
+    if (this.#closing) {
+      if (this.#inFlight === 0) this.close();
+    } else if (this.#paused) this.#pump();
+  }
+
+  /**
+   * Stops reading for good, lets the requests in flight finish (blocked
+   * reads end at once, with what they have), then closes.
+   */
+  #closeWhenAnswered(): void {
+    if (this.#closing || this.#closed) return;
+    this.#closing = true;
+    this.#partialSince = 0;
+    this.#wire.pause?.();
+    this.#abort.abort();
+    if (this.#inFlight === 0) return this.close();
+    const t = setTimeout(() => this.close(), CLOSE_GRACE_MS);
+    (t as { unref?: () => void }).unref?.();
   }
 
   /** Requests of this session still being processed. */
@@ -238,8 +412,7 @@ export class Session implements OpContext {
       this.state.log.error(`client ${this.id}: ${(e as Error)?.stack ?? e}`);
     }
     this.state.counters.errors++;
-    const error: Record<string, unknown> = { code, message };
-    if (details !== undefined) error.details = details;
+    const error = errorBody(code, message, details);
     const w = this.#out;
     const start = w.beginFrame();
     w.mapHeader(3);
@@ -296,6 +469,8 @@ export class Session implements OpContext {
     const bytes = this.#out.finish();
     this.#out.reset();
     this.#wire.write(bytes);
+    // The peer may have taken it all at once (no drain event follows): go on reading.
+    if (this.#paused && !this.#closing) schedule(() => this.#pump());
   }
 
   /** True while the peer is slow to take what was sent (subscriptions wait). */
@@ -311,6 +486,7 @@ export class Session implements OpContext {
 
   /** The wire drained. */
   onDrain(): void {
+    if (this.#paused) this.#pump();
     if (this.outboxFull()) return;
     const waiters = this.#drainWaiters;
     this.#drainWaiters = [];
@@ -333,6 +509,11 @@ export class Session implements OpContext {
   // Stops everything that works for this session: blocked reads, subscriptions, drain waiters.
   #end(): void {
     this.#closed = true;
+    this.state.unwatch(this);
+    this.state.partialBytes -= this.#held;
+    this.#held = 0;
+    this.#backlog = [];
+    this.#backlogBytes = 0;
     this.#abort.abort();
     for (const s of this.subscriptions.values()) s.stop();
     this.subscriptions.clear();

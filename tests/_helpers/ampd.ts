@@ -24,6 +24,11 @@ import { fileURLToPath } from "node:url";
 export const ROOT: string = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The compiled daemon. */
 export const AMPD_BIN: string = join(ROOT, "dist", "ampd");
+/**
+ * `AMPD_TEST_BIN=path` runs the suites against another build (say, one of an
+ * older commit, to see a new test fail there); nothing is built then.
+ */
+const OTHER_BIN: string | undefined = process.env.AMPD_TEST_BIN || undefined;
 
 function newestMtime(dir: string): number {
   let newest = 0;
@@ -55,6 +60,7 @@ let built: Promise<string> | undefined;
  */
 export function buildAmpd(): Promise<string> {
   built ??= (async () => {
+    if (OTHER_BIN !== undefined) return resolve(OTHER_BIN);
     if (!isStale()) return AMPD_BIN;
     const tmp = `${AMPD_BIN}.build-${process.pid}`;
     const bun = process.versions.bun ? process.execPath : "bun";

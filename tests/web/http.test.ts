@@ -153,7 +153,7 @@ describe("ampd --http without a token", () => {
     expect(await open(http)).toBe(true);
     const r = await fetch(`${http}/ws/mirror`, { headers: { origin: "http://evil.example", upgrade: "websocket" } });
     expect(r.status).toBe(403);
-    expect(await r.text()).toContain("--token");
+    expect(await r.text()).toContain("--http-allow-origin");
   });
 
   test("a bad filter in the query is a 400 naming the field", async () => {
