@@ -9,6 +9,7 @@ import pkg from "../../package.json" with { type: "json" };
 import { connect } from "../../sdk/connect.ts";
 import { Ampd, buildAmpd, runAmpd } from "../_helpers/ampd.ts";
 import { errorOf, RawConn } from "../_helpers/raw_conn.ts";
+import { RedisServer } from "../_helpers/redis_server.ts";
 
 const started: Ampd[] = [];
 async function start(args: string[] = ["--backend", "memory"], options: { socket?: string; env?: Record<string, string> } = {}) {
@@ -34,6 +35,14 @@ describe("command line", () => {
     }
   });
 
+  test("--help lists the Redis safety flags with their defaults", async () => {
+    const r = await runAmpd(["--help"]);
+    expect(r.stdout).toMatch(/--command-timeout DUR[^]*?Default: 5s/);
+    expect(r.stdout).toMatch(/--fallback MODE[^]*?Default: none/);
+    expect(r.stdout).toMatch(/--connect-timeout DUR[^]*?Default: 10s/);
+    expect(r.stdout).toMatch(/--allow-eviction[^]*?Default: off/);
+  });
+
   test("--version prints the package version and exits 0", async () => {
     for (const flag of ["--version", "-V"]) {
       const r = await runAmpd([flag]);
@@ -51,6 +60,9 @@ describe("command line", () => {
     [["--socket-mode", "999"], "--socket-mode"],
     [["--dedupe-window", "soon"], "--dedupe-window"],
     [["--redis", "http://x"], "--redis"],
+    [["--fallback", "disk"], "--fallback"],
+    [["--backend", "redis", "--redis", "redis://127.0.0.1:1", "--fallback", "memory"], "--fallback memory"],
+    [["--command-timeout", "soon"], "--command-timeout"],
     [["--log-level", "loud"], "--log-level"],
     [["--socket"], "--socket"],
     [["stray"], "stray"],
@@ -153,8 +165,42 @@ describe("shutdown", () => {
 });
 
 describe("backend choice", () => {
-  test("--backend auto with an unreachable Redis falls back to memory, loudly, naming the reason", async () => {
-    const a = await start(["--backend", "auto", "--redis", "redis://127.0.0.1:1", "--connect-timeout", "1s"]);
+  test("a named Redis that is unreachable is not replaced by memory: exit 1 naming the reason and --fallback", async () => {
+    const r = await runAmpd(["--redis", "redis://127.0.0.1:1", "--connect-timeout", "1s"]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain("ampd ready");
+    expect(r.stderr).not.toContain("FALLING BACK");
+    expect(r.stderr).toMatch(/cannot start: Redis at redis:\/\/127\.0\.0\.1:1 is not reachable/);
+    expect(r.stderr).toContain("--fallback memory");
+  });
+
+  test("REDIS_URL with a mistyped host is not replaced by memory either", async () => {
+    const r = await runAmpd(["--connect-timeout", "1s"], { env: { REDIS_URL: "redis://typo.invalid:6399" } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).not.toContain("ampd ready");
+    expect(r.stderr).toContain("typo.invalid:6399");
+    expect(r.stderr).toContain("--fallback memory");
+  });
+
+  test("ampd waits for a named Redis that comes up within --connect-timeout", async () => {
+    const redis = await RedisServer.start();
+    try {
+      await redis.stop();
+      const starting = start(["--redis", redis.url, "--connect-timeout", "20s"]);
+      await new Promise((r) => setTimeout(r, 1500));
+      await redis.restart();
+      const a = await starting;
+      const c = await RawConn.open(a.socket);
+      const hello = await c.call({ op: "hello", rid: 1, version: 1, client: "t" });
+      expect(hello.backend).toBe("redis");
+      c.close();
+    } finally {
+      await redis.dispose();
+    }
+  }, 30_000);
+
+  test("--fallback memory with an unreachable Redis falls back to memory, loudly, naming the reason", async () => {
+    const a = await start(["--backend", "auto", "--redis", "redis://127.0.0.1:1", "--connect-timeout", "1s", "--fallback", "memory"]);
     expect(a.stderr).toContain("FALLING BACK TO IN-MEMORY STREAMS");
     expect(a.stderr).toMatch(/Redis is not reachable: .+/);
     expect(a.stderr).toMatch(/ECONNREFUSED|refused|timed out|timeout/i);
