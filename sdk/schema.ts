@@ -165,6 +165,7 @@ function findFault(v: unknown, path: (string | number)[], seen: Set<object>): Is
     if (typeof v !== "object" || v === null || v instanceof Uint8Array || seen.has(v) || path.length >= 100) return undefined;
     seen.add(v);
     isArray = Array.isArray(v);
+    if (isArray) void (v as unknown[]).length; // a proxy's get trap may throw here, before any index
     keys = Object.keys(v);
   } catch (e) {
     return faultIssue(path, e);

@@ -120,9 +120,19 @@ export async function exportKey(k: SigningKey | VerifyingKey, format: "jwk" | "r
   return new Uint8Array(await crypto.subtle.exportKey("raw", k.key));
 }
 
-/** The bytes a signature covers: the canonical encoding of the uncompressed message without `sig`. */
+/**
+ * The bytes a signature covers: the canonical encoding of the uncompressed
+ * message without `sig`. Throws `ValidationError` if `msg` is not a valid message.
+ *
+ * @example
+ * ```ts
+ * const bytes = await signedBytes(msg); // what sign() signs
+ * ```
+ */
 export async function signedBytes(msg: AISPMessage): Promise<Uint8Array> {
-  const m = msg.compressed === undefined ? assertValid(msg) : await decompressMessage(msg);
+  // Validated before any field is read, so a null or hostile value fails as invalid.
+  const valid = assertValid(msg);
+  const m = valid.compressed === undefined ? valid : await decompressMessage(valid);
   return encodeValid(m, false);
 }
 

@@ -11,6 +11,7 @@ import {
   ENVELOPE_FIELDS,
   ValidationError,
 } from "../../mod.ts";
+import { makeDecoder } from "../../sdk/codec.ts";
 import { concat, hex, minimal, mpStr, noise, seedMessage, thrown } from "./_fixtures.ts";
 
 function full(): AISPMessage {
@@ -251,5 +252,81 @@ describe("decode refuses bad bytes", () => {
   test("policy applies on decode", () => {
     const e = thrown(() => decode(encode(minimal()), { policy: { requireSig: true } })) as ValidationError;
     expect(e.issues.map((i) => i.path[0])).toEqual(["sig"]);
+  });
+});
+
+describe("numbers and text are never silently changed", () => {
+  const at = (bytes: Uint8Array) => thrown(() => decodeValue(bytes)) as DecodeError;
+
+  test("64-bit integers outside ±(2^53 − 1) are refused with BAD_BYTES and the offset of their type byte", () => {
+    const cases: [number[], number][] = [
+      [[0xcf, 0x00, 0x20, 0, 0, 0, 0, 0, 0], 0], // 2^53
+      [[0xcf, 0x00, 0x20, 0, 0, 0, 0, 0, 1], 0], // 2^53 + 1, which a number would round to 2^53
+      [[0x92, 0x01, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 2], // 2^64 − 1
+      [[0xd3, 0x00, 0x20, 0, 0, 0, 0, 0, 0], 0], // int 64 of 2^53
+      [[0x81, 0xa1, 0x6e, 0xd3, 0xff, 0xe0, 0, 0, 0, 0, 0, 0], 3], // −2^53
+      [[0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0], 0], // −2^63
+    ];
+    for (const [bytes, offset] of cases) {
+      const e = at(new Uint8Array(bytes));
+      expect(e).toBeInstanceOf(DecodeError);
+      expect([e.code, e.offset]).toEqual(["BAD_BYTES", offset]);
+      expect(e.message).toContain(`offset ${offset}`);
+      expect(e.message).toContain("2^53");
+    }
+    // timestamp (the last field, a fixint 1) as 2^53 + 1: refused as bytes, not validated as a rounded 2^53.
+    const plain = envelopeWith();
+    const t = decodeError(concat(plain.subarray(0, -1), [0xcf, 0x00, 0x20, 0, 0, 0, 0, 0, 1]));
+    expect([t.code, t.offset]).toEqual(["BAD_BYTES", plain.length - 1]);
+  });
+
+  test("the largest safe integers, in every width, still decode exactly", () => {
+    expect(decodeValue(new Uint8Array([0xcf, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))).toBe(Number.MAX_SAFE_INTEGER);
+    expect(decodeValue(new Uint8Array([0xd3, 0x00, 0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))).toBe(Number.MAX_SAFE_INTEGER);
+    expect(decodeValue(new Uint8Array([0xd3, 0xff, 0xe0, 0, 0, 0, 0, 0, 1]))).toBe(-Number.MAX_SAFE_INTEGER);
+    expect(decodeValue(new Uint8Array([0xd3, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))).toBe(-1);
+    // A float 64 of 2^53 is the canonical form of that number: it is not an integer encoding.
+    expect(decodeValue(encodeValue(2 ** 53))).toBe(2 ** 53);
+  });
+
+  test("invalid UTF-8 is refused with the offset of the first bad byte, on every string path", () => {
+    const cases: [number[], number][] = [
+      [[0xa3, 0x61, 0x80, 0x62], 2], // lone continuation byte
+      [[0xa2, 0xc3, 0x28], 1], // lead byte without its continuation
+      [[0xa5, 0x6f, 0x6b, 0x20, 0xe2, 0x82], 4], // truncated at the end
+      [[0xa2, 0xc0, 0xaf], 1], // overlong
+      [[0xa3, 0xed, 0xa0, 0x80], 1], // a surrogate
+      [[0xa4, 0xf4, 0x90, 0x80, 0x80], 1], // above U+10FFFF
+      [[0xa1, 0xff], 1],
+      [[0x81, 0xa2, 0xc3, 0x28, 0x01], 2], // a short map key (the key cache path)
+      [[0x81, 0xd9, 0x02, 0xc3, 0x28, 0x01], 3], // a str 8 map key
+      [[0xd9, 100, ...new TextEncoder().encode("∀".repeat(30)), 0xff, ...new TextEncoder().encode("abcdefghi")], 92], // long (TextDecoder / native slice)
+      [[0xd9, 70, ...new Array(69).fill(0x61), 0xc3], 71], // long ASCII ending in a cut-off lead byte
+    ];
+    for (const [bytes, offset] of cases) {
+      const e = at(new Uint8Array(bytes));
+      expect(e).toBeInstanceOf(DecodeError);
+      expect([e.code, e.offset]).toEqual(["BAD_BYTES", offset]);
+      expect(e.message).toContain(`invalid UTF-8 at offset ${offset}`);
+    }
+  });
+
+  test("U+FFFD written on purpose, and a leading U+FEFF, decode unchanged in values and keys", () => {
+    const texts = ["\ufffd", "x\ufffdy", "\ufffd".repeat(40), "\ufeff", "\ufeffbom", "\ufeff" + "é".repeat(40), "😀\ufffd"];
+    for (const s of texts) {
+      expect(decodeValue(encodeValue(s))).toBe(s);
+      expect(decodeValue(encodeValue({ [s]: 1 }))).toEqual({ [s]: 1 });
+      expect(hex(encodeValue(decodeValue(encodeValue({ [s]: s }))))).toBe(hex(encodeValue({ [s]: s })));
+    }
+  });
+
+  test("a decoder from makeDecoder (as ampd reads frames) names the offset too", () => {
+    const reader = makeDecoder({ maxStrLength: 1000 });
+    const e = thrown(() => reader.read(new Uint8Array([0x82, 0xa1, 0x61, 0x01, 0xa1, 0x62, 0xa2, 0xc3, 0x28]))) as Error & { offset: number };
+    expect(e.message).toContain("invalid UTF-8 at offset 7");
+    expect(e.offset).toBe(7);
+    const big = thrown(() => reader.read(new Uint8Array([0x81, 0xa1, 0x61, 0xcf, 0x00, 0x20, 0, 0, 0, 0, 0, 1]))) as Error & { offset: number };
+    expect(big.message).toContain("offset 3");
+    expect(big.offset).toBe(3);
   });
 });

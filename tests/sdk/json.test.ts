@@ -84,4 +84,23 @@ describe("serialize / deserialize", () => {
     expect((thrown(() => deserialize(top)) as ValidationError).issues[0].path).toEqual(["__proto__"]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
+
+  test("an integer literal a number would round is refused with its offset; what serialize() writes reads back", () => {
+    const base = JSON.stringify(minimal());
+    for (const n of ["9007199254740993", "-9007199254740993", "123456789012345678901", "18446744073709551615"]) {
+      const text = base.replace(/}$/, `,"payload":{"n":[1,${n}]}}`);
+      const e = thrown(() => deserialize(text)) as DecodeError;
+      expect(e).toBeInstanceOf(DecodeError);
+      expect(e.code).toBe("BAD_BYTES");
+      expect(e.offset).toBe(text.indexOf(n));
+      expect(e.message).toContain(n);
+    }
+    const rounded = thrown(() => deserialize(base.replace(/"timestamp":1/, `"timestamp":9007199254740993`))) as DecodeError;
+    expect(rounded.code).toBe("BAD_BYTES");
+    // Digits inside strings are text, and exact or shortest-form literals are numbers as written.
+    const payload = { s: "9007199254740993", a: 2 ** 53, b: 2 ** 60, c: 1.2345678901234568e20, d: -(2 ** 63), e: 1e21 };
+    const m = minimal({ payload });
+    expect(deserialize(serialize(m))).toEqual(m);
+    expect(deserialize(base.replace(/}$/, `,"payload":1000000000000000000000}`)).payload).toBe(1e21);
+  });
 });

@@ -166,6 +166,41 @@ describe("validate", () => {
   });
 });
 
+describe("validate with hostile objects", () => {
+  test("getters and proxies that throw become issues at their path, never exceptions", () => {
+    const boom = () => {
+      throw new Error("boom");
+    };
+    const cases: [unknown, (string | number)[]][] = [
+      [{ ...minimal(), get id(): never { return boom(); } }, ["id"]],
+      [{ ...seedMessage(), spec: { ...seedMessage().spec!, get task(): never { return boom(); } } }, ["spec", "task"]],
+      [{ ...seedMessage(), spec: { ...seedMessage().spec!, preconditions: new Proxy([], { get: boom }) } }, ["spec", "preconditions"]],
+      [new Proxy(minimal(), { get: boom }), ["v"]],
+      [new Proxy(minimal(), { ownKeys: boom }), []],
+      [new Proxy(minimal(), { getPrototypeOf: boom, has: boom, ownKeys: boom, get: boom, getOwnPropertyDescriptor: boom }), []],
+    ];
+    const revocable = Proxy.revocable(minimal(), {});
+    revocable.revoke();
+    cases.push([revocable.proxy, []]);
+    for (const [value, path] of cases) {
+      let r: ReturnType<typeof validate> | undefined;
+      expect(() => (r = validate(value))).not.toThrow();
+      expect(r!.ok).toBe(false);
+      if (r!.ok) continue;
+      expect(r!.issues).toHaveLength(1);
+      expect(r!.issues[0].message).toContain("threw");
+      if (path.length > 0) expect(r!.issues[0].path).toEqual(path);
+    }
+    expect(thrown(() => assertValid({ ...minimal(), get sender(): never { return boom(); } }))).toBeInstanceOf(ValidationError);
+  });
+
+  test("a thrown value that cannot even be printed is still an issue", () => {
+    const unprintable = { toString: () => { throw new Error("no"); } };
+    const r = validate({ ...minimal(), get id(): never { throw unprintable; } });
+    expect(r.ok).toBe(false);
+  });
+});
+
 describe("assertValid", () => {
   test("returns the message or throws ValidationError with every issue", () => {
     const m = minimal();

@@ -136,6 +136,59 @@ describe("sign / verify", async () => {
     expect(await signedBytes(signed)).toEqual(encode(minimal()));
   });
 
+  test("verify() is false, never a throw, for hostile input: not a message, garbage or private keys, a key ring that throws", async () => {
+    const { signingKey, verifyingKey } = await generateKeyPair("ed-1");
+    const signed = await sign(minimal(), signingKey);
+    const hmac = await generateHmacKey("ed-1");
+    const hostileMessages: unknown[] = [
+      null,
+      undefined,
+      42,
+      "a string",
+      [],
+      {},
+      { ...signed, get sig(): never { throw new Error("getter"); } },
+      new Proxy(signed, { get() { throw new Error("trap"); } }),
+      { ...signed, sig: null },
+      { ...signed, sig: { ...signed.sig!, value: "not bytes" } },
+    ];
+    for (const m of hostileMessages) expect(await verify(m as AISPMessage, [verifyingKey])).toBe(false);
+    const hostileRings: unknown[] = [
+      null,
+      undefined,
+      42,
+      () => {
+        throw new Error("key ring down");
+      },
+      async () => {
+        throw new Error("key ring down");
+      },
+      () => null,
+      () => ({ alg: "ed25519", kid: "ed-1", key: "not a key" }),
+      () => ({ alg: "ed25519", kid: "ed-1", key: null }),
+      [null, { alg: "ed25519", kid: "ed-1", key: {} }],
+      [{ alg: "ed25519", kid: "ed-1", key: signingKey.key }], // a private key cannot verify
+      [{ alg: "ed25519", kid: "ed-1", key: hmac.key }], // an HMAC key labelled Ed25519
+      { "ed-1": { get alg(): never { throw new Error("getter"); } } },
+      new Proxy({}, { getOwnPropertyDescriptor() { throw new Error("trap"); } }),
+    ];
+    for (const ring of hostileRings) expect(await verify(signed, ring as never)).toBe(false);
+    expect(await verify(signed, [verifyingKey])).toBe(true);
+  });
+
+  test("assertSigned says why in its own error codes: ValidationError, UNKNOWN_KEY for a failing ring, KEY_MISMATCH for a key that cannot verify", async () => {
+    const { signingKey } = await generateKeyPair("ed-1");
+    const signed = await sign(minimal(), signingKey);
+    expect(await rejection(assertSigned(null as never, []))).toBeInstanceOf(ValidationError);
+    const down = (await rejection(assertSigned(signed, () => { throw new Error("key ring down"); }))) as SignatureError;
+    expect([down.code, (down.cause as Error).message]).toEqual(["UNKNOWN_KEY", "key ring down"]);
+    const priv = (await rejection(assertSigned(signed, [{ alg: "ed25519", kid: "ed-1", key: signingKey.key }]))) as SignatureError;
+    expect(priv).toBeInstanceOf(SignatureError);
+    expect(priv.code).toBe("KEY_MISMATCH");
+    const junk = (await rejection(assertSigned(signed, [{ alg: "ed25519", kid: "ed-1", key: "x" as never }]))) as SignatureError;
+    expect(junk.code).toBe("KEY_MISMATCH");
+  });
+
   test("a signature over a message with an invalid field fails verify rather than throwing", async () => {
     const [ed] = await pairs();
     const signed = await sign(minimal(), ed.signing);
