@@ -1,8 +1,9 @@
 /**
  * Expiry: messages past `expiresAt` are not delivered to group consumers,
- * neither when first read nor when redelivered after they expired while
- * pending; they are acked in the source and counted as `expiredDropped` in
- * `info`. On both of ampd's backends.
+ * neither when first read (they expired while stored) nor when redelivered
+ * after they expired while pending; they are acked in the source and counted
+ * as `expiredDropped` in `info`. A message already expired when added is
+ * refused (`EXPIRED`), not stored. On both of ampd's backends.
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { connect } from "../../sdk/connect.ts";
@@ -35,17 +36,22 @@ for (const { kind, skip } of backends) {
       const group = bus.group(stream, "g", { from: "0" });
       await group.ensure();
 
+      const refused = await bus.streamAdd(stream, numbered("gone", 0, { expiresAt: Date.now() - 1000 })).catch((e) => e);
+      expect((refused as { code?: string }).code).toBe("EXPIRED");
+
       const N = 60;
       const now = Date.now();
+      const soon = now + 1500;
       const expired = new Set<string>();
       const live = new Set<string>();
       for (let i = 0; i < N; i++) {
-        // A third already expired, a third expiring in an hour, a third without expiresAt.
-        const expiresAt = i % 3 === 0 ? now - 1000 : i % 3 === 1 ? now + 3_600_000 : undefined;
+        // A third expiring before anyone reads, a third expiring in an hour, a third without expiresAt.
+        const expiresAt = i % 3 === 0 ? soon : i % 3 === 1 ? now + 3_600_000 : undefined;
         const m = numbered("ex", i, { expiresAt });
         await bus.streamAdd(stream, m);
         (i % 3 === 0 ? expired : live).add(m.opId);
       }
+      await sleep(Math.max(0, soon - Date.now() + 50));
       // One that is live when first delivered and expires while pending.
       const late: AISPMessage = numbered("ex", N, { expiresAt: Date.now() + 3000 });
       await bus.streamAdd(stream, late);

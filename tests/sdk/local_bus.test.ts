@@ -144,4 +144,29 @@ describe("createLocalBus", () => {
     await sleep(REPLY_LINGER_MS + 100);
     expect((await client.info()).subscriptions).toBe(0);
   });
+  test("expiry: an add already past expiresAt is refused with EXPIRED", async () => {
+    backend = new MemoryBackend();
+    const a = bus();
+    const past = createMessage({ type: "task", sender: "planner", receiver: "w", expiresAt: Date.now() - 1000, payload: { n: -1 } });
+    const err = await a.streamAdd("jobs", past).catch((e) => e);
+    expect((err as { code?: string }).code).toBe("EXPIRED");
+    expect((await a.streamInfo("jobs")).length).toBe(0);
+  });
+
+  test("expiry: what expires while stored reaches no group consumer, read or iterator", async () => {
+    backend = new MemoryBackend();
+    const a = bus();
+    const soon = Date.now() + 300;
+    for (let n = 0; n < 3; n++) {
+      await a.streamAdd("jobs", createMessage({ type: "task", sender: "planner", receiver: "w", expiresAt: soon, payload: { n } }));
+    }
+    await a.streamAdd("jobs", task("w", 3));
+    await sleep(soon - Date.now() + 50);
+    const c = a.group("jobs", "g", { from: "0" }).consumer("c1", { block: 50 });
+    expect((await c.fetch()).map(nOf)).toEqual([3]);
+    expect((await a.streamRead("jobs")).map(nOf)).toEqual([3]);
+    const it = a.streamIter("jobs", { from: "0", window: 2 });
+    expect(nOf((await it.next()).value!)).toBe(3);
+    await it.return();
+  });
 });
