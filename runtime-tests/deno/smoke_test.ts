@@ -1,4 +1,5 @@
-// Deno smoke suite: the SDK straight from mod.ts, plus every golden vector byte for byte.
+// Deno smoke suite: the SDK straight from mod.ts, plus every golden vector byte for byte
+// and every refused vector refused at its offset.
 // Run: npx deno test --allow-read --allow-env runtime-tests/deno/
 import {
   AISPMessageBuilder,
@@ -141,4 +142,22 @@ Deno.test("golden vectors, byte for byte", async () => {
     count++;
   }
   assert(count >= 8, `at least 8 vectors (found ${count})`);
+});
+
+Deno.test("refused vectors: BAD_BYTES at the byte offset each names", async () => {
+  const dir = new URL("../../tests/vectors/refused/", import.meta.url);
+  let count = 0;
+  for await (const entry of Deno.readDir(dir)) {
+    if (!entry.name.endsWith(".json")) continue;
+    const v = JSON.parse(await Deno.readTextFile(new URL(entry.name, dir)));
+    let got: unknown;
+    try {
+      decode(unhex(v.hex));
+    } catch (e) {
+      got = e instanceof DecodeError ? { code: e.code, offset: e.offset } : String(e);
+    }
+    assertEquals(got, v.error, `refused/${v.name}`);
+    count++;
+  }
+  assert(count >= 10, `at least 10 refused vectors (found ${count})`);
 });

@@ -1,4 +1,5 @@
-// Node smoke suite: the npm build (dist/), plus every golden vector byte for byte.
+// Node smoke suite: the npm build (dist/), plus every golden vector byte for byte
+// and every refused vector refused at its offset.
 // Run: npx tsc -p tsconfig.build.json && node --test runtime-tests/node/
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -114,5 +115,19 @@ test("golden vectors, byte for byte", async () => {
     assert.equal(hex(encode(message)), v.hex, `${v.name}: encode(message)`);
     if (message.sig) assert.equal(await verify(message, keys), true, `${v.name}: signature verifies`);
     if (message.compressed) assert.ok((await decompressMessage(message)).payload !== undefined, `${v.name}: inflates`);
+  }
+});
+
+test("refused vectors: BAD_BYTES at the byte offset each names", async () => {
+  const dir = new URL("../../tests/vectors/refused/", import.meta.url);
+  const files = (await readdir(dir)).filter((f) => f.endsWith(".json"));
+  assert.ok(files.length >= 10, `at least 10 refused vectors (found ${files.length})`);
+  for (const f of files) {
+    const v = JSON.parse(await readFile(new URL(f, dir), "utf8"));
+    assert.throws(
+      () => decode(unhex(v.hex)),
+      (e) => e instanceof DecodeError && e.code === v.error.code && e.offset === v.error.offset,
+      `refused/${v.name}`,
+    );
   }
 });
