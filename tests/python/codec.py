@@ -1,15 +1,25 @@
-"""Reads {"hex": [...]} on stdin (messages the TypeScript SDK encoded); prints, for
-each, the message decoded to its JSON form and re-encoded by the Python client."""
+"""Reads {"hex": [...], "refused": [...]} on stdin: messages the TypeScript SDK encoded,
+and bytes every decoder must refuse. Prints {"decoded": [...], "refused": [...]}: for
+each message, its JSON form and its re-encoding by the Python client; for each refused
+input, the code and offset of the DecodeError (or what decoded instead)."""
 
 import json
 import sys
 
 import ampbus
 
-out = []
-for h in json.load(sys.stdin)["hex"]:
+request = json.load(sys.stdin)
+decoded = []
+for h in request["hex"]:
     msg = ampbus.decode_message(bytes.fromhex(h))
-    out.append({"issues": ampbus.validate_message(msg), "json": ampbus.to_json(msg),
-                "hex": ampbus.encode_message(msg).hex(),
-                "fromJson": ampbus.encode_message(ampbus.from_json(json.loads(json.dumps(ampbus.to_json(msg))))).hex()})
-print(json.dumps(out))
+    decoded.append({"issues": ampbus.validate_message(msg), "json": ampbus.to_json(msg),
+                    "hex": ampbus.encode_message(msg).hex(),
+                    "fromJson": ampbus.encode_message(ampbus.from_json(json.loads(json.dumps(ampbus.to_json(msg))))).hex()})
+refused = []
+for h in request.get("refused", []):
+    try:
+        ampbus.decode_message(bytes.fromhex(h))
+        refused.append({"decoded": True})
+    except ampbus.DecodeError as e:
+        refused.append({"code": e.code, "offset": getattr(e, "offset", None), "message": str(e)})
+print(json.dumps({"decoded": decoded, "refused": refused}))

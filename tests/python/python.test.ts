@@ -16,7 +16,7 @@ import { Ampd, ROOT } from "../_helpers/ampd.ts";
 import { REDIS_SKIP_REASON, RedisServer } from "../_helpers/redis_server.ts";
 import { connect } from "../../sdk/connect.ts";
 import { createMessage } from "../../sdk/builder.ts";
-import { encode } from "../../sdk/codec.ts";
+import { encode, encodeValue } from "../../sdk/codec.ts";
 import { deserialize, serialize } from "../../sdk/json.ts";
 import type { AISPMessage } from "../../sdk/envelope.ts";
 
@@ -79,7 +79,7 @@ describe.skipIf(!HAVE_MSGPACK)("Python client", () => {
     const inputs = [...vectors.map((v) => v.hex as string), ...made.map((m) => hex(encode(m)))];
     const r = await runPython([join(HERE, "codec.py")], { input: JSON.stringify({ hex: inputs }) });
     expect(r.stderr).toBe("");
-    const out = JSON.parse(r.stdout) as { issues: unknown[]; json: unknown; hex: string; fromJson: string }[];
+    const out = (JSON.parse(r.stdout) as { decoded: { issues: unknown[]; json: unknown; hex: string; fromJson: string }[] }).decoded;
     expect(out).toHaveLength(inputs.length);
     for (let i = 0; i < inputs.length; i++) {
       expect(out[i].issues).toEqual([]);
@@ -89,6 +89,37 @@ describe.skipIf(!HAVE_MSGPACK)("Python client", () => {
       expect(hex(encode(deserialize(JSON.stringify(out[i].json))))).toBe(inputs[i]);
       if (i < vectors.length) expect(out[i].json).toEqual(vectors[i].message);
     }
+  });
+
+  test("refuses every refused vector (big integers, invalid UTF-8...) with BAD_BYTES at the SDK's offset", async () => {
+    const dir = join(ROOT, "tests", "vectors", "refused");
+    const refused = readdirSync(dir).filter((f) => f.endsWith(".json")).map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")));
+    expect(refused.length).toBeGreaterThanOrEqual(10);
+    const r = await runPython([join(HERE, "codec.py")], { input: JSON.stringify({ hex: [], refused: refused.map((v) => v.hex) }) });
+    expect(r.stderr).toBe("");
+    const out = (JSON.parse(r.stdout) as { refused: { code?: string; offset?: number; message?: string }[] }).refused;
+    for (let i = 0; i < refused.length; i++) {
+      expect({ name: refused[i].name, code: out[i].code, offset: out[i].offset }).toEqual({ name: refused[i].name, ...refused[i].error });
+      expect(out[i].message).toContain(`offset ${refused[i].error.offset}`);
+    }
+  });
+
+  test("the encoder refuses an int a float 64 would round, and writes an exact one beyond 2^53 as float 64", async () => {
+    const script = `
+import json, ampbus
+out = {"exact": ampbus.encode_value(2**60).hex()}
+try:
+    ampbus.encode_value({"n": [2**53 + 1]})
+except ampbus.EncodeError as e:
+    out["refused"] = str(e)
+print(json.dumps(out))
+`;
+    const r = await runPython(["-c", script]);
+    expect(r.stderr).toBe("");
+    const out = JSON.parse(r.stdout);
+    expect(out.exact).toBe(hex(encodeValue(2 ** 60)));
+    expect(out.refused).toContain("/n/0");
+    expect(out.refused).toContain("9007199254740993");
   });
 
   describe("through one ampd", () => {
