@@ -99,7 +99,10 @@ export class TimedCommands implements CommandSender {
       ));
     }
     if (first !== undefined) {
-      this.#events.onTimeout(`${expired} Redis command(s) got no answer within ${this.#timeoutMs} ms, first ${String(first.args[0])}`);
+      this.#events.onTimeout(
+        `Redis did not answer ${expired} command(s) (first ${String(first.args[0])}) within ${this.#timeoutMs} ms: ` +
+          "stalled or overloaded; requests fail with BACKEND_TIMEOUT until it answers",
+      );
     }
     for (const w of this.#waiting) {
       this.#timer = setTimeout(() => this.#expire(), Math.max(1, Math.ceil(w.deadline - now)));

@@ -10,13 +10,12 @@ import { checkHeaders, checkMaxLen, checkMs, checkRead, checkStream } from "../.
 import { BlockingPool } from "./_redis_blocking.ts";
 import type { BlockCursor } from "./_redis_blocking.ts";
 import { RedisGroups } from "./_redis_groups.ts";
-import { evictionPolicy, policyRefusal } from "./_redis_policy.ts";
+import { RedisHealth } from "./_redis_health.ts";
 import { entryFields, parseXRead, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
 import type { RawReply, RedisClient } from "./_redis_reply.ts";
 import { ADD_SCRIPT, INFO_SCRIPT, LAST_ID_SCRIPT, LuaScript } from "./_redis_scripts.ts";
 import { TimedCommands } from "./_redis_timed.ts";
 import {
-  BackendMisconfiguredError,
   BackendUnavailableError,
   DEFAULT_CLAIM_TIMEOUT_MS,
   DEFAULT_DEDUPE_WINDOW_MS,
@@ -80,9 +79,6 @@ export interface RedisBackendOptions {
 /** Default command timeout of the main connection: 5 seconds. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
 
-/** How often the backend checks the eviction policy and that Redis still answers, in ms. */
-const HEALTH_CHECK_MS = 1000;
-
 const ADD = new LuaScript(ADD_SCRIPT);
 const INFO = new LuaScript(INFO_SCRIPT);
 const LAST_ID = new LuaScript(LAST_ID_SCRIPT);
@@ -126,23 +122,11 @@ export class RedisBackend implements StreamBackend {
   #reconnects = 0;
   #lastError: string | undefined;
   #listeners = new Set<(state: BackendState) => void>();
-  #where: string;
-  #allowEviction: boolean;
   /** The main connection is up. */
   #connected = false;
-  /** Set while a command has timed out and none was answered since. */
-  #stalled: string | undefined;
-  /** Set while the eviction policy is not `noeviction`: what adds fail with. */
-  #policyError: BackendMisconfiguredError | undefined;
-  /** The health check in flight. */
-  #checking: Promise<"ok" | "refused" | "unknown"> | undefined;
-  /** The check after a (re)connection, while in flight: adds wait for its verdict. */
-  #verifying: Promise<unknown> | undefined;
-  #healthTimer: ReturnType<typeof setInterval>;
+  #health: RedisHealth;
 
   private constructor(options: RedisBackendOptions) {
-    this.#where = redactUrl(options.url);
-    this.#allowEviction = options.allowEviction ?? false;
     this.#prefix = options.prefix ?? "ampbus:";
     this.#windowMs = options.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
     this.#client = createClient({
@@ -153,14 +137,15 @@ export class RedisBackend implements StreamBackend {
     });
     this.#timed = new TimedCommands(this.#client, {
       timeoutMs: checkMs("commandTimeoutMs", options.commandTimeoutMs, DEFAULT_COMMAND_TIMEOUT_MS),
-      onTimeout: (message) => {
-        this.#stalled = message;
-        this.#lastError = message;
-        this.#updateState();
-      },
-      onAnswer: () => {
-        if (this.#stalled === undefined) return;
-        this.#stalled = undefined;
+      onTimeout: (message) => this.#health.timedOut(message),
+      onAnswer: () => this.#health.answered(),
+    });
+    this.#health = new RedisHealth({
+      commands: this.#timed,
+      where: redactUrl(options.url),
+      allowEviction: options.allowEviction ?? false,
+      onChange: (message) => {
+        if (message !== undefined) this.#lastError = message;
         this.#updateState();
       },
     });
@@ -168,28 +153,20 @@ export class RedisBackend implements StreamBackend {
     this.#client.on("error", (e: Error) => {
       this.#lastError = e.message;
       this.#connected = this.#client.isReady;
+      if (!this.#connected) this.#health.disconnected();
       this.#updateState();
     });
     this.#client.on("reconnecting", () => {
       this.#connected = false;
+      this.#health.disconnected();
       this.#updateState();
     });
     this.#client.on("ready", () => {
       if (this.#everReady) this.#reconnects++;
       this.#everReady = true;
       this.#connected = true;
-      this.#stalled = undefined;
-      // Possibly another server, or the same one reconfigured: check before the next add is served.
-      const verifying = this.#check().finally(() => {
-        if (this.#verifying === verifying) this.#verifying = undefined;
-      });
-      this.#verifying = verifying;
-      this.#updateState();
+      this.#health.connected();
     });
-    this.#healthTimer = setInterval(() => {
-      if (this.#connected && this.#checking === undefined) void this.#check();
-    }, HEALTH_CHECK_MS);
-    this.#healthTimer.unref?.();
     this.#pool = new BlockingPool(this.#client, options.maxBlockingConnections ?? 4);
     this.#groups = new RedisGroups({
       client: this.#timed,
@@ -215,10 +192,10 @@ export class RedisBackend implements StreamBackend {
     const outcome = await Promise.race([connected, timedOut]);
     clearTimeout(timer);
     if (outcome === "ok" && b.#client.isReady) {
-      const checked = await b.#check();
+      const checked = await b.#health.check();
       if (checked === "ok") return b;
       await b.close();
-      if (checked === "refused") throw b.#policyError!;
+      if (checked === "refused") throw b.#health.refusal!;
       throw new BackendUnavailableError(`Redis at ${redactUrl(options.url)} did not answer INFO memory: ${b.#lastError ?? "no answer"}`);
     }
     await b.close();
@@ -237,8 +214,7 @@ export class RedisBackend implements StreamBackend {
     if (maxLen !== undefined) checkMaxLen(maxLen);
     const key = this.#key(stream);
     const fields = entryFields(entry.headers, entry.msg);
-    if (this.#verifying !== undefined) await this.#verifying;
-    if (this.#policyError !== undefined) throw this.#policyError;
+    await this.#health.admitAdd();
     try {
       if (this.#windowMs <= 0) {
         const trim = maxLen === undefined ? [] : ["MAXLEN", "~", String(maxLen)];
@@ -375,7 +351,8 @@ export class RedisBackend implements StreamBackend {
       reconnects: this.#reconnects,
     };
     if (this.#lastError !== undefined) info.lastError = this.#lastError;
-    if (this.#state === "degraded") info.degraded = this.#policyError !== undefined ? "BACKEND_MISCONFIGURED" : "BACKEND_TIMEOUT";
+    const problem = this.#health.problem;
+    if (this.#state === "degraded" && problem !== undefined) info.degraded = problem;
     return info;
   }
 
@@ -387,7 +364,7 @@ export class RedisBackend implements StreamBackend {
   async close(): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
-    clearInterval(this.#healthTimer);
+    this.#health.close();
     this.#timed.stop();
     this.#setState("closed");
     await this.#pool.close();
@@ -426,37 +403,9 @@ export class RedisBackend implements StreamBackend {
     if (this.#closing) throw new BackendUnavailableError("Redis backend is closed");
   }
 
-  /**
-   * Checks the eviction policy (or, with `allowEviction`, only that Redis
-   * answers). A check that gets no answer leaves the last verdict standing.
-   */
-  #check(): Promise<"ok" | "refused" | "unknown"> {
-    this.#checking ??= (async () => {
-      try {
-        if (this.#allowEviction) {
-          await this.#timed.sendCommand(["PING"]);
-          return "ok" as const;
-        }
-        const policy = await evictionPolicy(this.#timed);
-        const was = this.#policyError;
-        this.#policyError = policy === "noeviction" ? undefined : policyRefusal(this.#where, policy);
-        if (this.#policyError !== undefined) this.#lastError = this.#policyError.message;
-        else if (was !== undefined) this.#lastError = undefined;
-        this.#updateState();
-        return this.#policyError === undefined ? "ok" as const : "refused" as const;
-      } catch (e) {
-        this.#lastError = (e as Error).message;
-        return "unknown" as const;
-      } finally {
-        this.#checking = undefined;
-      }
-    })();
-    return this.#checking;
-  }
-
   #updateState(): void {
     if (!this.#connected) this.#setState(this.#everReady ? "reconnecting" : this.#state);
-    else if (this.#stalled !== undefined || this.#policyError !== undefined) this.#setState("degraded");
+    else if (this.#health.problem !== undefined) this.#setState("degraded");
     else this.#setState("ready");
   }
 
