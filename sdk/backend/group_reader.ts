@@ -185,7 +185,12 @@ export class GroupReader {
     const h = this.#held.get(key);
     if (h === undefined) return undefined;
     this.#held.delete(key);
-    await this.backend.extend(r.stream, r.group, r.consumer, h.entries.map((e) => e.entryId));
+    try {
+      await this.backend.extend(r.stream, r.group, r.consumer, h.entries.map((e) => e.entryId));
+    } catch (e) {
+      this.#held.set(key, h); // the backend is away: keep them for the retry
+      throw e;
+    }
     const out: GroupEntry[] = [];
     await this.#sift(r, h.entries, out);
     return out.length > 0 ? out : undefined;

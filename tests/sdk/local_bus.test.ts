@@ -167,6 +167,6 @@ describe("createLocalBus", () => {
     expect((await a.streamRead("jobs")).map(nOf)).toEqual([3]);
     const it = a.streamIter("jobs", { from: "0", window: 2 });
     expect(nOf((await it.next()).value!)).toBe(3);
-    await it.return();
+    await it.return?.();
   });
 });

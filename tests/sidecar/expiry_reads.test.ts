@@ -110,7 +110,7 @@ for (const { kind, skip } of backends) {
       expect(iOf((await it.next()).value!)).toBe(5);
       await bus.streamAdd(stream, numbered("s", 6));
       expect(iOf((await it.next()).value!)).toBe(6);
-      await it.return();
+      await it.return?.();
     }, 30_000);
   });
 }
