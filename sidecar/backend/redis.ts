@@ -133,7 +133,8 @@ export class RedisBackend implements StreamBackend {
       url: options.url,
       name: "ampd",
       disableOfflineQueue: true,
-      socket: { connectTimeout: options.connectTimeoutMs ?? 2000, reconnectStrategy: reconnectDelay },
+      // Per attempt: a long connectTimeoutMs means more attempts, not a longer wait on a dead address.
+      socket: { connectTimeout: Math.min(options.connectTimeoutMs ?? 2000, 5000), reconnectStrategy: reconnectDelay },
     });
     this.#timed = new TimedCommands(this.#client, {
       timeoutMs: checkMs("commandTimeoutMs", options.commandTimeoutMs, DEFAULT_COMMAND_TIMEOUT_MS),
@@ -196,7 +197,7 @@ export class RedisBackend implements StreamBackend {
       if (checked === "ok") return b;
       await b.close();
       if (checked === "refused") throw b.#health.refusal!;
-      throw new BackendUnavailableError(`Redis at ${redactUrl(options.url)} did not answer INFO memory: ${b.#lastError ?? "no answer"}`);
+      throw new BackendUnavailableError(`Redis at ${redactUrl(options.url)} did not answer its first health check: ${b.#lastError ?? "no answer"}`);
     }
     await b.close();
     const why = outcome instanceof Error ? outcome.message : (b.#lastError ?? "no answer");
