@@ -32,8 +32,13 @@ function retryable(e: unknown): boolean {
 
 interface Sub {
   stream: string;
-  /** Entries are delivered after this id; advances with every push. */
-  after: string;
+  /** Where the subscription started: the `from` asked for, then the id the subscribe reply resolved it to. */
+  from: string;
+  /**
+   * The last entry delivered. Kept apart from `from`: a push may be handled
+   * before the code after `await subscribe()` runs, and must not be undone.
+   */
+  last: string | undefined;
   /** Credit granted and not yet used. */
   credit: number;
   handler: PushHandler;
@@ -106,11 +111,7 @@ export class ReconnectingPort implements BusPort {
       try {
         const p = await this.#open();
         this.reconnects++;
-        for (const [, s] of this.#subs) {
-          const r = await p.subscribe(s.stream, s.after, s.credit, (entries) => this.#onPush(s, entries));
-          s.remote = r.sub;
-          s.port = p;
-        }
+        for (const [, s] of this.#subs) await this.#subscribeOn(p, s);
         this.#adopt(p);
         return p;
       } catch (e) {
@@ -123,9 +124,18 @@ export class ReconnectingPort implements BusPort {
     }
   }
 
+  /** Subscribes `s` on `p`, after the last entry it delivered (or from where it started). */
+  async #subscribeOn(p: SocketPort, s: Sub): Promise<{ sub: number; from: string }> {
+    const r = await p.subscribe(s.stream, s.last ?? s.from, s.credit, (entries) => this.#onPush(s, entries));
+    s.remote = r.sub;
+    s.port = p;
+    if (s.last === undefined) s.from = r.from;
+    return r;
+  }
+
   #onPush(s: Sub, entries: RawEntry[]): void {
     if (entries.length === 0) return;
-    s.after = entries[entries.length - 1][0];
+    s.last = entries[entries.length - 1][0];
     s.credit -= entries.length;
     s.handler(entries);
   }
@@ -157,15 +167,9 @@ export class ReconnectingPort implements BusPort {
     return this.#call((p) => p.read(streams, o));
   }
   async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler) {
-    const s: Sub = { stream, after: from, credit, handler: onEntries, remote: undefined, port: undefined };
+    const s: Sub = { stream, from, last: undefined, credit, handler: onEntries, remote: undefined, port: undefined };
     const id = this.#nextSub++;
-    const r = await this.#call(async (p) => {
-      const r = await p.subscribe(stream, from, credit, (entries) => this.#onPush(s, entries));
-      s.remote = r.sub;
-      s.port = p;
-      return r;
-    });
-    s.after = r.from;
+    const r = await this.#call((p) => this.#subscribeOn(p, s));
     this.#subs.set(id, s);
     return { sub: id, from: r.from };
   }

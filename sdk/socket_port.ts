@@ -19,6 +19,18 @@ interface Pending {
   resolve: (reply: Record<string, unknown>) => void;
   reject: (e: Error) => void;
   op: string;
+  onReply: ((reply: Record<string, unknown>) => void) | undefined;
+}
+
+/** Options of `SocketPort.request()`. */
+export interface RequestOptions {
+  /**
+   * Runs with an `ok` reply as soon as it is read, before the next frame of
+   * the same read is dispatched (the promise's continuation runs only after
+   * all of them). `subscribe` registers its push handler here: ampd may send
+   * the first push right behind the reply. Defaults to none.
+   */
+  onReply?: (reply: Record<string, unknown>) => void;
 }
 
 /** What the sidecar said in its `hello` reply. */
@@ -115,15 +127,31 @@ export class SocketPort implements BusPort {
     const p = this.#pending.get(rid);
     if (p === undefined) return;
     this.#pending.delete(rid);
-    if (m.ok === true) p.resolve(m);
-    else {
+    if (m.ok === true) {
+      if (p.onReply !== undefined) {
+        try {
+          p.onReply(m);
+        } catch (e) {
+          p.reject(e as Error);
+          return;
+        }
+      }
+      p.resolve(m);
+    } else {
       const e = m.error as { code: string; message: string; details?: Record<string, unknown> };
       p.reject(new BusError(e.code, `${p.op}: ${e.message}`, e.details));
     }
   }
 
-  /** Sends one request and resolves with the reply map (or rejects with `BusError`). */
-  request(op: string, args: Record<string, unknown>): Promise<Record<string, unknown>> {
+  /**
+   * Sends one request and resolves with the reply map (or rejects with `BusError`).
+   *
+   * @example
+   * ```ts
+   * const { time } = await port.request("ping", {});
+   * ```
+   */
+  request(op: string, args: Record<string, unknown>, options: RequestOptions = {}): Promise<Record<string, unknown>> {
     if (this.#closedWith) return Promise.reject(this.#closedWith);
     const rid = this.#rid = (this.#rid + 1) >>> 0;
     const w = this.#out;
@@ -149,6 +177,7 @@ export class SocketPort implements BusPort {
       }, this.#timeout);
       this.#pending.set(rid, {
         op,
+        onReply: options.onReply,
         resolve: (r) => {
           clearTimeout(timer);
           resolve(r);
@@ -185,8 +214,8 @@ export class SocketPort implements BusPort {
   }
 
   async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler) {
-    const r = await this.request("subscribe", { stream, from, credit });
-    this.#subs.set(r.sub as number, onEntries);
+    // Registered as the reply is read: a push in the same read from the transport follows at once.
+    const r = await this.request("subscribe", { stream, from, credit }, { onReply: (reply) => this.#subs.set(reply.sub as number, onEntries) });
     return { sub: r.sub as number, from: r.from as string };
   }
 

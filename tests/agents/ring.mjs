@@ -31,7 +31,7 @@ const EVIDENCE = {
  */
 export async function runAgent(ampbus, o) {
   // Progress on stderr: when the test times out, it shows where each agent was.
-  const log = (what) => console.error(`${o.name}: ${what}`);
+  const log = (what) => console.error(`${new Date().toISOString().slice(11, 23)} ${o.name}: ${what}`);
   const bus = await ampbus.connect({ socket: o.socket, name: o.name });
   log("connected");
   const summary = {

@@ -61,8 +61,17 @@ function commandFor(runtime: string): [string, string[]] {
   }
 }
 
-/** Runs one agent to completion; resolves with its summary, or rejects with its output. */
-function runAgent(runtime: string, options: Record<string, unknown>): Promise<Summary> {
+/** How one agent process ended: its summary when it finished, and everything it printed. */
+interface AgentRun {
+  runtime: string;
+  summary: Summary | undefined;
+  ending: string;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one agent to completion (never rejects: a failed agent has no summary). */
+function runAgent(runtime: string, options: Record<string, unknown>): Promise<AgentRun> {
   const [cmd, args] = commandFor(runtime);
   const child = spawn(cmd, [...args, JSON.stringify({ ...options, runtimeKey: runtime })], {
     cwd: ROOT, // Deno maps npm packages through deno.json in the repository root
@@ -73,28 +82,47 @@ function runAgent(runtime: string, options: Record<string, unknown>): Promise<Su
   let stderr = "";
   child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill("SIGKILL"), AGENT_TIMEOUT_MS);
-    child.once("close", (code, signal) => {
+    const done = (ending: string) => {
       clearTimeout(timer);
       const line = stdout.split("\n").find((l) => l.startsWith("AGENT_SUMMARY "));
-      if (code === 0 && line !== undefined) resolve(JSON.parse(line.slice("AGENT_SUMMARY ".length)));
-      else reject(new Error(`${runtime} agent ended with ${signal ?? `exit code ${code}`}\nstdout:\n${stdout}\nstderr:\n${stderr}`));
-    });
+      const ok = ending === "exit code 0" && line !== undefined;
+      resolve({ runtime, summary: ok ? JSON.parse(line.slice("AGENT_SUMMARY ".length)) : undefined, ending, stdout, stderr });
+    };
+    child.once("error", (e) => done(`spawn error: ${e.message}`));
+    child.once("close", (code, signal) => done(signal ?? `exit code ${code}`));
   });
 }
 
-/** Runs the ring through ampd at `socket`; returns the summaries by runtime. */
-async function ring(socket: string, run: string): Promise<Record<string, Summary>> {
+/** Every agent's output: when one agent fails, the others' logs show what it was waiting for. */
+function agentLogs(runs: AgentRun[], ampdStderr: string): string {
+  const parts = runs.map((r) => `--- ${r.runtime} agent (${r.ending}) ---\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  return `${parts.join("\n")}\n--- ampd stderr ---\n${ampdStderr}`;
+}
+
+/**
+ * Runs the ring through `ampd`, then checks it; on any failure the error
+ * carries every agent's log and ampd's, not only the first agent to fail.
+ */
+async function ringChecked(ampd: Ampd, run: string, backend: string): Promise<void> {
   const name = (r: string) => `${run}-${r}`;
-  const common = { socket, count: COUNT, run };
+  const common = { socket: ampd.socket, count: COUNT, run };
   // All three start at once; each follows its inbox from "0", so start-up order does not matter.
-  const [b, d, n] = await Promise.all([
+  const runs = await Promise.all([
     runAgent("bun", { ...common, name: name("bun"), next: name("deno"), role: "starter" }),
     runAgent("deno", { ...common, name: name("deno"), next: name("node"), role: "relay" }),
     runAgent("node", { ...common, name: name("node"), next: name("bun"), role: "relay" }),
   ]);
-  return { bun: b, deno: d, node: n };
+  const failed = runs.filter((r) => r.summary === undefined);
+  if (failed.length > 0) {
+    throw new Error(`${failed.map((r) => `${r.runtime} agent ended with ${r.ending}`).join("; ")}\n${agentLogs(runs, ampd.stderr)}`);
+  }
+  try {
+    checkRing(Object.fromEntries(runs.map((r) => [r.runtime, r.summary!])), run, backend);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${agentLogs(runs, ampd.stderr)}`, { cause: e });
+  }
 }
 
 function checkRing(s: Record<string, Summary>, run: string, backend: string): void {
@@ -164,10 +192,8 @@ describe("three runtimes through one ampd", () => {
     const ampd = await Ampd.start({ args: ["--backend", "memory"] });
     try {
       const run = `m${Date.now().toString(36)}`;
-      const s = await ring(ampd.socket, run);
-      checkRing(s, run, "memory");
-      const c = ampd.stderr;
-      expect(c).not.toMatch(/ERROR/);
+      await ringChecked(ampd, run, "memory");
+      expect(ampd.stderr).not.toMatch(/ERROR/);
     } finally {
       expect(await ampd.stop()).toBe(0);
       await ampd.dispose();
@@ -187,8 +213,7 @@ describe("three runtimes through one ampd", () => {
       const ampd = await Ampd.start({ args: ["--backend", "redis", "--redis", redis.url] });
       try {
         const run = `r${Date.now().toString(36)}`;
-        const s = await ring(ampd.socket, run);
-        checkRing(s, run, "redis");
+        await ringChecked(ampd, run, "redis");
         expect(ampd.stderr).not.toMatch(/ERROR/);
       } finally {
         expect(await ampd.stop()).toBe(0);
