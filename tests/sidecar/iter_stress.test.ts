@@ -98,7 +98,7 @@ async function round(clients: AmpClient[], writer: AmpClient, prefix: string): P
   await Promise.race([Promise.all(followers.map((f) => f.done)), deadline]);
   clearTimeout(timer);
   // Iterators still waiting end here, with what they had.
-  await Promise.all(followers.map((f) => f.it.return()));
+  await Promise.all(followers.map((f) => f.it.return?.()));
   await Promise.all(followers.map((f) => f.done));
 
   const problems: string[] = [];
