@@ -46,12 +46,11 @@ function sized(size: number, n: number): AISPMessage {
 
 const nOf = (m: AISPMessage) => (m.payload as { n: number }).n;
 
-async function start(kind: string): Promise<AmpClient> {
-  const args = ["--log-level", "warn"];
+async function start(kind: string, extra: string[] = []): Promise<AmpClient> {
   const ampd = procs.track(
     kind === "memory"
-      ? await Ampd.start({ args: ["--backend", "memory", ...args] })
-      : await startAmpd(procs.track(await RedisServer.start())),
+      ? await Ampd.start({ args: ["--backend", "memory", "--log-level", "warn", ...extra] })
+      : await startAmpd(procs.track(await RedisServer.start()), { args: extra }),
   );
   // No reconnect: an over-size frame must fail the test, not be retried until it times out.
   const bus = await connect({ socket: ampd.socket, name: "frame-limit", reconnect: false });
@@ -112,6 +111,30 @@ for (const { kind, skip } of backends) {
       // The claim timeout is 30 s: these came at once, as a first delivery.
       expect(Date.now() - started).toBeLessThan(15_000);
       for (const d of [...second, ...third]) await d.ack();
+      expect(await group.pending()).toEqual([]);
+    }, 60_000);
+
+    test("entries held for a consumer that stops reading are not lost: after the claim timeout another consumer claims them", async () => {
+      // A 1 MiB frame limit keeps this quick: three 600 kB messages, one per reply.
+      const bus = await start(kind, ["--max-frame", "1MiB", "--claim-timeout", "1s"]);
+      const stream = "frames.crash";
+      const group = bus.group(stream, "g", { from: "0" });
+      await group.ensure();
+      for (let n = 0; n < 3; n++) await bus.streamAdd(stream, sized(600_000, n));
+      const first = await group.consumer("c", { count: 10 }).fetch();
+      expect(first.map((d) => nOf(d.message))).toEqual([0]);
+      await first[0].ack();
+      // c goes away with 1 and 2 held for it; d gets them once they are claimable.
+      const d = group.consumer("d", { count: 10, block: 500 });
+      const got: [number, number][] = [];
+      const end = Date.now() + 20_000;
+      while (got.length < 2 && Date.now() < end) {
+        for (const e of await d.fetch()) {
+          got.push([nOf(e.message), e.deliveries]);
+          await e.ack();
+        }
+      }
+      expect(got).toEqual([[1, 2], [2, 2]]);
       expect(await group.pending()).toEqual([]);
     }, 60_000);
 
