@@ -46,8 +46,8 @@ const charCodes: number[] = [];
 // string); elsewhere short ASCII is built from char codes, the rest by TextDecoder.
 // The native slice is lenient: a U+FFFD in its result sends the bytes to
 // `firstInvalidUtf8` (ASCII and most text hold none, so the check costs one scan).
-// deno-lint-ignore no-explicit-any
 const utf8Slice: ((this: Uint8Array, start: number, end: number) => string) | undefined = (runtime === "node" || runtime === "bun")
+  // deno-lint-ignore no-explicit-any
   ? (globalThis as any).Buffer?.prototype?.utf8Slice
   : undefined;
 
@@ -65,7 +65,7 @@ function hex(b: number): string {
  * `b[start, end)`, or -1 when it is all well-formed (Unicode table 3-7: no
  * overlong forms, no surrogates, nothing above U+10FFFF).
  */
-export function firstInvalidUtf8(b: Uint8Array, start: number, end: number): number {
+function firstInvalidUtf8(b: Uint8Array, start: number, end: number): number {
   let i = start;
   while (i < end) {
     const c = b[i];

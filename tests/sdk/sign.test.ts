@@ -160,9 +160,7 @@ describe("sign / verify", async () => {
       () => {
         throw new Error("key ring down");
       },
-      async () => {
-        throw new Error("key ring down");
-      },
+      () => Promise.reject(new Error("key ring down")),
       () => null,
       () => ({ alg: "ed25519", kid: "ed-1", key: "not a key" }),
       () => ({ alg: "ed25519", kid: "ed-1", key: null }),
