@@ -161,14 +161,6 @@ async function findKey(keys: KeyRing, kid: string): Promise<VerifyingKey | undef
   return Object.hasOwn(keys, kid) ? (keys as Record<string, VerifyingKey>)[kid] : undefined;
 }
 
-function reason(e: unknown): string {
-  try {
-    return e instanceof Error ? e.message : String(e);
-  } catch {
-    return "(an error that cannot be printed)";
-  }
-}
-
 /**
  * Checks the message's signature and throws a `SignatureError` saying why it
  * does not hold (`UNSIGNED`, `UNKNOWN_KEY` also when the key ring throws,
@@ -191,7 +183,7 @@ export async function assertSigned(msg: AISPMessage, keys: KeyRing): Promise<Ver
   try {
     key = await findKey(keys, sig.kid);
   } catch (e) {
-    throw new SignatureError("UNKNOWN_KEY", `the key ring failed to look up kid ${JSON.stringify(sig.kid)}: ${reason(e)}`, { cause: e });
+    throw new SignatureError("UNKNOWN_KEY", `the key ring threw while looking up kid ${JSON.stringify(sig.kid)} (the error is the cause)`, { cause: e });
   }
   if (key === undefined || key === null) throw new SignatureError("UNKNOWN_KEY", `no key with kid ${JSON.stringify(sig.kid)}`);
   if (key.alg !== sig.alg) {
@@ -201,7 +193,7 @@ export async function assertSigned(msg: AISPMessage, keys: KeyRing): Promise<Ver
   try {
     ok = await crypto.subtle.verify(algorithmOf(sig.alg), key.key, sig.value as BufferSource, bytes as BufferSource);
   } catch (e) {
-    throw new SignatureError("KEY_MISMATCH", `key ${JSON.stringify(sig.kid)} cannot verify a ${sig.alg} signature: ${reason(e)}`, { cause: e });
+    throw new SignatureError("KEY_MISMATCH", `key ${JSON.stringify(sig.kid)} cannot verify a ${sig.alg} signature (not a ${sig.alg} public key or secret; the error is the cause)`, { cause: e });
   }
   if (!ok) throw new SignatureError("BAD_SIGNATURE", `signature of message ${msg.id} does not match (kid ${JSON.stringify(sig.kid)})`);
   return key;
