@@ -138,42 +138,44 @@ export async function readLive(backend: StreamBackend, cursors: readonly ReadCur
 }
 
 // Moves live entries of `batches` into `moved` (per stream, in order) within the
-// byte budget; returns how many were added. A stream is left as it was once the
-// budget is spent, so the next read starts where this one stopped.
+// byte budget; returns how many were added. Reading stops where the budget is
+// spent, so the next read starts there: nothing is skipped.
 function sift(batches: readonly StreamBatch[], moved: Map<string, LiveBatch>, maxBytes: number | undefined): number {
   const now = Date.now();
-  let budget = maxBytes === undefined ? Infinity : maxBytes - FRAME_BASE_COST;
-  for (const b of moved.values()) budget -= b.entries.length === 0 ? 0 : BATCH_COST + utf8Length(b.stream);
+  const limit = maxBytes === undefined ? Infinity : maxBytes - FRAME_BASE_COST;
+  let used = 0;
+  for (const b of moved.values()) used += batchCost(b.stream);
   let delivered = 0;
-  let full = false;
   for (const b of batches) {
-    if (full) break;
     let out = moved.get(b.stream);
     for (const e of b.entries) {
-      if (isExpired(e.headers, now)) {
-        if (out === undefined) moved.set(b.stream, (out = { stream: b.stream, entries: [], last: e.entryId }));
-        out.last = e.entryId;
-        continue;
+      const live = !isExpired(e.headers, now);
+      const cost = (out === undefined ? batchCost(b.stream) : 0) + (live ? e.msg.length + ENTRY_COST : 0);
+      if (used + cost > limit) {
+        if (delivered > 0 || !live) return delivered;
+        // The first live entry: make room by leaving other streams' expired-only
+        // batches for the next read; if it still does not fit, it goes alone.
+        for (const o of [...moved.values()]) {
+          if (o.stream !== b.stream && o.entries.length === 0) {
+            moved.delete(o.stream);
+            used -= batchCost(o.stream);
+          }
+        }
       }
-      let cost = e.msg.length + ENTRY_COST;
-      if (out === undefined || out.entries.length === 0) cost += BATCH_COST + utf8Length(b.stream);
-      if (cost > budget && (delivered > 0 || hasEntries(moved))) {
-        full = true;
-        break;
-      }
-      budget -= cost;
       if (out === undefined) moved.set(b.stream, (out = { stream: b.stream, entries: [], last: e.entryId }));
-      out.entries.push(e);
       out.last = e.entryId;
-      delivered++;
+      used += cost;
+      if (live) {
+        out.entries.push(e);
+        delivered++;
+      }
     }
   }
   return delivered;
 }
 
-function hasEntries(moved: Map<string, LiveBatch>): boolean {
-  for (const b of moved.values()) if (b.entries.length > 0) return true;
-  return false;
+function batchCost(stream: string): number {
+  return BATCH_COST + utf8Length(stream);
 }
 
 async function resolveNow(backend: StreamBackend, cursors: readonly ReadCursor[]): Promise<ReadCursor[]> {
