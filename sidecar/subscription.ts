@@ -2,7 +2,9 @@
  * A subscription: pushes a stream's entries to one session, paced by the
  * credit the client grants (a `PacedReader`), so a slow client cannot make
  * ampd buffer without bound: at most `credit` entries are read ahead, and
- * nothing is read while the client's socket is backed up.
+ * nothing is read while the client's socket is backed up. Messages past
+ * `expiresAt` are skipped without using credit; `Session.push` splits a
+ * batch into frames of at most `maxFrame` bytes.
  *
  * @module
  */
@@ -33,7 +35,7 @@ export class Subscription {
     return this.#reader.stream;
   }
 
-  /** The last entry id pushed (or the starting point). */
+  /** The last entry id pushed, or a later one skipped as expired (or the starting point). */
   get cursor(): string {
     return this.#reader.cursor;
   }
