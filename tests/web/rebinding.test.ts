@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect as tcpConnect } from "node:net";
 import type { Ampd } from "../_helpers/ampd.ts";
 import { startLive } from "./_live.ts";
+import { decode } from "@msgpack/msgpack";
 
 /** Sends one HTTP/1.1 request and returns the status line's code and the body. */
 function rawGet(base: string, path: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
@@ -91,4 +92,24 @@ test("--http-allow-host and --http-allow-origin admit the names and origins they
   }
   const { ampd: bad } = await startLive(["--http-allow-origin", "not an origin"]).catch((e) => ({ ampd: undefined, e }));
   expect(bad).toBeUndefined();
+});
+
+test("/ws/bus sessions have the socket's deadlines: no hello within --hello-timeout closes the WebSocket with HELLO_TIMEOUT", async () => {
+  const { ampd, http } = await startLive(["--hello-timeout", "1s"]);
+  try {
+    const ws = new WebSocket(`${http.replace(/^http/, "ws")}/ws/bus`);
+    ws.binaryType = "arraybuffer";
+    const frames: Uint8Array[] = [];
+    ws.onmessage = (e) => frames.push(new Uint8Array(e.data as ArrayBuffer));
+    const t0 = Date.now();
+    const code = await new Promise<number>((resolve) => (ws.onclose = (e) => resolve(e.code)));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(code).toBe(1000);
+    const body = decode(Buffer.concat(frames).subarray(4)) as { rid: null; error: { code: string } };
+    expect(body.rid).toBeNull();
+    expect(body.error.code).toBe("HELLO_TIMEOUT");
+  } finally {
+    await ampd.dispose();
+  }
 });
