@@ -271,7 +271,7 @@ class _Reader:
             n = self.uint(1 << (t - 0xC4))
             self.need(n)
             self.p += n
-            return bytes(self.b[self.p - n:self.p])
+            return self.b[self.p - n:self.p]
         elif t in (0xDC, 0xDD):
             return self.array(self.uint(2 if t == 0xDC else 4), depth)
         elif t in (0xDE, 0xDF):
