@@ -12,6 +12,9 @@
  * in nearly every run.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Ampd, buildAmpd } from "../_helpers/ampd.ts";
 import { REDIS_SKIP_REASON, RedisServer } from "../_helpers/redis_server.ts";
 import { createMessage } from "../../sdk/builder.ts";
@@ -67,7 +70,7 @@ function follow(bus: AmpClient, stream: string, from: string): Follower {
  * then one last entry per stream once every iterator is ready. Returns one
  * line per iterator that missed, repeated or reordered an entry.
  */
-async function round(clients: AmpClient[], writer: AmpClient, prefix: string): Promise<string[]> {
+async function round(clients: AmpClient[], writer: AmpClient, prefix: string, midway?: () => Promise<void>): Promise<string[]> {
   const streams = Array.from({ length: STREAMS }, (_, i) => `${prefix}.${i}`);
   const ids = new Map<string, string[]>(streams.map((s) => [s, []]));
   let n = 0;
@@ -89,6 +92,7 @@ async function round(clients: AmpClient[], writer: AmpClient, prefix: string): P
     followers.push(follow(clients[i % clients.length], stream, i % 2 === 0 ? "0" : "$"));
   }
   await Promise.all(followers.map((f) => f.it.ready));
+  await midway?.();
   writing = false;
   await writes;
   await Promise.all(streams.map((s) => add(s, true)));
@@ -117,13 +121,17 @@ async function round(clients: AmpClient[], writer: AmpClient, prefix: string): P
   return problems;
 }
 
-/** `ROUNDS` rounds through `CLIENTS` connections to ampd; every iterator of every round must see everything. */
-async function stress(options: ConnectOptions, prefix: string): Promise<void> {
+/**
+ * `ROUNDS` rounds through three connections to ampd (and one for the writer);
+ * every iterator of every round must see everything. `midway` runs in each
+ * round once its iterators are ready, while the writer is still adding.
+ */
+async function stress(options: ConnectOptions, prefix: string, midway?: () => Promise<void>): Promise<void> {
   const clients = await Promise.all([0, 1, 2].map((i) => connect({ ...options, name: `stress-${i}` })));
   const writer = await connect({ ...options, name: "stress-writer" });
   try {
     const problems: string[] = [];
-    for (let r = 0; r < ROUNDS; r++) problems.push(...(await round(clients, writer, `${prefix}.r${r}`)));
+    for (let r = 0; r < ROUNDS; r++) problems.push(...(await round(clients, writer, `${prefix}.r${r}`, midway)));
     expect(problems.slice(0, 20)).toEqual([]);
     expect(problems.length).toBe(0);
   } finally {
@@ -177,6 +185,31 @@ describe(`${PER_ROUND * ROUNDS} iterators through one ampd see every entry`, () 
       } finally {
         expect(await ampd.stop()).toBe(0);
         await ampd.dispose();
+      }
+    }, 60_000);
+
+    // Every connection drops with each restart: each iterator re-subscribes after the last
+    // entry it got, where entries are waiting, so the first push again comes right behind the reply.
+    test("on Redis, re-subscribing through ampd restarts", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "iter-stress-"));
+      const socket = join(dir, "ampd.sock");
+      const args = ["--backend", "redis", "--redis", redis.url];
+      let ampd = await Ampd.start({ args, socket });
+      let restarts = 0;
+      const restart = async () => {
+        expect(await ampd.stop()).toBe(0);
+        await ampd.dispose();
+        ampd = await Ampd.start({ args, socket });
+        restarts++;
+      };
+      try {
+        await stress({ socket }, `stress-rr${Date.now().toString(36)}`, restart);
+        expect(restarts).toBe(ROUNDS);
+        expect(ampd.stderr).not.toMatch(/ERROR/);
+      } finally {
+        expect(await ampd.stop()).toBe(0);
+        await ampd.dispose();
+        rmSync(dir, { recursive: true, force: true });
       }
     }, 60_000);
   } else {
