@@ -3,7 +3,9 @@
  * one compiled ampd, on memory and on a real redis-server. A ring: Bun sends
  * tasks to Deno's inbox, Deno answers each to Node (replyTo, same
  * conversationId), Node answers to Bun. Each agent prints a JSON summary
- * (tests/agents/ring.mjs) that the test checks against the others.
+ * (tests/agents/ring.mjs) that the test checks against the others. When an
+ * agent fails or hangs, the error shows every agent's timestamped log and
+ * ampd's: the agent that lost a message is often not the one that failed first.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
