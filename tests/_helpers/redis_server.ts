@@ -5,7 +5,8 @@
  * When `redis-server` is not on PATH, `REDIS_SERVER_AVAILABLE` is false and
  * suites skip with `REDIS_SKIP_REASON` printed, except under CI (`CI` set),
  * where importing this module throws: a missing redis-server in CI is a
- * failure, not a skip.
+ * failure, not a skip. (`npm test` installs it first, as root on Debian:
+ * scripts/ensure_system.mjs.)
  *
  * @example
  * ```ts
@@ -38,11 +39,11 @@ export const REDIS_SERVER_AVAILABLE: boolean = findRedisServer();
 /** Why Redis suites are skipped, or undefined when they run. */
 export const REDIS_SKIP_REASON: string | undefined = REDIS_SERVER_AVAILABLE
   ? undefined
-  : "redis-server is not on PATH: skipping the Redis backend tests (install redis-server to run them)";
+  : "redis-server is not on PATH: skipping the Redis backend tests (apt-get install redis-server; npm test does, as root on Debian)";
 
 if (!REDIS_SERVER_AVAILABLE && process.env.CI) {
   throw new Error(
-    "redis-server is not on PATH but CI is set: the Redis backend tests must run in CI (install redis-server)",
+    "redis-server is not on PATH but CI is set: the Redis backend tests must run in CI (apt-get install redis-server; npm test does, as root on Debian)",
   );
 }
 

@@ -1,7 +1,8 @@
 /**
  * Helpers of the live-view suites: ampd with `--http`, a mirror watcher
  * that collects frames, and headless Chromium through playwright-core
- * (skipped with a printed reason when absent, except under CI=true).
+ * (skipped with a printed reason when absent, except under CI, where it fails;
+ * `npm test` installs Debian's chromium first, as root on Debian).
  */
 import { existsSync } from "node:fs";
 import type { AISPMessage } from "../../mod.ts";
@@ -80,11 +81,11 @@ export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 /**
  * Why the browser suites cannot run here, or undefined when they can.
- * Under CI=true a missing browser is an error, not a skip.
+ * Under CI (`CI` set, as the other suites read it) a missing browser is an error, not a skip.
  */
 export async function browserMissing(): Promise<string | undefined> {
   let why: string | undefined;
-  if (!existsSync(CHROMIUM)) why = `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
+  if (!existsSync(CHROMIUM)) why = `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH; npm test installs it, as root on Debian)`;
   else {
     try {
       await loadPlaywright();
@@ -92,7 +93,7 @@ export async function browserMissing(): Promise<string | undefined> {
       why = "playwright-core is not installed (npm install)";
     }
   }
-  if (why !== undefined && process.env.CI === "true") throw new Error(`browser tests must run in CI: ${why}`);
+  if (why !== undefined && process.env.CI) throw new Error(`browser tests must run in CI: ${why}`);
   if (why !== undefined) console.log(`skipping browser tests: ${why}`);
   return why;
 }
