@@ -3,8 +3,11 @@
  * restarted) or ampd answers `BACKEND_UNAVAILABLE` (Redis restarting), it
  * reconnects with backoff, says hello again, re-creates subscriptions after
  * the last entry each delivered, and retries the requests that were in
- * flight (safe for publishes: the bus stores an `opId` once). Callers see no
- * error for an outage shorter than the deadline; after it, a typed error.
+ * flight (safe for publishes: the bus stores an `opId` once). A
+ * `BACKEND_TIMEOUT` (Redis stalled) is retried too, for the requests that
+ * are safe to repeat: a publish, a read, an ack; not a group read or a
+ * claim, which would hand the same entries out again. Callers see no error
+ * for an outage shorter than the deadline; after it, a typed error.
  *
  * @module
  */
@@ -22,9 +25,17 @@ export interface ReconnectOptions {
 
 const RETRYABLE_CODES = new Set(["BACKEND_UNAVAILABLE", "SHUTTING_DOWN", "CONNECTION_CLOSED"]);
 
-function retryable(e: unknown): boolean {
+/**
+ * A request that timed out on a stalled Redis may still run when it wakes:
+ * retried only where running it twice is harmless.
+ */
+const RETRYABLE_IF_REPEATABLE = new Set(["BACKEND_TIMEOUT"]);
+
+function retryable(e: unknown, repeatable = false): boolean {
   const code = (e as { code?: string })?.code;
-  if (e instanceof BusError || e instanceof ConnectionClosedError) return RETRYABLE_CODES.has(e.code);
+  if (e instanceof BusError || e instanceof ConnectionClosedError) {
+    return RETRYABLE_CODES.has(e.code) || (repeatable && RETRYABLE_IF_REPEATABLE.has(e.code));
+  }
   // The transport could not connect: the socket is missing or refused while ampd restarts.
   return code === "ENOENT" || code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EPIPE" ||
     (e instanceof Error && /NotFound|ConnectionRefused|ConnectionReset|BrokenPipe/.test(e.name));
@@ -140,8 +151,11 @@ export class ReconnectingPort implements BusPort {
     s.handler(entries);
   }
 
-  /** Runs `f` on the live connection, retrying through outages until the deadline. */
-  async #call<T>(f: (p: SocketPort) => Promise<T>): Promise<T> {
+  /**
+   * Runs `f` on the live connection, retrying through outages until the
+   * deadline; `repeatable` requests are also retried after a backend timeout.
+   */
+  async #call<T>(f: (p: SocketPort) => Promise<T>, repeatable = false): Promise<T> {
     const start = Date.now();
     let delay = this.#initialDelayMs;
     for (;;) {
@@ -149,7 +163,7 @@ export class ReconnectingPort implements BusPort {
       try {
         return await f(await this.#current());
       } catch (e) {
-        if (!retryable(e)) throw e;
+        if (!retryable(e, repeatable)) throw e;
         if (Date.now() - start >= this.#deadlineMs) {
           if (e instanceof BusError) throw e;
           throw new ConnectionClosedError(`ampd unreachable for ${Date.now() - start} ms: ${(e as Error).message}`, { cause: e });
@@ -161,10 +175,10 @@ export class ReconnectingPort implements BusPort {
   }
 
   add(stream: string, msg: Uint8Array, maxLen?: number) {
-    return this.#call((p) => p.add(stream, msg, maxLen));
+    return this.#call((p) => p.add(stream, msg, maxLen), true);
   }
   read(streams: Record<string, string>, o: { count?: number; block?: number }): Promise<RawBatch[]> {
-    return this.#call((p) => p.read(streams, o));
+    return this.#call((p) => p.read(streams, o), true);
   }
   async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler) {
     const s: Sub = { stream, from, last: undefined, credit, handler: onEntries, remote: undefined, port: undefined };
@@ -190,40 +204,40 @@ export class ReconnectingPort implements BusPort {
     }
   }
   groupCreate(stream: string, group: string, from: string) {
-    return this.#call((p) => p.groupCreate(stream, group, from));
+    return this.#call((p) => p.groupCreate(stream, group, from), true);
   }
   groupRead(stream: string, group: string, consumer: string, o: { count?: number; block?: number }): Promise<RawGroupEntry[]> {
     return this.#call((p) => p.groupRead(stream, group, consumer, o));
   }
   ack(stream: string, group: string, ids: string[]): Promise<number> {
-    return this.#call((p) => p.ack(stream, group, ids));
+    return this.#call((p) => p.ack(stream, group, ids), true);
   }
   nack(stream: string, group: string, consumer: string, ids: string[], delay: number): Promise<number> {
     return this.#call((p) => p.nack(stream, group, consumer, ids, delay));
   }
   extend(stream: string, group: string, consumer: string, ids: string[]): Promise<number> {
-    return this.#call((p) => p.extend(stream, group, consumer, ids));
+    return this.#call((p) => p.extend(stream, group, consumer, ids), true);
   }
   pending(stream: string, group: string, consumer?: string): Promise<PendingEntry[]> {
-    return this.#call((p) => p.pending(stream, group, consumer));
+    return this.#call((p) => p.pending(stream, group, consumer), true);
   }
   claim(stream: string, group: string, consumer: string, minIdle?: number): Promise<RawGroupEntry[]> {
     return this.#call((p) => p.claim(stream, group, consumer, minIdle));
   }
   groupInfo(stream: string): Promise<Record<string, unknown>> {
-    return this.#call((p) => p.groupInfo(stream));
+    return this.#call((p) => p.groupInfo(stream), true);
   }
   trim(stream: string, maxLen: number, approximate: boolean): Promise<number> {
-    return this.#call((p) => p.trim(stream, maxLen, approximate));
+    return this.#call((p) => p.trim(stream, maxLen, approximate), true);
   }
   streamInfo(stream: string): Promise<StreamInfo> {
-    return this.#call((p) => p.streamInfo(stream));
+    return this.#call((p) => p.streamInfo(stream), true);
   }
   info(): Promise<BusInfo> {
-    return this.#call((p) => p.info());
+    return this.#call((p) => p.info(), true);
   }
   ping(): Promise<number> {
-    return this.#call((p) => p.ping());
+    return this.#call((p) => p.ping(), true);
   }
   async close(): Promise<void> {
     if (this.#closed) return;

@@ -119,12 +119,15 @@ describeRedis("eviction policy", () => {
 });
 
 describeRedis("Redis stopped (SIGSTOP)", () => {
-  test("adds fail with BACKEND_TIMEOUT while Redis is stopped, info says degraded, and the retry with the same opId stores once", async () => {
+  test("adds fail with BACKEND_TIMEOUT while Redis is stopped, info says degraded; the reconnecting client's retries with the same opId store once", async () => {
     const redis = procs.track(await RedisServer.start());
     const pid = await redisPid(redis);
     let stopped = false;
     procs.track({ dispose: () => void (stopped && process.kill(pid, "SIGCONT")) });
     const ampd = procs.track(await startAmpd(redis, { args: ["--command-timeout", "1s"] }));
+    // One client that sees every error as it is, one that retries through outages.
+    const plain = await connect({ socket: ampd.socket, reconnect: false });
+    procs.track({ dispose: () => plain.close() });
     const bus = await connect({ socket: ampd.socket, reconnect: { deadlineMs: 20_000 } });
     procs.track({ dispose: () => bus.close() });
     const stream = "stall";
@@ -134,32 +137,37 @@ describeRedis("Redis stopped (SIGSTOP)", () => {
     stopped = true;
     const t0 = performance.now();
     const msg = numbered("stall", 1);
-    const first = rejection(bus.streamAdd(stream, msg));
+    const first = rejection(plain.streamAdd(stream, msg));
     const err = await Promise.race([first, sleep(8000).then(() => undefined)]);
     const settledMs = Math.round(performance.now() - t0);
     expect(err).toBeDefined();
     expect(err!.code).toBe("BACKEND_TIMEOUT");
     expect(err!.message).toContain("1000 ms");
-    const info = (await bus.info()).backend as { state: string; degraded?: string };
+    const info = (await plain.info()).backend as { state: string; degraded?: string };
     expect(info.state).toBe("degraded");
     expect(info.degraded).toBe("BACKEND_TIMEOUT");
     const stats = await runAmpd(["stats", "--socket", ampd.socket, "--json", "--interval", "0"]);
     expect(JSON.parse(stats.stdout).server.backend.state).toBe("degraded");
-    // The client retries with the same message (same opId) while Redis is still stopped.
-    const retryErr = await rejection(bus.streamAdd(stream, msg));
-    expect(retryErr.code).toBe("BACKEND_TIMEOUT");
+    // The reconnecting client publishes the same message and a new one during the stall: it
+    // retries each (same opId) on BACKEND_TIMEOUT until Redis answers, so neither fails.
+    let settled = 0;
+    const retried = [bus.streamAdd(stream, msg), bus.streamAdd(stream, numbered("stall", 2))].map((p) => p.finally(() => settled++));
     await sleep(Math.max(0, 4000 - (performance.now() - t0)));
     expect(stopped).toBe(true);
+    expect(settled).toBe(0);
 
     process.kill(pid, "SIGCONT");
     stopped = false;
+    const [same, next] = await Promise.all(retried);
+    // Redis ran the timed-out adds when it woke: the first stored stall-1, the retries found their opIds.
+    expect(same.duplicate).toBe(true);
     await until("the backend to be ready again", async () => ((await bus.info()).backend as { state: string }).state === "ready", 15_000);
-    // Redis ran both timed-out adds when it woke: the first stored the message, the retry found its opId.
     const again = await bus.streamAdd(stream, msg);
     expect(again.duplicate).toBe(true);
     const cli = await redisCli(redis);
     const entries = await cli.xRange(`ampbus:{${stream}}`, "-", "+");
-    expect(entries.map((e) => e.message.opId)).toEqual(["stall-0", "stall-1"]);
+    expect(entries.map((e) => e.message.opId)).toEqual(["stall-0", "stall-1", "stall-2"]);
+    expect(entries[2].id).toBe(next.entryId);
     printFigures("redis SIGSTOP", { addSettledMs: settledMs, commandTimeoutMs: 1000, stored: entries.length });
   }, 45_000);
 });
