@@ -41,6 +41,7 @@ function commandEnv(): Record<string, string> {
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   for (const k of ["REDIS_URL", "AMPD_TOKEN", "AMPD_SOCKET", "PYTHONPATH", "FORCE_COLOR"]) delete env[k];
   env.NO_COLOR = "1";
+  env.PYTHONDONTWRITEBYTECODE = "1"; // no __pycache__ in the checkout, reached through the symlinks
   return env;
 }
 
@@ -127,13 +128,16 @@ export class WorkDir {
 
   /** Stops the daemons (SIGTERM, then SIGKILL after 5 s) and removes the directory (the symlinks, not their targets). */
   async dispose(): Promise<void> {
-    for (const { child, exited } of this.#daemons) {
-      killGroup(child, "SIGTERM");
-      const timer = setTimeout(() => killGroup(child, "SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
+    try {
+      for (const { child, exited } of this.#daemons) {
+        killGroup(child, "SIGTERM");
+        const timer = setTimeout(() => killGroup(child, "SIGKILL"), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+    } finally {
+      this.#daemons = [];
+      rmSync(this.path, { recursive: true, force: true });
     }
-    this.#daemons = [];
-    rmSync(this.path, { recursive: true, force: true });
   }
 }

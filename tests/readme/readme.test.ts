@@ -98,7 +98,7 @@ for (const doc of DOCS) {
       await buildSdkForNode(); // `npm run build`, which the README asks for once
       dir = new WorkDir();
     }, 120_000);
-    afterAll(async () => await dir?.dispose());
+    afterAll(async () => await dir?.dispose(), 20_000);
 
     test("every code block carries a test marker, and each output block follows a run", () => {
       const orphans = blocks.filter((b, i) => b.kind === "output" && !["run", "browser"].includes(blocks[i - 1]?.kind));
