@@ -7,7 +7,7 @@
  * @module
  */
 import type { AmpClient, Delivery } from "./client.ts";
-import type { RawGroupEntry } from "./bus_port.ts";
+import type { PendingEntry, RawGroupEntry } from "./bus_port.ts";
 
 /** A delivery from a consumer group. Ack it when done, or it is redelivered. */
 export interface GroupDelivery extends Delivery {
@@ -62,7 +62,7 @@ export class Group {
   }
 
   /** Pending entries of the group (or of one consumer). */
-  pending(consumer?: string) {
+  pending(consumer?: string): Promise<PendingEntry[]> {
     return this.#client.port.pending(this.stream, this.name, consumer);
   }
 }

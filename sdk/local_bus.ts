@@ -16,7 +16,7 @@ import { decode } from "./codec.ts";
 import { storedHeaders } from "./backend/headers.ts";
 import { readLive } from "./backend/live_read.ts";
 import { MemoryBackend } from "./backend/memory.ts";
-import type { StreamBackend } from "./backend/types.ts";
+import type { AddResult, CreateGroupResult, StreamBackend } from "./backend/types.ts";
 import { PacedReader } from "./backend/paced_reader.ts";
 
 /** `BusPort` over a `StreamBackend` in this process. */
@@ -43,7 +43,7 @@ export class LocalPort implements BusPort {
     if (this.#closed) throw new ConnectionClosedError("the local bus is closed");
   }
 
-  async add(stream: string, msg: Uint8Array, maxLen?: number) {
+  async add(stream: string, msg: Uint8Array, maxLen?: number): Promise<AddResult> {
     this.#check();
     const headers = storedHeaders(decode(msg)); // the same checks ampd makes
     return await this.#backend.add(stream, { headers, msg }, maxLen === undefined ? undefined : { maxLen });
@@ -56,7 +56,7 @@ export class LocalPort implements BusPort {
     return batches.map((b) => ({ stream: b.stream, entries: b.entries.map((e) => [e.entryId, e.msg]), last: b.last }));
   }
 
-  async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler) {
+  async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler): Promise<{ sub: number; from: string }> {
     this.#check();
     if (from === "$") from = (await this.#backend.info(stream)).lastEntryId ?? "0";
     const sub = this.#nextSub++;
@@ -84,7 +84,7 @@ export class LocalPort implements BusPort {
     return Promise.resolve();
   }
 
-  async groupCreate(stream: string, group: string, from: string) {
+  async groupCreate(stream: string, group: string, from: string): Promise<CreateGroupResult> {
     this.#check();
     return await this.#backend.createGroup(stream, group, { from });
   }

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { type } from "arktype";
-import type { AISPMessage } from "./envelope.ts";
+import { type, type Type } from "arktype";
+import type { AISPMessage, ProofBlock, TaskSpec } from "./envelope.ts";
 import { formatPath, type Issue, ValidationError } from "./errors.ts";
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -15,7 +15,7 @@ const epochMs = type(`0 <= number.integer <= ${MAX_SAFE}`);
 const bytes = type.instanceOf(Uint8Array);
 
 /** AISP evidence: who proved what, how, and how sure. */
-export const proofBlockSchema = type({
+export const proofBlockSchema: Type<ProofBlock> = type({
   "+": "reject",
   prover: "1 <= string <= 128",
   method: "'static-analysis' | 'test-execution' | 'formal-verification'",
@@ -24,7 +24,7 @@ export const proofBlockSchema = type({
 });
 
 /** AISP task spec. */
-export const taskSpecSchema = type({
+export const taskSpecSchema: Type<TaskSpec> = type({
   "+": "reject",
   preconditions: "string[]",
   task: "string > 0",
@@ -33,7 +33,7 @@ export const taskSpecSchema = type({
 });
 
 /** The arktype schema of an envelope (version 1). Unknown fields are rejected. */
-export const messageSchema = type({
+export const messageSchema: Type<AISPMessage> = type({
   "+": "reject",
   v: "1",
   id: name128,
