@@ -13,7 +13,7 @@
  */
 import { BusError, ConnectionClosedError } from "./bus_errors.ts";
 import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawEntry, RawGroupEntry, StreamInfo } from "./bus_port.ts";
-import type { SocketPort } from "./socket_port.ts";
+import type { HelloReply, SocketPort } from "./socket_port.ts";
 
 /** Options of reconnection. */
 export interface ReconnectOptions {
@@ -88,7 +88,7 @@ export class ReconnectingPort implements BusPort {
   }
 
   /** The live connection's hello reply. */
-  get hello() {
+  get hello(): HelloReply | undefined {
     return this.#port?.hello;
   }
 
@@ -174,13 +174,13 @@ export class ReconnectingPort implements BusPort {
     }
   }
 
-  add(stream: string, msg: Uint8Array, maxLen?: number) {
+  add(stream: string, msg: Uint8Array, maxLen?: number): Promise<{ entryId: string; duplicate: boolean }> {
     return this.#call((p) => p.add(stream, msg, maxLen), true);
   }
   read(streams: Record<string, string>, o: { count?: number; block?: number }): Promise<RawBatch[]> {
     return this.#call((p) => p.read(streams, o), true);
   }
-  async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler) {
+  async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler): Promise<{ sub: number; from: string }> {
     const s: Sub = { stream, from, last: undefined, credit, handler: onEntries, remote: undefined, port: undefined };
     const id = this.#nextSub++;
     const r = await this.#call((p) => this.#subscribeOn(p, s));
@@ -203,7 +203,7 @@ export class ReconnectingPort implements BusPort {
       await s.port.unsubscribe(s.remote).catch(() => {});
     }
   }
-  groupCreate(stream: string, group: string, from: string) {
+  groupCreate(stream: string, group: string, from: string): Promise<{ created: boolean }> {
     return this.#call((p) => p.groupCreate(stream, group, from), true);
   }
   groupRead(stream: string, group: string, consumer: string, o: { count?: number; block?: number }): Promise<RawGroupEntry[]> {

@@ -206,7 +206,7 @@ export class SocketPort implements BusPort {
     });
   }
 
-  async add(stream: string, msg: Uint8Array, maxLen?: number) {
+  async add(stream: string, msg: Uint8Array, maxLen?: number): Promise<{ entryId: string; duplicate: boolean }> {
     const r = await this.request("add", { stream, msg, maxLen });
     return { entryId: r.entryId as string, duplicate: r.duplicate as boolean };
   }
@@ -216,7 +216,7 @@ export class SocketPort implements BusPort {
     return r.streams as RawBatch[];
   }
 
-  async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler) {
+  async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler): Promise<{ sub: number; from: string }> {
     // Registered as the reply is read: a push in the same read from the transport follows at once.
     const r = await this.request("subscribe", { stream, from, credit }, { onReply: (reply) => this.#subs.set(reply.sub as number, onEntries) });
     return { sub: r.sub as number, from: r.from as string };
@@ -232,7 +232,7 @@ export class SocketPort implements BusPort {
     await this.request("unsubscribe", { sub });
   }
 
-  async groupCreate(stream: string, group: string, from: string) {
+  async groupCreate(stream: string, group: string, from: string): Promise<{ created: boolean }> {
     const r = await this.request("group.create", { stream, group, from });
     return { created: r.created as boolean };
   }
