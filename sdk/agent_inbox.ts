@@ -34,6 +34,11 @@ export class AgentInbox implements AsyncIterableIterator<GroupDelivery> {
   #error: Error | undefined;
   #done = false;
   #running = 0;
+  // A pump with fetched entries still queued parks on this promise; taking the last one (or
+  // return()) resolves it. Waking on the event instead of a timer keeps an idle listener at
+  // zero wake-ups while the application works on a message.
+  #taken: Promise<void> | undefined;
+  #wakeTaken: (() => void) | undefined;
 
   constructor(client: AmpClient, agent: string, options: ListenOptions = {}) {
     this.agent = agent;
@@ -56,7 +61,7 @@ export class AgentInbox implements AsyncIterableIterator<GroupDelivery> {
       while (!this.#done) {
         // Fetch again only when the application has taken what was fetched (bounded prefetch).
         if (this.#queue.length > 0) {
-          await new Promise((r) => setTimeout(r, 1));
+          await (this.#taken ??= new Promise<void>((r) => (this.#wakeTaken = r)));
           continue;
         }
         const got = await c.fetch();
@@ -77,15 +82,28 @@ export class AgentInbox implements AsyncIterableIterator<GroupDelivery> {
     if (w === undefined) return;
     if (this.#queue.length > 0) {
       this.#waiter = undefined;
-      w.resolve({ value: this.#queue.shift()!, done: false });
+      w.resolve({ value: this.#take(), done: false });
     } else if (this.#error !== undefined) {
       this.#waiter = undefined;
       w.reject(this.#error);
     }
   }
 
+  /** The oldest fetched entry; taking the last one lets the pumps fetch again. */
+  #take(): GroupDelivery {
+    const d = this.#queue.shift()!;
+    if (this.#queue.length === 0) this.#wakePumps();
+    return d;
+  }
+
+  #wakePumps(): void {
+    const wake = this.#wakeTaken;
+    this.#taken = this.#wakeTaken = undefined;
+    wake?.();
+  }
+
   next(): Promise<IteratorResult<GroupDelivery>> {
-    if (this.#queue.length > 0) return Promise.resolve({ value: this.#queue.shift()!, done: false });
+    if (this.#queue.length > 0) return Promise.resolve({ value: this.#take(), done: false });
     if (this.#error !== undefined) return Promise.reject(this.#error);
     if (this.#done) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve, reject) => (this.#waiter = { resolve, reject }));
@@ -96,6 +114,7 @@ export class AgentInbox implements AsyncIterableIterator<GroupDelivery> {
     this.#untrack();
     this.#done = true;
     this.#queue = [];
+    this.#wakePumps();
     const w = this.#waiter;
     this.#waiter = undefined;
     w?.resolve({ value: undefined, done: true });

@@ -39,11 +39,21 @@ export async function defaultTransport(): Promise<TransportFactory> {
   throw new TypeError(`no Unix-socket transport on this runtime (${runtime}); pass a transport to connect()`);
 }
 
-/** A queue of received chunks that an async iterator drains. */
+/**
+ * A queue of received chunks that an async iterator drains. `onTake`, if
+ * given, is called with the chunks left each time the reader takes a queued
+ * one: a transport that paused its source resumes it from there, on the event
+ * rather than on a timer.
+ */
 export class ChunkQueue implements AsyncIterator<Uint8Array> {
   #chunks: Uint8Array[] = [];
   #waiter: ((r: IteratorResult<Uint8Array>) => void) | undefined;
   #ended = false;
+  #onTake: ((left: number) => void) | undefined;
+
+  constructor(onTake?: (left: number) => void) {
+    this.#onTake = onTake;
+  }
 
   push(chunk: Uint8Array): void {
     if (this.#ended) return;
@@ -67,7 +77,11 @@ export class ChunkQueue implements AsyncIterator<Uint8Array> {
   }
 
   next(): Promise<IteratorResult<Uint8Array>> {
-    if (this.#chunks.length > 0) return Promise.resolve({ value: this.#chunks.shift()!, done: false });
+    if (this.#chunks.length > 0) {
+      const chunk = this.#chunks.shift()!;
+      this.#onTake?.(this.#chunks.length);
+      return Promise.resolve({ value: chunk, done: false });
+    }
     if (this.#ended) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => (this.#waiter = resolve));
   }

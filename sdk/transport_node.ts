@@ -8,7 +8,8 @@ import { ChunkQueue, type Transport, type TransportOptions } from "./transport.t
 
 class NodeTransport implements Transport {
   #socket: Socket;
-  #queue = new ChunkQueue();
+  #queue = new ChunkQueue((left) => this.#resumeWhenDrained(left));
+  #paused = false;
   #closed: Promise<Error | undefined>;
   #error: Error | undefined;
 
@@ -17,9 +18,9 @@ class NodeTransport implements Transport {
     socket.on("data", (chunk: Uint8Array) => {
       this.#queue.push(chunk);
       // Stop reading while the consumer lags far behind (back-pressure to the sidecar).
-      if (this.#queue.length > 256) {
+      if (this.#queue.length > 256 && !this.#paused) {
+        this.#paused = true;
         socket.pause();
-        void Promise.resolve().then(() => this.#resumeWhenDrained());
       }
     });
     socket.on("error", (e) => (this.#error = e));
@@ -31,9 +32,11 @@ class NodeTransport implements Transport {
     );
   }
 
-  #resumeWhenDrained(): void {
-    if (this.#queue.length <= 16) this.#socket.resume();
-    else setTimeout(() => this.#resumeWhenDrained(), 1);
+  /** Called as the consumer takes chunks: reading resumes once the backlog is down to 16. */
+  #resumeWhenDrained(left: number): void {
+    if (!this.#paused || left > 16) return;
+    this.#paused = false;
+    this.#socket.resume();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {

@@ -12,6 +12,9 @@ import { ChunkQueue, type Transport, type TransportFactory } from "./transport.t
 export const WS_HIGH_WATER = 1024 * 1024;
 /** Largest piece sent as one WebSocket message: 256 KiB (ampd joins pieces into frames). */
 const MAX_PIECE = 256 * 1024;
+/** First and longest wait while the WebSocket's buffer is above `WS_HIGH_WATER`, in ms. */
+const DRAIN_FIRST_WAIT = 5;
+const DRAIN_MAX_WAIT = 50;
 
 class WebSocketTransport implements Transport {
   #ws: WebSocket;
@@ -40,8 +43,25 @@ class WebSocketTransport implements Transport {
     for (let at = 0; at < bytes.length; at += MAX_PIECE) {
       if (ws.readyState !== WebSocket.OPEN) throw new Error("connection is closed");
       ws.send(bytes.subarray(at, Math.min(at + MAX_PIECE, bytes.length)));
-      // WebSocket has no drain event: poll bufferedAmount until the browser has sent enough.
-      while (ws.bufferedAmount > WS_HIGH_WATER && ws.readyState === WebSocket.OPEN) await new Promise((r) => setTimeout(r, 5));
+      if (ws.bufferedAmount > WS_HIGH_WATER) await this.#drained();
+    }
+  }
+
+  /**
+   * Resolves once the buffer is back under `WS_HIGH_WATER` or the socket has
+   * closed. The WebSocket API has no drain event (no `bufferedamountlow`, as
+   * RTCDataChannel has; `WebSocketStream` is not in every browser), so this
+   * waits on a timer: only while a send is held back, backing off from 5 ms to at most 50 ms, so a slow link costs at most 20
+   * wake-ups a second and a fast one drains within the first wait.
+   */
+  async #drained(): Promise<void> {
+    const ws = this.#ws;
+    let wait = DRAIN_FIRST_WAIT;
+    while (ws.bufferedAmount > WS_HIGH_WATER && ws.readyState === WebSocket.OPEN) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([new Promise((r) => (timer = setTimeout(r, wait))), this.#closed]);
+      clearTimeout(timer);
+      wait = Math.min(wait * 2, DRAIN_MAX_WAIT);
     }
   }
 
