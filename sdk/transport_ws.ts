@@ -51,8 +51,9 @@ class WebSocketTransport implements Transport {
    * Resolves once the buffer is back under `WS_HIGH_WATER` or the socket has
    * closed. The WebSocket API has no drain event (no `bufferedamountlow`, as
    * RTCDataChannel has; `WebSocketStream` is not in every browser), so this
-   * waits on a timer: only while a send is held back, backing off from 5 ms to at most 50 ms, so a slow link costs at most 20
-   * wake-ups a second and a fast one drains within the first wait.
+   * waits on a timer: only while a send is held back, backing off from 5 ms
+   * to at most 50 ms, so a slow link costs at most 20 wake-ups a second and a
+   * fast one drains within the first wait.
    */
   async #drained(): Promise<void> {
     const ws = this.#ws;
