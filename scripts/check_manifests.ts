@@ -1,8 +1,9 @@
 /**
  * Checks that the manifests agree: deno.json and package.json on name,
  * version, the export of the SDK entry and the versions of the npm
- * dependencies deno.json maps; the Python client's pyproject.toml (and its
- * `ampbus.__version__`) on the version. CI runs it (`npm run check:manifests`);
+ * dependencies deno.json maps; the npm workspaces (ampd's launcher and
+ * platform packages) on the version, pinned exactly; the Python client's
+ * pyproject.toml (and its `ampbus.__version__`) on the version. CI runs it (`npm run check:manifests`);
  * it exits 1 and names every mismatch. An optional argument checks another
  * checkout: `bun scripts/check_manifests.ts <root>`.
  */
@@ -42,6 +43,22 @@ for (const [spec, target] of Object.entries<string>(deno.imports ?? {})) {
 for (const name of Object.keys(pkg.dependencies ?? {})) {
   const mapped = Object.values<string>(deno.imports ?? {}).some((t) => t.startsWith(`npm:${name}@`));
   if (!mapped) problems.push(`package.json depends on ${name}, which deno.json does not map`);
+}
+
+// The npm workspaces (the ampd launcher and its platform packages) ship the same version,
+// and the launcher pins each platform package to it exactly, as esbuild does.
+const workspaces = new Map<string, { name: string; version: string; optionalDependencies?: Record<string, string> }>();
+for (const dir of pkg.workspaces ?? []) {
+  const path = `${dir}/package.json`;
+  if (!existsSync(join(root, path))) problems.push(`workspace ${dir} has no package.json`);
+  else workspaces.set(path, JSON.parse(read(path)));
+}
+for (const [path, ws] of workspaces) {
+  if (ws.version !== pkg.version) problems.push(`version: ${path} ${ws.version} != package.json ${pkg.version}`);
+  for (const [name, range] of Object.entries(ws.optionalDependencies ?? {})) {
+    const local = [...workspaces.values()].some((w) => w.name === name);
+    if (local && range !== pkg.version) problems.push(`${path} wants ${name}@${range}, expected exactly ${pkg.version}`);
+  }
 }
 
 // The Python client ships the same version, spelled the PEP 440 way (1.2.0-rc.1 is 1.2.0rc1).
@@ -87,4 +104,7 @@ if (problems.length > 0) {
   console.error(`manifests disagree:\n- ${problems.join("\n- ")}`);
   process.exit(1);
 }
-console.log(`manifests agree: ampbus ${pkg.version} in deno.json, package.json and ${PYPROJECT}; ${Object.keys(pkg.dependencies ?? {}).length} dependencies`);
+console.log(
+  `manifests agree: ampbus ${pkg.version} in deno.json, package.json (and ${workspaces.size} workspaces) and ${PYPROJECT}; ` +
+    `${Object.keys(pkg.dependencies ?? {}).length} dependencies`,
+);
