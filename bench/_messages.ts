@@ -6,9 +6,15 @@
  * traffic does; they are deterministic, so every run and runtime encodes the
  * same bytes.
  *
+ * The bus benchmarks send numbered copies of the seed (`numbered`,
+ * `prepare`): each with its own id and opId, so that dedupe never
+ * short-circuits an add.
+ *
  * @module
  */
-import type { AISPMessage } from "../mod.ts";
+import { type AISPMessage, encode } from "../mod.ts";
+import { storedHeaders } from "../sdk/backend/headers.ts";
+import type { EntryHeaders } from "../sdk/backend/types.ts";
 
 /** One benchmark input. */
 export interface BenchMessage {
@@ -190,3 +196,44 @@ export const MESSAGES: readonly BenchMessage[] = [
   { name: "1 KiB task", msg: task1k },
   { name: "16 KiB result", msg: result16k },
 ];
+
+// ---------------------------------------------------------------------------
+// Numbered copies of the seed, for the bus benchmarks
+
+/** Per process, so two runs against one Redis never share an id. */
+const nonce = (Date.now() & 0xffffffff).toString(16).padStart(8, "0");
+let serial = 0;
+
+/** The seed message with the next id and opId of this run (UUID-shaped), and `extra` fields on top. */
+export function numbered(extra: Partial<AISPMessage> = {}): AISPMessage {
+  const hex = (serial++).toString(16).padStart(12, "0");
+  return { ...seed, id: `${nonce}-0000-7000-8000-${hex}`, opId: `${nonce}-0001-7000-8000-${hex}`, ...extra } as AISPMessage;
+}
+
+/** Messages encoded ahead of a timed run, with the headers a store keeps beside each. */
+export interface Prepared {
+  bytes: Uint8Array[];
+  /** `storedHeaders()` of each message: what ampd's add stores (docs/storage.md). */
+  headers: EntryHeaders[];
+}
+
+/**
+ * `n` numbered messages, encoded, with their stored headers; `extra(i)` adds
+ * fields to message i (a `payload`, say).
+ *
+ * @example
+ * ```ts
+ * const msgs = prepare(1000, (i) => ({ payload: { seq: i } }));
+ * await backend.add("s", { headers: msgs.headers[0], msg: msgs.bytes[0] });
+ * ```
+ */
+export function prepare(n: number, extra?: (i: number) => Partial<AISPMessage>): Prepared {
+  const bytes: Uint8Array[] = new Array(n);
+  const headers: EntryHeaders[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const m = numbered(extra?.(i));
+    bytes[i] = encode(m);
+    headers[i] = storedHeaders(m);
+  }
+  return { bytes, headers };
+}

@@ -1,12 +1,38 @@
 /**
- * Process measurements for the bus benchmark, read from Linux's /proc: the
- * resident set size of a process (now and peak) and its CPU time, so a run
- * can tell which process (client, ampd, redis-server) was the busy one.
+ * The processes a bus benchmark runs and watches. It starts `redis-server`,
+ * `ampd` and the connections to them, each registered for cleanup so that
+ * nothing outlives the run, also on failure or Ctrl-C. It reads each
+ * process's resident set size and CPU time from Linux's /proc (so a run can
+ * tell which process, client, ampd or redis-server, was the busy one) and
+ * the machine's load average. It also holds the benchmark's own flags,
+ * progress log and time limits.
  *
  * @module
  */
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { commandOptions, createClient } from "redis";
+import { type AmpClient, connect } from "../mod.ts";
+import { Ampd } from "../tests/_helpers/ampd.ts";
+import { RedisServer } from "../tests/_helpers/redis_server.ts";
+
+// ---------------------------------------------------------------------------
+// Flags and progress
+
+/** The number given as `--name=N` on the command line, else `dflt`. */
+export function numberFlag(name: string, dflt: number): number {
+  const arg = process.argv.slice(2).find((a) => a.startsWith(`--${name}=`));
+  return Number(arg?.slice(name.length + 3) ?? dflt);
+}
+
+/** A progress line on stderr (stdout holds only the report). */
+export function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+// ---------------------------------------------------------------------------
+// Process measurements
 
 /** Clock ticks per second (`getconf CLK_TCK`); the unit of utime/stime in /proc/<pid>/stat. */
 export const CLK_TCK: number = (() => {
@@ -79,6 +105,39 @@ export class CpuMeter {
   }
 }
 
+/**
+ * Times `run` and meters the CPU of this process and of `pids` over the same
+ * interval: `seconds` of wall time, `cpu` as in `CpuMeter.stop()`.
+ */
+export async function timeWithCpu<T>(
+  pids: Record<string, number>,
+  run: () => Promise<T>,
+): Promise<{ value: T; seconds: number; cpu: Record<string, number> }> {
+  const meter = new CpuMeter(pids);
+  meter.start();
+  const t0 = performance.now();
+  const value = await run();
+  const seconds = (performance.now() - t0) / 1000;
+  return { value, seconds, cpu: meter.stop() };
+}
+
+/** The 1-minute load average (runnable processes); on this machine's 2 cores, above 2 means waiting for a core. */
+export function loadAverage(): number {
+  return loadavg()[0];
+}
+
+/** Cores the runtime reports (`navigator.hardwareConcurrency`), 0 when it does not say. */
+export function cores(): number {
+  // deno-lint-ignore no-explicit-any
+  return (globalThis as any).navigator?.hardwareConcurrency ?? 0;
+}
+
+/** The last line of a report: how long the run took and how loaded the machine was, so figures can be read against it. */
+export function runSummary(startedMs: number, loadAtStart: number): string {
+  const total = ((performance.now() - startedMs) / 1000).toFixed(0);
+  return `(total ${total} s; load average ${loadAtStart.toFixed(2)} at the start, ${loadAverage().toFixed(2)} at the end, on ${cores()} cores)`;
+}
+
 // ---------------------------------------------------------------------------
 // Cleanup: everything a benchmark starts is registered here and stopped on the way out.
 
@@ -109,4 +168,59 @@ export function withTimeout<T>(p: Promise<T>, what: string, ms: number): Promise
     p.finally(() => clearTimeout(t)),
     new Promise<T>((_, reject) => (t = setTimeout(() => reject(new Error(`${what}: no end within ${ms} ms`)), ms))),
   ]);
+}
+
+// ---------------------------------------------------------------------------
+// What a benchmark talks to, each registered in `cleanups`
+
+/** Starts a `redis-server` of its own (free port, temp dir, no persistence). */
+export async function startRedis(): Promise<RedisServer> {
+  const redis = await RedisServer.start();
+  cleanups.push(() => redis.dispose());
+  return redis;
+}
+
+/** ampd's flags for one backend: in-memory streams, or Redis at `redisUrl`. */
+export function ampdArgs(backend: "memory" | "redis", redisUrl: string): string[] {
+  return backend === "memory" ? ["--backend", "memory"] : ["--backend", "redis", "--redis", redisUrl];
+}
+
+/** Starts the compiled ampd with `args` on a socket in a temp dir, logging warnings only. */
+export async function startAmpd(args: readonly string[]): Promise<Ampd> {
+  const ampd = await Ampd.start({ args: [...args, "--log-level", "warn"] });
+  cleanups.push(() => ampd.dispose());
+  return ampd;
+}
+
+/** An SDK client connected to ampd's socket. */
+export async function sdkClient(socket: string, name: string): Promise<AmpClient> {
+  const c = await connect({ socket, name });
+  cleanups.push(() => c.close().catch(() => {}));
+  return c;
+}
+
+/** A raw node-redis connection: the baseline a user would write without ampd. */
+export type Raw = ReturnType<typeof createClient>;
+
+/** A raw node-redis client, connected. */
+export async function rawClient(url: string): Promise<Raw> {
+  const c = createClient({ url });
+  await c.connect();
+  cleanups.push(() => c.disconnect().catch(() => {}));
+  return c;
+}
+
+/** node-redis command options for replies as Buffers (message bytes are binary). */
+export const bufs = commandOptions({ returnBuffers: true });
+
+/** Stream entries as XREAD / XREADGROUP return them with `bufs`: [id, [field, value, ...]]. */
+export type XEntries = [Buffer, Buffer[]][];
+
+/** The pid (for CPU metering) and version of the redis-server at `url`, from one `INFO server`. */
+export async function redisInfo(url: string): Promise<{ pid: number; version: string }> {
+  const c = createClient({ url });
+  await c.connect();
+  const info = await c.sendCommand<string>(["INFO", "server"]);
+  await c.disconnect();
+  return { pid: Number(/process_id:(\d+)/.exec(info)![1]), version: /redis_version:(\S+)/.exec(info)?.[1] ?? "?" };
 }

@@ -1,9 +1,11 @@
 /**
- * Result types of the serializer benchmark, the median of several runs, and
- * the text tables (Markdown-compatible) that the bench and `run.ts` print.
+ * The text tables (Markdown-compatible) every benchmark prints, and the
+ * number formats in their cells; the result types of the serializer
+ * benchmark and the median of several of its runs, which `run.ts` prints.
  *
  * @module
  */
+import { median, spread } from "./_stats.ts";
 
 /** Which baseline a row is compared with. */
 export type Side = "encode" | "decode";
@@ -50,19 +52,13 @@ export const ROW = {
 /** The messages the size targets apply to: plain encoding of the seed, compressed encoding of the 16 KiB one. */
 export const SIZE_TARGETS = { plain: "seed", compressed: "16 KiB result" } as const;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 /** Combines runs of the same bench on the same runtime: the median time of each row, and its spread. */
 export function medianReport(reports: readonly Report[]): Report {
   const first = reports[0];
   const rows = first.rows.map((row, i) => {
     const times = reports.map((r) => r.rows[i].ns);
     const ns = median(times);
-    return { ...row, ns, spread: reports.length > 1 ? (Math.max(...times) - Math.min(...times)) / ns : undefined };
+    return { ...row, ns, spread: spread(times) };
   });
   return { ...first, runs: reports.length, rows };
 }
@@ -78,6 +74,26 @@ export function formatTable(head: readonly string[], body: readonly (readonly st
 
 const int = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
+/** A whole number with thousands separators: `formatInt(12345.6)` is `"12,346"`. */
+export function formatInt(x: number): string {
+  return int.format(x);
+}
+
+/** A fraction as a whole percentage, `"—"` when not measured: `pct(0.335)` is `"34%"`. */
+export function pct(x: number | undefined): string {
+  return x === undefined ? "—" : `${Math.round(x * 100)}%`;
+}
+
+/** The CPU shares of `procs` (fractions of one core) as one cell: `"33% / 72% / —"`. */
+export function cpuCell(procs: readonly string[], share: (proc: string) => number | undefined): string {
+  return procs.map((k) => pct(share(k))).join(" / ");
+}
+
+/** The CPU shares of one measurement for a progress line: `"client 33% ampd 72%"`. */
+export function cpuLine(cpu: Record<string, number>): string {
+  return Object.entries(cpu).map(([k, v]) => `${k} ${pct(v)}`).join(" ");
+}
+
 function opsText(ns: number): string {
   return int.format(1e9 / ns);
 }
@@ -87,7 +103,8 @@ function usText(ns: number): string {
   return us < 10 ? us.toFixed(2) : us < 100 ? us.toFixed(1) : us.toFixed(0);
 }
 
-function spreadText(s: number | undefined): string {
+/** A spread (see `spread()` in _stats.ts) as a percentage, empty for a single run. */
+export function spreadText(s: number | undefined): string {
   return s === undefined ? "" : `${Math.round(s * 100)}%`;
 }
 

@@ -34,245 +34,61 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect as netConnect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { commandOptions, createClient } from "redis";
-import { type AISPMessage, type AmpClient, connect, encode } from "../mod.ts";
-import { MsgpackWriter } from "../sdk/_writer.ts";
+import type { AmpClient } from "../mod.ts";
 import { decode, decodeValue } from "../sdk/codec.ts";
 import { MemoryBackend } from "../sdk/backend/memory.ts";
-import type { EntryHeaders } from "../sdk/backend/types.ts";
+import { entryFields } from "../sidecar/backend/_redis_reply.ts";
 import { ADD_SCRIPT } from "../sidecar/backend/_redis_scripts.ts";
 import { Logger } from "../sidecar/log.ts";
 import { ServerState } from "../sidecar/server_state.ts";
 import { Session } from "../sidecar/session.ts";
-import { Ampd, buildAmpd } from "../tests/_helpers/ampd.ts";
-import { RedisServer } from "../tests/_helpers/redis_server.ts";
-import { seed } from "./_messages.ts";
-import { CpuMeter, peakRss, rss, cleanupAll, cleanups, withTimeout as withTimeoutMs } from "./_proc.ts";
-import { formatTable } from "./_table.ts";
+import { type Ampd, buildAmpd } from "../tests/_helpers/ampd.ts";
+import { addFrames, FrameConn, helloFrame } from "./_frames.ts";
+import { type Prepared, prepare } from "./_messages.ts";
+import {
+  ampdArgs,
+  bufs,
+  cleanupAll,
+  log,
+  loadAverage,
+  numberFlag,
+  peakRss,
+  rawClient,
+  redisInfo,
+  rss,
+  runSummary,
+  sdkClient,
+  startAmpd,
+  startRedis,
+  timeWithCpu,
+  withTimeout,
+  type XEntries,
+} from "./_proc.ts";
+import { cpuMedian, median, quantile, type Rounds, spread, timerNoise, windowed } from "./_stats.ts";
+import { cpuCell, cpuLine, formatInt, formatTable, spreadText } from "./_table.ts";
 
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: number) => Number(argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt);
-const N = opt("n", 100_000);
-const ROUNDS = Math.max(1, opt("rounds", 3));
-const SECONDS = opt("seconds", 5);
-const RATE = opt("rate", 10_000);
-const INFLIGHT = opt("inflight", 1000);
+const N = numberFlag("n", 100_000);
+const ROUNDS = Math.max(1, numberFlag("rounds", 3));
+const SECONDS = numberFlag("seconds", 5);
+const RATE = numberFlag("rate", 10_000);
+const INFLIGHT = numberFlag("inflight", 1000);
 const STARTS = 5;
 /** Latency samples from the first WARM_S seconds are dropped (JIT, connection warm-up). */
 const WARM_S = 0.5;
 const TIMEOUT_MS = 60_000;
 
-const log = (s: string) => process.stderr.write(`${s}\n`);
-
-/** `withTimeout` with this benchmark's default limit. */
-function withTimeout<T>(p: Promise<T>, what: string, ms = TIMEOUT_MS): Promise<T> {
-  return withTimeoutMs(p, what, ms);
-}
-
-// ---------------------------------------------------------------------------
-// Messages: the seed message of the serializer bench, each with its own id and opId.
-
-const nonce = (Date.now() & 0xffffffff).toString(16).padStart(8, "0");
-let serial = 0;
-
-function makeMessage(payload?: unknown): AISPMessage {
-  const hex = (serial++).toString(16).padStart(12, "0");
-  const m: AISPMessage = { ...seed, id: `${nonce}-0000-7000-8000-${hex}`, opId: `${nonce}-0001-7000-8000-${hex}` };
-  if (payload !== undefined) m.payload = payload as AISPMessage["payload"];
-  return m;
-}
-
-interface Prepared {
-  bytes: Uint8Array[];
-  headers: EntryHeaders[];
-}
-
-function prepare(n: number, payload?: (i: number) => unknown): Prepared {
-  const bytes: Uint8Array[] = new Array(n);
-  const headers: EntryHeaders[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const m = makeMessage(payload?.(i));
-    bytes[i] = encode(m);
-    const h: EntryHeaders = { id: m.id, opId: m.opId, type: m.type, sender: m.sender, receiver: m.receiver };
-    if (m.tier !== undefined) h.tier = m.tier;
-    headers[i] = h;
-  }
-  return { bytes, headers };
-}
-
-/** Add requests as one buffer of frames; frame i is `buf[off[i], off[i + 1])`. */
-interface Frames {
-  buf: Uint8Array;
-  off: Uint32Array;
-  count: number;
-}
-
-function addFrames(stream: string, msgs: readonly Uint8Array[], firstRid = 1): Frames {
-  const w = new MsgpackWriter(msgs.length * (msgs[0].length + 64));
-  const off = new Uint32Array(msgs.length + 1);
-  for (let i = 0; i < msgs.length; i++) {
-    off[i] = w.length;
-    const start = w.beginFrame();
-    w.mapHeader(4);
-    w.str("op");
-    w.str("add");
-    w.str("rid");
-    w.number((firstRid + i) >>> 0);
-    w.str("stream");
-    w.str(stream);
-    w.str("msg");
-    w.bin(msgs[i]);
-    w.endFrame(start);
-  }
-  off[msgs.length] = w.length;
-  return { buf: w.finish(), off, count: msgs.length };
-}
-
-function helloFrame(name: string): Uint8Array {
-  const w = new MsgpackWriter(64);
-  const start = w.beginFrame();
-  w.mapHeader(4);
-  w.str("op");
-  w.str("hello");
-  w.str("rid");
-  w.number(0);
-  w.str("version");
-  w.number(1);
-  w.str("client");
-  w.str(name);
-  w.endFrame(start);
-  return w.finish();
-}
-
-// ---------------------------------------------------------------------------
-// A minimal protocol client: writes pre-built frames, counts reply frames.
-
-class FrameConn {
-  #sock: Socket;
-  #hdr = 0;
-  #hdrN = 0;
-  #skip = 0;
-  /** Called with the number of frames completed in one chunk. */
-  onFrames: (n: number) => void = () => {};
-
-  private constructor(sock: Socket) {
-    this.#sock = sock;
-    sock.on("data", (chunk: Buffer) => this.#onData(chunk));
-  }
-
-  /** Connects and says hello; resolves once the hello reply is in. */
-  static open(path: string, name = "bench-frames"): Promise<FrameConn> {
-    return new Promise((resolve, reject) => {
-      const sock = netConnect(path);
-      sock.once("error", reject);
-      sock.once("connect", () => {
-        const c = new FrameConn(sock);
-        c.onFrames = () => {
-          c.onFrames = () => {};
-          sock.off("error", reject);
-          resolve(c);
-        };
-        sock.write(helloFrame(name));
-      });
-    });
-  }
-
-  #onData(chunk: Buffer): void {
-    let i = 0;
-    let done = 0;
-    const n = chunk.length;
-    while (i < n) {
-      if (this.#skip > 0) {
-        const k = Math.min(this.#skip, n - i);
-        this.#skip -= k;
-        i += k;
-        if (this.#skip === 0) done++;
-        continue;
-      }
-      this.#hdr = this.#hdr * 256 + chunk[i++];
-      if (++this.#hdrN === 4) {
-        this.#skip = this.#hdr;
-        this.#hdr = 0;
-        this.#hdrN = 0;
-      }
-    }
-    if (done > 0) this.onFrames(done);
-  }
-
-  write(bytes: Uint8Array): void {
-    this.#sock.write(bytes);
-  }
-
-  close(): void {
-    this.#sock.destroy();
-  }
-}
-
-/** Sends all frames with at most `inflight` unanswered; resolves when every reply is in. */
-function publishFrames(c: FrameConn, f: Frames, inflight: number): Promise<void> {
-  return new Promise((resolve) => {
-    let sent = 0;
-    let done = 0;
-    const pump = () => {
-      const upto = Math.min(f.count, done + inflight);
-      if (upto > sent) {
-        c.write(f.buf.subarray(f.off[sent], f.off[upto]));
-        sent = upto;
-      }
-    };
-    c.onFrames = (k) => {
-      done += k;
-      if (done >= f.count) resolve();
-      else pump();
-    };
-    pump();
-  });
-}
-
-/** Runs `fn(0..n-1)` with at most `inflight` promises pending. */
-function windowed(n: number, inflight: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let next = 0;
-    let done = 0;
-    const launch = () => {
-      while (next < n && next - done < inflight) {
-        fn(next++).then(() => {
-          if (++done === n) resolve();
-          else launch();
-        }, reject);
-      }
-    };
-    launch();
-  });
-}
-
 // ---------------------------------------------------------------------------
 // Results
 
-interface Rate {
+interface Rate extends Rounds {
   name: string;
   backend: string;
-  /** msg/s of each round. */
-  rates: number[];
-  /** CPU per process as a fraction of one core, median over rounds. */
-  cpu: Record<string, number>;
-  /** CPU of each round. */
-  cpus: Record<string, number>[];
 }
 
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const int = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-const fmtRate = (r: number) => int.format(r);
 const mb = (b: number) => (b / (1024 * 1024)).toFixed(1);
-const pct = (x: number | undefined) => (x === undefined ? "—" : `${Math.round(x * 100)}%`);
+const PROCS = ["client", "ampd", "redis"] as const;
 
 class Recorder {
   rows: Rate[] = [];
@@ -283,21 +99,15 @@ class Recorder {
     const key = `${backend}|${name}`;
     let row = this.#byKey.get(key);
     if (row === undefined) {
-      row = { name, backend, rates: [], cpu: {}, cpus: [] };
+      row = { name, backend, rates: [], cpus: [] };
       this.#byKey.set(key, row);
       this.rows.push(row);
     }
-    const meter = new CpuMeter(pids);
-    meter.start();
-    const t0 = performance.now();
-    await withTimeout(fn(), `${backend} ${name}`);
-    const s = (performance.now() - t0) / 1000;
-    const cpu = meter.stop();
-    const rate = count / s;
+    const { seconds, cpu } = await timeWithCpu(pids, () => withTimeout(fn(), `${backend} ${name}`, TIMEOUT_MS));
+    const rate = count / seconds;
     row.rates.push(rate);
     row.cpus.push(cpu);
-    for (const k of Object.keys(cpu)) row.cpu[k] = median(row.cpus.map((c) => c[k]));
-    log(`  ${backend.padEnd(6)} ${name.padEnd(44)} ${fmtRate(rate).padStart(10)} msg/s  cpu ${Object.entries(cpu).map(([k, v]) => `${k} ${pct(v)}`).join(" ")}`);
+    log(`  ${backend.padEnd(6)} ${name.padEnd(44)} ${formatInt(rate).padStart(10)} msg/s  cpu ${cpuLine(cpu)}`);
     return rate;
   }
 
@@ -347,21 +157,6 @@ interface Resources {
 // ---------------------------------------------------------------------------
 // Phases
 
-async function redisPid(url: string): Promise<number> {
-  const c = createClient({ url });
-  await c.connect();
-  const info = await c.sendCommand<string>(["INFO", "server"]);
-  await c.disconnect();
-  return Number(/process_id:(\d+)/.exec(info)![1]);
-}
-
-function fieldsOf(h: EntryHeaders, msg: Uint8Array): (string | Buffer)[] {
-  const f: (string | Buffer)[] = ["id", h.id, "opId", h.opId, "type", h.type, "sender", h.sender, "receiver", h.receiver];
-  if (h.tier !== undefined) f.push("tier", h.tier);
-  f.push("msg", Buffer.from(msg.buffer, msg.byteOffset, msg.byteLength));
-  return f;
-}
-
 async function publishPhase(
   rec: Recorder,
   backend: "memory" | "redis",
@@ -373,11 +168,7 @@ async function publishPhase(
 ): Promise<string> {
   const pids: Record<string, number> = { ampd: ampd.pid };
   if (backend === "redis" && rpid !== undefined) pids.redis = rpid;
-  const raw = redisUrl ? createClient({ url: redisUrl }) : undefined;
-  if (raw) {
-    await raw.connect();
-    cleanups.push(() => raw.disconnect().catch(() => {}));
-  }
+  const raw = redisUrl ? await rawClient(redisUrl) : undefined;
   const sha = raw ? await raw.sendCommand<string>(["SCRIPT", "LOAD", ADD_SCRIPT]) : "";
   const frameConn = await FrameConn.open(ampd.socket);
   let lastSdkStream = "";
@@ -386,11 +177,11 @@ async function publishPhase(
     if (raw && backend === "redis") await raw.sendCommand(["FLUSHALL"]);
     if (raw && backend === "redis") {
       const key = `ampbus:{bench.raw-xadd.${r}}`;
-      const args = msgs.bytes.map((b, i) => ["XADD", key, "*", ...fieldsOf(msgs.headers[i], b)]);
+      const args = msgs.bytes.map((b, i) => ["XADD", key, "*", ...entryFields(msgs.headers[i], b)]);
       await rec.measure(backend, ROW.rawXadd, N, pids, () => windowed(N, INFLIGHT, (i) => raw.sendCommand(args[i])));
       const ekey = `ampbus:{bench.raw-eval.${r}}`;
       const eargs = msgs.bytes.map((b, i) => [
-        "EVALSHA", sha, "2", ekey, `${ekey}:op:${msgs.headers[i].opId}`, "600000", "", ...fieldsOf(msgs.headers[i], b),
+        "EVALSHA", sha, "2", ekey, `${ekey}:op:${msgs.headers[i].opId}`, "600000", "", ...entryFields(msgs.headers[i], b),
       ]);
       await rec.measure(backend, ROW.rawEval, N, pids, () => windowed(N, INFLIGHT, (i) => raw.sendCommand(eargs[i])));
     }
@@ -399,7 +190,7 @@ async function publishPhase(
     await rec.measure(backend, ROW.sdk, N, pids, () => windowed(N, INFLIGHT, (i) => client.port.add(sdkStream, msgs.bytes[i])));
     const framesStream = `bench.frames.${r}`;
     const frames = addFrames(framesStream, msgs.bytes);
-    await rec.measure(backend, ROW.frames, N, pids, () => publishFrames(frameConn, frames, INFLIGHT));
+    await rec.measure(backend, ROW.frames, N, pids, () => frameConn.publish(frames, INFLIGHT));
     const after = await client.info();
     const added = (after.added as number) - (before.added as number);
     const errors = (after.errors as number) - (before.errors as number);
@@ -488,16 +279,13 @@ async function consumePhase(rec: Recorder, backend: "memory" | "redis", ampd: Am
         }).then((s) => (subId = s.sub), reject);
       }));
     if (redisUrl && backend === "redis") {
-      const raw = createClient({ url: redisUrl });
-      await raw.connect();
-      cleanups.push(() => raw.disconnect().catch(() => {}));
+      const raw = await rawClient(redisUrl);
       const key = `ampbus:{${stream}}`;
-      const bufs = commandOptions({ returnBuffers: true });
       await rec.measure(backend, ROW.xread, N, pids, async () => {
         let after = "0";
         let k = 0;
         while (k < N) {
-          const reply = await raw.sendCommand<[Buffer, [Buffer, Buffer[]][]][] | null>(["XREAD", "COUNT", "1000", "STREAMS", key, after], bufs);
+          const reply = await raw.sendCommand<[Buffer, XEntries][] | null>(["XREAD", "COUNT", "1000", "STREAMS", key, after], bufs);
           const entries = reply?.[0]?.[1] ?? [];
           if (entries.length === 0) throw new Error("XREAD: stream ended early");
           k += entries.length;
@@ -512,10 +300,9 @@ async function latencyPhase(backend: "memory" | "redis", ampd: Ampd, rpid: numbe
   const total = Math.round(RATE * (SECONDS + WARM_S));
   const skip = Math.round(RATE * WARM_S);
   log(`${backend} latency: ${RATE} msg/s for ${SECONDS + WARM_S} s (first ${WARM_S} s dropped)`);
-  const msgs = prepare(total, (i) => ({ seq: i }));
-  const pub = await connect({ socket: ampd.socket, name: "bench-pub" });
-  const sub = await connect({ socket: ampd.socket, name: "bench-sub" });
-  cleanups.push(() => pub.close().catch(() => {}), () => sub.close().catch(() => {}));
+  const msgs = prepare(total, (i) => ({ payload: { seq: i } }));
+  const pub = await sdkClient(ampd.socket, "bench-pub");
+  const sub = await sdkClient(ampd.socket, "bench-sub");
   const stream = `bench.latency.${backend}`;
   const it = sub.streamIter(stream, { from: "$", window: 1000 });
   await it.ready;
@@ -532,18 +319,18 @@ async function latencyPhase(backend: "memory" | "redis", ampd: Ampd, rpid: numbe
   })();
   const pids: Record<string, number> = { ampd: ampd.pid };
   if (rpid !== undefined) pids.redis = rpid;
-  const meter = new CpuMeter(pids);
-  meter.start();
   let failed: Error | undefined;
-  const sendSeconds = await pace(total, (seq) => {
-    sendAt[seq] = performance.now();
-    pub.port.add(stream, msgs.bytes[seq]).then(
-      () => void (ack[seq] = performance.now() - sendAt[seq]),
-      (e) => void (failed ??= e),
-    );
+  const { value: sendSeconds, cpu } = await timeWithCpu(pids, async () => {
+    const sent = await pace(total, (seq) => {
+      sendAt[seq] = performance.now();
+      pub.port.add(stream, msgs.bytes[seq]).then(
+        () => void (ack[seq] = performance.now() - sendAt[seq]),
+        (e) => void (failed ??= e),
+      );
+    });
+    await withTimeout(received, `${backend} latency delivery`, TIMEOUT_MS);
+    return sent;
   });
-  await withTimeout(received, `${backend} latency delivery`);
-  const cpu = meter.stop();
   if (failed) throw failed;
   await pub.close();
   await sub.close();
@@ -571,17 +358,16 @@ function pace(total: number, send: (seq: number) => void): Promise<number> {
 function latencyStats(name: string, lat: Float64Array, ack: Float64Array, skip: number, rate: number, cpu: Record<string, number>): Latency {
   const xs = Array.from(lat.subarray(skip)).sort((a, b) => a - b);
   const as = Array.from(ack.subarray(skip)).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
-  const q = (s: number[], p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
   return {
     backend: name,
     n: xs.length,
     rate,
-    p50: q(xs, 0.5),
-    p90: q(xs, 0.9),
-    p99: q(xs, 0.99),
+    p50: quantile(xs, 0.5),
+    p90: quantile(xs, 0.9),
+    p99: quantile(xs, 0.99),
     max: xs[xs.length - 1],
-    ackP50: q(as, 0.5),
-    ackP99: q(as, 0.99),
+    ackP50: quantile(as, 0.5),
+    ackP99: quantile(as, 0.99),
     cpu,
   };
 }
@@ -591,14 +377,10 @@ async function rawRedisLatency(url: string, rpid: number): Promise<Latency> {
   const total = Math.round(RATE * (SECONDS + WARM_S));
   const skip = Math.round(RATE * WARM_S);
   log(`raw node-redis latency: XADD -> XREAD BLOCK, ${RATE} msg/s for ${SECONDS + WARM_S} s`);
-  const msgs = prepare(total, (i) => ({ seq: i }));
-  const pub = createClient({ url });
-  const sub = createClient({ url });
-  await pub.connect();
-  await sub.connect();
-  cleanups.push(() => pub.disconnect().catch(() => {}), () => sub.disconnect().catch(() => {}));
-  const key = `ampbus:{bench.latency.raw.${nonce}}`;
-  const bufs = commandOptions({ returnBuffers: true });
+  const msgs = prepare(total, (i) => ({ payload: { seq: i } }));
+  const pub = await rawClient(url);
+  const sub = await rawClient(url);
+  const key = "ampbus:{bench.latency.raw}"; // on this run's own redis-server
   const sendAt = new Float64Array(total);
   const lat = new Float64Array(total).fill(NaN);
   const ack = new Float64Array(total).fill(NaN);
@@ -607,7 +389,7 @@ async function rawRedisLatency(url: string, rpid: number): Promise<Latency> {
     let got = 0;
     let after = "0-0"; // the key is new: nothing before the first add
     while (got < total) {
-      const reply = await sub.sendCommand<[Buffer, [Buffer, Buffer[]][]][] | null>(
+      const reply = await sub.sendCommand<[Buffer, XEntries][] | null>(
         ["XREAD", "COUNT", "1000", "BLOCK", "5000", "STREAMS", key, after],
         bufs,
       );
@@ -620,40 +402,22 @@ async function rawRedisLatency(url: string, rpid: number): Promise<Latency> {
       if (entries.length > 0) after = entries[entries.length - 1][0].toString("latin1");
     }
   })();
-  const meter = new CpuMeter({ redis: rpid });
-  meter.start();
   let failed: Error | undefined;
-  const sendSeconds = await pace(total, (seq) => {
-    sendAt[seq] = performance.now();
-    pub.sendCommand(["XADD", key, "*", ...fieldsOf(msgs.headers[seq], msgs.bytes[seq])]).then(
-      () => void (ack[seq] = performance.now() - sendAt[seq]),
-      (e) => void (failed ??= e),
-    );
+  const { value: sendSeconds, cpu } = await timeWithCpu({ redis: rpid }, async () => {
+    const sent = await pace(total, (seq) => {
+      sendAt[seq] = performance.now();
+      pub.sendCommand(["XADD", key, "*", ...entryFields(msgs.headers[seq], msgs.bytes[seq])]).then(
+        () => void (ack[seq] = performance.now() - sendAt[seq]),
+        (e) => void (failed ??= e),
+      );
+    });
+    await withTimeout(received, "raw redis latency delivery", TIMEOUT_MS);
+    return sent;
   });
-  await withTimeout(received, "raw redis latency delivery");
-  const cpu = meter.stop();
   if (failed) throw failed;
   await pub.disconnect();
   await sub.disconnect();
   return latencyStats("raw node-redis XADD → XREAD BLOCK", lat, ack, skip, total / sendSeconds, cpu);
-}
-
-/** How late `setTimeout(f, 1)` fires here, idle: the machine's own scheduling noise. */
-async function timerNoise(): Promise<{ p50: number; p99: number; max: number }> {
-  const gaps: number[] = [];
-  let last = performance.now();
-  await new Promise<void>((resolve) => {
-    const f = () => {
-      const now = performance.now();
-      gaps.push(now - last - 1);
-      last = now;
-      if (gaps.length < 1000) setTimeout(f, 1);
-      else resolve();
-    };
-    setTimeout(f, 1);
-  });
-  gaps.sort((a, b) => a - b);
-  return { p50: gaps[500], p99: gaps[990], max: gaps[gaps.length - 1] };
 }
 
 /** Spawn to a socket that answers hello; also the time to the ready line and ampd's own "ready in" log. */
@@ -700,29 +464,16 @@ async function timeStart(bin: string, args: string[]): Promise<{ hello: number; 
 // ---------------------------------------------------------------------------
 // Main
 
-async function startAmpd(args: string[]): Promise<Ampd> {
-  const ampd = await Ampd.start({ args: [...args, "--log-level", "warn"] });
-  cleanups.push(() => ampd.dispose());
-  return ampd;
-}
-
 async function main(): Promise<void> {
   const started = performance.now();
   log(`building dist/ampd if missing or stale...`);
   const bin = await buildAmpd();
   log(`starting redis-server...`);
-  const redis = await RedisServer.start();
-  cleanups.push(() => redis.dispose());
-  const rpid = await redisPid(redis.url);
-  const redisVersion = (await (async () => {
-    const c = createClient({ url: redis.url });
-    await c.connect();
-    const info = await c.sendCommand<string>(["INFO", "server"]);
-    await c.disconnect();
-    return /redis_version:(\S+)/.exec(info)?.[1];
-  })()) ?? "?";
+  const redis = await startRedis();
+  const { pid: rpid, version: redisVersion } = await redisInfo(redis.url);
 
   const noise = await timerNoise();
+  const load0 = loadAverage();
   log(`preparing ${N} messages...`);
   const msgs = prepare(N);
   const msgBytes = msgs.bytes[0].length;
@@ -732,12 +483,11 @@ async function main(): Promise<void> {
   const res: Resources[] = [];
 
   for (const backend of ["memory", "redis"] as const) {
-    const args = backend === "memory" ? ["--backend", "memory"] : ["--backend", "redis", "--redis", redis.url];
+    const args = ampdArgs(backend, redis.url);
     const ampd = await startAmpd(args);
     await new Promise((r) => setTimeout(r, 500));
     const idleRss = rss(ampd.pid);
-    const client = await connect({ socket: ampd.socket, name: "bench" });
-    cleanups.push(() => client.close().catch(() => {}));
+    const client = await sdkClient(ampd.socket, "bench");
     // Warm-up: JIT in ampd and in this process.
     const warm = prepare(Math.min(20_000, N));
     await windowed(warm.bytes.length, INFLIGHT, (i) => client.port.add("bench.warmup", warm.bytes[i]));
@@ -776,19 +526,18 @@ async function main(): Promise<void> {
   out.push("");
   out.push("### publish (msg/s; CPU = share of one core, median over rounds)");
   const pubNames: string[] = [ROW.rawXadd, ROW.rawEval, ROW.sdk, ROW.frames, ROW.msgpack, ROW.decode, ROW.memAdd, ROW.session];
-  const cpuText = (r: Rate) => ["client", "ampd", "redis"].map((k) => pct(r.cpu[k])).join(" / ");
-  const spread = (r: Rate) => (r.rates.length > 1 ? `${Math.round(((Math.max(...r.rates) - Math.min(...r.rates)) / median(r.rates)) * 100)}%` : "");
+  const cpuText = (r: Rate) => cpuCell(PROCS, (k) => cpuMedian(r, k));
   const pubRows = rec.rows.filter((r) => pubNames.includes(r.name));
   out.push(formatTable(
     ["path", "backend", "msg/s", "spread", "CPU client / ampd / redis"],
-    pubRows.map((r) => [r.name, r.backend, fmtRate(median(r.rates)), spread(r), cpuText(r)]),
+    pubRows.map((r) => [r.name, r.backend, formatInt(median(r.rates)), spreadText(spread(r.rates)), cpuText(r)]),
   ));
   out.push("");
   out.push("### consume (N pre-filled entries, msg/s)");
   const conRows = rec.rows.filter((r) => !pubNames.includes(r.name));
   out.push(formatTable(
     ["path", "backend", "msg/s", "spread", "CPU client / ampd / redis"],
-    conRows.map((r) => [r.name, r.backend, fmtRate(median(r.rates)), spread(r), cpuText(r)]),
+    conRows.map((r) => [r.name, r.backend, formatInt(median(r.rates)), spreadText(spread(r.rates)), cpuText(r)]),
   ));
   out.push("");
   out.push(`### publish-to-delivery latency (${RATE} msg/s for ${SECONDS} s after ${WARM_S} s warm-up; ms)`);
@@ -798,8 +547,8 @@ async function main(): Promise<void> {
   out.push(formatTable(
     ["path", "sent msg/s", "samples", "p50", "p90", "p99", "max", "add ack p50", "add ack p99", "CPU client / ampd / redis"],
     lats.map((l) => [
-      l.backend, fmtRate(l.rate), String(l.n), l.p50.toFixed(3), l.p90.toFixed(3), l.p99.toFixed(3), l.max.toFixed(2),
-      l.ackP50.toFixed(3), l.ackP99.toFixed(3), ["client", "ampd", "redis"].map((k) => pct(l.cpu[k])).join(" / "),
+      l.backend, formatInt(l.rate), String(l.n), l.p50.toFixed(3), l.p90.toFixed(3), l.p99.toFixed(3), l.max.toFixed(2),
+      l.ackP50.toFixed(3), l.ackP99.toFixed(3), cpuCell(PROCS, (k) => l.cpu[k]),
     ]),
   ));
   out.push("");
@@ -819,16 +568,16 @@ async function main(): Promise<void> {
   const rawX = rec.get("redis", ROW.rawXadd)!;
   const rawE = rec.get("redis", ROW.rawEval)!;
   const best = Math.max(sdkRedis, framesRedis);
-  out.push(verdict(best / rawX >= 0.9, `through ampd on Redis ${fmtRate(sdkRedis)} msg/s (SDK) / ${fmtRate(framesRedis)} (pre-built frames) = ${(sdkRedis / rawX).toFixed(2)}x / ${(framesRedis / rawX).toFixed(2)}x raw XADD ${fmtRate(rawX)} msg/s (target >= 0.9x); vs raw EVALSHA ${fmtRate(rawE)}: ${(sdkRedis / rawE).toFixed(2)}x / ${(framesRedis / rawE).toFixed(2)}x`));
+  out.push(verdict(best / rawX >= 0.9, `through ampd on Redis ${formatInt(sdkRedis)} msg/s (SDK) / ${formatInt(framesRedis)} (pre-built frames) = ${(sdkRedis / rawX).toFixed(2)}x / ${(framesRedis / rawX).toFixed(2)}x raw XADD ${formatInt(rawX)} msg/s (target >= 0.9x); vs raw EVALSHA ${formatInt(rawE)}: ${(sdkRedis / rawE).toFixed(2)}x / ${(framesRedis / rawE).toFixed(2)}x`));
   const sdkMem = rec.get("memory", ROW.sdk)!;
   const framesMem = rec.get("memory", ROW.frames)!;
   const bestMem = Math.max(sdkMem, framesMem);
-  out.push(verdict(bestMem >= 1e6, `publish on memory ${fmtRate(sdkMem)} msg/s (SDK) / ${fmtRate(framesMem)} (pre-built frames) (target >= 1,000,000: ${(bestMem / 1e6).toFixed(2)}x of it)`));
-  for (const l of lats.filter((x) => x.backend.startsWith("ampd"))) out.push(verdict(l.p99 <= 1, `latency p99 through ${l.backend} ${l.p99.toFixed(3)} ms at ${fmtRate(l.rate)} msg/s (target <= 1 ms)`));
+  out.push(verdict(bestMem >= 1e6, `publish on memory ${formatInt(sdkMem)} msg/s (SDK) / ${formatInt(framesMem)} (pre-built frames) (target >= 1,000,000: ${(bestMem / 1e6).toFixed(2)}x of it)`));
+  for (const l of lats.filter((x) => x.backend.startsWith("ampd"))) out.push(verdict(l.p99 <= 1, `latency p99 through ${l.backend} ${l.p99.toFixed(3)} ms at ${formatInt(l.rate)} msg/s (target <= 1 ms)`));
   for (const r of res) out.push(verdict(r.idleRss <= 60 * 1024 * 1024, `idle RSS on ${r.backend} ${mb(r.idleRss)} MB (target <= 60 MB)`));
   for (const r of res) out.push(verdict(r.startMedian < 200, `start-up on ${r.backend} ${r.startMedian.toFixed(1)} ms spawn→hello reply, median of ${STARTS} (target < 200 ms)`));
   out.push("");
-  out.push(`(total ${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  out.push(runSummary(started, load0));
   console.log(out.join("\n"));
 }
 

@@ -36,105 +36,55 @@
  *
  * @module
  */
-import { loadavg } from "node:os";
-import { commandOptions, createClient } from "redis";
-import { type AISPMessage, type AmpClient, connect, encode, uuidv7 } from "../mod.ts";
+import { type AmpClient, encode, uuidv7 } from "../mod.ts";
 import { MemoryBackend } from "../sdk/backend/memory.ts";
 import { GroupReader } from "../sdk/backend/group_reader.ts";
-import type { EntryHeaders, StreamBackend } from "../sdk/backend/types.ts";
+import type { StreamBackend } from "../sdk/backend/types.ts";
 import { RedisBackend } from "../sidecar/backend/redis.ts";
 import { CLAIM_SCRIPT, LuaScript, READ_GROUP_SCRIPT } from "../sidecar/backend/_redis_scripts.ts";
-import { Ampd, buildAmpd } from "../tests/_helpers/ampd.ts";
-import { RedisServer } from "../tests/_helpers/redis_server.ts";
-import { seed } from "./_messages.ts";
-import { CpuMeter, cleanupAll, cleanups, withTimeout as withTimeoutMs } from "./_proc.ts";
-import { formatTable } from "./_table.ts";
+import { buildAmpd } from "../tests/_helpers/ampd.ts";
+import { numbered, type Prepared, prepare } from "./_messages.ts";
+import {
+  ampdArgs,
+  bufs,
+  cleanupAll,
+  cleanups,
+  CpuMeter,
+  log,
+  loadAverage,
+  numberFlag,
+  type Raw,
+  rawClient,
+  redisInfo,
+  runSummary,
+  sdkClient,
+  startAmpd,
+  startRedis,
+  timeWithCpu,
+  withTimeout,
+  type XEntries,
+} from "./_proc.ts";
+import { cpuMedian, median, quantile, type Rounds, spread, timerNoise, windowed } from "./_stats.ts";
+import { cpuCell, cpuLine, formatInt, formatTable, spreadText } from "./_table.ts";
 
-const argv = process.argv.slice(2);
-const opt = (name: string, dflt: number) => Number(argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt);
-const N = opt("n", 50_000);
-const COUNT = opt("count", 100);
-const ROUNDS = Math.max(1, opt("rounds", 1));
-const RR_SECONDS = opt("rr-seconds", 3);
-const CONC = opt("concurrency", 32);
+const N = numberFlag("n", 50_000);
+const COUNT = numberFlag("count", 100);
+const ROUNDS = Math.max(1, numberFlag("rounds", 1));
+const RR_SECONDS = numberFlag("rr-seconds", 3);
+const CONC = numberFlag("concurrency", 32);
 /** Request/reply: the first RR_WARM_S seconds of each row are not counted. */
 const RR_WARM_S = 0.3;
 const CONSUMERS = [1, 4] as const;
 const PEL_SIZES = [0, 1000, 10_000] as const;
 const TIMEOUT_MS = 90_000;
 
-const log = (s: string) => process.stderr.write(`${s}\n`);
-
-/** `withTimeout` with this benchmark's default limit. */
-function withTimeout<T>(p: Promise<T>, what: string, ms = TIMEOUT_MS): Promise<T> {
-  return withTimeoutMs(p, what, ms);
-}
-
 function check(ok: boolean, what: string): void {
   if (!ok) throw new Error(`check failed: ${what}`);
 }
 
-type Raw = ReturnType<typeof createClient>;
-
-async function rawClient(url: string): Promise<Raw> {
-  const c = createClient({ url });
-  await c.connect();
-  cleanups.push(() => c.disconnect().catch(() => {}));
-  return c;
-}
-
-async function sdkClient(socket: string, name: string): Promise<AmpClient> {
-  const c = await connect({ socket, name });
-  cleanups.push(() => c.close().catch(() => {}));
-  return c;
-}
-
-const bufs = commandOptions({ returnBuffers: true });
-
 // ---------------------------------------------------------------------------
-// Messages: the seed message of the serializer bench, each with its own id and opId.
+// Formats
 
-const nonce = (Date.now() & 0xffffffff).toString(16).padStart(8, "0");
-let serial = 0;
-
-function makeMessage(extra: Partial<AISPMessage> = {}): AISPMessage {
-  const hex = (serial++).toString(16).padStart(12, "0");
-  return { ...seed, id: `${nonce}-0000-7000-8000-${hex}`, opId: `${nonce}-0001-7000-8000-${hex}`, ...extra } as AISPMessage;
-}
-
-function headersOf(m: AISPMessage): EntryHeaders {
-  const h: EntryHeaders = { id: m.id, opId: m.opId, type: m.type, sender: m.sender, receiver: m.receiver };
-  if (m.tier !== undefined) h.tier = m.tier;
-  return h;
-}
-
-/** Runs `fn(0..n-1)` with at most `inflight` promises pending. */
-function windowed(n: number, inflight: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (n === 0) return resolve();
-    let next = 0;
-    let done = 0;
-    const launch = () => {
-      while (next < n && next - done < inflight) {
-        fn(next++).then(() => {
-          if (++done === n) resolve();
-          else launch();
-        }, reject);
-      }
-    };
-    launch();
-  });
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const int = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-const fmt = (r: number) => int.format(r);
-const pct = (x: number | undefined) => (x === undefined ? "—" : `${Math.round(x * 100)}%`);
 /** CPU µs per item of one process: share of a core divided by items per second. */
 const usPer = (share: number | undefined, rate: number) => (share === undefined ? "—" : (share / rate * 1e6).toFixed(1));
 
@@ -163,13 +113,11 @@ function diffStats(a: CmdStats, b: CmdStats): CmdStats {
 // ---------------------------------------------------------------------------
 // Results
 
-interface Row {
+interface Row extends Rounds {
   section: "consume" | "rr";
   name: string;
   backend: string;
   consumers: number;
-  rates: number[];
-  cpus: Record<string, number>[];
   /** Request/reply only: latencies of the last round, ms. */
   p50?: number;
   p99?: number;
@@ -189,8 +137,6 @@ function rowFor(section: Row["section"], backend: string, name: string, consumer
   }
   return r;
 }
-
-const cpuMedian = (r: Row, k: string): number | undefined => (r.cpus[0]?.[k] === undefined ? undefined : median(r.cpus.map((c) => c[k])));
 
 interface Env {
   backend: "memory" | "redis";
@@ -240,19 +186,14 @@ async function measureConsume(
   ackCounted = true,
 ): Promise<void> {
   const row = rowFor("consume", env.backend, name, consumers);
-  const meter = new CpuMeter(env.pids);
   const s0 = env.stats ? await commandStats(env.stats) : undefined;
-  meter.start();
-  const t0 = performance.now();
-  const tally = await withTimeout(run(), `${env.backend} ${name} x${consumers}`);
-  const s = (performance.now() - t0) / 1000;
-  const cpu = meter.stop();
+  const { value: tally, seconds: s, cpu } = await timeWithCpu(env.pids, () => withTimeout(run(), `${env.backend} ${name} x${consumers}`, TIMEOUT_MS));
   if (env.stats && s0) row.stats = diffStats(s0, await commandStats(env.stats));
   tally.check(`${env.backend} ${name} x${consumers}`, await pending(), ackCounted);
   row.rates.push(N / s);
   row.cpus.push(cpu);
   row.fetches = tally.fetches;
-  log(`  ${env.backend.padEnd(6)} ${name.padEnd(52)} x${consumers} ${fmt(N / s).padStart(8)} msg/s  cpu ${Object.entries(cpu).map(([k, v]) => `${k} ${pct(v)}`).join(" ")}  (${tally.fetches} fetches; verified)`);
+  log(`  ${env.backend.padEnd(6)} ${name.padEnd(52)} x${consumers} ${formatInt(N / s).padStart(8)} msg/s  cpu ${cpuLine(cpu)}  (${tally.fetches} fetches; verified)`);
 }
 
 async function groupPending(c: AmpClient, stream: string, group: string): Promise<number> {
@@ -320,8 +261,6 @@ async function ampdConsume(env: Env, socket: string, admin: AmpClient, stream: s
   }
 }
 
-type XEntries = [Buffer, Buffer[]][];
-
 /** Raw node-redis rows on the stream ampd filled: XREADGROUP + XACK, and ampd's scripts + XACK. */
 async function rawConsume(env: Env, url: string, key: string, consumers: number): Promise<void> {
   const readGroupSha = new LuaScript(READ_GROUP_SCRIPT).sha;
@@ -388,11 +327,11 @@ async function rawConsume(env: Env, url: string, key: string, consumers: number)
 }
 
 /** In process, memory: a fetch with and without the claim step (GroupReader.read vs readGroup), 1 consumer. */
-async function inProcessConsume(msgs: Uint8Array[], heads: EntryHeaders[]): Promise<void> {
+async function inProcessConsume(msgs: Prepared): Promise<void> {
   const env: Env = { backend: "memory", pids: {} };
   const mem = new MemoryBackend();
   const stream = "inproc.groups";
-  for (let i = 0; i < N; i++) await mem.add(stream, { headers: heads[i], msg: msgs[i] });
+  for (let i = 0; i < N; i++) await mem.add(stream, { headers: msgs.headers[i], msg: msgs.bytes[i] });
   const reader = new GroupReader(mem);
   // Warm-up (untimed): both paths once, so neither row pays the JIT for the other.
   for (const withClaim of [true, false]) {
@@ -439,7 +378,7 @@ interface ClaimCost {
   trips?: number;
 }
 
-async function claimCost(url: string, stats: Raw, msgs: Uint8Array[], heads: EntryHeaders[]): Promise<ClaimCost[]> {
+async function claimCost(url: string, stats: Raw, msgs: Prepared): Promise<ClaimCost[]> {
   const out: ClaimCost[] = [];
   const redis = await RedisBackend.connect({ url, prefix: "benchclaim:" });
   cleanups.push(() => redis.close());
@@ -447,7 +386,7 @@ async function claimCost(url: string, stats: Raw, msgs: Uint8Array[], heads: Ent
   const max = Math.max(...PEL_SIZES);
   for (const [bname, b] of [["memory", mem], ["redis", redis]] as [string, StreamBackend][]) {
     const stream = "claim.cost";
-    await windowed(max, 500, (i) => b.add(stream, { headers: heads[i], msg: msgs[i] }));
+    await windowed(max, 500, (i) => b.add(stream, { headers: msgs.headers[i], msg: msgs.bytes[i] }));
     for (const pel of PEL_SIZES) {
       const group = `pel${pel}`;
       await b.createGroup(stream, group, { from: "0" });
@@ -489,6 +428,7 @@ async function rrLoop(env: Env, name: string, conc: number, one: (seq: number) =
   const tStart = performance.now();
   const warmEnd = tStart + RR_WARM_S * 1000;
   const end = warmEnd + RR_SECONDS * 1000;
+  // Metered from the first round trip after the warm-up, so not with timeWithCpu().
   const meter = new CpuMeter(env.pids);
   let metering = false;
   let seq = 0;
@@ -509,7 +449,7 @@ async function rrLoop(env: Env, name: string, conc: number, one: (seq: number) =
         counted++;
       }
     }
-  })), `${env.backend} ${name}`);
+  })), `${env.backend} ${name}`, TIMEOUT_MS);
   const cpu = meter.stop();
   if (env.stats && s0) {
     row.stats = diffStats(s0, await commandStats(env.stats));
@@ -518,12 +458,11 @@ async function rrLoop(env: Env, name: string, conc: number, one: (seq: number) =
   const secs = (performance.now() - warmEnd) / 1000;
   const rate = counted / secs;
   lat.sort((a, b) => a - b);
-  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
   row.rates.push(rate);
   row.cpus.push(cpu);
-  row.p50 = q(0.5);
-  row.p99 = q(0.99);
-  log(`  ${env.backend.padEnd(6)} ${name.padEnd(52)} x${conc} ${fmt(rate).padStart(8)} rt/s  p50 ${row.p50.toFixed(3)} p99 ${row.p99.toFixed(3)} ms  cpu ${Object.entries(cpu).map(([k, v]) => `${k} ${pct(v)}`).join(" ")}`);
+  row.p50 = quantile(lat, 0.5);
+  row.p99 = quantile(lat, 0.99);
+  log(`  ${env.backend.padEnd(6)} ${name.padEnd(52)} x${conc} ${formatInt(rate).padStart(8)} rt/s  p50 ${row.p50.toFixed(3)} p99 ${row.p99.toFixed(3)} ms  cpu ${cpuLine(cpu)}`);
 }
 
 const RR = {
@@ -569,12 +508,12 @@ async function ampdRequestReply(env: Env, socket: string): Promise<void> {
       let answered = 0;
       if (kind === "kept") {
         // A request nobody answers keeps request()'s reply subscription open between round trips.
-        const idle = makeMessage({ id: uuidv7(), opId: uuidv7(), sender: reqName, receiver: `nobody${id}`, payload: { seq: -1 } });
+        const idle = numbered({ id: uuidv7(), opId: uuidv7(), sender: reqName, receiver: `nobody${id}`, payload: { seq: -1 } });
         requester.request(idle, { timeout: (RR_WARM_S + RR_SECONDS) * 1000 + 60_000 }).catch(() => {});
         await new Promise((r) => setTimeout(r, 50));
       }
       await rrLoop(env, RR[kind], conc, async (seq) => {
-        const msg = makeMessage({ id: uuidv7(), opId: uuidv7(), sender: reqName, receiver: echo, payload: { seq } });
+        const msg = numbered({ id: uuidv7(), opId: uuidv7(), sender: reqName, receiver: echo, payload: { seq } });
         const d = await requester.request(msg, { timeout: 10_000 });
         check(d.message.replyTo === msg.id && (d.message.payload as { seq: number }).seq === seq, "reply matches its request");
         answered++;
@@ -596,7 +535,7 @@ async function ampdRequestReply(env: Env, socket: string): Promise<void> {
  * connections (two per side), as a blocked reader needs its own.
  */
 async function rawRequestReply(env: Env, url: string): Promise<void> {
-  const bytes = Buffer.from(encode(makeMessage()));
+  const bytes = Buffer.from(encode(numbered()));
   for (const conc of [1, CONC]) {
     const id = rrSerial++;
     const inbox = `bench:rr:${id}:inbox`;
@@ -638,68 +577,28 @@ async function rawRequestReply(env: Env, url: string): Promise<void> {
 // ---------------------------------------------------------------------------
 // Main
 
-async function redisInfo(url: string): Promise<{ pid: number; version: string }> {
-  const c = createClient({ url });
-  await c.connect();
-  const info = await c.sendCommand<string>(["INFO", "server"]);
-  await c.disconnect();
-  return { pid: Number(/process_id:(\d+)/.exec(info)![1]), version: /redis_version:(\S+)/.exec(info)?.[1] ?? "?" };
-}
-
-/** How late `setTimeout(f, 1)` fires here, idle: the machine's own scheduling noise. */
-async function timerNoise(): Promise<{ p50: number; p99: number }> {
-  const gaps: number[] = [];
-  let last = performance.now();
-  await new Promise<void>((resolve) => {
-    const f = () => {
-      const now = performance.now();
-      gaps.push(now - last - 1);
-      last = now;
-      if (gaps.length < 500) setTimeout(f, 1);
-      else resolve();
-    };
-    setTimeout(f, 1);
-  });
-  gaps.sort((a, b) => a - b);
-  return { p50: gaps[250], p99: gaps[495] };
-}
-
-function navigatorCores(): number {
-  // deno-lint-ignore no-explicit-any
-  return (globalThis as any).navigator?.hardwareConcurrency ?? 0;
-}
-
 async function main(): Promise<void> {
   const started = performance.now();
   log("building dist/ampd if missing or stale...");
   await buildAmpd();
   log("starting redis-server...");
-  const redis = await RedisServer.start();
-  cleanups.push(() => redis.dispose());
+  const redis = await startRedis();
   const { pid: rpid, version: redisVersion } = await redisInfo(redis.url);
   const stats = await rawClient(redis.url);
   const noise = await timerNoise();
-  const load0 = loadavg()[0];
+  const load0 = loadAverage();
 
   log(`preparing ${N} messages...`);
-  const msgs: Uint8Array[] = new Array(N);
-  const heads: EntryHeaders[] = new Array(N);
-  for (let i = 0; i < N; i++) {
-    const m = makeMessage();
-    msgs[i] = encode(m);
-    heads[i] = headersOf(m);
-  }
+  const msgs = prepare(N);
 
   for (let round = 0; round < ROUNDS; round++) {
     for (const backend of ["memory", "redis"] as const) {
-      const args = backend === "memory" ? ["--backend", "memory"] : ["--backend", "redis", "--redis", redis.url];
-      const ampd = await Ampd.start({ args: [...args, "--log-level", "warn"] });
-      cleanups.push(() => ampd.dispose());
+      const ampd = await startAmpd(ampdArgs(backend, redis.url));
       const env: Env = { backend, pids: backend === "redis" ? { ampd: ampd.pid, redis: rpid } : { ampd: ampd.pid }, stats: backend === "redis" ? stats : undefined };
       const admin = await sdkClient(ampd.socket, "bench-admin");
       const stream = `bench.groups.${round}`;
       log(`${backend}: pre-filling ${N} entries (round ${round + 1}/${ROUNDS})`);
-      await windowed(N, 1000, (i) => admin.port.add(stream, msgs[i]));
+      await windowed(N, 1000, (i) => admin.port.add(stream, msgs.bytes[i]));
       check((await admin.streamInfo(stream)).length === N, `${stream} holds ${N} entries`);
       for (const c of CONSUMERS) {
         await ampdConsume(env, ampd.socket, admin, stream, c);
@@ -714,32 +613,31 @@ async function main(): Promise<void> {
       await ampd.dispose();
     }
     log("in process: memory consume with and without the claim step");
-    await inProcessConsume(msgs, heads);
+    await inProcessConsume(msgs);
   }
   log("claim() alone against the PEL size");
-  const claims = await claimCost(redis.url, stats, msgs, heads);
+  const claims = await claimCost(redis.url, stats, msgs);
 
   // ----- report
   const out: string[] = [];
   const bunVersion = (process.versions as Record<string, string>).bun ?? process.version;
-  const spread = (r: Row) => (r.rates.length > 1 ? `${Math.round(((Math.max(...r.rates) - Math.min(...r.rates)) / median(r.rates)) * 100)}%` : "");
   const procs = ["client", "ampd", "redis"];
-  const cpuText = (r: Row) => procs.map((k) => pct(cpuMedian(r, k))).join(" / ");
+  const cpuText = (r: Row) => cpuCell(procs, (k) => cpuMedian(r, k));
   const usText = (r: Row) => procs.map((k) => usPer(cpuMedian(r, k), median(r.rates))).join(" / ");
   out.push(`## Consumer groups and request/reply (Bun ${bunVersion}, redis-server ${redisVersion}, ${ROUNDS === 1 ? "1 round" : `median of ${ROUNDS} rounds`})`);
   out.push("");
-  out.push(`### group consume with acks (${N} pre-filled entries of ${msgs[0].length} B, COUNT ${COUNT} per fetch; every entry checked delivered once, acked, nothing pending)`);
+  out.push(`### group consume with acks (${N} pre-filled entries of ${msgs.bytes[0].length} B, COUNT ${COUNT} per fetch; every entry checked delivered once, acked, nothing pending)`);
   const con = rows.filter((r) => r.section === "consume");
   out.push(formatTable(
     ["path", "backend", "consumers", "msg/s", ...(ROUNDS > 1 ? ["spread"] : []), "CPU client / ampd / redis", "CPU µs per msg client / ampd / redis"],
-    con.map((r) => [r.name, r.backend, String(r.consumers), fmt(median(r.rates)), ...(ROUNDS > 1 ? [spread(r)] : []), cpuText(r), usText(r)]),
+    con.map((r) => [r.name, r.backend, String(r.consumers), formatInt(median(r.rates)), ...(ROUNDS > 1 ? [spreadText(spread(r.rates))] : []), cpuText(r), usText(r)]),
   ));
   out.push("");
   out.push("### Redis side of the Redis rows (INFO commandstats; µs per call inside Redis; script-called commands also count in their EVALSHA)");
   const statRows = con.filter((r) => r.stats !== undefined);
   const st = (r: Row, k: string) => {
     const s = r.stats![k];
-    return s === undefined ? "—" : `${fmt(s.calls)} × ${(s.usec / s.calls).toFixed(1)}`;
+    return s === undefined ? "—" : `${formatInt(s.calls)} × ${(s.usec / s.calls).toFixed(1)}`;
   };
   out.push(formatTable(
     ["path", "consumers", "EVALSHA", "XAUTOCLAIM", "XREADGROUP", "XACK", "XINFO", "Redis µs per msg (all commands at top level)"],
@@ -752,7 +650,7 @@ async function main(): Promise<void> {
   out.push("");
   out.push(`### claim() alone (the first step of every group.read), in this process, nothing idle long enough to claim; µs per call, median`);
   out.push(formatTable(
-    ["backend", ...PEL_SIZES.map((p) => `PEL ${fmt(p)}`)],
+    ["backend", ...PEL_SIZES.map((p) => `PEL ${formatInt(p)}`)],
     ["memory", "redis"].map((b) => [
       b,
       ...PEL_SIZES.map((p) => {
@@ -769,7 +667,7 @@ async function main(): Promise<void> {
   const rr = rows.filter((r) => r.section === "rr");
   out.push(formatTable(
     ["path", "backend", "in flight", "round trips/s", ...(ROUNDS > 1 ? ["spread"] : []), "p50 ms", "p99 ms", "CPU client / ampd / redis", "CPU µs per round trip client / ampd / redis"],
-    rr.map((r) => [r.name, r.backend, String(r.consumers), fmt(median(r.rates)), ...(ROUNDS > 1 ? [spread(r)] : []), r.p50!.toFixed(3), r.p99!.toFixed(3), cpuText(r), usText(r)]),
+    rr.map((r) => [r.name, r.backend, String(r.consumers), formatInt(median(r.rates)), ...(ROUNDS > 1 ? [spreadText(spread(r.rates))] : []), r.p50!.toFixed(3), r.p99!.toFixed(3), cpuText(r), usText(r)]),
   ));
   out.push("");
   out.push("Redis commands per round trip (INFO commandstats over each Redis row, warm-up included; calls per round trip × µs per call):");
@@ -784,7 +682,7 @@ async function main(): Promise<void> {
     ]),
   ));
   out.push("");
-  out.push(`(total ${((performance.now() - started) / 1000).toFixed(0)} s; load average ${load0.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end, on ${navigatorCores()} cores)`);
+  out.push(runSummary(started, load0));
   console.log(out.join("\n"));
 }
 
