@@ -60,7 +60,7 @@ export function ensureAmpd({ outfile = join(ROOT, "dist", "ampd"), target, log =
   mkdirSync(dirname(outfile), { recursive: true });
   const tmp = `${outfile}.build-${process.pid}`;
   const args = ["build", "--compile", "--minify", ...(target ? [`--target=${target}`] : []), "sidecar/main.ts", "--outfile", tmp];
-  const r = spawnSync(bunCommand(), args, { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"] });
+  const r = spawnSync(bunCommand(), args, { cwd: ROOT, stdio: ["ignore", 2, 2] /* build output is not ampd's stdout */ });
   // bun appends .exe for Windows targets
   const written = existsSync(tmp) ? tmp : `${tmp}.exe`;
   if (r.status !== 0 || !existsSync(written)) {
