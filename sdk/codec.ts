@@ -188,6 +188,32 @@ export function writeMessage(w: MsgpackWriter, m: AISPMessage, withSig = true): 
 }
 
 const sharedWriter = new MsgpackWriter();
+// True while sharedWriter holds a value being written. A payload getter that encodes during
+// encode() (logging its message, say) must not reset that buffer under the outer call: the
+// nested call gets a fresh writer, as msgpack-javascript's Encoder.encode does with a clone.
+let sharedWriterBusy = false;
+
+/** Runs `write(w, a, b)` on the shared writer, or on a fresh one when re-entered, and returns the bytes. */
+function encodeWith<A, B>(write: (w: MsgpackWriter, a: A, b: B) => void, a: A, b: B): Uint8Array {
+  if (sharedWriterBusy) {
+    const w = new MsgpackWriter(256);
+    write(w, a, b);
+    return w.finish();
+  }
+  const w = sharedWriter;
+  sharedWriterBusy = true;
+  try {
+    w.reset();
+    write(w, a, b);
+    return w.finish();
+  } finally {
+    sharedWriterBusy = false;
+  }
+}
+
+function writeValue(w: MsgpackWriter, value: unknown): void {
+  w.value(value);
+}
 
 /**
  * Encodes a message to its canonical MessagePack bytes after validating it.
@@ -205,18 +231,12 @@ export function encode(msg: AISPMessage, policy?: ValidationPolicy): Uint8Array 
 
 /** Encodes a message already known to be valid (skips validation). */
 export function encodeValid(msg: AISPMessage, withSig = true): Uint8Array {
-  const w = sharedWriter;
-  w.reset();
-  writeMessage(w, msg, withSig);
-  return w.finish();
+  return encodeWith(writeMessage, msg, withSig);
 }
 
 /** The canonical encoding of any MessagePack value ampbus carries (payloads, frames). */
 export function encodeValue(value: unknown): Uint8Array {
-  const w = sharedWriter;
-  w.reset();
-  w.value(value);
-  return w.finish();
+  return encodeWith(writeValue, value, undefined);
 }
 
 /**

@@ -20,7 +20,7 @@ import { connectNode } from "../../sdk/transport_node.ts";
 
 const realSetTimeout = globalThis.setTimeout;
 const realSetInterval = globalThis.setInterval;
-const wait = (ms: number) => new Promise((r) => realSetTimeout(r, ms));
+const wait = (ms: number) => new Promise<void>((r) => realSetTimeout(r, ms));
 
 /** Runs `during` with `setTimeout`/`setInterval` counting what the code under test schedules. */
 async function countTimers(during: () => Promise<void>): Promise<number> {
