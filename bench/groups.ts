@@ -384,9 +384,11 @@ async function claimCost(url: string, stats: Raw, msgs: Prepared): Promise<Claim
   cleanups.push(() => redis.close());
   const mem = new MemoryBackend();
   const max = Math.max(...PEL_SIZES);
+  // The largest PEL needs `max` entries; with --n below that, more messages of the same kind.
+  const fill = msgs.bytes.length >= max ? msgs : prepare(max);
   for (const [bname, b] of [["memory", mem], ["redis", redis]] as [string, StreamBackend][]) {
     const stream = "claim.cost";
-    await windowed(max, 500, (i) => b.add(stream, { headers: msgs.headers[i], msg: msgs.bytes[i] }));
+    await windowed(max, 500, (i) => b.add(stream, { headers: fill.headers[i], msg: fill.bytes[i] }));
     for (const pel of PEL_SIZES) {
       const group = `pel${pel}`;
       await b.createGroup(stream, group, { from: "0" });
