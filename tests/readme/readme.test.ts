@@ -101,6 +101,8 @@ for (const doc of DOCS) {
     afterAll(async () => await dir?.dispose(), 20_000);
 
     test("every code block carries a test marker, and each output block follows a run", () => {
+      const unexplained = blocks.filter((b) => b.kind === "skip" && b.arg.trim().length < 10);
+      expect(unexplained.map((b) => `line ${b.line}: a skip marker needs its reason`)).toEqual([]);
       const orphans = blocks.filter((b, i) => b.kind === "output" && !["run", "browser"].includes(blocks[i - 1]?.kind));
       expect([...problems, ...orphans.map((b) => `line ${b.line}: an output block after no run or browser block`)]).toEqual([]);
     });
@@ -110,7 +112,9 @@ for (const doc of DOCS) {
       const next = blocks[i + 1]?.kind === "output" ? blocks[i + 1] : undefined;
       switch (block.kind) {
         case "skip":
-          test.skip(`${at} not run: ${block.arg}`, () => {});
+          // Not a test that was skipped: a block the README marks as not runnable, with its reason
+          // (the marker test above fails on a skip marker without one).
+          console.log(`${at} is not run: ${block.arg}`);
           break;
         case "output":
           break; // checked with the block before it
