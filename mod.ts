@@ -18,12 +18,12 @@
  *
  * @module
  */
-export * from "./sdk/envelope.ts";
+export * from "./sdk/envelope/envelope.ts";
 export * from "./sdk/errors.ts";
-export * from "./sdk/schema.ts";
-export * from "./sdk/id.ts";
-export * from "./sdk/grade.ts";
-export * from "./sdk/builder.ts";
+export * from "./sdk/envelope/schema.ts";
+export * from "./sdk/envelope/id.ts";
+export * from "./sdk/envelope/grade.ts";
+export * from "./sdk/envelope/builder.ts";
 export {
   checkDecoded,
   decode,
@@ -33,23 +33,23 @@ export {
   encodeValid,
   encodeValue,
   makeDecoder,
-} from "./sdk/codec.ts";
-export type { DecodeLimits, DecodeOptions } from "./sdk/codec.ts";
-export * from "./sdk/json.ts";
-export * from "./sdk/compress.ts";
-export * from "./sdk/sign.ts";
-export * from "./sdk/serializer.ts";
-export { compareCodePoints } from "./sdk/_writer.ts";
-export { runtime, type RuntimeName } from "./sdk/_runtime.ts";
-export * from "./sdk/bus_errors.ts";
-export type { BusInfo, BusPort, RawBatch, RawEntry } from "./sdk/bus_port.ts";
-export * from "./sdk/client.ts";
-export * from "./sdk/connect.ts";
-export * from "./sdk/local_bus.ts";
-export { DEFAULT_MAX_FRAME, frame, FrameDecoder, FrameError } from "./sdk/frame.ts";
-export { SocketPort, type SocketPortOptions, type HelloReply } from "./sdk/socket_port.ts";
-export type { Transport, TransportFactory, TransportOptions } from "./sdk/transport.ts";
-export { connectWebSocket, webSocketTransport } from "./sdk/transport_ws.ts";
+} from "./sdk/codec/codec.ts";
+export type { DecodeLimits, DecodeOptions } from "./sdk/codec/codec.ts";
+export * from "./sdk/codec/json.ts";
+export * from "./sdk/codec/compress.ts";
+export * from "./sdk/codec/sign.ts";
+export * from "./sdk/codec/serializer.ts";
+export { compareCodePoints } from "./sdk/codec/msgpack_writer.ts";
+export { runtime, type RuntimeName } from "./sdk/runtime.ts";
+export * from "./sdk/client/bus_errors.ts";
+export type { BusInfo, BusPort, RawBatch, RawEntry } from "./sdk/client/bus_port.ts";
+export * from "./sdk/client/client.ts";
+export * from "./sdk/client/connect.ts";
+export * from "./sdk/client/local_bus.ts";
+export { DEFAULT_MAX_FRAME, frame, FrameDecoder, FrameError } from "./sdk/transport/frame.ts";
+export { SocketPort, type SocketPortOptions, type HelloReply } from "./sdk/client/socket_port.ts";
+export type { Transport, TransportFactory, TransportOptions } from "./sdk/transport/transport.ts";
+export { connectWebSocket, webSocketTransport } from "./sdk/transport/websocket.ts";
 export { MemoryBackend, type MemoryBackendOptions } from "./sdk/backend/memory.ts";
 export {
   type AddOptions,
@@ -71,8 +71,8 @@ export {
   type StreamInfo,
   type TrimOptions,
 } from "./sdk/backend/types.ts";
-export * from "./sdk/group.ts";
-export * from "./sdk/request.ts";
+export * from "./sdk/client/group.ts";
+export * from "./sdk/client/request.ts";
 export {
   DEFAULT_CLAIM_TIMEOUT_MS,
   DEFAULT_MAX_DELIVERIES,
@@ -80,6 +80,6 @@ export {
   type DeliveryPolicy,
   GroupReader,
 } from "./sdk/backend/group_reader.ts";
-export type { PendingEntry, RawGroupEntry } from "./sdk/bus_port.ts";
-export { ReconnectingPort, type ReconnectOptions } from "./sdk/reconnect.ts";
-export * from "./sdk/agent_inbox.ts";
+export type { PendingEntry, RawGroupEntry } from "./sdk/client/bus_port.ts";
+export { ReconnectingPort, type ReconnectOptions } from "./sdk/client/reconnect.ts";
+export * from "./sdk/client/listen.ts";

@@ -10,7 +10,7 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createMessage, encode, encodeValue } from "../mod.ts";
-import { frame } from "../sdk/frame.ts";
+import { frame } from "../sdk/transport/frame.ts";
 import { MemoryBackend } from "../sdk/backend/memory.ts";
 import { Logger } from "../sidecar/log.ts";
 import { listenSocket } from "../sidecar/server.ts";

@@ -8,15 +8,15 @@
  */
 import { resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { DEFAULT_MAX_FRAME } from "../sdk/frame.ts";
+import { DEFAULT_MAX_FRAME } from "../sdk/transport/frame.ts";
 import { MemoryBackend } from "../sdk/backend/memory.ts";
 import { RedisBackend } from "./backend/redis.ts";
 import { BackendUnavailableError, DEFAULT_DEDUPE_WINDOW_MS, type StreamBackend } from "../sdk/backend/types.ts";
 import { parseArgs, parseChoice, parseCount, parseDuration, parseSize, UsageError } from "./cli/args.ts";
 import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
 import { listenSocket, SocketInUseError } from "./server.ts";
-import { type HttpAddress, type HttpServer, isLoopback, listenHttp, parseHttpAddress } from "./http.ts";
-import { Mirror } from "./mirror.ts";
+import { type HttpAddress, type HttpServer, isLoopback, listenHttp, parseHttpAddress } from "./web/http.ts";
+import { Mirror } from "./web/mirror.ts";
 import { ServerState } from "./server_state.ts";
 import { commandsHelp, findCommand } from "./cli/commands.ts";
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { decode } from "../sdk/codec.ts";
+import { decode } from "../sdk/codec/codec.ts";
 import { DecodeError } from "../sdk/errors.ts";
 import { storedHeaders } from "../sdk/backend/headers.ts";
 import { checkEntrySize, readLive } from "../sdk/backend/live_read.ts";

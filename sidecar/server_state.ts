@@ -5,7 +5,7 @@
  * @module
  */
 import type { StreamBackend } from "../sdk/backend/types.ts";
-import type { AISPMessage } from "../sdk/envelope.ts";
+import type { AISPMessage } from "../sdk/envelope/envelope.ts";
 import type { Logger } from "./log.ts";
 import { type DeliveryPolicy, GroupReader } from "../sdk/backend/group_reader.ts";
 

@@ -5,11 +5,11 @@
  *
  * @module
  */
-import type { MsgpackReader } from "../sdk/_reader.ts";
-import { makeDecoder } from "../sdk/codec.ts";
+import type { MsgpackReader } from "../sdk/codec/msgpack_reader.ts";
+import { makeDecoder } from "../sdk/codec/codec.ts";
 import { AmpbusError } from "../sdk/errors.ts";
-import { FrameDecoder, FrameError } from "../sdk/frame.ts";
-import { MsgpackWriter } from "../sdk/_writer.ts";
+import { FrameDecoder, FrameError } from "../sdk/transport/frame.ts";
+import { MsgpackWriter } from "../sdk/codec/msgpack_writer.ts";
 import { FRAME_BASE_COST, fitCount } from "../sdk/backend/live_read.ts";
 import type { StreamBackend, StreamEntry } from "../sdk/backend/types.ts";
 import { type OpContext, OPS } from "./ops.ts";

@@ -19,8 +19,8 @@
  *
  * @module
  */
-import { createMessage } from "../builder.ts";
-import { encodeValid } from "../codec.ts";
+import { createMessage } from "../envelope/builder.ts";
+import { encodeValid } from "../codec/codec.ts";
 import { isExpired, storedHeaders } from "./headers.ts";
 import { FRAME_BASE_COST, fitCount } from "./live_read.ts";
 import type { GroupEntry, StreamBackend } from "./types.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { AISPMessage } from "../envelope.ts";
+import type { AISPMessage } from "../envelope/envelope.ts";
 import { AmpbusError } from "../errors.ts";
 import type { EntryHeaders } from "./types.ts";
 

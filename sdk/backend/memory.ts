@@ -17,7 +17,7 @@ import {
   checkStream,
   DEFAULT_READ_COUNT,
   parseEntryId,
-} from "./_args.ts";
+} from "./args.ts";
 import { MemGroup } from "./_memory_groups.ts";
 import { collect, gather, MemStream } from "./_memory_stream.ts";
 import type { WaitCursor, Waiter } from "./_memory_stream.ts";

@@ -10,7 +10,7 @@
  * @module
  */
 import { ErrorReply } from "redis";
-import { parseEntryId } from "../../sdk/backend/_args.ts";
+import { parseEntryId } from "../../sdk/backend/args.ts";
 import { parseXRead, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
 import type { RawReply, RedisClient } from "./_redis_reply.ts";
 import type { StreamBatch, StreamEntry } from "../../sdk/backend/types.ts";

@@ -21,7 +21,7 @@ import {
   checkName,
   checkStream,
   DEFAULT_READ_COUNT,
-} from "../../sdk/backend/_args.ts";
+} from "../../sdk/backend/args.ts";
 import { BackendUnavailableError } from "../../sdk/backend/types.ts";
 import type {
   ClaimOptions,

@@ -6,7 +6,7 @@
  * @module
  */
 import { createClient } from "redis";
-import { checkHeaders, checkMaxLen, checkMs, checkRead, checkStream } from "../../sdk/backend/_args.ts";
+import { checkHeaders, checkMaxLen, checkMs, checkRead, checkStream } from "../../sdk/backend/args.ts";
 import { BlockingPool } from "./_redis_blocking.ts";
 import type { BlockCursor } from "./_redis_blocking.ts";
 import { RedisGroups } from "./_redis_groups.ts";

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { createMessage } from "../../sdk/builder.ts";
-import type { AmpClient } from "../../sdk/client.ts";
-import { uuidv7 } from "../../sdk/id.ts";
+import { createMessage } from "../../sdk/envelope/builder.ts";
+import type { AmpClient } from "../../sdk/client/client.ts";
+import { uuidv7 } from "../../sdk/envelope/id.ts";
 import { parseCount, parseDuration, parseSize } from "./args.ts";
 import { type Bus, type Command, CONNECT_HELP, EXIT_HELP, noMorePositional, openBus, parseCommand, runCommand, writeLine } from "./_command.ts";
 

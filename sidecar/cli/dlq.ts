@@ -4,10 +4,10 @@
  *
  * @module
  */
-import type { Delivery } from "../../sdk/client.ts";
-import { decode } from "../../sdk/codec.ts";
-import type { AISPMessage } from "../../sdk/envelope.ts";
-import { serialize } from "../../sdk/json.ts";
+import type { Delivery } from "../../sdk/client/client.ts";
+import { decode } from "../../sdk/codec/codec.ts";
+import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
+import { serialize } from "../../sdk/codec/json.ts";
 import { parseCount } from "./args.ts";
 import { type Command, CONNECT_HELP, EXIT_HELP, needPositional, noMorePositional, openBus, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
 import { table } from "./stats.ts";

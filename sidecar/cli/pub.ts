@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { createMessage, type MessageFields } from "../../sdk/builder.ts";
-import type { AISPMessage } from "../../sdk/envelope.ts";
-import { deserialize } from "../../sdk/json.ts";
-import { uuidv7 } from "../../sdk/id.ts";
+import { createMessage, type MessageFields } from "../../sdk/envelope/builder.ts";
+import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
+import { deserialize } from "../../sdk/codec/json.ts";
+import { uuidv7 } from "../../sdk/envelope/id.ts";
 import { parseDuration } from "./args.ts";
 import { type Command, CONNECT_HELP, describeError, EXIT_HELP, inboxOf, noMorePositional, openBus, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
 

@@ -1,6 +1,6 @@
 /**
  * A Bun macro: the SDK (`mod.ts`) bundled for browsers, as one ES module of
- * text. `sidecar/http.ts` imports it `with { type: "macro" }`, so the bundle
+ * text. `sidecar/web/http.ts` imports it `with { type: "macro" }`, so the bundle
  * is built when ampd is compiled (`bun build --compile`) and embedded in the
  * binary; ampd serves it at `GET /ampbus.js`. Bun forbids `Bun.build` inside
  * a macro (the bundler would wait on itself), hence the child `bun build`.

@@ -14,8 +14,8 @@
  */
 import { decode } from "@msgpack/msgpack";
 import { connect, type Socket } from "node:net";
-import { encodeValue } from "../../sdk/codec.ts";
-import { frame } from "../../sdk/frame.ts";
+import { encodeValue } from "../../sdk/codec/codec.ts";
+import { frame } from "../../sdk/transport/frame.ts";
 
 /** A decoded frame from ampd. */
 export type Frame = Record<string, unknown>;

@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { Ampd, buildAmpd, runAmpd } from "../_helpers/ampd.ts";
-import { connect } from "../../sdk/connect.ts";
-import { createMessage } from "../../sdk/builder.ts";
-import type { AmpClient } from "../../sdk/client.ts";
+import { connect } from "../../sdk/client/connect.ts";
+import { createMessage } from "../../sdk/envelope/builder.ts";
+import type { AmpClient } from "../../sdk/client/client.ts";
 
 const COMMANDS = ["pub", "tail", "stats", "groups", "pending", "dlq", "bench"];
 

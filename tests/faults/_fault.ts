@@ -19,10 +19,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AISPMessage } from "../../sdk/envelope.ts";
-import { createMessage } from "../../sdk/builder.ts";
-import type { AmpClient } from "../../sdk/client.ts";
-import type { GroupDelivery } from "../../sdk/group.ts";
+import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
+import { createMessage } from "../../sdk/envelope/builder.ts";
+import type { AmpClient } from "../../sdk/client/client.ts";
+import type { GroupDelivery } from "../../sdk/client/group.ts";
 import { Ampd, ROOT } from "../_helpers/ampd.ts";
 import type { RedisServer } from "../_helpers/redis_server.ts";
 

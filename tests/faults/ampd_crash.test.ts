@@ -7,10 +7,10 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { connect } from "../../sdk/connect.ts";
-import type { AmpClient } from "../../sdk/client.ts";
-import type { GroupConsumer } from "../../sdk/group.ts";
-import type { ReconnectingPort } from "../../sdk/reconnect.ts";
+import { connect } from "../../sdk/client/connect.ts";
+import type { AmpClient } from "../../sdk/client/client.ts";
+import type { GroupConsumer } from "../../sdk/client/group.ts";
+import type { ReconnectingPort } from "../../sdk/client/reconnect.ts";
 import type { Ampd } from "../_helpers/ampd.ts";
 import { RedisServer, REDIS_SKIP_REASON } from "../_helpers/redis_server.ts";
 import { DedupeStore, missing, printFigures, Processes, publishAll, sleep, startAmpd, until } from "./_fault.ts";

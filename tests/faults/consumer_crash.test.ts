@@ -6,9 +6,9 @@
  * the original bytes; nothing else is lost.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { connect } from "../../sdk/connect.ts";
-import { decode, encode } from "../../sdk/codec.ts";
-import type { AISPMessage } from "../../sdk/envelope.ts";
+import { connect } from "../../sdk/client/connect.ts";
+import { decode, encode } from "../../sdk/codec/codec.ts";
+import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 import { RedisServer, REDIS_SKIP_REASON } from "../_helpers/redis_server.ts";
 import { AgentProcess, DedupeStore, missing, numbered, printFigures, Processes, startAmpd, until } from "./_fault.ts";
 

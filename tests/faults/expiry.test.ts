@@ -6,9 +6,9 @@
  * refused (`EXPIRED`), not stored. On both of ampd's backends.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { connect } from "../../sdk/connect.ts";
-import type { AISPMessage } from "../../sdk/envelope.ts";
-import type { GroupDelivery } from "../../sdk/group.ts";
+import { connect } from "../../sdk/client/connect.ts";
+import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
+import type { GroupDelivery } from "../../sdk/client/group.ts";
 import { Ampd } from "../_helpers/ampd.ts";
 import { RedisServer, REDIS_SKIP_REASON } from "../_helpers/redis_server.ts";
 import { numbered, printFigures, Processes, sleep, startAmpd, until } from "./_fault.ts";

@@ -6,8 +6,8 @@
  * by opId process each acknowledged message exactly once.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { connect } from "../../sdk/connect.ts";
-import type { GroupConsumer } from "../../sdk/group.ts";
+import { connect } from "../../sdk/client/connect.ts";
+import type { GroupConsumer } from "../../sdk/client/group.ts";
 import { RedisServer, REDIS_SKIP_REASON } from "../_helpers/redis_server.ts";
 import { DedupeStore, missing, printFigures, Processes, publishAll, sleep, startAmpd, until } from "./_fault.ts";
 

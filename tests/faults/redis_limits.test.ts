@@ -6,8 +6,8 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { createClient } from "redis";
-import { BusError } from "../../sdk/bus_errors.ts";
-import { connect } from "../../sdk/connect.ts";
+import { BusError } from "../../sdk/client/bus_errors.ts";
+import { connect } from "../../sdk/client/connect.ts";
 import { runAmpd } from "../_helpers/ampd.ts";
 import { REDIS_SKIP_REASON, RedisServer } from "../_helpers/redis_server.ts";
 import { numbered, printFigures, Processes, sleep, startAmpd, until } from "./_fault.ts";

@@ -6,8 +6,8 @@
  * still far behind. Released, the slow one then gets every message, in order.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { connect } from "../../sdk/connect.ts";
-import type { AmpClient } from "../../sdk/client.ts";
+import { connect } from "../../sdk/client/connect.ts";
+import type { AmpClient } from "../../sdk/client/client.ts";
 import { RedisServer, REDIS_SKIP_REASON } from "../_helpers/redis_server.ts";
 import { printFigures, Processes, publishAll, sleep, startAmpd, until } from "./_fault.ts";
 

@@ -5,10 +5,10 @@
  * processed once.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { connect } from "../../sdk/connect.ts";
-import { createMessage } from "../../sdk/builder.ts";
-import type { AmpClient } from "../../sdk/client.ts";
-import type { GroupDelivery } from "../../sdk/group.ts";
+import { connect } from "../../sdk/client/connect.ts";
+import { createMessage } from "../../sdk/envelope/builder.ts";
+import type { AmpClient } from "../../sdk/client/client.ts";
+import type { GroupDelivery } from "../../sdk/client/group.ts";
 import { RedisServer, REDIS_SKIP_REASON } from "../_helpers/redis_server.ts";
 import { DedupeStore, missing, numbered, printFigures, Processes, startAmpd, until } from "./_fault.ts";
 

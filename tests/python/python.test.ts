@@ -14,11 +14,11 @@ import { join } from "node:path";
 import { readdirSync, readFileSync } from "node:fs";
 import { Ampd, ROOT } from "../_helpers/ampd.ts";
 import { REDIS_SKIP_REASON, RedisServer } from "../_helpers/redis_server.ts";
-import { connect } from "../../sdk/connect.ts";
-import { createMessage } from "../../sdk/builder.ts";
-import { encode, encodeValue } from "../../sdk/codec.ts";
-import { deserialize, serialize } from "../../sdk/json.ts";
-import type { AISPMessage } from "../../sdk/envelope.ts";
+import { connect } from "../../sdk/client/connect.ts";
+import { createMessage } from "../../sdk/envelope/builder.ts";
+import { encode, encodeValue } from "../../sdk/codec/codec.ts";
+import { deserialize, serialize } from "../../sdk/codec/json.ts";
+import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 
 const PYTHON = "/usr/bin/python3";
 const PYTHONPATH = join(ROOT, "clients", "python");
@@ -151,7 +151,7 @@ print(json.dumps(out))
           sender: "ts-planner",
           receiver: "py-coder",
           conversationId: "conv-42",
-          payload: { file: "sdk/codec.ts" },
+          payload: { file: "sdk/codec/codec.ts" },
         });
         const reply = await bus.request(task, { timeout: 15_000 });
         const m = reply.message;
@@ -160,7 +160,7 @@ print(json.dumps(out))
         expect(m.conversationId).toBe("conv-42");
         expect(m.sender).toBe("py-coder");
         expect(m.receiver).toBe("ts-planner");
-        expect(m.payload).toEqual({ done: "sdk/codec.ts", by: "python" });
+        expect(m.payload).toEqual({ done: "sdk/codec/codec.ts", by: "python" });
         expect(m.tier).toBe("gold");
         expect(m.spec?.evidence).toEqual({ prover: "pytest", method: "test-execution", confidence: 0.9 });
 
@@ -175,7 +175,7 @@ print(json.dumps(out))
         expect(asked.sender).toBe("py-coder");
         expect(out.answer.replyTo).toBe(asked.id);
         expect(out.answer.conversationId).toBe("conv-42");
-        expect(out.answer.payload).toEqual({ approved: true, file: "sdk/codec.ts" });
+        expect(out.answer.payload).toEqual({ approved: true, file: "sdk/codec/codec.ts" });
         // What Python printed is the SDK's JSON form of the same message.
         expect(serialize(deserialize(JSON.stringify(out.answer)))).toBe(JSON.stringify(out.answer));
       } finally {

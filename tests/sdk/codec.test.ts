@@ -11,7 +11,7 @@ import {
   ENVELOPE_FIELDS,
   ValidationError,
 } from "../../mod.ts";
-import { makeDecoder } from "../../sdk/codec.ts";
+import { makeDecoder } from "../../sdk/codec/codec.ts";
 import { concat, hex, minimal, mpStr, noise, seedMessage, thrown } from "./_fixtures.ts";
 
 function full(): AISPMessage {

@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { GRADE_WEIGHTS, grade, TIER_THRESHOLDS, tierOf } from "../../mod.ts";
 import { seedMessage } from "./_fixtures.ts";
 
-// Formula (sdk/grade.ts): score = 0.30·density + 0.25·precision + 0.25·completeness + 0.20·evidence
+// Formula (sdk/envelope/grade.ts): score = 0.30·density + 0.25·precision + 0.25·completeness + 0.20·evidence
 //   density      = min(1, (symbols / tokens) / 0.5)        tokens: one AISP symbol, or a run of other non-space chars
 //   precision    = mean over conditions of: 1 all quantifiers bound (∈ ⊆ :), 0.5 some, 0 none or no quantifier
 //   completeness = (has pre + has post + task uses ≜/≔) / 3

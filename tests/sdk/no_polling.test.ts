@@ -13,10 +13,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Ampd } from "../_helpers/ampd.ts";
-import { createMessage } from "../../sdk/builder.ts";
-import type { AmpClient } from "../../sdk/client.ts";
-import { connect } from "../../sdk/connect.ts";
-import { connectNode } from "../../sdk/transport_node.ts";
+import { createMessage } from "../../sdk/envelope/builder.ts";
+import type { AmpClient } from "../../sdk/client/client.ts";
+import { connect } from "../../sdk/client/connect.ts";
+import { connectNode } from "../../sdk/transport/node.ts";
 
 const realSetTimeout = globalThis.setTimeout;
 const realSetInterval = globalThis.setInterval;

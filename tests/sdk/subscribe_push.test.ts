@@ -7,13 +7,13 @@
  * stream already holds entries and the client is slow to read.
  */
 import { describe, expect, test } from "bun:test";
-import { createMessage } from "../../sdk/builder.ts";
-import { AmpClient } from "../../sdk/client.ts";
-import { decodeValue, encode, encodeValue } from "../../sdk/codec.ts";
-import { DEFAULT_MAX_FRAME, frame, FrameDecoder } from "../../sdk/frame.ts";
-import { ReconnectingPort } from "../../sdk/reconnect.ts";
-import { SocketPort } from "../../sdk/socket_port.ts";
-import { ChunkQueue, type Transport } from "../../sdk/transport.ts";
+import { createMessage } from "../../sdk/envelope/builder.ts";
+import { AmpClient } from "../../sdk/client/client.ts";
+import { decodeValue, encode, encodeValue } from "../../sdk/codec/codec.ts";
+import { DEFAULT_MAX_FRAME, frame, FrameDecoder } from "../../sdk/transport/frame.ts";
+import { ReconnectingPort } from "../../sdk/client/reconnect.ts";
+import { SocketPort } from "../../sdk/client/socket_port.ts";
+import { ChunkQueue, type Transport } from "../../sdk/transport/transport.ts";
 
 const MSG = encode(createMessage({ type: "obs.tick", sender: "scripted", receiver: "broadcast" }));
 

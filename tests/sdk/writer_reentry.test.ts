@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { type AISPMessage, decode, decodeValue, encode, encodeValue } from "../../mod.ts";
-import { encodeValid } from "../../sdk/codec.ts";
+import { encodeValid } from "../../sdk/codec/codec.ts";
 import { minimal } from "./_fixtures.ts";
 
 const inner = minimal({ id: "m-inner", opId: "m-inner", payload: { text: "inner", list: [1, 2, 3] } });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
-import { connect } from "../../sdk/connect.ts";
+import { connect } from "../../sdk/client/connect.ts";
 import { Ampd, buildAmpd, runAmpd } from "../_helpers/ampd.ts";
 import { errorOf, RawConn } from "../_helpers/raw_conn.ts";
 import { RedisServer } from "../_helpers/redis_server.ts";

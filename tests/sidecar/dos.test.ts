@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect as netConnect, type Socket } from "node:net";
 import { Ampd } from "../_helpers/ampd.ts";
 import { errorOf, RawConn, requestFrame } from "../_helpers/raw_conn.ts";
-import { createMessage } from "../../sdk/builder.ts";
-import { encode } from "../../sdk/codec.ts";
+import { createMessage } from "../../sdk/envelope/builder.ts";
+import { encode } from "../../sdk/codec/codec.ts";
 
 const MiB = 1024 * 1024;
 

@@ -8,9 +8,9 @@
  * on a real redis-server (whose stored `expiresAt` header is what decides).
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { connect } from "../../sdk/connect.ts";
-import type { AmpClient } from "../../sdk/client.ts";
-import { BusError } from "../../sdk/bus_errors.ts";
+import { connect } from "../../sdk/client/connect.ts";
+import type { AmpClient } from "../../sdk/client/client.ts";
+import { BusError } from "../../sdk/client/bus_errors.ts";
 import { Ampd } from "../_helpers/ampd.ts";
 import { RedisServer, REDIS_SKIP_REASON } from "../_helpers/redis_server.ts";
 import { numbered, Processes, sleep, startAmpd } from "../faults/_fault.ts";

@@ -5,10 +5,10 @@
  * after the restart. Real processes: redis-server (SIGKILL) and dist/ampd.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createMessage } from "../../sdk/builder.ts";
-import { BusError } from "../../sdk/bus_errors.ts";
-import type { AmpClient, Delivery } from "../../sdk/client.ts";
-import { connect } from "../../sdk/connect.ts";
+import { createMessage } from "../../sdk/envelope/builder.ts";
+import { BusError } from "../../sdk/client/bus_errors.ts";
+import type { AmpClient, Delivery } from "../../sdk/client/client.ts";
+import { connect } from "../../sdk/client/connect.ts";
 import { Ampd, buildAmpd } from "../_helpers/ampd.ts";
 import { REDIS_SKIP_REASON, RedisServer } from "../_helpers/redis_server.ts";
 

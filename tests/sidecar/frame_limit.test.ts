@@ -7,13 +7,13 @@
  * the compiled ampd, on memory and on a real redis-server.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { connect } from "../../sdk/connect.ts";
-import { createMessage } from "../../sdk/builder.ts";
-import { encode } from "../../sdk/codec.ts";
-import type { AISPMessage } from "../../sdk/envelope.ts";
-import type { AmpClient } from "../../sdk/client.ts";
-import { BusError } from "../../sdk/bus_errors.ts";
-import { DEFAULT_MAX_FRAME } from "../../sdk/frame.ts";
+import { connect } from "../../sdk/client/connect.ts";
+import { createMessage } from "../../sdk/envelope/builder.ts";
+import { encode } from "../../sdk/codec/codec.ts";
+import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
+import type { AmpClient } from "../../sdk/client/client.ts";
+import { BusError } from "../../sdk/client/bus_errors.ts";
+import { DEFAULT_MAX_FRAME } from "../../sdk/transport/frame.ts";
 import { Ampd } from "../_helpers/ampd.ts";
 import { RedisServer, REDIS_SKIP_REASON } from "../_helpers/redis_server.ts";
 import { Processes, startAmpd } from "../faults/_fault.ts";

@@ -11,10 +11,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { encode as msgpackEncode } from "@msgpack/msgpack";
-import { createMessage } from "../../sdk/builder.ts";
-import { encode, encodeValue } from "../../sdk/codec.ts";
-import type { Delivery } from "../../sdk/client.ts";
-import { connect } from "../../sdk/connect.ts";
+import { createMessage } from "../../sdk/envelope/builder.ts";
+import { encode, encodeValue } from "../../sdk/codec/codec.ts";
+import type { Delivery } from "../../sdk/client/client.ts";
+import { connect } from "../../sdk/client/connect.ts";
 import { Ampd, buildAmpd } from "../_helpers/ampd.ts";
 import { RawConn, requestFrame } from "../_helpers/raw_conn.ts";
 import { REDIS_SKIP_REASON, RedisServer } from "../_helpers/redis_server.ts";

@@ -4,9 +4,9 @@
  * drains; the frames after it still are, in order.
  */
 import { expect, test } from "bun:test";
-import { encode } from "../../sdk/codec.ts";
-import type { AISPMessage } from "../../sdk/envelope.ts";
-import { Mirror, type MirrorSocket } from "../../sidecar/mirror.ts";
+import { encode } from "../../sdk/codec/codec.ts";
+import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
+import { Mirror, type MirrorSocket } from "../../sidecar/web/mirror.ts";
 
 /** A socket that buffers until `drain()`; while it holds anything, sends wait. */
 class SlowSocket implements MirrorSocket {

@@ -5,8 +5,8 @@
  * memory backend; the stream ops run on memory and on a real redis-server.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { createMessage } from "../../sdk/builder.ts";
-import { encode, encodeValue } from "../../sdk/codec.ts";
+import { createMessage } from "../../sdk/envelope/builder.ts";
+import { encode, encodeValue } from "../../sdk/codec/codec.ts";
 import { Ampd, buildAmpd } from "../_helpers/ampd.ts";
 import { errorOf, type Frame, RawConn, requestFrame } from "../_helpers/raw_conn.ts";
 import { REDIS_SKIP_REASON, RedisServer } from "../_helpers/redis_server.ts";

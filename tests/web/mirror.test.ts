@@ -1,12 +1,12 @@
 /**
- * Unit tests of the live mirror (sidecar/mirror.ts, sidecar/mirror_filter.ts)
+ * Unit tests of the live mirror (sidecar/web/mirror.ts, sidecar/web/mirror_filter.ts)
  * with in-process fake sockets: filters, the JSON frame, back-pressure and
  * the dropped notice, bounded queues.
  */
 import { describe, expect, test } from "bun:test";
 import { encode, sign, generateKeyPair, type AISPMessage } from "../../mod.ts";
-import { Mirror, type MirrorSocket } from "../../sidecar/mirror.ts";
-import { FilterError, filterFromQuery, FilterMatcher, parseFilter } from "../../sidecar/mirror_filter.ts";
+import { Mirror, type MirrorSocket } from "../../sidecar/web/mirror.ts";
+import { FilterError, filterFromQuery, FilterMatcher, parseFilter } from "../../sidecar/web/mirror_filter.ts";
 
 /** A socket that takes frames until `capacity` bytes are buffered, then reports back-pressure. */
 class FakeSocket implements MirrorSocket {

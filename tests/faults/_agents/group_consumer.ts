@@ -5,7 +5,7 @@
  *
  * Usage: `bun tests/faults/_agents/group_consumer.ts '{"socket":..., "stream":..., "group":..., "consumer":..., "count":50, "ackFirst":20}'`
  */
-import { connect } from "../../../sdk/connect.ts";
+import { connect } from "../../../sdk/client/connect.ts";
 
 interface Options {
   socket: string;

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { AmpbusError, type Issue } from "../sdk/errors.ts";
+import { AmpbusError, type Issue } from "../../sdk/errors.ts";
 
 /** The fields a mirror filter may name. */
 export const FILTER_FIELDS = ["stream", "sender", "receiver", "type", "tier"] as const;

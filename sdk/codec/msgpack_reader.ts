@@ -13,7 +13,7 @@
  * @module
  */
 
-import { runtime } from "./_runtime.ts";
+import { runtime } from "../runtime.ts";
 
 /** A byte sequence that is not what `MsgpackReader` accepts; `offset` is where in the input. */
 export class MsgpackReadError extends Error {

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import type { AISPMessage, CompressedPayload } from "./envelope.ts";
+import type { AISPMessage, CompressedPayload } from "../envelope/envelope.ts";
 import { decode, type DecodeOptions, encode, encodeValid, encodeValue } from "./codec.ts";
-import { assertValid } from "./schema.ts";
+import { assertValid } from "../envelope/schema.ts";
 import { deserialize, serialize } from "./json.ts";
 import {
   compress,
@@ -18,7 +18,7 @@ import {
   type DecompressOptions,
   type SpecAndPayload,
 } from "./compress.ts";
-import type { ValidationPolicy } from "./schema.ts";
+import type { ValidationPolicy } from "../envelope/schema.ts";
 
 /**
  * Encodes and decodes messages: MessagePack for the wire, JSON for logs.

@@ -5,14 +5,14 @@
  *
  * @module
  */
-import type { AISPMessage } from "./envelope.ts";
-import { BROADCAST } from "./envelope.ts";
-import { decode, encode } from "./codec.ts";
+import type { AISPMessage } from "../envelope/envelope.ts";
+import { BROADCAST } from "../envelope/envelope.ts";
+import { decode, encode } from "../codec/codec.ts";
 import type { BusInfo, BusPort, RawEntry, StreamInfo } from "./bus_port.ts";
 import { ConnectionClosedError } from "./bus_errors.ts";
-import type { AmpbusError } from "./errors.ts";
+import type { AmpbusError } from "../errors.ts";
 import { Group } from "./group.ts";
-import { AgentInbox, type ListenOptions } from "./agent_inbox.ts";
+import { AgentInbox, type ListenOptions } from "./listen.ts";
 import { type ReplyFields, Requester } from "./request.ts";
 
 /** A message as delivered from a stream. */

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { ENVELOPE_VERSION, type AISPMessage, type TaskSpec } from "./envelope.ts";
-import { DecodeError, ValidationError } from "./errors.ts";
-import { MsgpackWriter } from "./_writer.ts";
-import { MsgpackReader, MsgpackReadError } from "./_reader.ts";
-import { assertValid, validate, type ValidationPolicy } from "./schema.ts";
+import { ENVELOPE_VERSION, type AISPMessage, type TaskSpec } from "../envelope/envelope.ts";
+import { DecodeError, ValidationError } from "../errors.ts";
+import { MsgpackWriter } from "./msgpack_writer.ts";
+import { MsgpackReader, MsgpackReadError } from "./msgpack_reader.ts";
+import { assertValid, validate, type ValidationPolicy } from "../envelope/schema.ts";
 
 /** Limits applied while decoding; each guards against a hostile or corrupt input. */
 export interface DecodeLimits {

@@ -8,11 +8,11 @@
  *
  * @module
  */
-import { BROADCAST } from "./envelope.ts";
+import { BROADCAST } from "../envelope/envelope.ts";
 import type { AmpClient } from "./client.ts";
 import { inboxOf } from "./client.ts";
 import type { GroupConsumer, GroupDelivery } from "./group.ts";
-import { uuidv7 } from "./id.ts";
+import { uuidv7 } from "../envelope/id.ts";
 
 /** Options of `listen()`. */
 export interface ListenOptions {

@@ -6,7 +6,7 @@
  */
 import { type, type Type } from "arktype";
 import type { AISPMessage, ProofBlock, TaskSpec } from "./envelope.ts";
-import { formatPath, type Issue, ValidationError } from "./errors.ts";
+import { formatPath, type Issue, ValidationError } from "../errors.ts";
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { AmpbusError, type Issue } from "./errors.ts";
+import { AmpbusError, type Issue } from "../errors.ts";
 
 /**
  * The sidecar refused a request. `code` is the protocol's error code

@@ -7,11 +7,11 @@
  *
  * @module
  */
-import type { AISPMessage, CompressedPayload, CompressionAlgorithm, TaskSpec } from "./envelope.ts";
-import { CompressionError } from "./errors.ts";
+import type { AISPMessage, CompressedPayload, CompressionAlgorithm, TaskSpec } from "../envelope/envelope.ts";
+import { CompressionError } from "../errors.ts";
 import { encodeValue, decodeValue } from "./codec.ts";
-import { assertValid } from "./schema.ts";
-import { loadNodeZlib, type NodeZlib } from "./_runtime.ts";
+import { assertValid } from "../envelope/schema.ts";
+import { loadNodeZlib, type NodeZlib } from "../runtime.ts";
 import { makeCompressionStream, makeDecompressionStream } from "compression-streams-polyfill/ponyfill";
 
 /** Largest decompressed size accepted by default: 16 MiB. */

@@ -7,15 +7,15 @@
  * @module
  */
 import type { Server, ServerWebSocket } from "bun";
-import { UsageError } from "./cli/args.ts";
+import { UsageError } from "../cli/args.ts";
 import { Mirror, type MirrorWatcher } from "./mirror.ts";
 import { FilterError, filterFromQuery, type MirrorFilter, parseFilter } from "./mirror_filter.ts";
 import { networkInterfaces } from "node:os";
-import { show } from "./protocol.ts";
-import { Session, type Wire } from "./session.ts";
-import type { ServerState } from "./server_state.ts";
-import pageText from "./web/index.html" with { type: "text" };
-import { sdkBundle } from "./web/sdk_bundle.ts" with { type: "macro" };
+import { show } from "../protocol.ts";
+import { Session, type Wire } from "../session.ts";
+import type { ServerState } from "../server_state.ts";
+import pageText from "./index.html" with { type: "text" };
+import { sdkBundle } from "./sdk_bundle.ts" with { type: "macro" };
 
 /** The live-view page, embedded at compile time. */
 const PAGE = pageText as unknown as string;

@@ -10,10 +10,10 @@
  *
  * @module
  */
-import { jsonForm } from "../sdk/json.ts";
-import type { MsgpackReader } from "../sdk/_reader.ts";
-import { decodeValue, makeDecoder } from "../sdk/codec.ts";
-import type { AISPMessage } from "../sdk/envelope.ts";
+import { jsonForm } from "../../sdk/codec/json.ts";
+import type { MsgpackReader } from "../../sdk/codec/msgpack_reader.ts";
+import { decodeValue, makeDecoder } from "../../sdk/codec/codec.ts";
+import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 import { FilterMatcher, type MirrorFilter } from "./mirror_filter.ts";
 
 /** The part of a WebSocket the mirror uses (Bun's `ServerWebSocket` has it). */

@@ -4,13 +4,13 @@
  *
  * @module
  */
-import type { MsgpackReader } from "./_reader.ts";
-import { makeDecoder } from "./codec.ts";
+import type { MsgpackReader } from "../codec/msgpack_reader.ts";
+import { makeDecoder } from "../codec/codec.ts";
 import { BusError, ConnectionClosedError, TimeoutError } from "./bus_errors.ts";
 import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawEntry, RawGroupEntry, StreamInfo } from "./bus_port.ts";
-import { DEFAULT_MAX_FRAME, FrameDecoder } from "./frame.ts";
-import type { Transport } from "./transport.ts";
-import { MsgpackWriter } from "./_writer.ts";
+import { DEFAULT_MAX_FRAME, FrameDecoder } from "../transport/frame.ts";
+import type { Transport } from "../transport/transport.ts";
+import { MsgpackWriter } from "../codec/msgpack_writer.ts";
 
 /** The protocol version this client speaks. */
 export const CLIENT_PROTOCOL_VERSION = 1;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { AmpbusError } from "./errors.ts";
+import { AmpbusError } from "../errors.ts";
 
 /** Largest frame accepted by default: 16 MiB. */
 export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { EncodeError } from "./errors.ts";
+import { EncodeError } from "../errors.ts";
 
 const MAX_DEPTH = 100;
 const utf8 = new TextEncoder();

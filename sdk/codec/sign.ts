@@ -6,11 +6,11 @@
  *
  * @module
  */
-import type { AISPMessage, SignatureAlgorithm } from "./envelope.ts";
-import { SignatureError } from "./errors.ts";
+import type { AISPMessage, SignatureAlgorithm } from "../envelope/envelope.ts";
+import { SignatureError } from "../errors.ts";
 import { encodeValid } from "./codec.ts";
 import { decompressMessage } from "./compress.ts";
-import { assertValid } from "./schema.ts";
+import { assertValid } from "../envelope/schema.ts";
 import { fromBase64, toBase64 } from "./_base64.ts";
 
 /** A key that signs: an Ed25519 private key or an HMAC secret, with its key id. */

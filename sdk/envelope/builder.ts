@@ -11,7 +11,7 @@ import {
   type QualityTier,
   type TaskSpec,
 } from "./envelope.ts";
-import { ValidationError } from "./errors.ts";
+import { ValidationError } from "../errors.ts";
 import { grade } from "./grade.ts";
 import { uuidv7 } from "./id.ts";
 import { markFrozenValid, validate, type ValidationPolicy, type ValidationResult } from "./schema.ts";

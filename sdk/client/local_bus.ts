@@ -10,14 +10,14 @@
  */
 import { AmpClient, type InvalidEntryHandler } from "./client.ts";
 import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawGroupEntry, StreamInfo } from "./bus_port.ts";
-import { type DeliveryPolicy, GroupReader } from "./backend/group_reader.ts";
+import { type DeliveryPolicy, GroupReader } from "../backend/group_reader.ts";
 import { BusError, ConnectionClosedError } from "./bus_errors.ts";
-import { decode } from "./codec.ts";
-import { storedHeaders } from "./backend/headers.ts";
-import { readLive } from "./backend/live_read.ts";
-import { MemoryBackend } from "./backend/memory.ts";
-import type { AddResult, CreateGroupResult, StreamBackend } from "./backend/types.ts";
-import { PacedReader } from "./backend/paced_reader.ts";
+import { decode } from "../codec/codec.ts";
+import { storedHeaders } from "../backend/headers.ts";
+import { readLive } from "../backend/live_read.ts";
+import { MemoryBackend } from "../backend/memory.ts";
+import type { AddResult, CreateGroupResult, StreamBackend } from "../backend/types.ts";
+import { PacedReader } from "../backend/paced_reader.ts";
 
 /** `BusPort` over a `StreamBackend` in this process. */
 export class LocalPort implements BusPort {

@@ -6,11 +6,11 @@
  *
  * @module
  */
-import type { AISPMessage } from "./envelope.ts";
-import { DecodeError, formatPath, ValidationError } from "./errors.ts";
+import type { AISPMessage } from "../envelope/envelope.ts";
+import { DecodeError, formatPath, ValidationError } from "../errors.ts";
 import { fromBase64, toBase64 } from "./_base64.ts";
 import { checkDecoded } from "./codec.ts";
-import { assertValid, type ValidationPolicy } from "./schema.ts";
+import { assertValid, type ValidationPolicy } from "../envelope/schema.ts";
 
 function payloadToJson(v: unknown): unknown {
   if (v instanceof Uint8Array) return { $bin: toBase64(v) };

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import type { AISPMessage } from "./envelope.ts";
-import { createMessage, type MessageFields } from "./builder.ts";
+import type { AISPMessage } from "../envelope/envelope.ts";
+import { createMessage, type MessageFields } from "../envelope/builder.ts";
 import { TimeoutError } from "./bus_errors.ts";
 import type { AddResult, AmpClient, Delivery, DeliveryIterator } from "./client.ts";
 

@@ -7,9 +7,9 @@
 import { AmpClient, type InvalidEntryHandler } from "./client.ts";
 import { SocketPort } from "./socket_port.ts";
 import { ReconnectingPort, type ReconnectOptions } from "./reconnect.ts";
-import { defaultTransport, type TransportFactory } from "./transport.ts";
-import { webSocketTransport } from "./transport_ws.ts";
-import { runtime } from "./_runtime.ts";
+import { defaultTransport, type TransportFactory } from "../transport/transport.ts";
+import { webSocketTransport } from "../transport/websocket.ts";
+import { runtime } from "../runtime.ts";
 
 /** Options of `connect()`. */
 export interface ConnectOptions {

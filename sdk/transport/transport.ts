@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { runtime } from "./_runtime.ts";
+import { runtime } from "../runtime.ts";
 
 /**
  * A connected byte pipe. Iterating yields chunks as they arrive (not
@@ -34,8 +34,8 @@ export type TransportFactory = (options: TransportOptions) => Promise<Transport>
  * use. Browsers and edge workers have no Unix sockets: this throws there.
  */
 export async function defaultTransport(): Promise<TransportFactory> {
-  if (runtime === "deno") return (await import("./transport_deno.ts")).connectDeno;
-  if (runtime === "node" || runtime === "bun") return (await import("./transport_node.ts")).connectNode;
+  if (runtime === "deno") return (await import("./deno.ts")).connectDeno;
+  if (runtime === "node" || runtime === "bun") return (await import("./node.ts")).connectNode;
   throw new TypeError(`no Unix-socket transport on this runtime (${runtime}); pass a transport to connect()`);
 }
 
