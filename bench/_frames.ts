@@ -7,8 +7,8 @@
  * @module
  */
 import { connect as netConnect, type Socket } from "node:net";
-import { MsgpackWriter } from "../sdk/_writer.ts";
-import { CLIENT_PROTOCOL_VERSION } from "../sdk/socket_port.ts";
+import { MsgpackWriter } from "../sdk/codec/msgpack_writer.ts";
+import { CLIENT_PROTOCOL_VERSION } from "../sdk/client/socket_port.ts";
 
 /** Requests as one buffer of frames; frame i is `buf[off[i], off[i + 1])`. */
 export interface Frames {

@@ -37,7 +37,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AmpClient } from "../mod.ts";
-import { decode, decodeValue } from "../sdk/codec.ts";
+import { decode, decodeValue } from "../sdk/codec/codec.ts";
 import { MemoryBackend } from "../sdk/backend/memory.ts";
 import { entryFields } from "../sidecar/backend/_redis_reply.ts";
 import { ADD_SCRIPT } from "../sidecar/backend/_redis_scripts.ts";
