@@ -162,7 +162,7 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
 }
 
 /** Rejects when `p` has not settled within `ms`, naming `what`. */
-export function withTimeout<T>(p: Promise<T>, what: string, ms: number): Promise<T> {
+export function withTimeout<T>(p: Promise<T>, { what, ms }: { what: string; ms: number }): Promise<T> {
   let t: ReturnType<typeof setTimeout>;
   return Promise.race([
     p.finally(() => clearTimeout(t)),

@@ -81,16 +81,19 @@ export async function timerNoise(samples: number = NOISE_SAMPLES): Promise<{ p50
 }
 
 /**
- * Runs `fn(0..n-1)` with at most `inflight` promises pending, starting the
- * next as each settles; rejects on the first failure. Resolves at once for
- * `n = 0`.
+ * Runs `fn(0..count-1)` with at most `inflight` promises pending, starting
+ * the next as each settles; rejects on the first failure. Resolves at once
+ * for `count = 0`.
  *
  * @example
  * ```ts
- * await windowed(msgs.length, 1000, (i) => client.port.add("s", msgs[i]));
+ * await windowed({ count: msgs.length, inflight: 1000 }, (i) => client.port.add("s", msgs[i]));
  * ```
  */
-export function windowed(n: number, inflight: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+export function windowed(
+  { count: n, inflight }: { count: number; inflight: number },
+  fn: (i: number) => Promise<unknown>,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     if (n === 0) return resolve();
     let next = 0;

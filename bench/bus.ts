@@ -90,12 +90,31 @@ interface Rate extends Rounds {
 const mb = (b: number) => (b / (1024 * 1024)).toFixed(1);
 const PROCS = ["client", "ampd", "redis"] as const;
 
+/** What one backend's phases measure against. */
+interface Env {
+  backend: "memory" | "redis";
+  ampd: Ampd;
+  /** The SDK client the publish and consume rows use. */
+  client: AmpClient;
+  /** Processes metered besides this one: ampd, and redis-server on the Redis backend. */
+  pids: Record<string, number>;
+  /** redis-server's URL, on the Redis backend only (the raw node-redis rows). */
+  redisUrl?: string;
+}
+
+/** One row's place in the tables and the processes its CPU columns meter. */
+interface RowOf {
+  backend: string;
+  name: string;
+  pids: Record<string, number>;
+}
+
 class Recorder {
   rows: Rate[] = [];
   #byKey = new Map<string, Rate>();
 
-  /** Times `fn` over `count` messages with CPU metering; records one round of a row. */
-  async measure(backend: string, name: string, count: number, pids: Record<string, number>, fn: () => Promise<void>): Promise<number> {
+  /** Times `fn` over N messages with CPU metering; records one round of a row. */
+  async measure({ backend, name, pids }: RowOf, fn: () => Promise<void>): Promise<number> {
     const key = `${backend}|${name}`;
     let row = this.#byKey.get(key);
     if (row === undefined) {
@@ -103,19 +122,21 @@ class Recorder {
       this.#byKey.set(key, row);
       this.rows.push(row);
     }
-    const { seconds, cpu } = await timeWithCpu(pids, () => withTimeout(fn(), `${backend} ${name}`, TIMEOUT_MS));
-    const rate = count / seconds;
+    const { seconds, cpu } = await timeWithCpu(pids, () => withTimeout(fn(), { what: `${backend} ${name}`, ms: TIMEOUT_MS }));
+    const rate = N / seconds;
     row.rates.push(rate);
     row.cpus.push(cpu);
     log(`  ${backend.padEnd(6)} ${name.padEnd(44)} ${formatInt(rate).padStart(10)} msg/s  cpu ${cpuLine(cpu)}`);
     return rate;
   }
 
-  get(backend: string, name: string): number | undefined {
+  get({ backend, name }: { backend: string; name: string }): number | undefined {
     const r = this.#byKey.get(`${backend}|${name}`);
     return r ? median(r.rates) : undefined;
   }
 }
+
+const rec = new Recorder();
 
 const ROW = {
   rawXadd: "raw node-redis XADD (no dedupe)",
@@ -157,17 +178,9 @@ interface Resources {
 // ---------------------------------------------------------------------------
 // Phases
 
-async function publishPhase(
-  rec: Recorder,
-  backend: "memory" | "redis",
-  ampd: Ampd,
-  client: AmpClient,
-  msgs: Prepared,
-  redisUrl: string | undefined,
-  rpid: number | undefined,
-): Promise<string> {
-  const pids: Record<string, number> = { ampd: ampd.pid };
-  if (backend === "redis" && rpid !== undefined) pids.redis = rpid;
+/** Publish rows, ROUNDS times; returns the stream of the last SDK round (the consume phase reads it). */
+async function publishPhase(env: Env, msgs: Prepared): Promise<string> {
+  const { backend, ampd, client, pids, redisUrl } = env;
   const raw = redisUrl ? await rawClient(redisUrl) : undefined;
   const sha = raw ? await raw.sendCommand<string>(["SCRIPT", "LOAD", ADD_SCRIPT]) : "";
   const frameConn = await FrameConn.open(ampd.socket);
@@ -178,19 +191,19 @@ async function publishPhase(
     if (raw && backend === "redis") {
       const key = `ampbus:{bench.raw-xadd.${r}}`;
       const args = msgs.bytes.map((b, i) => ["XADD", key, "*", ...entryFields(msgs.headers[i], b)]);
-      await rec.measure(backend, ROW.rawXadd, N, pids, () => windowed(N, INFLIGHT, (i) => raw.sendCommand(args[i])));
+      await rec.measure({ backend, name: ROW.rawXadd, pids }, () => windowed({ count: N, inflight: INFLIGHT }, (i) => raw.sendCommand(args[i])));
       const ekey = `ampbus:{bench.raw-eval.${r}}`;
       const eargs = msgs.bytes.map((b, i) => [
         "EVALSHA", sha, "2", ekey, `${ekey}:op:${msgs.headers[i].opId}`, "600000", "", ...entryFields(msgs.headers[i], b),
       ]);
-      await rec.measure(backend, ROW.rawEval, N, pids, () => windowed(N, INFLIGHT, (i) => raw.sendCommand(eargs[i])));
+      await rec.measure({ backend, name: ROW.rawEval, pids }, () => windowed({ count: N, inflight: INFLIGHT }, (i) => raw.sendCommand(eargs[i])));
     }
     const sdkStream = `bench.sdk.${r}`;
     const before = await client.info();
-    await rec.measure(backend, ROW.sdk, N, pids, () => windowed(N, INFLIGHT, (i) => client.port.add(sdkStream, msgs.bytes[i])));
+    await rec.measure({ backend, name: ROW.sdk, pids }, () => windowed({ count: N, inflight: INFLIGHT }, (i) => client.port.add(sdkStream, msgs.bytes[i])));
     const framesStream = `bench.frames.${r}`;
     const frames = addFrames(framesStream, msgs.bytes);
-    await rec.measure(backend, ROW.frames, N, pids, () => frameConn.publish(frames, INFLIGHT));
+    await rec.measure({ backend, name: ROW.frames, pids }, () => frameConn.publish(frames, INFLIGHT));
     const after = await client.info();
     const added = (after.added as number) - (before.added as number);
     const errors = (after.errors as number) - (before.errors as number);
@@ -210,17 +223,17 @@ async function publishPhase(
 }
 
 /** The sidecar's add path without a socket, on the memory backend (same process as the bench). */
-async function inProcessPhase(rec: Recorder, msgs: Prepared): Promise<void> {
+async function inProcessPhase(msgs: Prepared): Promise<void> {
   log(`in-process add path (${N} messages)`);
   for (let r = 0; r < ROUNDS; r++) {
-    await rec.measure("memory", ROW.msgpack, N, {}, async () => {
+    await rec.measure({ backend: "memory", name: ROW.msgpack, pids: {} }, async () => {
       for (let i = 0; i < N; i++) decodeValue(msgs.bytes[i]);
     });
-    await rec.measure("memory", ROW.decode, N, {}, async () => {
+    await rec.measure({ backend: "memory", name: ROW.decode, pids: {} }, async () => {
       for (let i = 0; i < N; i++) decode(msgs.bytes[i]);
     });
     const mem = new MemoryBackend();
-    await rec.measure("memory", ROW.memAdd, N, {}, async () => {
+    await rec.measure({ backend: "memory", name: ROW.memAdd, pids: {} }, async () => {
       for (let i = 0; i < N; i++) await mem.add(`inproc.${r}`, { headers: msgs.headers[i], msg: msgs.bytes[i].slice() });
     });
     await mem.close();
@@ -230,7 +243,7 @@ async function inProcessPhase(rec: Recorder, msgs: Prepared): Promise<void> {
     const session = new Session(1, { write: (b) => void (out += b.length), buffered: () => 0, close: () => {} }, state);
     session.onData(helloFrame("inproc"));
     const frames = addFrames(`inproc.s.${r}`, msgs.bytes);
-    await rec.measure("memory", ROW.session, N, {}, async () => {
+    await rec.measure({ backend: "memory", name: ROW.session, pids: {} }, async () => {
       // Fed in 64 KiB chunks, as a socket would deliver them, letting replies settle in between.
       const CHUNK = 64 * 1024;
       for (let p = 0; p < frames.buf.length; p += CHUNK) {
@@ -248,18 +261,18 @@ async function inProcessPhase(rec: Recorder, msgs: Prepared): Promise<void> {
   }
 }
 
-async function consumePhase(rec: Recorder, backend: "memory" | "redis", ampd: Ampd, client: AmpClient, stream: string, redisUrl: string | undefined, rpid: number | undefined) {
-  const pids: Record<string, number> = { ampd: ampd.pid };
-  if (backend === "redis" && rpid !== undefined) pids.redis = rpid;
+/** Consume rows over `stream`'s N pre-filled entries, ROUNDS times. */
+async function consumePhase(env: Env, stream: string): Promise<void> {
+  const { backend, client, pids, redisUrl } = env;
   log(`${backend} consume (${N} pre-filled entries of ${stream})`);
   for (let r = 0; r < ROUNDS; r++) {
-    await rec.measure(backend, ROW.iter, N, pids, async () => {
+    await rec.measure({ backend, name: ROW.iter, pids }, async () => {
       let k = 0;
       for await (const _d of client.streamIter(stream, { from: "0", window: 1000 })) {
         if (++k === N) break;
       }
     });
-    await rec.measure(backend, ROW.credit, N, pids, () =>
+    await rec.measure({ backend, name: ROW.credit, pids }, () =>
       new Promise<void>((resolve, reject) => {
         const WINDOW = 1000;
         let got = 0;
@@ -281,7 +294,7 @@ async function consumePhase(rec: Recorder, backend: "memory" | "redis", ampd: Am
     if (redisUrl && backend === "redis") {
       const raw = await rawClient(redisUrl);
       const key = `ampbus:{${stream}}`;
-      await rec.measure(backend, ROW.xread, N, pids, async () => {
+      await rec.measure({ backend, name: ROW.xread, pids }, async () => {
         let after = "0";
         let k = 0;
         while (k < N) {
@@ -296,7 +309,8 @@ async function consumePhase(rec: Recorder, backend: "memory" | "redis", ampd: Am
   }
 }
 
-async function latencyPhase(backend: "memory" | "redis", ampd: Ampd, rpid: number | undefined): Promise<Latency> {
+async function latencyPhase(env: Env): Promise<Latency> {
+  const { backend, ampd, pids } = env;
   const total = Math.round(RATE * (SECONDS + WARM_S));
   const skip = Math.round(RATE * WARM_S);
   log(`${backend} latency: ${RATE} msg/s for ${SECONDS + WARM_S} s (first ${WARM_S} s dropped)`);
@@ -317,8 +331,6 @@ async function latencyPhase(backend: "memory" | "redis", ampd: Ampd, rpid: numbe
       if (++got === total) break;
     }
   })();
-  const pids: Record<string, number> = { ampd: ampd.pid };
-  if (rpid !== undefined) pids.redis = rpid;
   let failed: Error | undefined;
   const { value: sendSeconds, cpu } = await timeWithCpu(pids, async () => {
     const sent = await pace(total, (seq) => {
@@ -328,13 +340,13 @@ async function latencyPhase(backend: "memory" | "redis", ampd: Ampd, rpid: numbe
         (e) => void (failed ??= e),
       );
     });
-    await withTimeout(received, `${backend} latency delivery`, TIMEOUT_MS);
+    await withTimeout(received, { what: `${backend} latency delivery`, ms: TIMEOUT_MS });
     return sent;
   });
   if (failed) throw failed;
   await pub.close();
   await sub.close();
-  return latencyStats(`ampd ${backend}, streamIter`, lat, ack, skip, total / sendSeconds, cpu);
+  return latencyStats({ name: `ampd ${backend}, streamIter`, lat, ack, skip, rate: total / sendSeconds, cpu });
 }
 
 /**
@@ -355,7 +367,10 @@ function pace(total: number, send: (seq: number) => void): Promise<number> {
   });
 }
 
-function latencyStats(name: string, lat: Float64Array, ack: Float64Array, skip: number, rate: number, cpu: Record<string, number>): Latency {
+/** One latency row from per-message delivery (`lat`) and add-ack (`ack`) times, the first `skip` dropped. */
+function latencyStats(
+  { name, lat, ack, skip, rate, cpu }: { name: string; lat: Float64Array; ack: Float64Array; skip: number; rate: number; cpu: Record<string, number> },
+): Latency {
   const xs = Array.from(lat.subarray(skip)).sort((a, b) => a - b);
   const as = Array.from(ack.subarray(skip)).filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
   return {
@@ -411,13 +426,13 @@ async function rawRedisLatency(url: string, rpid: number): Promise<Latency> {
         (e) => void (failed ??= e),
       );
     });
-    await withTimeout(received, "raw redis latency delivery", TIMEOUT_MS);
+    await withTimeout(received, { what: "raw redis latency delivery", ms: TIMEOUT_MS });
     return sent;
   });
   if (failed) throw failed;
   await pub.disconnect();
   await sub.disconnect();
-  return latencyStats("raw node-redis XADD → XREAD BLOCK", lat, ack, skip, total / sendSeconds, cpu);
+  return latencyStats({ name: "raw node-redis XADD → XREAD BLOCK", lat, ack, skip, rate: total / sendSeconds, cpu });
 }
 
 /** Spawn to a socket that answers hello; also the time to the ready line and ampd's own "ready in" log. */
@@ -444,8 +459,7 @@ async function timeStart(bin: string, args: string[]): Promise<{ hello: number; 
         });
         c.once("exit", (code) => reject(new Error(`ampd exited with ${code} during start:\n${stderr}`)));
       }),
-      "ampd start",
-      10_000,
+      { what: "ampd start", ms: 10_000 },
     );
     const readyLine = performance.now() - t0;
     const conn = await FrameConn.open(socket, "bench-start");
@@ -453,7 +467,7 @@ async function timeStart(bin: string, args: string[]): Promise<{ hello: number; 
     conn.close();
     const internal = Number(/ready in ([\d.]+) ms/.exec(stderr)?.[1] ?? NaN);
     c.kill("SIGTERM");
-    await withTimeout(exited, "ampd stop", 10_000);
+    await withTimeout(exited, { what: "ampd stop", ms: 10_000 });
     return { hello, readyLine, internal };
   } finally {
     if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
@@ -478,7 +492,6 @@ async function main(): Promise<void> {
   const msgs = prepare(N);
   const msgBytes = msgs.bytes[0].length;
 
-  const rec = new Recorder();
   const lats: Latency[] = [];
   const res: Resources[] = [];
 
@@ -488,17 +501,20 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 500));
     const idleRss = rss(ampd.pid);
     const client = await sdkClient(ampd.socket, "bench");
+    const env: Env = backend === "memory"
+      ? { backend, ampd, client, pids: { ampd: ampd.pid } }
+      : { backend, ampd, client, pids: { ampd: ampd.pid, redis: rpid }, redisUrl: redis.url };
     // Warm-up: JIT in ampd and in this process.
     const warm = prepare(Math.min(20_000, N));
-    await windowed(warm.bytes.length, INFLIGHT, (i) => client.port.add("bench.warmup", warm.bytes[i]));
+    await windowed({ count: warm.bytes.length, inflight: INFLIGHT }, (i) => client.port.add("bench.warmup", warm.bytes[i]));
     if (backend === "memory") await client.trim("bench.warmup", 0);
     // Latency first, on a fresh sidecar: the publish runs below leave a large heap behind.
-    lats.push(await latencyPhase(backend, ampd, backend === "redis" ? rpid : undefined));
+    lats.push(await latencyPhase(env));
     if (backend === "redis") lats.push(await rawRedisLatency(redis.url, rpid));
     if (backend === "memory") await client.trim(`bench.latency.${backend}`, 0);
-    const stream = await publishPhase(rec, backend, ampd, client, msgs, backend === "redis" ? redis.url : undefined, rpid);
+    const stream = await publishPhase(env, msgs);
     const peakAfterPublish = peakRss(ampd.pid);
-    await consumePhase(rec, backend, ampd, client, stream, backend === "redis" ? redis.url : undefined, rpid);
+    await consumePhase(env, stream);
     await client.close();
     await ampd.stop();
     await ampd.dispose();
@@ -515,7 +531,7 @@ async function main(): Promise<void> {
       internal: median(starts.map((s) => s.internal)),
     });
     if (backend === "memory") {
-      await inProcessPhase(rec, msgs);
+      await inProcessPhase(msgs);
     }
   }
 
@@ -563,14 +579,14 @@ async function main(): Promise<void> {
   out.push("");
   out.push("### targets");
   const verdict = (ok: boolean, text: string) => `- ${ok ? "met" : "MISSED"}: ${text}`;
-  const sdkRedis = rec.get("redis", ROW.sdk)!;
-  const framesRedis = rec.get("redis", ROW.frames)!;
-  const rawX = rec.get("redis", ROW.rawXadd)!;
-  const rawE = rec.get("redis", ROW.rawEval)!;
+  const sdkRedis = rec.get({ backend: "redis", name: ROW.sdk })!;
+  const framesRedis = rec.get({ backend: "redis", name: ROW.frames })!;
+  const rawX = rec.get({ backend: "redis", name: ROW.rawXadd })!;
+  const rawE = rec.get({ backend: "redis", name: ROW.rawEval })!;
   const best = Math.max(sdkRedis, framesRedis);
   out.push(verdict(best / rawX >= 0.9, `through ampd on Redis ${formatInt(sdkRedis)} msg/s (SDK) / ${formatInt(framesRedis)} (pre-built frames) = ${(sdkRedis / rawX).toFixed(2)}x / ${(framesRedis / rawX).toFixed(2)}x raw XADD ${formatInt(rawX)} msg/s (target >= 0.9x); vs raw EVALSHA ${formatInt(rawE)}: ${(sdkRedis / rawE).toFixed(2)}x / ${(framesRedis / rawE).toFixed(2)}x`));
-  const sdkMem = rec.get("memory", ROW.sdk)!;
-  const framesMem = rec.get("memory", ROW.frames)!;
+  const sdkMem = rec.get({ backend: "memory", name: ROW.sdk })!;
+  const framesMem = rec.get({ backend: "memory", name: ROW.frames })!;
   const bestMem = Math.max(sdkMem, framesMem);
   out.push(verdict(bestMem >= 1e6, `publish on memory ${formatInt(sdkMem)} msg/s (SDK) / ${formatInt(framesMem)} (pre-built frames) (target >= 1,000,000: ${(bestMem / 1e6).toFixed(2)}x of it)`));
   for (const l of lats.filter((x) => x.backend.startsWith("ampd"))) out.push(verdict(l.p99 <= 1, `latency p99 through ${l.backend} ${l.p99.toFixed(3)} ms at ${formatInt(l.rate)} msg/s (target <= 1 ms)`));

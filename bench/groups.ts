@@ -129,7 +129,7 @@ interface Row extends Rounds {
 
 const rows: Row[] = [];
 
-function rowFor(section: Row["section"], backend: string, name: string, consumers: number): Row {
+function rowFor({ section, backend, name, consumers }: Pick<Row, "section" | "backend" | "name" | "consumers">): Row {
   let r = rows.find((x) => x.section === section && x.backend === backend && x.name === name && x.consumers === consumers);
   if (r === undefined) {
     r = { section, name, backend, consumers, rates: [], cpus: [] };
@@ -179,15 +179,20 @@ class Tally {
 /** Times one consume row: `setup` makes the consumers (untimed), `run` consumes; CPU metered. */
 async function measureConsume(
   env: Env,
-  name: string,
-  consumers: number,
-  run: () => Promise<Tally>,
-  pending: () => Promise<number>,
-  ackCounted = true,
+  { name, consumers, run, pending, ackCounted = true }: {
+    name: string;
+    consumers: number;
+    /** Consumes all N entries; timed. */
+    run: () => Promise<Tally>;
+    /** The group's pending count afterwards (must be 0). */
+    pending: () => Promise<number>;
+    /** Whether `run` counted acks (the iterator row does not). Defaults to true. */
+    ackCounted?: boolean;
+  },
 ): Promise<void> {
-  const row = rowFor("consume", env.backend, name, consumers);
+  const row = rowFor({ section: "consume", backend: env.backend, name, consumers });
   const s0 = env.stats ? await commandStats(env.stats) : undefined;
-  const { value: tally, seconds: s, cpu } = await timeWithCpu(env.pids, () => withTimeout(run(), `${env.backend} ${name} x${consumers}`, TIMEOUT_MS));
+  const { value: tally, seconds: s, cpu } = await timeWithCpu(env.pids, () => withTimeout(run(), { what: `${env.backend} ${name} x${consumers}`, ms: TIMEOUT_MS }));
   if (env.stats && s0) row.stats = diffStats(s0, await commandStats(env.stats));
   tally.check(`${env.backend} ${name} x${consumers}`, await pending(), ackCounted);
   row.rates.push(N / s);
@@ -196,7 +201,7 @@ async function measureConsume(
   log(`  ${env.backend.padEnd(6)} ${name.padEnd(52)} x${consumers} ${formatInt(N / s).padStart(8)} msg/s  cpu ${cpuLine(cpu)}  (${tally.fetches} fetches; verified)`);
 }
 
-async function groupPending(c: AmpClient, stream: string, group: string): Promise<number> {
+async function groupPending(c: AmpClient, { stream, group }: { stream: string; group: string }): Promise<number> {
   const info = await c.port.groupInfo(stream);
   const g = (info.groups as { name: string; pending: number }[]).find((x) => x.name === group);
   if (g === undefined) throw new Error(`group ${group} not found on ${stream}`);
@@ -204,7 +209,10 @@ async function groupPending(c: AmpClient, stream: string, group: string): Promis
 }
 
 /** The SDK consumer rows through ampd: `consumers` connections, each its own consumer. */
-async function ampdConsume(env: Env, socket: string, admin: AmpClient, stream: string, consumers: number): Promise<void> {
+async function ampdConsume(
+  env: Env,
+  { socket, admin, stream, consumers }: { socket: string; admin: AmpClient; stream: string; consumers: number },
+): Promise<void> {
   // Iterator, one ack request per delivery (the README's pattern).
   {
     const group = `g${groupSerial++}`;
@@ -212,7 +220,12 @@ async function ampdConsume(env: Env, socket: string, admin: AmpClient, stream: s
     const groups = clients.map((c) => c.group(stream, group, { from: "0" }));
     await Promise.all(groups.map((g) => g.ensure()));
     const cons = groups.map((g, i) => g.consumer(`c${i}`, { count: COUNT, block: 50 }));
-    await measureConsume(env, NAME.iter, consumers, async () => {
+    await measureConsume(env, {
+      name: NAME.iter,
+      consumers,
+      ackCounted: false,
+      pending: () => groupPending(admin, { stream, group }),
+      run: async () => {
       const t = new Tally();
       let acked = 0;
       let fail: Error | undefined;
@@ -232,7 +245,8 @@ async function ampdConsume(env: Env, socket: string, admin: AmpClient, stream: s
       t.acked = acked;
       t.fetches = -1;
       return t;
-    }, () => groupPending(admin, stream, group), false);
+      },
+    });
     await Promise.all(clients.map((c) => c.close()));
   }
   // fetch() and one batched ack of the fetched ids.
@@ -242,7 +256,11 @@ async function ampdConsume(env: Env, socket: string, admin: AmpClient, stream: s
     const groups = clients.map((c) => c.group(stream, group, { from: "0" }));
     await Promise.all(groups.map((g) => g.ensure()));
     const cons = groups.map((g, i) => g.consumer(`c${i}`, { count: COUNT, block: 1 }));
-    await measureConsume(env, NAME.batch, consumers, async () => {
+    await measureConsume(env, {
+      name: NAME.batch,
+      consumers,
+      pending: () => groupPending(admin, { stream, group }),
+      run: async () => {
       const t = new Tally();
       await Promise.all(cons.map(async (c, i) => {
         for (;;) {
@@ -256,13 +274,14 @@ async function ampdConsume(env: Env, socket: string, admin: AmpClient, stream: s
         }
       }));
       return t;
-    }, () => groupPending(admin, stream, group));
+      },
+    });
     await Promise.all(clients.map((c) => c.close()));
   }
 }
 
 /** Raw node-redis rows on the stream ampd filled: XREADGROUP + XACK, and ampd's scripts + XACK. */
-async function rawConsume(env: Env, url: string, key: string, consumers: number): Promise<void> {
+async function rawConsume(env: Env, { url, key, consumers }: { url: string; key: string; consumers: number }): Promise<void> {
   const readGroupSha = new LuaScript(READ_GROUP_SCRIPT).sha;
   const claimSha = new LuaScript(CLAIM_SCRIPT).sha;
   {
@@ -285,7 +304,11 @@ async function rawConsume(env: Env, url: string, key: string, consumers: number)
     await admin.sendCommand(["SCRIPT", "LOAD", READ_GROUP_SCRIPT]);
     await admin.sendCommand(["SCRIPT", "LOAD", CLAIM_SCRIPT]);
     const clients = await Promise.all(Array.from({ length: consumers }, () => rawClient(url)));
-    await measureConsume(env, name, consumers, async () => {
+    await measureConsume(env, {
+      name,
+      consumers,
+      pending: async () => Number((await admin.sendCommand<[number, ...unknown[]]>(["XPENDING", key, group]))[0]),
+      run: async () => {
       const t = new Tally();
       await Promise.all(clients.map(async (c, i) => {
         const consumer = `c${i}`;
@@ -319,7 +342,8 @@ async function rawConsume(env: Env, url: string, key: string, consumers: number)
         }
       }));
       return t;
-    }, async () => Number((await admin.sendCommand<[number, ...unknown[]]>(["XPENDING", key, group]))[0]));
+      },
+    });
     // Delivery counts: XREADGROUP ">" delivers each entry once by construction; the PEL is empty (checked).
     await Promise.all(clients.map((c) => c.disconnect()));
     await admin.disconnect();
@@ -349,7 +373,11 @@ async function inProcessConsume(msgs: Prepared): Promise<void> {
   for (const name of [NAME.memReader, NAME.memRead, NAME.memReader, NAME.memRead, NAME.memReader, NAME.memRead]) {
     const group = `g${groupSerial++}`;
     await mem.createGroup(stream, group, { from: "0" });
-    await measureConsume(env, name, 1, async () => {
+    await measureConsume(env, {
+      name,
+      consumers: 1,
+      pending: async () => (await mem.groupInfo(stream)).find((g) => g.name === group)!.pending,
+      run: async () => {
       const t = new Tally();
       for (;;) {
         const got = name === NAME.memReader
@@ -361,7 +389,8 @@ async function inProcessConsume(msgs: Prepared): Promise<void> {
         const n = await mem.ack(stream, group, got.map((e) => e.entryId));
         t.acked += n;
       }
-    }, async () => (await mem.groupInfo(stream)).find((g) => g.name === group)!.pending);
+      },
+    });
   }
   await mem.close();
 }
@@ -388,7 +417,7 @@ async function claimCost(url: string, stats: Raw, msgs: Prepared): Promise<Claim
   const fill = msgs.bytes.length >= max ? msgs : prepare(max);
   for (const [bname, b] of [["memory", mem], ["redis", redis]] as [string, StreamBackend][]) {
     const stream = "claim.cost";
-    await windowed(max, 500, (i) => b.add(stream, { headers: fill.headers[i], msg: fill.bytes[i] }));
+    await windowed({ count: max, inflight: 500 }, (i) => b.add(stream, { headers: fill.headers[i], msg: fill.bytes[i] }));
     for (const pel of PEL_SIZES) {
       const group = `pel${pel}`;
       await b.createGroup(stream, group, { from: "0" });
@@ -424,8 +453,11 @@ async function claimCost(url: string, stats: Raw, msgs: Prepared): Promise<Claim
  * Runs `conc` loops of `one()` for RR_WARM_S + RR_SECONDS; counts and times
  * only the round trips that start after the warm-up.
  */
-async function rrLoop(env: Env, name: string, conc: number, one: (seq: number) => Promise<void>): Promise<void> {
-  const row = rowFor("rr", env.backend, name, conc);
+async function rrLoop(
+  env: Env,
+  { name, conc, one }: { name: string; conc: number; one: (seq: number) => Promise<void> },
+): Promise<void> {
+  const row = rowFor({ section: "rr", backend: env.backend, name, consumers: conc });
   const lat: number[] = [];
   const tStart = performance.now();
   const warmEnd = tStart + RR_WARM_S * 1000;
@@ -451,7 +483,7 @@ async function rrLoop(env: Env, name: string, conc: number, one: (seq: number) =
         counted++;
       }
     }
-  })), `${env.backend} ${name}`, TIMEOUT_MS);
+  })), { what: `${env.backend} ${name}`, ms: TIMEOUT_MS });
   const cpu = meter.stop();
   if (env.stats && s0) {
     row.stats = diffStats(s0, await commandStats(env.stats));
@@ -514,12 +546,12 @@ async function ampdRequestReply(env: Env, socket: string): Promise<void> {
         requester.request(idle, { timeout: (RR_WARM_S + RR_SECONDS) * 1000 + 60_000 }).catch(() => {});
         await new Promise((r) => setTimeout(r, 50));
       }
-      await rrLoop(env, RR[kind], conc, async (seq) => {
+      await rrLoop(env, { name: RR[kind], conc, one: async (seq) => {
         const msg = numbered({ id: uuidv7(), opId: uuidv7(), sender: reqName, receiver: echo, payload: { seq } });
         const d = await requester.request(msg, { timeout: 10_000 });
         check(d.message.replyTo === msg.id && (d.message.payload as { seq: number }).seq === seq, "reply matches its request");
         answered++;
-      });
+      } });
       stop();
       if (failed) throw failed;
       check(replies >= answered, "the responder saw every request");
@@ -562,13 +594,13 @@ async function rawRequestReply(env: Env, url: string): Promise<void> {
       const w = waiting.get(f[1].toString("latin1"));
       if (w) w();
     }).catch((e) => (failed ??= e));
-    await rrLoop(env, RR.raw, conc, async (seq) => {
+    await rrLoop(env, { name: RR.raw, conc, one: async (seq) => {
       const corr = `${id}.${seq}`;
       const got = new Promise<void>((resolve) => waiting.set(corr, resolve));
       await reqPub.sendCommand(["XADD", inbox, "*", "corr", corr, "msg", bytes]);
       await got;
       waiting.delete(corr);
-    });
+    } });
     running = false;
     await Promise.all([responder, requesterReads]);
     if (failed) throw failed;
@@ -600,11 +632,11 @@ async function main(): Promise<void> {
       const admin = await sdkClient(ampd.socket, "bench-admin");
       const stream = `bench.groups.${round}`;
       log(`${backend}: pre-filling ${N} entries (round ${round + 1}/${ROUNDS})`);
-      await windowed(N, 1000, (i) => admin.port.add(stream, msgs.bytes[i]));
+      await windowed({ count: N, inflight: 1000 }, (i) => admin.port.add(stream, msgs.bytes[i]));
       check((await admin.streamInfo(stream)).length === N, `${stream} holds ${N} entries`);
       for (const c of CONSUMERS) {
-        await ampdConsume(env, ampd.socket, admin, stream, c);
-        if (backend === "redis") await rawConsume(env, redis.url, `ampbus:{${stream}}`, c);
+        await ampdConsume(env, { socket: ampd.socket, admin, stream, consumers: c });
+        if (backend === "redis") await rawConsume(env, { url: redis.url, key: `ampbus:{${stream}}`, consumers: c });
       }
       if (backend === "memory") await admin.trim(stream, 0);
       log(`${backend}: request/reply (${RR_SECONDS} s per row after ${RR_WARM_S} s warm-up)`);
