@@ -7,8 +7,7 @@
  * @module
  */
 import type { GroupEntry } from "../sdk/backend/types.ts";
-import type { OpContext } from "./ops.ts";
-import { fromArg, intArg, optIntArg, ProtocolError, type Request, strArg, streamArg } from "./protocol.ts";
+import { fromArg, intArg, type OpContext, optIntArg, ProtocolError, type Request, strArg, streamArg } from "./protocol.ts";
 
 const ENTRY_ID = /^\d{1,16}-\d{1,16}$/;
 

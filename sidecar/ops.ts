@@ -10,37 +10,28 @@ import { decode } from "../sdk/codec/codec.ts";
 import { DecodeError } from "../sdk/errors.ts";
 import { storedHeaders } from "../sdk/backend/headers.ts";
 import { checkEntrySize, readLive } from "../sdk/backend/live_read.ts";
-import type { ReadCursor, StreamBackend } from "../sdk/backend/types.ts";
+import type { ReadCursor } from "../sdk/backend/types.ts";
 import {
+  AddReply,
   binArg,
   boolArg,
   fromArg,
   intArg,
   isStreamName,
   mapArg,
+  type OpContext,
   optIntArg,
   PROTOCOL_VERSION,
   ProtocolError,
   type Request,
   strArg,
   streamArg,
+  type SubscriptionHandle,
 } from "./protocol.ts";
-import type { ServerState } from "./server_state.ts";
-import { AddReply } from "./session.ts";
+
 import { Subscription } from "./subscription.ts";
 import { GROUP_OPS } from "./group_ops.ts";
 
-/** What an op sees of its session. */
-export interface OpContext {
-  readonly id: number;
-  readonly backend: StreamBackend;
-  readonly state: ServerState;
-  readonly subscriptions: Map<number, Subscription>;
-  readonly abortSignal: AbortSignal;
-  client: string;
-  helloDone: boolean;
-  close(): void;
-}
 
 /** Most subscriptions on one connection. */
 export const MAX_SUBSCRIPTIONS = 1024;
@@ -139,7 +130,7 @@ async function subscribe(s: OpContext, req: Request) {
   }
   if (from === "$") from = (await s.backend.info(stream)).lastEntryId ?? "0";
   const id = nextSubId++;
-  const sub = new Subscription(s as never, { id, stream, cursor: from, credit });
+  const sub = new Subscription(s, { id, stream, cursor: from, credit });
   s.subscriptions.set(id, sub);
   s.state.subscriptions++;
   // Start after the reply is queued, so no push precedes the reply that names the subscription.
@@ -151,7 +142,7 @@ async function subscribe(s: OpContext, req: Request) {
   return { sub: id, from };
 }
 
-function subArg(s: OpContext, req: Request): Subscription {
+function subArg(s: OpContext, req: Request): SubscriptionHandle {
   const id = intArg(req, "sub", 1, Number.MAX_SAFE_INTEGER);
   const sub = s.subscriptions.get(id);
   if (sub === undefined) throw new ProtocolError("UNKNOWN_SUBSCRIPTION", `no subscription ${id} on this connection`, { field: "sub" });

@@ -6,6 +6,8 @@
  * @module
  */
 import { AmpbusError } from "../sdk/errors.ts";
+import type { StreamBackend, StreamEntry } from "../sdk/backend/types.ts";
+import type { ServerState } from "./server_state.ts";
 
 /** Protocol versions this server speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -40,6 +42,44 @@ export class ProtocolError extends AmpbusError {
     this.name = "ProtocolError";
     this.details = details;
   }
+}
+
+/** What a subscription of a session asks of the session: where to push, and whether the peer keeps up. */
+export interface SubscriptionHost {
+  readonly backend: StreamBackend;
+  readonly state: ServerState;
+  /** Pushes entries of subscription `sub` to the peer. */
+  push(sub: number, entries: StreamEntry[]): void;
+  /** True while the peer is slow to take what was sent. */
+  outboxFull(): boolean;
+  /** Resolves when the peer has drained. */
+  waitDrain(): Promise<void>;
+}
+
+/** A subscription as the ops see it (`Subscription` implements it). */
+export interface SubscriptionHandle {
+  readonly id: number;
+  readonly stream: string;
+  readonly cursor: string;
+  readonly credit: number;
+  addCredit(n: number): void;
+  run(): Promise<void>;
+  stop(): void;
+}
+
+/** What an op sees of its session (`Session` implements it). */
+export interface OpContext extends SubscriptionHost {
+  readonly id: number;
+  readonly subscriptions: Map<number, SubscriptionHandle>;
+  readonly abortSignal: AbortSignal;
+  client: string;
+  helloDone: boolean;
+  close(): void;
+}
+
+/** add's reply; the session writes it by hand, as it is the hot path. */
+export class AddReply {
+  constructor(readonly entryId: string, readonly duplicate: boolean) {}
 }
 
 /** A request as decoded: a map with `op` and `rid`. */

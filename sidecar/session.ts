@@ -12,10 +12,9 @@ import { FrameDecoder, FrameError } from "../sdk/transport/frame.ts";
 import { MsgpackWriter } from "../sdk/codec/msgpack_writer.ts";
 import { FRAME_BASE_COST, fitCount } from "../sdk/backend/live_read.ts";
 import type { StreamBackend, StreamEntry } from "../sdk/backend/types.ts";
-import { type OpContext, OPS } from "./ops.ts";
-import { errorBody, PROTOCOL_VERSION, ProtocolError, type Request, show } from "./protocol.ts";
+import { OPS } from "./ops.ts";
+import { AddReply, errorBody, type OpContext, PROTOCOL_VERSION, ProtocolError, type Request, show, type SubscriptionHandle } from "./protocol.ts";
 import type { ServerState } from "./server_state.ts";
-import type { Subscription } from "./subscription.ts";
 
 /** The byte pipe a session talks over. */
 export interface Wire {
@@ -63,7 +62,7 @@ export class Session implements OpContext {
   readonly state: ServerState;
   client = "";
   helloDone = false;
-  readonly subscriptions = new Map<number, Subscription>();
+  readonly subscriptions = new Map<number, SubscriptionHandle>();
   readonly #abort = new AbortController();
   #wire: Wire;
   #frames: FrameDecoder;
@@ -520,11 +519,6 @@ export class Session implements OpContext {
     for (const w of this.#drainWaiters) w();
     this.#drainWaiters = [];
   }
-}
-
-/** add's reply; the session writes it by hand, as it is the hot path. */
-export class AddReply {
-  constructor(readonly entryId: string, readonly duplicate: boolean) {}
 }
 
 export { PROTOCOL_VERSION };

@@ -9,14 +9,14 @@
  * @module
  */
 import { PacedReader } from "../sdk/backend/paced_reader.ts";
-import type { Session } from "./session.ts";
+import type { SubscriptionHandle, SubscriptionHost } from "./protocol.ts";
 
 /** One `subscribe` of one session. */
-export class Subscription {
+export class Subscription implements SubscriptionHandle {
   readonly id: number;
   #reader: PacedReader;
 
-  constructor(session: Session, opts: { id: number; stream: string; cursor: string; credit: number }) {
+  constructor(session: SubscriptionHost, opts: { id: number; stream: string; cursor: string; credit: number }) {
     this.id = opts.id;
     this.#reader = new PacedReader(session.backend, {
       stream: opts.stream,

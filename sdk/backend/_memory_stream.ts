@@ -5,7 +5,6 @@
  *
  * @module
  */
-import type { MemGroup } from "./_memory_groups.ts";
 import type { StreamBatch, StreamEntry } from "./types.ts";
 
 /** One stream: parallel arrays from `start` on; the slots before `start` are trimmed. */
@@ -17,8 +16,6 @@ export class MemStream {
   lastMs = 0;
   lastSeq = 0;
   waiters: Set<Waiter> | null = null;
-  /** Consumer groups by name; null until the first group is created. */
-  groups: Map<string, MemGroup> | null = null;
   /** opId -> entry id, for opIds within the dedupe window. */
   dedupe = new Map<string, string>();
   // The same opIds in expiry order (the window is constant), swept from `dedupeHead`.

@@ -72,6 +72,8 @@ export interface MemoryBackendOptions {
 export class MemoryBackend implements StreamBackend {
   readonly kind = "memory" as const;
   #streams = new Map<string, MemStream>();
+  /** Consumer groups by stream, then by name: kept here, beside the streams they read. */
+  #groups = new Map<string, Map<string, MemGroup>>();
   #windowMs: number;
   #claimTimeoutMs: number;
   #state: BackendState = "ready";
@@ -217,9 +219,9 @@ export class MemoryBackend implements StreamBackend {
     checkName("group", group);
     const from = checkGroupStart(options?.from);
     const s = this.#stream(stream);
-    if (s.groups?.has(group)) return { created: false };
+    if (this.#groups.get(stream)?.has(group)) return { created: false };
     const p = from === "$" ? { ms: s.lastMs, seq: s.lastSeq } : parseEntryId(from);
-    (s.groups ??= new Map()).set(group, new MemGroup(p.ms, p.seq));
+    this.#groupsOf(stream).set(group, new MemGroup(p.ms, p.seq));
     return { created: true };
   }
 
@@ -235,11 +237,11 @@ export class MemoryBackend implements StreamBackend {
     for (;;) {
       if (this.#state === "closed") return [];
       const s = this.#stream(stream);
-      let g = s.groups?.get(group);
+      let g = this.#groups.get(stream)?.get(group);
       if (g === undefined) {
         // As RedisBackend after NOGROUP: recreate from "0" so nothing added since is skipped.
         g = new MemGroup(0, 0);
-        (s.groups ??= new Map()).set(group, g);
+        this.#groupsOf(stream).set(group, g);
       }
       const got = g.deliver(s, consumer, count, Date.now());
       if (got.length > 0 || block === undefined) return got;
@@ -304,8 +306,8 @@ export class MemoryBackend implements StreamBackend {
   async groupInfo(stream: string): Promise<GroupInfo[]> {
     this.#checkOpen();
     checkStream(stream);
-    const groups = this.#streams.get(stream)?.groups;
-    if (groups == null) return [];
+    const groups = this.#groups.get(stream);
+    if (groups === undefined) return [];
     const now = Date.now();
     return [...groups.keys()].sort().map((name) => groups.get(name)!.info(name, now));
   }
@@ -336,6 +338,7 @@ export class MemoryBackend implements StreamBackend {
       for (const w of [...s.waiters]) this.#finish(w, []);
     }
     this.#streams.clear();
+    this.#groups.clear();
     for (const l of this.#listeners) l("closed");
     return Promise.resolve();
   }
@@ -349,10 +352,19 @@ export class MemoryBackend implements StreamBackend {
     return s;
   }
 
+  #groupsOf(stream: string): Map<string, MemGroup> {
+    let m = this.#groups.get(stream);
+    if (m === undefined) {
+      m = new Map();
+      this.#groups.set(stream, m);
+    }
+    return m;
+  }
+
   #group(stream: string, group: string): { s: MemStream; g: MemGroup } | undefined {
     const s = this.#streams.get(stream);
-    const g = s?.groups?.get(group);
-    return g === undefined ? undefined : { s: s!, g };
+    const g = this.#groups.get(stream)?.get(group);
+    return g === undefined || s === undefined ? undefined : { s, g };
   }
 
   #checkOpen(): void {

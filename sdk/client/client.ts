@@ -6,59 +6,27 @@
  * @module
  */
 import type { AISPMessage } from "../envelope/envelope.ts";
-import { BROADCAST } from "../envelope/envelope.ts";
+import type { AmpbusError } from "../errors.ts";
 import { decode, encode } from "../codec/codec.ts";
 import type { BusInfo, BusPort, RawEntry, StreamInfo } from "./bus_port.ts";
 import { ConnectionClosedError } from "./bus_errors.ts";
-import type { AmpbusError } from "../errors.ts";
 import { Group } from "./group.ts";
 import { AgentInbox, type ListenOptions } from "./listen.ts";
 import { type ReplyFields, Requester } from "./request.ts";
+import {
+  type AddResult,
+  type ClientCore,
+  type Delivery,
+  type DeliveryIterator,
+  inboxOf,
+  type InvalidEntryHandler,
+  type StartFrom,
+  type StreamIterOptions,
+  type StreamReadOptions,
+} from "./types.ts";
 
-/** A message as delivered from a stream. */
-export interface Delivery {
-  stream: string;
-  /** Stream entry id (`ms-seq`): where this delivery sits in its stream. */
-  entryId: string;
-  message: AISPMessage;
-  /** The message bytes as stored (canonical MessagePack). */
-  bytes: Uint8Array;
-}
-
-/** The outcome of publishing. */
-export interface AddResult {
-  stream: string;
-  entryId: string;
-  /** True when the message's opId was already stored in that stream: nothing new was stored. */
-  duplicate: boolean;
-}
-
-/** Where a read or iteration starts: `"0"` (the beginning), `"$"` (new entries only) or after an entry id. */
-export type StartFrom = "0" | "$" | string;
-
-/** Options of `streamRead()`. */
-export interface StreamReadOptions {
-  /** Most entries per stream. Defaults to 100. */
-  count?: number;
-  /** Wait up to this many ms for entries when there are none. Defaults to not waiting. */
-  block?: number;
-}
-
-/** Options of `streamIter()`. */
-export interface StreamIterOptions {
-  /** Defaults to `"$"`: only messages added after the iterator was created. */
-  from?: StartFrom;
-  /** Most entries the sidecar sends ahead of what you consumed (the credit window). Defaults to 256. */
-  window?: number;
-}
-
-/** Called for an entry whose bytes are not a valid message (it is skipped). */
-export type InvalidEntryHandler = (info: { stream: string; entryId: string; error: AmpbusError }) => void;
-
-/** The inbox stream of an agent: `inbox.<name>`; `"broadcast"` for everyone. */
-export function inboxOf(agent: string): string {
-  return agent === BROADCAST ? BROADCAST : `inbox.${agent}`;
-}
+export type { AddResult, Delivery, DeliveryIterator, InvalidEntryHandler, StartFrom, StreamIterOptions, StreamReadOptions };
+export { inboxOf };
 
 /**
  * A connection to the bus.
@@ -72,7 +40,7 @@ export function inboxOf(agent: string): string {
  * }
  * ```
  */
-export class AmpClient {
+export class AmpClient implements ClientCore {
   #port: BusPort;
   #offsets = new Map<string, string>();
   #iters = new Set<{ return(): Promise<unknown> }>();
@@ -245,16 +213,6 @@ export class AmpClient {
     await Promise.all([...this.#iters].map((it) => it.return()));
     await this.#port.close();
   }
-}
-
-/** What `streamIter()` returns: an async iterator of deliveries. */
-export interface DeliveryIterator extends AsyncIterableIterator<Delivery> {
-  /**
-   * Resolves with the entry id the subscription starts after, once the bus
-   * has it (`"$"` is resolved to the stream's last entry at that moment).
-   * Messages added after `ready` resolves are sure to be delivered.
-   */
-  readonly ready: Promise<string>;
 }
 
 /** The async iterator behind `streamIter()`. */

@@ -7,7 +7,8 @@
 import { AmpClient, type InvalidEntryHandler } from "./client.ts";
 import { SocketPort } from "./socket_port.ts";
 import { ReconnectingPort, type ReconnectOptions } from "./reconnect.ts";
-import { defaultTransport, type TransportFactory } from "../transport/transport.ts";
+import { defaultTransport } from "../transport/default.ts";
+import type { TransportFactory } from "../transport/transport.ts";
 import { webSocketTransport } from "../transport/websocket.ts";
 import { runtime } from "../runtime.ts";
 

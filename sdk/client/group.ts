@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { AmpClient, Delivery } from "./client.ts";
+import type { ClientCore, Delivery } from "./types.ts";
 import type { PendingEntry, RawGroupEntry } from "./bus_port.ts";
 
 /** A delivery from a consumer group. Ack it when done, or it is redelivered. */
@@ -35,11 +35,11 @@ export interface ConsumerOptions {
 export class Group {
   readonly stream: string;
   readonly name: string;
-  #client: AmpClient;
+  #client: ClientCore;
   #created: Promise<void> | undefined;
   #from: string;
 
-  constructor(client: AmpClient, stream: string, name: string, from: string) {
+  constructor(client: ClientCore, stream: string, name: string, from: string) {
     this.#client = client;
     this.stream = stream;
     this.name = name;
@@ -70,14 +70,14 @@ export class Group {
 /** Iterates a consumer's deliveries. */
 export class GroupConsumer implements AsyncIterableIterator<GroupDelivery> {
   readonly id: string;
-  #client: AmpClient;
+  #client: ClientCore;
   #group: Group;
   #count: number;
   #block: number;
   #buffer: GroupDelivery[] = [];
   #done = false;
 
-  constructor(client: AmpClient, group: Group, id: string, options: ConsumerOptions) {
+  constructor(client: ClientCore, group: Group, id: string, options: ConsumerOptions) {
     this.#client = client;
     this.#group = group;
     this.id = id;

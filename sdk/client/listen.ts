@@ -9,10 +9,12 @@
  * @module
  */
 import { BROADCAST } from "../envelope/envelope.ts";
-import type { AmpClient } from "./client.ts";
-import { inboxOf } from "./client.ts";
-import type { GroupConsumer, GroupDelivery } from "./group.ts";
+import { type ClientCore, inboxOf } from "./types.ts";
+import type { Group, GroupConsumer, GroupDelivery } from "./group.ts";
 import { uuidv7 } from "../envelope/id.ts";
+
+/** The client `listen()` runs on: the core, and consumer groups. */
+type ListeningClient = ClientCore & { group(stream: string, name: string, options?: { from?: string }): Group };
 
 /** Options of `listen()`. */
 export interface ListenOptions {
@@ -40,7 +42,7 @@ export class AgentInbox implements AsyncIterableIterator<GroupDelivery> {
   #taken: Promise<void> | undefined;
   #wakeTaken: (() => void) | undefined;
 
-  constructor(client: AmpClient, agent: string, options: ListenOptions = {}) {
+  constructor(client: ListeningClient, agent: string, options: ListenOptions = {}) {
     this.agent = agent;
     this.replica = options.replica ?? `${agent}-${uuidv7()}`;
     const count = options.count ?? 32;

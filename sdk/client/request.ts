@@ -10,7 +10,7 @@
 import type { AISPMessage } from "../envelope/envelope.ts";
 import { createMessage, type MessageFields } from "../envelope/builder.ts";
 import { TimeoutError } from "./bus_errors.ts";
-import type { AddResult, AmpClient, Delivery, DeliveryIterator } from "./client.ts";
+import type { AddResult, ClientCore, Delivery, DeliveryIterator } from "./types.ts";
 
 /**
  * How long a reply stream stays followed after the last waiting request (ms):
@@ -45,11 +45,11 @@ interface Waiting {
 
 /** Correlates replies for one client. */
 export class Requester {
-  #client: AmpClient;
+  #client: ClientCore;
   #waiting = new Map<string, Waiting>();
   #followers = new Map<string, { it: DeliveryIterator; waiting: number; linger?: ReturnType<typeof setTimeout> }>();
 
-  constructor(client: AmpClient) {
+  constructor(client: ClientCore) {
     this.#client = client;
   }
 

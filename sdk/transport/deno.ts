@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { ChunkQueue, type Transport, type TransportOptions } from "./transport.ts";
+import { ChunkQueue } from "../async_queue.ts";
+import type { Transport, TransportOptions } from "./transport.ts";
 
 interface DenoConn {
   readable: ReadableStream<Uint8Array>;

@@ -4,7 +4,8 @@
  * @module
  */
 import type { Socket } from "node:net";
-import { ChunkQueue, type Transport, type TransportOptions } from "./transport.ts";
+import { ChunkQueue } from "../async_queue.ts";
+import type { Transport, TransportOptions } from "./transport.ts";
 
 class NodeTransport implements Transport {
   #socket: Socket;

@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { ChunkQueue, type Transport, type TransportFactory } from "./transport.ts";
+import { ChunkQueue } from "../async_queue.ts";
+import type { Transport, TransportFactory } from "./transport.ts";
 
 /** Bytes buffered in the WebSocket above which `send()` waits: 1 MiB. */
 export const WS_HIGH_WATER = 1024 * 1024;

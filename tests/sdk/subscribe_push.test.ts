@@ -13,7 +13,8 @@ import { decodeValue, encode, encodeValue } from "../../sdk/codec/codec.ts";
 import { DEFAULT_MAX_FRAME, frame, FrameDecoder } from "../../sdk/transport/frame.ts";
 import { ReconnectingPort } from "../../sdk/client/reconnect.ts";
 import { SocketPort } from "../../sdk/client/socket_port.ts";
-import { ChunkQueue, type Transport } from "../../sdk/transport/transport.ts";
+import { ChunkQueue } from "../../sdk/async_queue.ts";
+import type { Transport } from "../../sdk/transport/transport.ts";
 
 const MSG = encode(createMessage({ type: "obs.tick", sender: "scripted", receiver: "broadcast" }));
 

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { decode as msgpackDecode, encode as msgpackEncode } from "@msgpack/msgpack";
-import { compareCodePoints, encodeValue, EncodeError } from "../../mod.ts";
+import { encodeValue, EncodeError } from "../../mod.ts";
+import { compareCodePoints } from "../../sdk/codec/msgpack_writer.ts";
 import { concat, hex, thrown } from "./_fixtures.ts";
 
 const utf8 = new TextEncoder();
