@@ -25,13 +25,22 @@
 // Errors
 export {
   AmpbusError,
+  BackendArgumentError,
+  BackendMisconfiguredError,
+  BackendOutOfMemoryError,
+  BackendTimeoutError,
+  BackendUnavailableError,
+  BusError,
   CompressionError,
+  ConnectionClosedError,
   DecodeError,
   type DecodeErrorOptions,
   EncodeError,
   formatPath,
   type Issue,
+  MessageExpiredError,
   SignatureError,
+  TimeoutError,
   ValidationError,
 } from "./sdk/errors.ts";
 
@@ -136,10 +145,8 @@ export { MemoryBackend, type MemoryBackendOptions } from "./sdk/backend/memory.t
 export {
   type AddOptions,
   type AddResult as BackendAddResult,
-  BackendArgumentError,
   type BackendInfo,
   type BackendState,
-  BackendUnavailableError,
   DEFAULT_DEDUPE_WINDOW_MS,
   type EntryHeaders,
   type EntryId,
@@ -162,7 +169,6 @@ export {
 } from "./sdk/backend/group_reader.ts";
 
 // What an agent calls
-export { BusError, ConnectionClosedError, TimeoutError } from "./sdk/client/bus_errors.ts";
 export type { BusInfo, BusPort, PendingEntry, RawBatch, RawEntry, RawGroupEntry } from "./sdk/client/bus_port.ts";
 export {
   type AddResult,

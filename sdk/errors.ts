@@ -126,3 +126,114 @@ export class SignatureError extends AmpbusError {
     this.name = "SignatureError";
   }
 }
+
+// Talking to the bus: what the sidecar answered, a closed connection, a timeout.
+
+/**
+ * The sidecar refused a request. `code` is the protocol's error code
+ * (`INVALID_MESSAGE`, `BAD_ARGUMENT`, `BACKEND_UNAVAILABLE`...; docs/protocol.md).
+ * Of the backend codes, `BACKEND_UNAVAILABLE` (Redis unreachable) and
+ * `BACKEND_TIMEOUT` (Redis did not answer in time; the add may still be
+ * stored) are worth retrying with the same message: its opId is stored once.
+ * `BACKEND_OUT_OF_MEMORY` (Redis at maxmemory, nothing stored) and
+ * `BACKEND_MISCONFIGURED` (Redis could evict messages; ampd refuses adds)
+ * need an operator.
+ *
+ * @example
+ * ```ts
+ * try { await bus.streamAdd("tasks", msg) } catch (e) {
+ *   if (e instanceof BusError && e.code === "BACKEND_TIMEOUT") retryWithTheSameMessage();
+ * }
+ * ```
+ */
+export class BusError extends AmpbusError {
+  /** Extra facts the sidecar gave, such as `field`. */
+  readonly details?: Record<string, unknown>;
+  /** For `INVALID_MESSAGE`: every problem with the message. */
+  readonly issues?: Issue[];
+  constructor(code: string, message: string, details?: Record<string, unknown>) {
+    super(code, message);
+    this.name = "BusError";
+    this.details = details;
+    if (Array.isArray(details?.issues)) this.issues = details.issues as Issue[];
+  }
+}
+
+/** The connection to the sidecar closed while a request was waiting, or before it was sent. */
+export class ConnectionClosedError extends AmpbusError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("CONNECTION_CLOSED", message, options);
+    this.name = "ConnectionClosedError";
+  }
+}
+
+/** A request got no answer in time. */
+export class TimeoutError extends AmpbusError {
+  constructor(message: string) {
+    super("TIMEOUT", message);
+    this.name = "TimeoutError";
+  }
+}
+
+// The backend (Redis or memory), as ampd and createLocalBus run it.
+
+/** The backend cannot be reached (Redis down or reconnecting). Retry later. */
+export class BackendUnavailableError extends AmpbusError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("BACKEND_UNAVAILABLE", message, options);
+    this.name = "BackendUnavailableError";
+  }
+}
+
+/**
+ * The backend did not answer within its command timeout (Redis stalled or
+ * overloaded). The command may still run later: retry with the same opId,
+ * which the bus stores once.
+ */
+export class BackendTimeoutError extends AmpbusError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("BACKEND_TIMEOUT", message, options);
+    this.name = "BackendTimeoutError";
+  }
+}
+
+/** Redis refused a write because it is at `maxmemory` (policy `noeviction`). Nothing was stored. */
+export class BackendOutOfMemoryError extends AmpbusError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("BACKEND_OUT_OF_MEMORY", message, options);
+    this.name = "BackendOutOfMemoryError";
+  }
+}
+
+/**
+ * The backend is configured so that stored messages could be lost (a Redis
+ * `maxmemory-policy` other than `noeviction`): ampd refuses adds until it is fixed.
+ */
+export class BackendMisconfiguredError extends AmpbusError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("BACKEND_MISCONFIGURED", message, options);
+    this.name = "BackendMisconfiguredError";
+  }
+}
+
+/** An argument a backend cannot accept (a malformed entry id, a negative maxLen...). */
+export class BackendArgumentError extends AmpbusError {
+  constructor(message: string, options?: ErrorOptions) {
+    super("BAD_ARGUMENT", message, options);
+    this.name = "BackendArgumentError";
+  }
+}
+
+/**
+ * An add was refused because the message's `expiresAt` is already past:
+ * storing it would only store something no reader may deliver. Code `EXPIRED`.
+ */
+export class MessageExpiredError extends AmpbusError {
+  /** The message's `expiresAt` (ms since the epoch). */
+  readonly expiresAt: number;
+  constructor(expiresAt: number, now: number) {
+    super("EXPIRED", `message expired before it was added: expiresAt ${expiresAt} is ${now - expiresAt} ms in the past`);
+    this.name = "MessageExpiredError";
+    this.expiresAt = expiresAt;
+  }
+}

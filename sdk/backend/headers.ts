@@ -7,22 +7,10 @@
  * @module
  */
 import type { AISPMessage } from "../envelope/envelope.ts";
-import { AmpbusError } from "../errors.ts";
-import type { EntryHeaders } from "./types.ts";
+import { MessageExpiredError } from "../errors.ts";
 
-/**
- * An add was refused because the message's `expiresAt` is already past:
- * storing it would only store something no reader may deliver. Code `EXPIRED`.
- */
-export class MessageExpiredError extends AmpbusError {
-  /** The message's `expiresAt` (ms since the epoch). */
-  readonly expiresAt: number;
-  constructor(expiresAt: number, now: number) {
-    super("EXPIRED", `message expired before it was added: expiresAt ${expiresAt} is ${now - expiresAt} ms in the past`);
-    this.name = "MessageExpiredError";
-    this.expiresAt = expiresAt;
-  }
-}
+export { MessageExpiredError };
+import type { EntryHeaders } from "./types.ts";
 
 /**
  * True when headers carry an `expiresAt` before `now`: such an entry is not

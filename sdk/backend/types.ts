@@ -7,7 +7,13 @@
  *
  * @module
  */
-import { AmpbusError } from "../errors.ts";
+export {
+  BackendArgumentError,
+  BackendMisconfiguredError,
+  BackendOutOfMemoryError,
+  BackendTimeoutError,
+  BackendUnavailableError,
+} from "../errors.ts";
 
 /** A stream entry id in Redis's `ms-seq` form, such as `1706745600000-0`. */
 export type EntryId = string;
@@ -314,53 +320,6 @@ export interface StreamBackend {
   onStateChange(listener: (state: BackendState) => void): () => void;
   /** Closes connections; blocked reads resolve with no entries. */
   close(): Promise<void>;
-}
-
-/** The backend cannot be reached (Redis down or reconnecting). Retry later. */
-export class BackendUnavailableError extends AmpbusError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("BACKEND_UNAVAILABLE", message, options);
-    this.name = "BackendUnavailableError";
-  }
-}
-
-/**
- * The backend did not answer within its command timeout (Redis stalled or
- * overloaded). The command may still run later: retry with the same opId,
- * which the bus stores once.
- */
-export class BackendTimeoutError extends AmpbusError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("BACKEND_TIMEOUT", message, options);
-    this.name = "BackendTimeoutError";
-  }
-}
-
-/** Redis refused a write because it is at `maxmemory` (policy `noeviction`). Nothing was stored. */
-export class BackendOutOfMemoryError extends AmpbusError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("BACKEND_OUT_OF_MEMORY", message, options);
-    this.name = "BackendOutOfMemoryError";
-  }
-}
-
-/**
- * The backend is configured so that stored messages could be lost (a Redis
- * `maxmemory-policy` other than `noeviction`): ampd refuses adds until it is fixed.
- */
-export class BackendMisconfiguredError extends AmpbusError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("BACKEND_MISCONFIGURED", message, options);
-    this.name = "BackendMisconfiguredError";
-  }
-}
-
-/** An argument a backend cannot accept (a malformed entry id, a negative maxLen...). */
-export class BackendArgumentError extends AmpbusError {
-  constructor(message: string, options?: ErrorOptions) {
-    super("BAD_ARGUMENT", message, options);
-    this.name = "BackendArgumentError";
-  }
 }
 
 /** Default claim timeout (the `minIdleMs` of `claim()` and what `nack()` counts with): 30 seconds. */

@@ -9,7 +9,7 @@ import type { AISPMessage } from "../envelope/envelope.ts";
 import type { AmpbusError } from "../errors.ts";
 import { decode, encode } from "../codec/codec.ts";
 import type { BusInfo, BusPort, RawEntry, StreamInfo } from "./bus_port.ts";
-import { ConnectionClosedError } from "./bus_errors.ts";
+import { ConnectionClosedError } from "../errors.ts";
 import { Group } from "./group.ts";
 import { AgentInbox, type ListenOptions } from "./listen.ts";
 import { type ReplyFields, Requester } from "./request.ts";

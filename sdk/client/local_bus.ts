@@ -11,7 +11,7 @@
 import { AmpClient, type InvalidEntryHandler } from "./client.ts";
 import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawGroupEntry, StreamInfo } from "./bus_port.ts";
 import { type DeliveryPolicy, GroupReader } from "../backend/group_reader.ts";
-import { BusError, ConnectionClosedError } from "./bus_errors.ts";
+import { BusError, ConnectionClosedError } from "../errors.ts";
 import { decode } from "../codec/codec.ts";
 import { storedHeaders } from "../backend/headers.ts";
 import { readLive } from "../backend/live_read.ts";

@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { BusError, ConnectionClosedError } from "./bus_errors.ts";
+import { BusError, ConnectionClosedError } from "../errors.ts";
 import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawEntry, RawGroupEntry, StreamInfo } from "./bus_port.ts";
 import type { HelloReply, SocketPort } from "./socket_port.ts";
 

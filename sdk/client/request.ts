@@ -9,7 +9,7 @@
  */
 import type { AISPMessage } from "../envelope/envelope.ts";
 import { createMessage, type MessageFields } from "../envelope/builder.ts";
-import { TimeoutError } from "./bus_errors.ts";
+import { TimeoutError } from "../errors.ts";
 import type { AddResult, ClientCore, Delivery, DeliveryIterator } from "./types.ts";
 
 /**

@@ -6,7 +6,7 @@
  */
 import type { MsgpackReader } from "../codec/msgpack_reader.ts";
 import { makeDecoder } from "../codec/codec.ts";
-import { BusError, ConnectionClosedError, TimeoutError } from "./bus_errors.ts";
+import { BusError, ConnectionClosedError, TimeoutError } from "../errors.ts";
 import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawEntry, RawGroupEntry, StreamInfo } from "./bus_port.ts";
 import { DEFAULT_MAX_FRAME, FrameDecoder } from "../transport/frame.ts";
 import type { Transport } from "../transport/transport.ts";

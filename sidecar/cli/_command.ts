@@ -8,7 +8,7 @@
 import { type AmpClient, inboxOf } from "../../sdk/client/client.ts";
 import { connect } from "../../sdk/client/connect.ts";
 import { AmpbusError, formatPath, ValidationError } from "../../sdk/errors.ts";
-import { BusError } from "../../sdk/client/bus_errors.ts";
+import { BusError } from "../../sdk/errors.ts";
 import type { SocketPort } from "../../sdk/client/socket_port.ts";
 import { type FlagSpec, parseArgs, type ParsedArgs, UsageError } from "./args.ts";
 

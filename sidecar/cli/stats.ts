@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { BusError } from "../../sdk/client/bus_errors.ts";
+import { BusError } from "../../sdk/errors.ts";
 import { parseDuration } from "./args.ts";
 import { type Bus, type Command, CONNECT_HELP, EXIT_HELP, noMorePositional, openBus, parseCommand, runCommand, writeLine } from "./_command.ts";
 

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { createClient } from "redis";
-import { BusError } from "../../sdk/client/bus_errors.ts";
+import { BusError } from "../../sdk/errors.ts";
 import { connect } from "../../sdk/client/connect.ts";
 import { runAmpd } from "../_helpers/ampd.ts";
 import { REDIS_SKIP_REASON, RedisServer } from "../_helpers/redis_server.ts";

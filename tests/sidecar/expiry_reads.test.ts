@@ -10,7 +10,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { connect } from "../../sdk/client/connect.ts";
 import type { AmpClient } from "../../sdk/client/client.ts";
-import { BusError } from "../../sdk/client/bus_errors.ts";
+import { BusError } from "../../sdk/errors.ts";
 import { Ampd } from "../_helpers/ampd.ts";
 import { RedisServer, REDIS_SKIP_REASON } from "../_helpers/redis_server.ts";
 import { numbered, Processes, sleep, startAmpd } from "../faults/_fault.ts";

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createMessage } from "../../sdk/envelope/builder.ts";
-import { BusError } from "../../sdk/client/bus_errors.ts";
+import { BusError } from "../../sdk/errors.ts";
 import type { AmpClient, Delivery } from "../../sdk/client/client.ts";
 import { connect } from "../../sdk/client/connect.ts";
 import { Ampd, buildAmpd } from "../_helpers/ampd.ts";

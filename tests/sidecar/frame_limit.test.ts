@@ -12,7 +12,7 @@ import { createMessage } from "../../sdk/envelope/builder.ts";
 import { encode } from "../../sdk/codec/codec.ts";
 import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 import type { AmpClient } from "../../sdk/client/client.ts";
-import { BusError } from "../../sdk/client/bus_errors.ts";
+import { BusError } from "../../sdk/errors.ts";
 import { DEFAULT_MAX_FRAME } from "../../sdk/transport/frame.ts";
 import { Ampd } from "../_helpers/ampd.ts";
 import { RedisServer, REDIS_SKIP_REASON } from "../_helpers/redis_server.ts";
