@@ -23,9 +23,23 @@ import { createMessage } from "../envelope/builder.ts";
 import { encodeValid } from "../codec/codec.ts";
 import { isExpired, storedHeaders } from "./headers.ts";
 import { FRAME_BASE_COST, fitCount } from "./live_read.ts";
-import type { GroupEntry, StreamBackend } from "./types.ts";
+import { DEFAULT_CLAIM_TIMEOUT_MS, type GroupEntry, type StreamBackend } from "./types.ts";
 
-/** Policy of a group's deliveries. */
+export { DEFAULT_CLAIM_TIMEOUT_MS };
+
+/**
+ * Policy of a group's deliveries (`createLocalBus({ delivery })`, ampd's
+ * configuration).
+ *
+ * @example
+ * ```ts
+ * import { createLocalBus, type DeliveryPolicy } from "@ampbus/ampbus";
+ *
+ * const delivery: DeliveryPolicy = { claimTimeoutMs: 5_000, maxDeliveries: 3, deadLetterStream: (s) => `dead.${s}` };
+ * const bus = createLocalBus({ delivery });
+ * await bus.close();
+ * ```
+ */
 export interface DeliveryPolicy {
   /** Pending longer than this (ms) is taken as abandoned and claimed by a live consumer. Defaults to 30 000. */
   claimTimeoutMs?: number;
@@ -35,25 +49,79 @@ export interface DeliveryPolicy {
   deadLetterStream?: (stream: string) => string;
 }
 
-/** Defaults of `DeliveryPolicy`. */
-export const DEFAULT_CLAIM_TIMEOUT_MS = 30_000;
+/**
+ * Default `maxDeliveries` of a `DeliveryPolicy`: an entry delivered more than
+ * 5 times without an ack goes to the dead-letter stream.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_DELIVERIES } from "@ampbus/ampbus";
+ *
+ * if (DEFAULT_MAX_DELIVERIES !== 5) throw new Error("expected 5");
+ * ```
+ */
 export const DEFAULT_MAX_DELIVERIES = 5;
+
+/**
+ * Default `deadLetterStream` of a `DeliveryPolicy`: `<stream>.dlq`.
+ *
+ * @example
+ * ```ts
+ * import { deadLetterStreamOf } from "@ampbus/ampbus";
+ *
+ * if (deadLetterStreamOf("tasks") !== "tasks.dlq") throw new Error("expected tasks.dlq");
+ * ```
+ */
 export const deadLetterStreamOf = (stream: string): string => `${stream}.dlq`;
 
-/** Counters a group reader keeps (reported by `info`). */
+/**
+ * Counters a group reader keeps since it was made (ampd reports them in `info`).
+ *
+ * @example
+ * ```ts
+ * import { type DeliveryCounters, GroupReader, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const counters: DeliveryCounters = new GroupReader(backend).counters;
+ * if (counters.claimed + counters.deadLettered + counters.expiredDropped !== 0) throw new Error("expected zeros");
+ * await backend.close();
+ * ```
+ */
 export interface DeliveryCounters {
+  /** Entries claimed from consumers that held them longer than the claim timeout. */
   claimed: number;
+  /** Entries moved to a dead-letter stream. */
   deadLettered: number;
+  /** Entries acked and not delivered because their message was past `expiresAt`. */
   expiredDropped: number;
 }
 
-/** One request for work. */
+/**
+ * One request for work, for `GroupReader.read()` and `claimFor()`.
+ *
+ * @example
+ * ```ts
+ * import { GroupReader, type GroupReadRequest, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * await backend.createGroup("tasks", "testers");
+ * const request: GroupReadRequest = { stream: "tasks", group: "testers", consumer: "tester-1", count: 10 };
+ * if ((await new GroupReader(backend).read(request)).length !== 0) throw new Error("nothing was added");
+ * await backend.close();
+ * ```
+ */
 export interface GroupReadRequest {
+  /** The stream the group reads. */
   stream: string;
+  /** The consumer group. */
   group: string;
+  /** The consumer asking for work. */
   consumer: string;
+  /** Most entries to deliver. Defaults to 100. */
   count?: number;
+  /** Wait up to this many ms for new entries when there are none. Undefined (the default) returns at once. */
   block?: number;
+  /** Aborting ends a blocked read early; it then resolves with no entries. */
   signal?: AbortSignal;
   /** The delivery must fit a frame of this many bytes (ampd's `maxFrame`). Defaults to no limit. */
   maxBytes?: number;
@@ -65,11 +133,32 @@ interface Held {
   at: number;
 }
 
-/** Reads work for consumers of groups on one backend, applying a delivery policy. */
+/**
+ * Reads work for consumers of groups on one backend, applying a delivery
+ * policy: stale entries are claimed first, over-delivered ones go to the
+ * dead-letter stream, expired ones are dropped (see the module doc).
+ *
+ * @example
+ * ```ts
+ * import { GroupReader, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const reader = new GroupReader(backend, { maxDeliveries: 3 });
+ * await backend.createGroup("tasks", "testers", { from: "0" });
+ * await backend.add("tasks", { headers: { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" }, msg: new Uint8Array([1]) });
+ * const [work] = await reader.read({ stream: "tasks", group: "testers", consumer: "tester-1" });
+ * await backend.ack("tasks", "testers", [work.entryId]);
+ * await backend.close();
+ * ```
+ */
 export class GroupReader {
+  /** The backend read from. */
   readonly backend: StreamBackend;
+  /** Pending longer than this (ms) is claimed by a live consumer. From the policy; defaults to 30 000. */
   readonly claimTimeoutMs: number;
+  /** Deliveries after which an entry goes to the dead-letter stream. From the policy; defaults to 5. */
   readonly maxDeliveries: number;
+  /** What the reader did since it was made. */
   readonly counters: DeliveryCounters = { claimed: 0, deadLettered: 0, expiredDropped: 0 };
   /**
    * How often one consumer's reads look for stale entries (ms): a quarter of
@@ -83,6 +172,7 @@ export class GroupReader {
   // Held entries per consumer; oldest first.
   #held = new Map<string, Held>();
 
+  /** A reader over `backend`; `policy` fields left out take their defaults. */
   constructor(backend: StreamBackend, policy: DeliveryPolicy = {}) {
     this.backend = backend;
     this.claimTimeoutMs = policy.claimTimeoutMs ?? DEFAULT_CLAIM_TIMEOUT_MS;

@@ -49,7 +49,18 @@ import type {
   TrimOptions,
 } from "./types.ts";
 
-/** Options of `new MemoryBackend()`. */
+/**
+ * Options of `new MemoryBackend()`.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend, type MemoryBackendOptions } from "@ampbus/ampbus";
+ *
+ * const options: MemoryBackendOptions = { dedupeWindowMs: 0, claimTimeoutMs: 5_000 }; // no deduplication
+ * const backend = new MemoryBackend(options);
+ * await backend.close();
+ * ```
+ */
 export interface MemoryBackendOptions {
   /** How long an opId is remembered per stream. 0 turns deduplication off. Defaults to 10 minutes. */
   dedupeWindowMs?: number;
@@ -64,12 +75,18 @@ export interface MemoryBackendOptions {
  *
  * @example
  * ```ts
+ * import { MemoryBackend } from "@ampbus/ampbus";
+ *
  * const backend = new MemoryBackend({ dedupeWindowMs: 60_000 });
- * const { entryId } = await backend.add("tasks", { headers, msg });
- * const batches = await backend.read([{ stream: "tasks", after: "0" }], { block: 5000 });
+ * const headers = { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" };
+ * const { entryId } = await backend.add("tasks", { headers, msg: new Uint8Array([1]) });
+ * const [batch] = await backend.read([{ stream: "tasks", after: "0" }], { block: 5000 });
+ * if (batch.entries[0].entryId !== entryId) throw new Error("expected the entry just added");
+ * await backend.close(); // stops the dedupe sweep timer
  * ```
  */
 export class MemoryBackend implements StreamBackend {
+  /** Always `"memory"`. */
   readonly kind = "memory" as const;
   #streams = new Map<string, MemStream>();
   /** Consumer groups by stream, then by name: kept here, beside the streams they read. */
@@ -81,6 +98,7 @@ export class MemoryBackend implements StreamBackend {
   #listeners = new Set<(state: BackendState) => void>();
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
 
+  /** Empty streams; deduplicating over 10 minutes and claiming after 30 s unless `options` say otherwise. */
   constructor(options: MemoryBackendOptions = {}) {
     this.#windowMs = options.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
     this.#claimTimeoutMs = checkMs("claimTimeoutMs", options.claimTimeoutMs, DEFAULT_CLAIM_TIMEOUT_MS);
@@ -92,6 +110,7 @@ export class MemoryBackend implements StreamBackend {
     }
   }
 
+  /** Appends `entry` unless its `opId` was added to `stream` within the dedupe window (`StreamBackend.add`). */
   add(stream: string, entry: NewEntry, options?: AddOptions): Promise<AddResult> {
     if (this.#state === "closed") return Promise.reject(closedError());
     try {
@@ -135,6 +154,7 @@ export class MemoryBackend implements StreamBackend {
     return Promise.resolve({ entryId, duplicate: false });
   }
 
+  /** Reads entries after each cursor; with `block`, waits for the first add to any of them (`StreamBackend.read`). */
   read(cursors: readonly ReadCursor[], options?: ReadOptions): Promise<StreamBatch[]> {
     if (this.#state === "closed") return Promise.reject(closedError());
     let checked;
@@ -177,6 +197,7 @@ export class MemoryBackend implements StreamBackend {
     });
   }
 
+  /** Drops the oldest entries beyond `options.maxLen`; returns how many went. */
   trim(stream: string, options: TrimOptions): Promise<number> {
     if (this.#state === "closed") return Promise.reject(closedError());
     try {
@@ -189,11 +210,13 @@ export class MemoryBackend implements StreamBackend {
     return Promise.resolve(s === undefined ? 0 : s.trimTo(options.maxLen));
   }
 
+  /** Names of the streams that exist, sorted; at most `limit` (default 10 000). */
   streams(options: { limit?: number } = {}): Promise<string[]> {
     if (this.#state === "closed") return Promise.reject(closedError());
     return Promise.resolve([...this.#streams.keys()].sort().slice(0, options.limit ?? 10_000));
   }
 
+  /** Length and first/last entry id of `stream` (0 and nulls when it does not exist). */
   info(stream: string): Promise<StreamInfo> {
     if (this.#state === "closed") return Promise.reject(closedError());
     try {
@@ -213,6 +236,7 @@ export class MemoryBackend implements StreamBackend {
     });
   }
 
+  /** Creates `group` on `stream` from `options.from` (default `"$"`); idempotent (`StreamBackend.createGroup`). */
   async createGroup(stream: string, group: string, options?: CreateGroupOptions): Promise<CreateGroupResult> {
     this.#checkOpen();
     checkStream(stream);
@@ -225,6 +249,7 @@ export class MemoryBackend implements StreamBackend {
     return { created: true };
   }
 
+  /** Delivers new entries of the group to `consumer`, recreating a missing group from `"0"` (`StreamBackend.readGroup`). */
   async readGroup(stream: string, group: string, consumer: string, options?: ReadGroupOptions): Promise<GroupEntry[]> {
     this.#checkOpen();
     checkStream(stream);
@@ -252,11 +277,13 @@ export class MemoryBackend implements StreamBackend {
     }
   }
 
+  /** Removes entries from the group's pending list; returns how many were pending. */
   async ack(stream: string, group: string, entryIds: readonly string[]): Promise<number> {
     const ids = this.#checkIds(stream, group, entryIds);
     return this.#group(stream, group)?.g.ack(ids) ?? 0;
   }
 
+  /** Makes entries `consumer` holds claimable after `options.delayMs` (default 0) (`StreamBackend.nack`). */
   async nack(
     stream: string,
     group: string,
@@ -272,6 +299,7 @@ export class MemoryBackend implements StreamBackend {
     return at?.g.touch(at.s, consumer, ids, Math.max(0, timeout - delay), Date.now()) ?? 0;
   }
 
+  /** Resets the idle time of entries `consumer` still holds; returns how many. */
   async extend(stream: string, group: string, consumer: string, entryIds: readonly string[]): Promise<number> {
     const ids = this.#checkIds(stream, group, entryIds);
     checkName("consumer", consumer);
@@ -279,6 +307,7 @@ export class MemoryBackend implements StreamBackend {
     return at?.g.touch(at.s, consumer, ids, 0, Date.now()) ?? 0;
   }
 
+  /** Moves entries idle at least `minIdleMs` (default the claim timeout) to `consumer` (`StreamBackend.claim`). */
   async claim(stream: string, group: string, consumer: string, options?: ClaimOptions): Promise<GroupEntry[]> {
     this.#checkOpen();
     checkStream(stream);
@@ -290,6 +319,7 @@ export class MemoryBackend implements StreamBackend {
     return at?.g.claim(at.s, consumer, minIdle, count, Date.now()) ?? [];
   }
 
+  /** Pending entries of the group, oldest id first, filtered by `options`. */
   async pending(stream: string, group: string, options?: PendingOptions): Promise<PendingInfo[]> {
     this.#checkOpen();
     checkStream(stream);
@@ -303,6 +333,7 @@ export class MemoryBackend implements StreamBackend {
     return this.#group(stream, group)?.g.pending(filter, Date.now()) ?? [];
   }
 
+  /** The groups of `stream`, by name, with their consumers. */
   async groupInfo(stream: string): Promise<GroupInfo[]> {
     this.#checkOpen();
     checkStream(stream);
@@ -312,6 +343,7 @@ export class MemoryBackend implements StreamBackend {
     return [...groups.keys()].sort().map((name) => groups.get(name)!.info(name, now));
   }
 
+  /** Removes `consumer` from the group, dropping its pending entries; returns how many it held. */
   async deleteConsumer(stream: string, group: string, consumer: string): Promise<number> {
     this.#checkOpen();
     checkStream(stream);
@@ -320,15 +352,18 @@ export class MemoryBackend implements StreamBackend {
     return this.#group(stream, group)?.g.deleteConsumer(consumer) ?? 0;
   }
 
+  /** State and counters; `reconnects` is always 0 (there is nothing to reconnect to). */
   backendInfo(): BackendInfo {
     return { kind: "memory", state: this.#state, dedupeHits: this.#dedupeHits, reconnects: 0 };
   }
 
+  /** Calls `listener` on state changes (a memory backend only ever goes to `closed`); returns the remover. */
   onStateChange(listener: (state: BackendState) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
+  /** Drops every stream and group, stops the sweep timer and resolves blocked reads with no entries. */
   close(): Promise<void> {
     if (this.#state === "closed") return Promise.resolve();
     this.#state = "closed";

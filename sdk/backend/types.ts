@@ -15,22 +15,66 @@ export {
   BackendUnavailableError,
 } from "../errors.ts";
 
-/** A stream entry id in Redis's `ms-seq` form, such as `1706745600000-0`. */
+/**
+ * A stream entry id in Redis's `ms-seq` form, such as `1706745600000-0`:
+ * milliseconds since the epoch, then a sequence number within that
+ * millisecond. Ids grow strictly within a stream.
+ *
+ * @example
+ * ```ts
+ * import type { EntryId } from "@ampbus/ampbus";
+ *
+ * const id: EntryId = "1706745600000-0";
+ * const [ms, seq] = id.split("-").map(Number);
+ * if (ms !== 1706745600000 || seq !== 0) throw new Error("not ms-seq");
+ * ```
+ */
 export type EntryId = string;
 
 /**
  * Where a read starts, exclusive: `"0"` (from the beginning), `"$"` (only
  * entries added after the call), or an explicit entry id.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend, type ReadFrom } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const headers = { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" };
+ * const { entryId } = await backend.add("tasks", { headers, msg: new Uint8Array([1]) });
+ * const after: ReadFrom = "0";
+ * const [batch] = await backend.read([{ stream: "tasks", after }]);
+ * if (batch.entries[0].entryId !== entryId) throw new Error("expected the first entry");
+ * await backend.close();
+ * ```
  */
 export type ReadFrom = "0" | "$" | EntryId;
 
-/** Plain-text routing headers stored beside the message bytes (readable with `redis-cli XRANGE`). */
+/**
+ * Plain-text routing headers stored beside the message bytes (readable with
+ * `redis-cli XRANGE`). ampd and `createLocalBus()` build them from the
+ * message; a backend stores them as given.
+ *
+ * @example
+ * ```ts
+ * import type { EntryHeaders } from "@ampbus/ampbus";
+ *
+ * const headers: EntryHeaders = {
+ *   id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester",
+ *   expiresAt: Date.now() + 60_000,
+ * };
+ * ```
+ */
 export interface EntryHeaders {
   /** Message id. */
   id: string;
+  /** Idempotency key: a second add of the same `opId` to a stream within the dedupe window stores nothing. */
   opId: string;
+  /** Message type, such as `task`, `result` or `dead-letter`. */
   type: string;
+  /** The sending agent. */
   sender: string;
+  /** The receiving agent, or `broadcast`. */
   receiver: string;
   /** Present when the message has a tier. */
   tier?: string;
@@ -42,26 +86,88 @@ export interface EntryHeaders {
   expiresAt?: number;
 }
 
-/** What `add()` stores. */
+/**
+ * What `add()` stores.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend, type NewEntry } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const entry: NewEntry = {
+ *   headers: { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" },
+ *   msg: new Uint8Array([1, 2, 3]),
+ * };
+ * await backend.add("tasks", entry);
+ * await backend.close();
+ * ```
+ */
 export interface NewEntry {
+  /** Routing headers, stored as given. */
   headers: EntryHeaders;
   /** The message as the SDK encoded it (canonical MessagePack). Stored and delivered unchanged. */
   msg: Uint8Array;
 }
 
-/** An entry read back from a stream. */
+/**
+ * An entry read back from a stream: what was added, and where it sits.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend, type StreamEntry } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const headers = { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" };
+ * await backend.add("tasks", { headers, msg: new Uint8Array([1]) });
+ * const [batch] = await backend.read([{ stream: "tasks", after: "0" }]);
+ * const first: StreamEntry = batch.entries[0];
+ * if (first.headers.opId !== "op-1") throw new Error("wrong entry");
+ * await backend.close();
+ * ```
+ */
 export interface StreamEntry extends NewEntry {
   /** The stream entry id (not the message id). */
   entryId: EntryId;
 }
 
-/** Options of `add()`. */
+/**
+ * Options of `add()`.
+ *
+ * @example
+ * ```ts
+ * import { type AddOptions, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const options: AddOptions = { maxLen: 1 };
+ * for (const opId of ["a", "b"]) {
+ *   const headers = { id: opId, opId, type: "task", sender: "coder", receiver: "tester" };
+ *   await backend.add("tasks", { headers, msg: new Uint8Array([1]) }, options);
+ * }
+ * if ((await backend.info("tasks")).length !== 1) throw new Error("not trimmed");
+ * await backend.close();
+ * ```
+ */
 export interface AddOptions {
   /** Trim the stream to about this many entries while adding (`MAXLEN ~` on Redis). */
   maxLen?: number;
 }
 
-/** The outcome of `add()`. */
+/**
+ * The outcome of `add()` on a backend (exported from `mod.ts` as
+ * `BackendAddResult`; the client's `AddResult` adds the stream name).
+ *
+ * @example
+ * ```ts
+ * import { type BackendAddResult, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const entry = { headers: { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" }, msg: new Uint8Array([1]) };
+ * const first: BackendAddResult = await backend.add("tasks", entry);
+ * const again = await backend.add("tasks", entry);
+ * if (!again.duplicate || again.entryId !== first.entryId) throw new Error("not deduplicated");
+ * await backend.close();
+ * ```
+ */
 export interface AddResult {
   /** Entry id of the stored copy (of the first copy when `duplicate`). */
   entryId: EntryId;
@@ -69,13 +175,41 @@ export interface AddResult {
   duplicate: boolean;
 }
 
-/** One stream and the position to read after. */
+/**
+ * One stream and the position to read after.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend, type ReadCursor } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const cursors: ReadCursor[] = [{ stream: "tasks", after: "0" }, { stream: "results", after: "0" }];
+ * const batches = await backend.read(cursors);
+ * if (batches.length !== 0) throw new Error("both streams are empty");
+ * await backend.close();
+ * ```
+ */
 export interface ReadCursor {
+  /** The stream to read. */
   stream: string;
+  /** Read entries after this position (exclusive). */
   after: ReadFrom;
 }
 
-/** Options of `read()`. */
+/**
+ * Options of `read()`.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend, type ReadOptions } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const options: ReadOptions = { count: 10, block: 20 };
+ * const batches = await backend.read([{ stream: "tasks", after: "$" }], options); // waits 20 ms
+ * if (batches.length !== 0) throw new Error("nothing was added");
+ * await backend.close();
+ * ```
+ */
 export interface ReadOptions {
   /** Most entries per stream. Defaults to 100. */
   count?: number;
@@ -89,23 +223,72 @@ export interface ReadOptions {
   signal?: AbortSignal;
 }
 
-/** Entries read from one stream. Streams with no entries are left out of a read's result. */
+/**
+ * Entries read from one stream. Streams with no entries are left out of a
+ * read's result.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend, type StreamBatch } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const headers = { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" };
+ * await backend.add("tasks", { headers, msg: new Uint8Array([1]) });
+ * const batches: StreamBatch[] = await backend.read([{ stream: "tasks", after: "0" }, { stream: "empty", after: "0" }]);
+ * if (batches.length !== 1 || batches[0].stream !== "tasks") throw new Error("empty streams are left out");
+ * await backend.close();
+ * ```
+ */
 export interface StreamBatch {
+  /** The stream read. */
   stream: string;
+  /** Its entries, oldest first. */
   entries: StreamEntry[];
 }
 
-/** What `info()` reports about one stream. */
+/**
+ * What `info()` reports about one stream (and what the client's
+ * `streamInfo()` answers).
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend, type StreamInfo } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const info: StreamInfo = await backend.info("tasks");
+ * if (info.length !== 0 || info.lastEntryId !== null) throw new Error("tasks does not exist yet");
+ * await backend.close();
+ * ```
+ */
 export interface StreamInfo {
+  /** The stream asked about. */
   stream: string;
   /** Number of entries; 0 for a stream that does not exist. */
   length: number;
+  /** Id of the oldest entry; null when the stream is empty. */
   firstEntryId: EntryId | null;
+  /** Id of the newest entry; null when the stream is empty. */
   lastEntryId: EntryId | null;
 }
 
-/** Options of `trim()`. */
+/**
+ * Options of `trim()`.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend, type TrimOptions } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * for (const opId of ["a", "b", "c"]) {
+ *   await backend.add("tasks", { headers: { id: opId, opId, type: "task", sender: "coder", receiver: "tester" }, msg: new Uint8Array([1]) });
+ * }
+ * const options: TrimOptions = { maxLen: 1 };
+ * if ((await backend.trim("tasks", options)) !== 2) throw new Error("expected two removed");
+ * await backend.close();
+ * ```
+ */
 export interface TrimOptions {
+  /** Most entries to keep; the oldest go first. */
   maxLen: number;
   /** Let the backend keep a few more entries for speed (`MAXLEN ~` on Redis). Defaults to false. */
   approximate?: boolean;
@@ -115,22 +298,71 @@ export interface TrimOptions {
  * Where a new consumer group starts, exclusive: `"$"` (only entries added
  * after the group was created), `"0"` (every entry in the stream), or an
  * explicit entry id.
+ *
+ * @example
+ * ```ts
+ * import { type GroupStart, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const from: GroupStart = "0"; // the group also gets entries added before it existed
+ * await backend.createGroup("tasks", "testers", { from });
+ * await backend.close();
+ * ```
  */
 export type GroupStart = "$" | "0" | EntryId;
 
-/** Options of `createGroup()`. */
+/**
+ * Options of `createGroup()`.
+ *
+ * @example
+ * ```ts
+ * import { type CreateGroupOptions, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const options: CreateGroupOptions = { from: "$" };
+ * await backend.createGroup("tasks", "testers", options);
+ * await backend.close();
+ * ```
+ */
 export interface CreateGroupOptions {
-  /** Defaults to `"$"`. */
+  /** Where the group starts, exclusive. Defaults to `"$"`. */
   from?: GroupStart;
 }
 
-/** The outcome of `createGroup()`. */
+/**
+ * The outcome of `createGroup()`.
+ *
+ * @example
+ * ```ts
+ * import { type CreateGroupResult, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const first: CreateGroupResult = await backend.createGroup("tasks", "testers");
+ * const again = await backend.createGroup("tasks", "testers");
+ * if (!first.created || again.created) throw new Error("createGroup is idempotent");
+ * await backend.close();
+ * ```
+ */
 export interface CreateGroupResult {
   /** False when the group already existed (it is left as it was). */
   created: boolean;
 }
 
-/** An entry delivered to a consumer of a group. */
+/**
+ * An entry delivered to a consumer of a group.
+ *
+ * @example
+ * ```ts
+ * import { type GroupEntry, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * await backend.createGroup("tasks", "testers", { from: "0" });
+ * await backend.add("tasks", { headers: { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" }, msg: new Uint8Array([1]) });
+ * const [entry]: GroupEntry[] = await backend.readGroup("tasks", "testers", "tester-1");
+ * if (entry.deliveries !== 1) throw new Error("a first read is delivery 1");
+ * await backend.close();
+ * ```
+ */
 export interface GroupEntry extends StreamEntry {
   /**
    * How many times the entry was delivered, this delivery included: 1 for
@@ -140,7 +372,20 @@ export interface GroupEntry extends StreamEntry {
   deliveries: number;
 }
 
-/** Options of `readGroup()`. */
+/**
+ * Options of `readGroup()`.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend, type ReadGroupOptions } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const options: ReadGroupOptions = { count: 10, block: 20 };
+ * const got = await backend.readGroup("tasks", "testers", "tester-1", options); // waits 20 ms
+ * if (got.length !== 0) throw new Error("nothing was added");
+ * await backend.close();
+ * ```
+ */
 export interface ReadGroupOptions {
   /** Most entries to deliver. Defaults to 100. */
   count?: number;
@@ -154,7 +399,24 @@ export interface ReadGroupOptions {
   signal?: AbortSignal;
 }
 
-/** Options of `nack()`. */
+/**
+ * Options of `nack()`.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend, type NackOptions } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * await backend.createGroup("tasks", "testers", { from: "0" });
+ * await backend.add("tasks", { headers: { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" }, msg: new Uint8Array([1]) });
+ * const [e] = await backend.readGroup("tasks", "testers", "tester-1");
+ * const options: NackOptions = { delayMs: 0 }; // claimable at once
+ * await backend.nack("tasks", "testers", "tester-1", [e.entryId], options);
+ * const [again] = await backend.claim("tasks", "testers", "tester-2");
+ * if (again.deliveries !== 2) throw new Error("expected a redelivery");
+ * await backend.close();
+ * ```
+ */
 export interface NackOptions {
   /** Milliseconds before the entries become claimable, at most the claim timeout. Defaults to 0. */
   delayMs?: number;
@@ -162,7 +424,23 @@ export interface NackOptions {
   claimTimeoutMs?: number;
 }
 
-/** Options of `claim()`. */
+/**
+ * Options of `claim()`.
+ *
+ * @example
+ * ```ts
+ * import { type ClaimOptions, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * await backend.createGroup("tasks", "testers", { from: "0" });
+ * await backend.add("tasks", { headers: { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" }, msg: new Uint8Array([1]) });
+ * await backend.readGroup("tasks", "testers", "tester-1"); // tester-1 takes it, then goes quiet
+ * const options: ClaimOptions = { minIdleMs: 0, count: 10 };
+ * const taken = await backend.claim("tasks", "testers", "tester-2", options);
+ * if (taken.length !== 1) throw new Error("expected the entry to move to tester-2");
+ * await backend.close();
+ * ```
+ */
 export interface ClaimOptions {
   /** Claim entries pending at least this long. Defaults to the backend's `claimTimeoutMs` (30 s unless configured). */
   minIdleMs?: number;
@@ -170,7 +448,20 @@ export interface ClaimOptions {
   count?: number;
 }
 
-/** Options of `pending()`. */
+/**
+ * Options of `pending()`.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend, type PendingOptions } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * await backend.createGroup("tasks", "testers", { from: "0" });
+ * const options: PendingOptions = { consumer: "tester-1", minIdleMs: 0, count: 10 };
+ * if ((await backend.pending("tasks", "testers", options)).length !== 0) throw new Error("nothing delivered yet");
+ * await backend.close();
+ * ```
+ */
 export interface PendingOptions {
   /** Only the entries of this consumer. Defaults to all consumers. */
   consumer?: string;
@@ -180,18 +471,53 @@ export interface PendingOptions {
   count?: number;
 }
 
-/** One delivered, not yet acknowledged entry of a group. */
+/**
+ * One delivered, not yet acknowledged entry of a group (the client calls
+ * the same shape `PendingEntry`).
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend, type PendingInfo } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * await backend.createGroup("tasks", "testers", { from: "0" });
+ * await backend.add("tasks", { headers: { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" }, msg: new Uint8Array([1]) });
+ * await backend.readGroup("tasks", "testers", "tester-1");
+ * const [p]: PendingInfo[] = await backend.pending("tasks", "testers");
+ * if (p.consumer !== "tester-1" || p.deliveries !== 1) throw new Error("expected tester-1 to hold it");
+ * await backend.close();
+ * ```
+ */
 export interface PendingInfo {
+  /** The pending entry. */
   entryId: EntryId;
   /** The consumer that holds it. */
   consumer: string;
   /** Milliseconds since it was last delivered, claimed, nacked or extended. */
   idleMs: number;
+  /** How many times it was delivered (1 for a first read, one more per claim). */
   deliveries: number;
 }
 
-/** One consumer of a group. */
+/**
+ * One consumer of a group, as `groupInfo()` reports it.
+ *
+ * @example
+ * ```ts
+ * import { type ConsumerInfo, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * await backend.createGroup("tasks", "testers", { from: "0" });
+ * await backend.add("tasks", { headers: { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" }, msg: new Uint8Array([1]) });
+ * await backend.readGroup("tasks", "testers", "tester-1");
+ * const [group] = await backend.groupInfo("tasks");
+ * const [c]: ConsumerInfo[] = group.consumers;
+ * if (c.name !== "tester-1" || c.pending !== 1) throw new Error("expected tester-1 to hold one entry");
+ * await backend.close();
+ * ```
+ */
 export interface ConsumerInfo {
+  /** The consumer's name. */
   name: string;
   /** Entries it holds unacknowledged. */
   pending: number;
@@ -202,8 +528,22 @@ export interface ConsumerInfo {
   idleMs: number;
 }
 
-/** What `groupInfo()` reports about one group. */
+/**
+ * What `groupInfo()` reports about one group.
+ *
+ * @example
+ * ```ts
+ * import { type GroupInfo, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * await backend.createGroup("tasks", "testers");
+ * const [g]: GroupInfo[] = await backend.groupInfo("tasks");
+ * if (g.name !== "testers" || g.pending !== 0) throw new Error("unexpected group");
+ * await backend.close();
+ * ```
+ */
 export interface GroupInfo {
+  /** The group's name. */
   name: string;
   /** By name. */
   consumers: ConsumerInfo[];
@@ -217,12 +557,37 @@ export interface GroupInfo {
  * Connection state of a backend. `degraded`: connected, but calls fail with
  * the code in `BackendInfo.degraded` (Redis stopped answering in time, or
  * its eviction policy could delete stored messages).
+ *
+ * @example
+ * ```ts
+ * import { type BackendState, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const seen: BackendState[] = [];
+ * backend.onStateChange((state) => seen.push(state));
+ * await backend.close();
+ * if (seen[0] !== "closed") throw new Error("expected closed");
+ * ```
  */
 export type BackendState = "ready" | "degraded" | "reconnecting" | "closed";
 
-/** What a backend reports about itself. */
+/**
+ * What a backend reports about itself (`info` without a stream shows it).
+ *
+ * @example
+ * ```ts
+ * import { type BackendInfo, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const info: BackendInfo = backend.backendInfo();
+ * if (info.kind !== "memory" || info.state !== "ready") throw new Error("unexpected info");
+ * await backend.close();
+ * ```
+ */
 export interface BackendInfo {
+  /** Which implementation this is. */
   kind: "redis" | "memory";
+  /** Connection state. */
   state: BackendState;
   /** Adds answered as duplicates since start. */
   dedupeHits: number;
@@ -237,8 +602,21 @@ export interface BackendInfo {
 /**
  * A stream store. Every method fails fast with `BackendUnavailableError`
  * while the store is unreachable; none hangs.
+ *
+ * @example
+ * ```ts
+ * import { MemoryBackend, type StreamBackend } from "@ampbus/ampbus";
+ *
+ * async function lengthOf(backend: StreamBackend, stream: string): Promise<number> {
+ *   return (await backend.info(stream)).length;
+ * }
+ * const backend: StreamBackend = new MemoryBackend();
+ * if ((await lengthOf(backend, "tasks")) !== 0) throw new Error("expected empty");
+ * await backend.close();
+ * ```
  */
 export interface StreamBackend {
+  /** Which implementation this is. */
   readonly kind: "redis" | "memory";
   /**
    * Appends an entry, unless `entry.headers.opId` was already stored in this
@@ -322,8 +700,29 @@ export interface StreamBackend {
   close(): Promise<void>;
 }
 
-/** Default claim timeout (the `minIdleMs` of `claim()` and what `nack()` counts with): 30 seconds. */
+/**
+ * Default claim timeout (the `minIdleMs` of `claim()`, what `nack()` counts
+ * with, and how long group work may stay unacked before a live consumer takes
+ * it over): 30 seconds.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_CLAIM_TIMEOUT_MS } from "@ampbus/ampbus";
+ *
+ * if (DEFAULT_CLAIM_TIMEOUT_MS !== 30_000) throw new Error("expected 30 s");
+ * ```
+ */
 export const DEFAULT_CLAIM_TIMEOUT_MS = 30_000;
 
-/** Default dedupe window: 10 minutes. */
+/**
+ * Default dedupe window: for 10 minutes after an add, a second add of the
+ * same `opId` to the same stream stores nothing.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_DEDUPE_WINDOW_MS } from "@ampbus/ampbus";
+ *
+ * if (DEFAULT_DEDUPE_WINDOW_MS !== 600_000) throw new Error("expected 10 minutes");
+ * ```
+ */
 export const DEFAULT_DEDUPE_WINDOW_MS = 10 * 60 * 1000;
