@@ -6,10 +6,10 @@
  *
  * @module
  */
+import { isEntryId } from "../sdk/backend/args.ts";
 import type { GroupEntry } from "../sdk/backend/types.ts";
 import { fromArg, intArg, type OpContext, optIntArg, ProtocolError, type Request, strArg, streamArg } from "./protocol.ts";
 
-const ENTRY_ID = /^\d{1,16}-\d{1,16}$/;
 
 function nameArg(req: Request, field: string): string {
   return strArg(req, field, 128)!;
@@ -21,7 +21,7 @@ function idsArg(req: Request, field = "ids"): string[] {
     throw new ProtocolError("BAD_ARGUMENT", `${field} must be an array of 1 to 10000 entry ids`, { field });
   }
   for (let i = 0; i < v.length; i++) {
-    if (typeof v[i] !== "string" || !ENTRY_ID.test(v[i])) {
+    if (typeof v[i] !== "string" || !isEntryId(v[i])) {
       throw new ProtocolError("BAD_ARGUMENT", `${field}[${i}] must be an entry id like "1706745600000-0" (was ${JSON.stringify(v[i]) ?? typeof v[i]})`, { field });
     }
   }

@@ -27,6 +27,7 @@ import {
   strArg,
   streamArg,
   type SubscriptionHandle,
+  tokensEqual,
 } from "./protocol.ts";
 
 import { Subscription } from "./subscription.ts";
@@ -39,12 +40,6 @@ export const MAX_SUBSCRIPTIONS = 1024;
 export const MAX_READ_STREAMS = 64;
 
 let nextSubId = 1;
-
-function timingSafeEqual(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
-  return diff === 0;
-}
 
 function hello(s: OpContext, req: Request) {
   if (s.helloDone) throw new ProtocolError("BAD_REQUEST", "hello was already sent on this connection");
@@ -59,7 +54,7 @@ function hello(s: OpContext, req: Request) {
     });
   }
   const want = s.state.config.token;
-  if (want !== undefined && (typeof token !== "string" || !timingSafeEqual(token, want))) {
+  if (want !== undefined && (typeof token !== "string" || !tokensEqual(token, want))) {
     // The session closes the connection after this reply, and counts and logs the failure.
     throw new ProtocolError("AUTH_FAILED", token === undefined ? "this ampd requires a token" : "wrong token");
   }

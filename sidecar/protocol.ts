@@ -6,6 +6,7 @@
  * @module
  */
 import { AmpbusError } from "../sdk/errors.ts";
+import { isReadFrom } from "../sdk/backend/args.ts";
 import type { StreamBackend, StreamEntry } from "../sdk/backend/types.ts";
 import type { ServerState } from "./server_state.ts";
 
@@ -80,6 +81,16 @@ export interface OpContext extends SubscriptionHost {
 /** add's reply; the session writes it by hand, as it is the hot path. */
 export class AddReply {
   constructor(readonly entryId: string, readonly duplicate: boolean) {}
+}
+
+/**
+ * Compares a token a client sent with the one required, in time that does
+ * not depend on where they differ (the one constant-time compare of ampd).
+ */
+export function tokensEqual(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
+  return diff === 0;
 }
 
 /** A request as decoded: a map with `op` and `rid`. */
@@ -168,11 +179,9 @@ export function isStreamName(v: string): boolean {
   return STREAM_NAME.test(v);
 }
 
-/** Entry ids: `0`, `$`, or Redis `ms-seq`. */
-const ENTRY_ID = /^(?:0|\$|\d{1,16}-\d{1,16})$/;
-
+/** Where a read starts: `0`, `$`, or an entry id `ms-seq`. */
 export function fromArg(v: unknown, field: string): string {
-  if (typeof v !== "string" || !ENTRY_ID.test(v)) throw bad(field, `"0", "$" or an entry id like "1706745600000-0"`, v);
+  if (typeof v !== "string" || !isReadFrom(v)) throw bad(field, `"0", "$" or an entry id like "1706745600000-0"`, v);
   return v;
 }
 

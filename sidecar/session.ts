@@ -120,6 +120,11 @@ export class Session implements OpContext {
   /** Bytes arrived from the peer. */
   onData(chunk: Uint8Array): void {
     if (this.#closed || this.#closing || this.#badFrame !== undefined) return;
+    // Checked before the bytes are taken in: the frame decoder may grow its buffer to twice what
+    // it holds, or to what is pending plus this chunk, so that much must still fit the budget.
+    const heldNow = this.#frames.held;
+    const mayGrow = Math.max(2 * heldNow, this.#frames.pending + chunk.length) - heldNow;
+    if (mayGrow > 0 && this.state.partialBytes + mayGrow > this.state.partialBudget) return this.#refuseOverBudget(mayGrow);
     let frames: Uint8Array[];
     let bad: FrameError | undefined;
     try {
@@ -210,13 +215,20 @@ export class Session implements OpContext {
     const st = this.state;
     st.partialBytes += delta;
     if (delta > 0 && st.partialBytes > st.partialBudget) {
-      st.counters.overBudget++;
-      st.log.warn(`client ${this.id} (${this.#who()}): frames not yet handled hold ${st.partialBytes} bytes across connections, over the budget of ${st.partialBudget}; closing`);
-      this.#replyError(null, new ProtocolError("LIMIT_EXCEEDED", `ampd is holding ${st.partialBytes} bytes of partly received frames, over its budget of ${st.partialBudget}; retry later or send smaller frames`));
-      this.close();
+      this.#refuseOverBudget(0);
       return false;
     }
     return true;
+  }
+
+  /** Closes this connection: taking `more` bytes in would pass ampd's budget for frames not yet handled. */
+  #refuseOverBudget(more: number): void {
+    const st = this.state;
+    const would = st.partialBytes + more;
+    st.counters.overBudget++;
+    st.log.warn(`client ${this.id} (${this.#who()}): frames not yet handled would hold ${would} bytes across connections, over the budget of ${st.partialBudget}; closing`);
+    this.#replyError(null, new ProtocolError("LIMIT_EXCEEDED", `ampd would hold ${would} bytes of partly received frames, over its budget of ${st.partialBudget}; retry later or send smaller frames`));
+    this.close();
   }
 
   #onBadFrame(err: FrameError): void {

@@ -17,6 +17,34 @@ export interface ParsedId {
 export const DEFAULT_READ_COUNT = 100;
 
 const ID_RE = /^(\d{1,16})(?:-(\d{1,16}))?$/;
+const FULL_ID_RE = /^\d{1,16}-\d{1,16}$/;
+
+/**
+ * True for an entry id as the bus hands them out: `<ms>-<seq>`, 1 to 16
+ * digits each (the one entry-id shape check of ampbus).
+ *
+ * @example
+ * ```ts
+ * isEntryId("1706745600000-0"); // true
+ * isEntryId("$");               // false
+ * ```
+ */
+export function isEntryId(text: string): boolean {
+  return FULL_ID_RE.test(text);
+}
+
+/**
+ * True for where a read may start: `"0"` (the beginning), `"$"` (what is
+ * added from now on) or after an entry id.
+ *
+ * @example
+ * ```ts
+ * isReadFrom("$"); // true
+ * ```
+ */
+export function isReadFrom(text: string): boolean {
+  return text === "0" || text === "$" || FULL_ID_RE.test(text);
+}
 
 /**
  * Parses `"ms-seq"` or `"ms"` (seq 0), as Redis's XREAD does.

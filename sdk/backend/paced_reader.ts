@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { Backoff } from "../backoff.ts";
 import { readLive } from "./live_read.ts";
 import { BackendUnavailableError, type StreamBackend, type StreamEntry } from "./types.ts";
 
@@ -72,7 +73,7 @@ export class PacedReader {
   /** Runs until stopped. */
   async run(): Promise<void> {
     const sink = this.#sink;
-    let backoff = 50;
+    const backoff = new Backoff();
     while (!this.#stopped) {
       if (this.credit <= 0) {
         await this.#sleep();
@@ -89,13 +90,12 @@ export class PacedReader {
           block: BLOCK_MS,
           signal: this.#abort.signal,
         });
-        backoff = 50;
+        backoff.reset();
       } catch (e) {
         if (this.#stopped) return;
         if (!(e instanceof BackendUnavailableError)) sink.warn?.(`reading ${this.stream}: ${(e as Error).message}`);
         // The backend is down or hiccuped: wait and re-arm from the same cursor; nothing is skipped.
-        await this.#sleep(backoff);
-        backoff = Math.min(backoff * 2, 1000);
+        await this.#sleep(backoff.next());
         continue;
       }
       if (this.#stopped) return;

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { Backoff } from "../backoff.ts";
 import { BusError, ConnectionClosedError } from "../errors.ts";
 import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawEntry, RawGroupEntry, StreamInfo } from "./bus_port.ts";
 import type { HelloReply, SocketPort } from "./socket_port.ts";
@@ -19,7 +20,7 @@ import type { HelloReply, SocketPort } from "./socket_port.ts";
 export interface ReconnectOptions {
   /** How long an outage may last before calls fail, in ms. Defaults to 30 000. */
   deadlineMs?: number;
-  /** First wait between attempts, in ms; doubles up to 1 s. Defaults to 25. */
+  /** First wait between attempts, in ms; doubles up to 1 s, with jitter (`Backoff`). Defaults to 25. */
   initialDelayMs?: number;
 }
 
@@ -116,7 +117,7 @@ export class ReconnectingPort implements BusPort {
 
   async #reconnect(): Promise<SocketPort> {
     const start = Date.now();
-    let delay = this.#initialDelayMs;
+    const backoff = new Backoff({ initialMs: this.#initialDelayMs });
     for (;;) {
       if (this.#closed) throw new ConnectionClosedError("the client is closed");
       try {
@@ -129,8 +130,7 @@ export class ReconnectingPort implements BusPort {
         if (!retryable(e) || Date.now() - start >= this.#deadlineMs) {
           throw new ConnectionClosedError(`ampd unreachable for ${Date.now() - start} ms: ${(e as Error).message}`, { cause: e });
         }
-        await sleep(delay);
-        delay = Math.min(delay * 2, 1000);
+        await sleep(backoff.next());
       }
     }
   }
@@ -157,7 +157,7 @@ export class ReconnectingPort implements BusPort {
    */
   async #call<T>(f: (p: SocketPort) => Promise<T>, repeatable = false): Promise<T> {
     const start = Date.now();
-    let delay = this.#initialDelayMs;
+    const backoff = new Backoff({ initialMs: this.#initialDelayMs });
     for (;;) {
       if (this.#closed) throw new ConnectionClosedError("the client is closed");
       try {
@@ -168,8 +168,7 @@ export class ReconnectingPort implements BusPort {
           if (e instanceof BusError) throw e;
           throw new ConnectionClosedError(`ampd unreachable for ${Date.now() - start} ms: ${(e as Error).message}`, { cause: e });
         }
-        await sleep(delay);
-        delay = Math.min(delay * 2, 1000);
+        await sleep(backoff.next());
       }
     }
   }

@@ -285,6 +285,25 @@ export async function decompress(packed: CompressedPayload, options: DecompressO
 }
 
 /**
+ * The one compress-or-not rule: true when a message whose `spec` and
+ * `payload` encode to `rawLength` bytes (as one map) is clearly smaller with
+ * them replaced by a `compressed` field holding `compressedLength` bytes. In
+ * the plain message they take at least `rawLength - 1` bytes (the map less
+ * its header); the `compressed` field takes at most `compressedLength + 51`
+ * (its keys, `alg`, `size` and headers). So a compressed message is never
+ * bigger than the plain one.
+ *
+ * @example
+ * ```ts
+ * compressionPays(4000, 900); // true
+ * compressionPays(100, 60);   // false: the field's own keys would eat the saving
+ * ```
+ */
+export function compressionPays(rawLength: number, compressedLength: number): boolean {
+  return compressedLength + 52 < rawLength - 1;
+}
+
+/**
  * Returns the message with `spec` and `payload` moved into `compressed` when
  * they encode to more than `threshold` bytes and compression makes the
  * message smaller; otherwise returns the message unchanged. A signature stays
@@ -296,8 +315,7 @@ export async function compressMessage(msg: AISPMessage, options: CompressOptions
   if (raw.length <= (options.threshold ?? DEFAULT_COMPRESS_THRESHOLD)) return msg;
   const alg = options.alg ?? "deflate-raw";
   const data = await compressBytes(raw, options);
-  // The compressed map costs ~25 bytes of keys and headers; only take it when it pays.
-  if (data.length + 32 >= raw.length) return msg;
+  if (!compressionPays(raw.length, data.length)) return msg;
   const { spec: _s, payload: _p, ...rest } = msg;
   return { ...rest, compressed: { alg, size: raw.length, data } };
 }

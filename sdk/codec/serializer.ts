@@ -1,18 +1,17 @@
 /**
  * `AISPMessageSerializer`: the AISP plan's serializer API over the codec,
- * JSON and compression modules.
+ * JSON and compression modules. A facade: every method forwards to them.
  *
  * @module
  */
 import type { AISPMessage, CompressedPayload } from "../envelope/envelope.ts";
-import { decode, type DecodeOptions, encode, encodeValid, encodeValue } from "./codec.ts";
+import { decode, type DecodeOptions, encode, encodeValid } from "./codec.ts";
 import { assertValid } from "../envelope/schema.ts";
 import { deserialize, serialize } from "./json.ts";
 import {
   compress,
-  compressBytes,
+  compressMessage,
   type CompressOptions,
-  DEFAULT_COMPRESS_THRESHOLD,
   decompress,
   decompressMessage,
   type DecompressOptions,
@@ -51,21 +50,7 @@ export class AISPMessageSerializer {
    */
   static async encodeCompressed(msg: AISPMessage, options?: CompressOptions & { policy?: ValidationPolicy }): Promise<Uint8Array> {
     assertValid(msg, options?.policy);
-    if (msg.compressed !== undefined || (msg.spec === undefined && msg.payload === undefined)) return encodeValid(msg);
-    // Encode spec + payload once; compress that; keep whichever whole message is smaller.
-    const body: Record<string, unknown> = {};
-    if (msg.spec !== undefined) body.spec = msg.spec;
-    if (msg.payload !== undefined) body.payload = msg.payload;
-    const raw = encodeValue(body);
-    if (raw.length <= (options?.threshold ?? DEFAULT_COMPRESS_THRESHOLD)) return encodeValid(msg);
-    const alg = options?.alg ?? "deflate-raw";
-    const data = await compressBytes(raw, options);
-    // In the plain message spec and payload take at least raw.length - 1 bytes (raw
-    // less its map header); the compressed field takes at most data.length + 51
-    // (its keys, alg, size and headers). Only a clear saving is taken.
-    if (data.length + 52 >= raw.length - 1) return encodeValid(msg);
-    const { spec: _s, payload: _p, ...rest } = msg;
-    return encodeValid({ ...rest, compressed: { alg, size: raw.length, data } });
+    return encodeValid(await compressMessage(msg, options));
   }
 
   /** `decode()`, then restores `spec` and `payload` from `compressed` if present. */

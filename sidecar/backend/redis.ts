@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { backoffDelay } from "../../sdk/backoff.ts";
 import { createClient } from "redis";
 import { checkHeaders, checkMaxLen, checkMs, checkRead, checkStream } from "../../sdk/backend/args.ts";
 import { BlockingPool } from "./_redis_blocking.ts";
@@ -83,9 +84,9 @@ const ADD = new LuaScript(ADD_SCRIPT);
 const INFO = new LuaScript(INFO_SCRIPT);
 const LAST_ID = new LuaScript(LAST_ID_SCRIPT);
 
-/** Reconnect delay: capped exponential backoff, 50 ms doubling up to 1 s. */
+/** Reconnect delay: the SDK's backoff, 50 ms doubling up to 1 s, with jitter. */
 function reconnectDelay(retries: number): number {
-  return Math.min(50 * 2 ** Math.min(retries, 10), 1000);
+  return backoffDelay(retries);
 }
 
 /**

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { isReadFrom } from "../../sdk/backend/args.ts";
 import type { Delivery } from "../../sdk/client/client.ts";
 import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 import { serialize } from "../../sdk/codec/json.ts";
@@ -83,7 +84,7 @@ async function tail(argv: readonly string[]): Promise<number> {
   const get = (k: string) => args.flags.get(k) as string | undefined;
   if (args.positional.length === 0) throw new UsageError("missing STREAM: name one or more streams to follow");
   const from = get("from") ?? "$";
-  if (!/^(0|\$|\d+-\d+)$/.test(from)) throw new UsageError(`--from must be "0", "$" or an entry id such as 1706745600000-0 (was ${JSON.stringify(from)})`);
+  if (!isReadFrom(from)) throw new UsageError(`--from must be "0", "$" or an entry id such as 1706745600000-0 (was ${JSON.stringify(from)})`);
   const countText = get("count");
   const limit = countText === undefined ? Infinity : parseCount("count", countText, 1, Number.MAX_SAFE_INTEGER);
   const filter: TailFilter = { sender: get("sender"), receiver: get("receiver"), type: get("type"), tier: get("tier") };

@@ -11,7 +11,7 @@ import { UsageError } from "../cli/args.ts";
 import { Mirror, type MirrorWatcher } from "./mirror.ts";
 import { FilterError, filterFromQuery, type MirrorFilter, parseFilter } from "./mirror_filter.ts";
 import { networkInterfaces } from "node:os";
-import { show } from "../protocol.ts";
+import { show, tokensEqual } from "../protocol.ts";
 import { Session, type Wire } from "../session.ts";
 import type { ServerState } from "../server_state.ts";
 import pageText from "./index.html" with { type: "text" };
@@ -122,12 +122,6 @@ interface BusData {
 
 type WsData = MirrorData | BusData;
 
-function timingSafeEqual(a: string, b: string): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < Math.max(a.length, b.length); i++) diff |= (a.charCodeAt(i) | 0) ^ (b.charCodeAt(i) | 0);
-  return diff === 0;
-}
-
 /** The token of a request: `?token=`, or `Authorization: Bearer <token>`. */
 function requestToken(req: Request, url: URL): string | undefined {
   const q = url.searchParams.get("token");
@@ -209,7 +203,7 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
       if (path === "/ws/mirror") {
         if (token !== undefined) {
           const got = requestToken(req, url);
-          if (got === undefined || !timingSafeEqual(got, token)) return text(401, got === undefined ? "this ampd requires a token" : "wrong token");
+          if (got === undefined || !tokensEqual(got, token)) return text(401, got === undefined ? "this ampd requires a token" : "wrong token");
         }
         let filter: MirrorFilter;
         try {
