@@ -65,9 +65,6 @@ export {
 } from "./sdk/envelope/envelope.ts";
 export {
   assertValid,
-  messageSchema,
-  proofBlockSchema,
-  taskSpecSchema,
   validate,
   type ValidationPolicy,
   type ValidationResult,

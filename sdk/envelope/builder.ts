@@ -52,6 +52,8 @@ function freezeEnvelope(m: AISPMessage): AISPMessage {
  *
  * @example
  * ```ts
+ * import { AISPMessageBuilder } from "@ampbus/ampbus";
+ *
  * const msg = new AISPMessageBuilder()
  *   .setSender("coder-agent")
  *   .setReceiver("tester-agent")
@@ -60,6 +62,7 @@ function freezeEnvelope(m: AISPMessage): AISPMessage {
  *   .setPostconditions(["∀t ∈ Tests: passed(t) = ⊤"])
  *   .setEvidence({ prover: "jest", method: "test-execution", confidence: 0.95 })
  *   .build();
+ * if (msg.tier !== "platinum" || !Object.isFrozen(msg)) throw new Error(`tier ${msg.tier}`);
  * ```
  */
 export class AISPMessageBuilder {
@@ -73,24 +76,29 @@ export class AISPMessageBuilder {
     return this;
   }
 
+  /** The sending agent's name (1 to 128 characters). Required. */
   setSender(sender: string): this {
     this.#m.sender = sender;
     return this;
   }
-  /** An agent name, or `"broadcast"`. */
+  /** An agent name, or `"broadcast"`. Required. */
   setReceiver(receiver: string): this {
     this.#m.receiver = receiver;
     return this;
   }
+  /** What must hold before the task, in AISP notation (copied). Defaults to none. */
   setPreconditions(conditions: string[]): this {
     return this.#specField("preconditions", [...conditions]);
   }
+  /** The task itself, such as `validate ≜ λf.runTests(f)`. Required, never empty. */
   setTask(task: string): this {
     return this.#specField("task", task);
   }
+  /** What must hold after the task, in AISP notation (copied). Defaults to none. */
   setPostconditions(conditions: string[]): this {
     return this.#specField("postconditions", [...conditions]);
   }
+  /** Evidence that the postconditions hold (copied); it counts towards the graded tier. */
   setEvidence(evidence: ProofBlock): this {
     return this.#specField("evidence", { ...evidence });
   }
@@ -99,6 +107,7 @@ export class AISPMessageBuilder {
     this.#m.type = type;
     return this;
   }
+  /** Any MessagePack value to carry beside the spec; kept as given, neither copied nor frozen. */
   setPayload(payload: unknown): this {
     this.#m.payload = payload;
     return this;
@@ -123,22 +132,27 @@ export class AISPMessageBuilder {
     this.#m.timestamp = timestamp;
     return this;
   }
+  /** The codebase snapshot the task is about: 7 to 64 lowercase hex digits, such as a git commit. */
   setSnapSha(snapSha: string): this {
     this.#m.snapSha = snapSha;
     return this;
   }
+  /** Groups the messages of one conversation (1 to 128 characters). */
   setConversationId(conversationId: string): this {
     this.#m.conversationId = conversationId;
     return this;
   }
+  /** The id of the message this one answers. */
   setReplyTo(replyTo: string): this {
     this.#m.replyTo = replyTo;
     return this;
   }
+  /** Milliseconds since the epoch after which the bus drops the message. Defaults to never. */
   setExpiresAt(expiresAt: number): this {
     this.#m.expiresAt = expiresAt;
     return this;
   }
+  /** A W3C trace-context `traceparent` value, to follow the task across agents. */
   setTraceparent(traceparent: string): this {
     this.#m.traceparent = traceparent;
     return this;
@@ -191,7 +205,18 @@ export class AISPMessageBuilder {
   }
 }
 
-/** The fields `createMessage()` takes: the envelope without the ones it can fill in. */
+/**
+ * The fields `createMessage()` takes: the envelope, with `id`, `opId` and
+ * `timestamp` optional and `v` filled in.
+ *
+ * @example
+ * ```ts
+ * import { createMessage, type MessageFields } from "@ampbus/ampbus";
+ *
+ * const fields: MessageFields = { type: "obs.tick", sender: "planner", receiver: "broadcast", opId: "tick-1" };
+ * if (createMessage(fields).opId !== "tick-1") throw new Error("opId lost");
+ * ```
+ */
 export type MessageFields =
   & Omit<AISPMessage, "v" | "id" | "opId" | "timestamp">
   & Partial<Pick<AISPMessage, "id" | "opId" | "timestamp">>;
@@ -203,7 +228,10 @@ export type MessageFields =
  *
  * @example
  * ```ts
+ * import { createMessage } from "@ampbus/ampbus";
+ *
  * const tick = createMessage({ type: "obs.tick", sender: "planner", receiver: "broadcast", payload: { n: 1 } });
+ * if (tick.opId !== tick.id || tick.spec !== undefined) throw new Error("unexpected defaults");
  * ```
  */
 export function createMessage(fields: MessageFields, policy?: ValidationPolicy): AISPMessage {

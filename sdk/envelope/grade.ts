@@ -7,7 +7,17 @@
  */
 import type { ProofMethod, QualityTier, TaskSpec } from "./envelope.ts";
 
-/** Weights of the four components; they sum to 1. */
+/**
+ * Weights of the four components; they sum to 1.
+ *
+ * @example
+ * ```ts
+ * import { GRADE_WEIGHTS } from "@ampbus/ampbus";
+ *
+ * const sum = Object.values(GRADE_WEIGHTS).reduce((a, b) => a + b, 0);
+ * if (Math.abs(sum - 1) > 1e-9) throw new Error(`weights sum to ${sum}`);
+ * ```
+ */
 export const GRADE_WEIGHTS = {
   symbolDensity: 0.30,
   quantifierPrecision: 0.25,
@@ -15,13 +25,43 @@ export const GRADE_WEIGHTS = {
   evidence: 0.20,
 } as const;
 
-/** Lowest score of each tier; below bronze is `reject`. */
+/**
+ * Lowest score of each tier; below bronze is `reject`.
+ *
+ * @example
+ * ```ts
+ * import { TIER_THRESHOLDS, tierOf } from "@ampbus/ampbus";
+ *
+ * if (tierOf(TIER_THRESHOLDS.gold) !== "gold") throw new Error("a threshold belongs to its tier");
+ * ```
+ */
 export const TIER_THRESHOLDS = { platinum: 0.75, gold: 0.60, silver: 0.40, bronze: 0.20 } as const;
 
-/** The raw symbol density at which the symbol-density component saturates at 1. */
+/**
+ * The raw symbol density (AISP symbols per token) at which the
+ * symbol-density component saturates at 1: half the tokens being symbols
+ * scores as well as all of them.
+ *
+ * @example
+ * ```ts
+ * import { grade, SYMBOL_DENSITY_SATURATION } from "@ampbus/ampbus";
+ *
+ * const g = grade({ preconditions: [], task: "x ≜ y", postconditions: [] }); // 1 symbol in 3 tokens
+ * if (g.breakdown.symbolDensity !== Math.round((1 / 3 / SYMBOL_DENSITY_SATURATION) * 1e4) / 1e4) throw new Error("wrong density");
+ * ```
+ */
 export const SYMBOL_DENSITY_SATURATION = 0.5;
 
-/** How much each proof method is worth, before confidence. */
+/**
+ * How much each proof method is worth, before confidence.
+ *
+ * @example
+ * ```ts
+ * import { METHOD_WEIGHTS } from "@ampbus/ampbus";
+ *
+ * if (!(METHOD_WEIGHTS["formal-verification"] > METHOD_WEIGHTS["test-execution"])) throw new Error("wrong order");
+ * ```
+ */
 export const METHOD_WEIGHTS: Record<ProofMethod, number> = {
   "formal-verification": 1.0,
   "test-execution": 0.85,
@@ -31,6 +71,13 @@ export const METHOD_WEIGHTS: Record<ProofMethod, number> = {
 /**
  * The AISP symbols the grader counts: quantifiers, logic, sets, definitions,
  * relations and the usual number sets.
+ *
+ * @example
+ * ```ts
+ * import { AISP_SYMBOLS } from "@ampbus/ampbus";
+ *
+ * if (!AISP_SYMBOLS.includes("∀") || AISP_SYMBOLS.includes("=")) throw new Error("wrong symbol set");
+ * ```
  */
 export const AISP_SYMBOLS = "∀∃∄λ≜≔⇒→←↔⇔∧∨¬⊕∈∉⊆⊂⊇⊃∪∩∅⊤⊥≡≢≠≤≥≈∘⊢⊨↦×∑∏∫ℕℤℚℝℂ𝔹∞◊□";
 
@@ -41,26 +88,63 @@ const TOKEN = new RegExp(`[${SYMBOL_CLASS}]|[^\\s${SYMBOL_CLASS}]+`, "gu");
 // A quantifier, its bound variables, and what follows them.
 const QUANTIFIER = /(∀|∃!?|∄)\s*([\p{L}_][\p{L}\p{N}_']*(?:\s*,\s*[\p{L}_][\p{L}\p{N}_']*)*)\s*(∈|⊆|:)?/gu;
 
-/** Per-component scores, each in [0, 1]. */
+/**
+ * Per-component scores, each in [0, 1] and rounded to 4 decimals
+ * (docs/grading.md has the formulas).
+ *
+ * @example
+ * ```ts
+ * import { grade, type GradeBreakdown } from "@ampbus/ampbus";
+ *
+ * const b: GradeBreakdown = grade({ preconditions: [], task: "fix the tests", postconditions: [] }).breakdown;
+ * if (b.tokens !== 3 || b.symbols !== 0 || b.symbolDensity !== 0) throw new Error(JSON.stringify(b));
+ * ```
+ */
 export interface GradeBreakdown {
+  /** Share of tokens that are AISP symbols, saturating at `SYMBOL_DENSITY_SATURATION`. */
   symbolDensity: number;
+  /** Mean over the conditions: 1 if every quantifier binds to a domain (`∈`, `⊆`, `:`), 0.5 if not all do, 0 without one. */
   quantifierPrecision: number;
+  /** Thirds for: a precondition, a postcondition, and a task that defines (`≜` or `≔`). */
   conditionCompleteness: number;
+  /** The evidence's confidence times its method's weight; 0 without evidence. */
   evidence: number;
-  /** Tokens counted over all statements, and how many were AISP symbols. */
+  /** Tokens counted over all statements. */
   tokens: number;
+  /** How many of the tokens were AISP symbols. */
   symbols: number;
 }
 
-/** The result of `grade()`. */
+/**
+ * The result of `grade()`.
+ *
+ * @example
+ * ```ts
+ * import { grade, type Grade } from "@ampbus/ampbus";
+ *
+ * const g: Grade = grade({ preconditions: [], task: "fix the tests", postconditions: [] });
+ * if (g.tier !== "reject" || g.score !== 0) throw new Error(JSON.stringify(g));
+ * ```
+ */
 export interface Grade {
+  /** The tier of `score` (`tierOf(score)`). */
   tier: QualityTier;
   /** Weighted sum of the breakdown, in [0, 1], rounded to 4 decimals. */
   score: number;
+  /** The four component scores and the token counts. */
   breakdown: GradeBreakdown;
 }
 
-/** Maps a score to its tier. */
+/**
+ * Maps a score to its tier: the best tier whose threshold (`TIER_THRESHOLDS`) it reaches.
+ *
+ * @example
+ * ```ts
+ * import { tierOf } from "@ampbus/ampbus";
+ *
+ * if (tierOf(0.6) !== "gold" || tierOf(0.59) !== "silver" || tierOf(0.1) !== "reject") throw new Error("wrong tier");
+ * ```
+ */
 export function tierOf(score: number): QualityTier {
   if (score >= TIER_THRESHOLDS.platinum) return "platinum";
   if (score >= TIER_THRESHOLDS.gold) return "gold";
@@ -91,11 +175,14 @@ const round4 = (x: number) => Math.round(x * 10000) / 10000;
  *
  * @example
  * ```ts
- * grade({
+ * import { grade } from "@ampbus/ampbus";
+ *
+ * const g = grade({
  *   preconditions: ["∀f ∈ CodeFiles: compiled(f) = ⊤"],
  *   task: "validate ≜ λf.runTests(f) ∧ coverage(f) ≥ 0.8",
  *   postconditions: ["∀t ∈ Tests: passed(t) = ⊤"],
- * }); // { tier: "platinum", score: 0.7727, ... }
+ * });
+ * if (g.tier !== "platinum" || g.score !== 0.7727) throw new Error(JSON.stringify(g));
  * ```
  */
 export function grade(spec: TaskSpec): Grade {

@@ -31,11 +31,18 @@ function randomBytes16(): Uint8Array {
 }
 
 /**
- * Returns a new UUIDv7 string, such as `0192f7e5-3c1a-7b2e-9d4f-1a2b3c4d5e6f`.
+ * Returns a new UUIDv7 string, such as `0192f7e5-3c1a-7b2e-9d4f-1a2b3c4d5e6f`,
+ * for the time `now` (milliseconds since the epoch; defaults to `Date.now()`).
+ * Ids from one process increase strictly, even within one millisecond or when
+ * the clock steps back.
  *
  * @example
  * ```ts
- * const id = uuidv7();
+ * import { uuidv7 } from "@ampbus/ampbus";
+ *
+ * const a = uuidv7();
+ * const b = uuidv7();
+ * if (!(a < b) || a.length !== 36 || a[14] !== "7") throw new Error(`${a} then ${b}`);
  * ```
  */
 export function uuidv7(now: number = Date.now()): string {
@@ -71,7 +78,18 @@ export function uuidv7(now: number = Date.now()): string {
   return String.fromCharCode.apply(null, chars as unknown as number[]);
 }
 
-/** The millisecond timestamp inside a UUIDv7, or undefined if `id` is not one. */
+/**
+ * The millisecond timestamp inside a UUIDv7, or undefined if `id` is not one.
+ *
+ * @example
+ * ```ts
+ * import { uuidv7, uuidv7Time } from "@ampbus/ampbus";
+ *
+ * const later = Date.now() + 60_000;
+ * if (uuidv7Time(uuidv7(later)) !== later) throw new Error("wrong time");
+ * if (uuidv7Time("not-a-uuid") !== undefined) throw new Error("not a UUIDv7");
+ * ```
+ */
 export function uuidv7Time(id: string): number | undefined {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(id)) return undefined;
   return parseInt(id.slice(0, 8) + id.slice(9, 13), 16);

@@ -14,7 +14,11 @@ const name128 = type("1 <= string <= 128");
 const epochMs = type(`0 <= number.integer <= ${MAX_SAFE}`);
 const bytes = type.instanceOf(Uint8Array);
 
-/** AISP evidence: who proved what, how, and how sure. */
+/**
+ * AISP evidence: who proved what, how, and how sure. Internal to
+ * `validate()`: mod.ts does not list the schemas, so that arktype's types
+ * stay out of the public API.
+ */
 export const proofBlockSchema: Type<ProofBlock> = type({
   "+": "reject",
   prover: "1 <= string <= 128",
@@ -23,7 +27,7 @@ export const proofBlockSchema: Type<ProofBlock> = type({
   "details?": "string <= 65536",
 });
 
-/** AISP task spec. */
+/** AISP task spec (internal to `validate()`, like `proofBlockSchema`). */
 export const taskSpecSchema: Type<TaskSpec> = type({
   "+": "reject",
   preconditions: "string[]",
@@ -32,7 +36,10 @@ export const taskSpecSchema: Type<TaskSpec> = type({
   "evidence?": proofBlockSchema,
 });
 
-/** The arktype schema of an envelope (version 1). Unknown fields are rejected. */
+/**
+ * The arktype schema of an envelope (version 1). Unknown fields are rejected.
+ * Internal to `validate()`, which adds the cross-field rules and the policy.
+ */
 export const messageSchema: Type<AISPMessage> = type({
   "+": "reject",
   v: "1",
@@ -66,7 +73,21 @@ export const messageSchema: Type<AISPMessage> = type({
   },
 });
 
-/** What a deployment requires of every message beyond the schema. */
+/**
+ * What a deployment requires of every message beyond the schema. Every
+ * function that validates (`validate`, `assertValid`, `encode`, `decode`,
+ * `build`...) takes one.
+ *
+ * @example
+ * ```ts
+ * import { createMessage, validate, type ValidationPolicy } from "@ampbus/ampbus";
+ *
+ * const strict: ValidationPolicy = { requireSnapSha: true };
+ * const msg = createMessage({ type: "event", sender: "a", receiver: "b" });
+ * const r = validate(msg, strict);
+ * if (r.ok || r.issues[0].path[0] !== "snapSha") throw new Error("snapSha should be required");
+ * ```
+ */
 export interface ValidationPolicy {
   /** Require `snapSha`. Defaults to false. */
   requireSnapSha?: boolean;
@@ -74,7 +95,18 @@ export interface ValidationPolicy {
   requireSig?: boolean;
 }
 
-/** The outcome of `validate()`. */
+/**
+ * The outcome of `validate()`: the message, or every issue found.
+ *
+ * @example
+ * ```ts
+ * import { validate, type ValidationResult } from "@ampbus/ampbus";
+ *
+ * const r: ValidationResult = validate("not a message");
+ * if (r.ok) throw new Error("a string is not a message");
+ * if (r.issues[0].message !== "message must be an object (was string)") throw new Error(r.issues[0].message);
+ * ```
+ */
 export type ValidationResult<T = AISPMessage> =
   | { ok: true; value: T }
   | { ok: false; issues: Issue[] };
@@ -115,8 +147,11 @@ function crossFieldIssues(m: Record<string, unknown>, policy: ValidationPolicy |
  *
  * @example
  * ```ts
- * const r = validate(JSON.parse(text));
- * if (!r.ok) for (const i of r.issues) console.error(i.message);
+ * import { validate } from "@ampbus/ampbus";
+ *
+ * const r = validate(JSON.parse('{"v":1,"id":"m1","opId":"m1","type":"event","sender":"a","receiver":"b","timestamp":0}'));
+ * if (!r.ok) throw new Error(r.issues.map((i) => i.message).join("; "));
+ * if (r.value.sender !== "a") throw new Error("wrong sender");
  * ```
  */
 export function validate(msg: unknown, policy?: ValidationPolicy): ValidationResult {
@@ -201,7 +236,21 @@ export function markFrozenValid(msg: AISPMessage): void {
 
 /**
  * Like `validate()`, but returns the message or throws a `ValidationError`
- * that lists every problem.
+ * that lists every problem. A message that `build()` or `createMessage()`
+ * returned (frozen, so unchanged since) is not checked again when no policy
+ * is given.
+ *
+ * @example
+ * ```ts
+ * import { assertValid, ValidationError } from "@ampbus/ampbus";
+ *
+ * try {
+ *   assertValid({ v: 1, id: "" });
+ *   throw new Error("an empty id must be refused");
+ * } catch (e) {
+ *   if (!(e instanceof ValidationError) || !e.issues.some((i) => i.path[0] === "id")) throw e;
+ * }
+ * ```
  */
 export function assertValid(msg: unknown, policy?: ValidationPolicy): AISPMessage {
   if (policy === undefined && typeof msg === "object" && msg !== null && frozenValid.has(msg)) return msg as AISPMessage;
