@@ -96,6 +96,7 @@ export {
   encodeValue,
   makeDecoder,
 } from "./sdk/codec/codec.ts";
+export type { MsgpackReader, ReaderLimits } from "./sdk/codec/msgpack_reader.ts";
 export { deserialize, jsonForm, serialize } from "./sdk/codec/json.ts";
 export {
   compress,

@@ -4,7 +4,16 @@ const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const LOOKUP = new Int16Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) LOOKUP[ALPHABET.charCodeAt(i)] = i;
 
-/** Encodes bytes as padded standard base64. */
+/**
+ * Encodes bytes as padded standard base64.
+ *
+ * @example
+ * ```ts
+ * import { toBase64 } from "@ampbus/ampbus";
+ *
+ * if (toBase64(new Uint8Array([0xde, 0xad, 0xbe, 0xef])) !== "3q2+7w==") throw new Error("wrong base64");
+ * ```
+ */
 export function toBase64(bytes: Uint8Array): string {
   let out = "";
   const n = bytes.length;
@@ -20,7 +29,18 @@ export function toBase64(bytes: Uint8Array): string {
   return out;
 }
 
-/** Decodes padded or unpadded standard base64; returns undefined for anything else. */
+/**
+ * Decodes padded or unpadded standard base64; returns undefined for anything
+ * else (URL-safe base64 included), never throws.
+ *
+ * @example
+ * ```ts
+ * import { fromBase64 } from "@ampbus/ampbus";
+ *
+ * if (fromBase64("3q2+7w")?.join() !== "222,173,190,239") throw new Error("wrong bytes");
+ * if (fromBase64("not base64!") !== undefined) throw new Error("should refuse");
+ * ```
+ */
 export function fromBase64(text: string): Uint8Array | undefined {
   let len = text.length;
   while (len > 0 && text.charCodeAt(len - 1) === 61) len--; // '='

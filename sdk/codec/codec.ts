@@ -10,7 +10,24 @@ import { MsgpackWriter } from "./msgpack_writer.ts";
 import { MsgpackReader, MsgpackReadError } from "./msgpack_reader.ts";
 import { assertValid, validate, type ValidationPolicy } from "../envelope/schema.ts";
 
-/** Limits applied while decoding; each guards against a hostile or corrupt input. */
+/**
+ * Limits applied while decoding; each guards against a hostile or corrupt
+ * input and is checked before anything of that size is allocated.
+ *
+ * @example
+ * ```ts
+ * import { createMessage, decode, DecodeError, type DecodeLimits, encode } from "@ampbus/ampbus";
+ *
+ * const limits: DecodeLimits = { maxBytes: 64 };
+ * const bytes = encode(createMessage({ type: "event", sender: "a", receiver: "b", payload: "x".repeat(100) }));
+ * try {
+ *   decode(bytes, limits);
+ *   throw new Error("a message over maxBytes must be refused");
+ * } catch (e) {
+ *   if (!(e instanceof DecodeError) || e.code !== "TOO_LARGE") throw e;
+ * }
+ * ```
+ */
 export interface DecodeLimits {
   /** Largest input accepted, in bytes. Defaults to 16 MiB. */
   maxBytes?: number;
@@ -24,7 +41,17 @@ export interface DecodeLimits {
   maxMapLength?: number;
 }
 
-/** Default decode limits. */
+/**
+ * Default decode limits: 16 MiB of input, 4 MiB strings, 16 MiB byte
+ * strings, 100 000 array items, 10 000 map entries.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_DECODE_LIMITS } from "@ampbus/ampbus";
+ *
+ * if (DEFAULT_DECODE_LIMITS.maxBytes !== 16 * 1024 * 1024) throw new Error("unexpected default");
+ * ```
+ */
 export const DEFAULT_DECODE_LIMITS: Required<DecodeLimits> = {
   maxBytes: 16 * 1024 * 1024,
   maxStrLength: 4 * 1024 * 1024,
@@ -221,7 +248,11 @@ function writeValue(w: MsgpackWriter, value: unknown): void {
  *
  * @example
  * ```ts
+ * import { createMessage, decode, encode } from "@ampbus/ampbus";
+ *
+ * const msg = createMessage({ type: "event", sender: "a", receiver: "b", payload: { n: 1 } });
  * const bytes = encode(msg);
+ * if (decode(bytes).id !== msg.id) throw new Error("round trip changed the id");
  * ```
  */
 export function encode(msg: AISPMessage, policy?: ValidationPolicy): Uint8Array {
@@ -229,22 +260,63 @@ export function encode(msg: AISPMessage, policy?: ValidationPolicy): Uint8Array 
   return encodeValid(msg);
 }
 
-/** Encodes a message already known to be valid (skips validation). */
+/**
+ * Encodes a message already known to be valid (skips validation): for a
+ * message that `decode()` or `assertValid()` just returned. `withSig: false`
+ * leaves `sig` out, which gives the bytes a signature covers. An invalid
+ * message may encode to bytes that no decoder accepts.
+ *
+ * @example
+ * ```ts
+ * import { createMessage, encode, encodeValid } from "@ampbus/ampbus";
+ *
+ * const msg = createMessage({ type: "event", sender: "a", receiver: "b" });
+ * if (encodeValid(msg).length !== encode(msg).length) throw new Error("same message, other bytes");
+ * ```
+ */
 export function encodeValid(msg: AISPMessage, withSig = true): Uint8Array {
   return encodeWith(writeMessage, msg, withSig);
 }
 
-/** The canonical encoding of any MessagePack value ampbus carries (payloads, frames). */
+/**
+ * The canonical encoding of any MessagePack value ampbus carries (payloads,
+ * frames): plain objects, arrays, strings, numbers, booleans, null and
+ * `Uint8Array`. Throws `EncodeError` for anything else.
+ *
+ * @example
+ * ```ts
+ * import { decodeValue, encodeValue } from "@ampbus/ampbus";
+ *
+ * const bytes = encodeValue([1, "x"]);
+ * if (bytes.join() !== "146,1,161,120") throw new Error(`got ${bytes}`);
+ * if (JSON.stringify(decodeValue(bytes)) !== '[1,"x"]') throw new Error("round trip failed");
+ * ```
+ */
 export function encodeValue(value: unknown): Uint8Array {
   return encodeWith(writeValue, value, undefined);
 }
 
 /**
- * Builds a reusable decoder with the given limits: a MessagePack reader that
- * refuses extension types, non-string and duplicate map keys, `__proto__`,
- * integers outside ±(2^53 − 1) and strings that are not valid UTF-8, checks
- * every length before allocating, and names the byte offset of a fault
- * (`MsgpackReadError.offset`).
+ * Builds a reusable decoder with the given limits (each defaults to
+ * `DEFAULT_DECODE_LIMITS`; nesting is at most 100 deep): a MessagePack reader
+ * that refuses extension types, non-string and duplicate map keys,
+ * `__proto__`, integers outside ±(2^53 − 1) and strings that are not valid
+ * UTF-8, checks every length before allocating, and names the byte offset of
+ * a fault. Pass it to `decodeValue()`, which reports faults as `DecodeError`.
+ *
+ * @example
+ * ```ts
+ * import { DecodeError, decodeValue, encodeValue, makeDecoder } from "@ampbus/ampbus";
+ *
+ * const small = makeDecoder({ maxStrLength: 8 });
+ * if (decodeValue(encodeValue("short"), small) !== "short") throw new Error("should decode");
+ * try {
+ *   decodeValue(encodeValue("far too long"), small);
+ *   throw new Error("a string over maxStrLength must be refused");
+ * } catch (e) {
+ *   if (!(e instanceof DecodeError)) throw e;
+ * }
+ * ```
  */
 export function makeDecoder(limits: DecodeLimits = {}): MsgpackReader {
   const l = { ...DEFAULT_DECODE_LIMITS, ...limits };
@@ -267,7 +339,10 @@ const sharedDecoder = makeDecoder();
  *
  * @example
  * ```ts
- * decodeValue(new Uint8Array([0x92, 0x01, 0xa1, 0x78])); // [1, "x"]
+ * import { decodeValue } from "@ampbus/ampbus";
+ *
+ * const value = decodeValue(new Uint8Array([0x92, 0x01, 0xa1, 0x78]));
+ * if (JSON.stringify(value) !== '[1,"x"]') throw new Error(JSON.stringify(value));
  * ```
  */
 export function decodeValue(bytes: Uint8Array, decoder: MsgpackReader = sharedDecoder): unknown {
@@ -280,8 +355,24 @@ export function decodeValue(bytes: Uint8Array, decoder: MsgpackReader = sharedDe
   }
 }
 
-/** Options of `decode()`. */
+/**
+ * Options of `decode()`: the decode limits and the validation policy.
+ *
+ * @example
+ * ```ts
+ * import { createMessage, decode, type DecodeOptions, encode, ValidationError } from "@ampbus/ampbus";
+ *
+ * const options: DecodeOptions = { maxBytes: 1024 * 1024, policy: { requireSig: true } };
+ * try {
+ *   decode(encode(createMessage({ type: "event", sender: "a", receiver: "b" })), options);
+ *   throw new Error("an unsigned message must be refused under requireSig");
+ * } catch (e) {
+ *   if (!(e instanceof ValidationError)) throw e;
+ * }
+ * ```
+ */
 export interface DecodeOptions extends DecodeLimits {
+  /** What the message must carry beyond the schema. Defaults to no extra requirement. */
   policy?: ValidationPolicy;
 }
 
@@ -299,7 +390,11 @@ const decoders = new Map<string, MsgpackReader>();
  *
  * @example
  * ```ts
- * const msg = decode(bytes);
+ * import { createMessage, decode, encode } from "@ampbus/ampbus";
+ *
+ * const sent = createMessage({ type: "event", sender: "a", receiver: "b", payload: { ok: true } });
+ * const msg = decode(encode(sent));
+ * if (msg.sender !== "a" || (msg.payload as { ok: boolean }).ok !== true) throw new Error("round trip failed");
  * ```
  */
 export function decode(bytes: Uint8Array, options?: DecodeOptions): AISPMessage {
@@ -319,7 +414,24 @@ export function decode(bytes: Uint8Array, options?: DecodeOptions): AISPMessage 
   return checkDecoded(value, options?.policy);
 }
 
-/** Version check, then full validation, of a value decoded from the wire. */
+/**
+ * Version check, then full validation, of a value decoded from the wire
+ * (by `decodeValue()`, say, from a frame that carries a message): throws
+ * `DecodeError` (`UNKNOWN_VERSION`) or `ValidationError`, else returns the
+ * value as a message.
+ *
+ * @example
+ * ```ts
+ * import { checkDecoded, DecodeError } from "@ampbus/ampbus";
+ *
+ * try {
+ *   checkDecoded({ v: 2, id: "m1" });
+ *   throw new Error("version 2 must be refused");
+ * } catch (e) {
+ *   if (!(e instanceof DecodeError) || e.code !== "UNKNOWN_VERSION") throw e;
+ * }
+ * ```
+ */
 export function checkDecoded(value: unknown, policy?: ValidationPolicy): AISPMessage {
   if (typeof value === "object" && value !== null && !Array.isArray(value)) {
     const v = (value as { v?: unknown }).v;

@@ -52,7 +52,11 @@ function payloadFromJson(v: unknown, path: (string | number)[]): unknown {
  *
  * @example
  * ```ts
- * console.log(serialize(msg));
+ * import { createMessage, serialize } from "@ampbus/ampbus";
+ *
+ * const msg = createMessage({ type: "event", sender: "a", receiver: "b", payload: new Uint8Array([1, 2]) });
+ * const text = serialize(msg);
+ * if (!text.includes('"payload":{"$bin":"AQI="}')) throw new Error(text);
  * ```
  */
 export function serialize(msg: AISPMessage, policy?: ValidationPolicy): string {
@@ -63,6 +67,15 @@ export function serialize(msg: AISPMessage, policy?: ValidationPolicy): string {
 /**
  * The JSON form of a message as a plain object (what `serialize()` stringifies),
  * without validating: bytes as base64, bytes in `payload` as `{"$bin": ...}`.
+ * Useful for logging a value that may not be a valid message.
+ *
+ * @example
+ * ```ts
+ * import { jsonForm } from "@ampbus/ampbus";
+ *
+ * const form = jsonForm({ type: "half-built", payload: { blob: new Uint8Array([255]) } });
+ * if (JSON.stringify(form.payload) !== '{"blob":{"$bin":"/w=="}}') throw new Error(JSON.stringify(form));
+ * ```
  */
 export function jsonForm(m: AISPMessage | Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...m };
@@ -135,7 +148,11 @@ function roundedIntegerAt(text: string): number {
  *
  * @example
  * ```ts
+ * import { createMessage, deserialize, serialize } from "@ampbus/ampbus";
+ *
+ * const original = createMessage({ type: "event", sender: "a", receiver: "b", payload: new Uint8Array([1, 2]) });
  * const msg = deserialize(serialize(original));
+ * if (!(msg.payload instanceof Uint8Array) || msg.payload[1] !== 2) throw new Error("bytes lost");
  * ```
  */
 export function deserialize(text: string, policy?: ValidationPolicy): AISPMessage {

@@ -26,11 +26,26 @@ export class MsgpackReadError extends Error {
   }
 }
 
-/** Limits of one read; each guards against a hostile or corrupt input. */
+/**
+ * Limits of one read; each guards against a hostile or corrupt input.
+ * `makeDecoder()` fills them in from `DecodeLimits`.
+ *
+ * @example
+ * ```ts
+ * import { makeDecoder, type ReaderLimits } from "@ampbus/ampbus";
+ *
+ * const limits: ReaderLimits = makeDecoder({ maxMapLength: 16 }).limits;
+ * if (limits.maxMapLength !== 16 || limits.maxDepth !== 100) throw new Error(JSON.stringify(limits));
+ * ```
+ */
 export interface ReaderLimits {
+  /** Longest string, in UTF-8 bytes. */
   maxStrLength: number;
+  /** Longest byte string (bin), in bytes. */
   maxBinLength: number;
+  /** Most items in one array. */
   maxArrayLength: number;
+  /** Most entries in one map. */
   maxMapLength: number;
   /** Deepest nesting of arrays and maps. */
   maxDepth: number;
@@ -98,12 +113,28 @@ function firstInvalidUtf8(b: Uint8Array, start: number, end: number): number {
   return -1;
 }
 
-/** Reads one MessagePack value from a byte array. */
+/**
+ * Reads one MessagePack value from a byte array, within its limits. One
+ * reader is reused for many reads (`makeDecoder()` builds one). It throws
+ * its own `Error` whose `offset` names the byte at fault; `decodeValue()`
+ * turns that into a `DecodeError`.
+ *
+ * @example
+ * ```ts
+ * import { encodeValue, makeDecoder, type MsgpackReader } from "@ampbus/ampbus";
+ *
+ * const reader: MsgpackReader = makeDecoder();
+ * const value = reader.read(encodeValue({ n: 1 })) as { n: number };
+ * if (value.n !== 1) throw new Error("wrong value");
+ * ```
+ */
 export class MsgpackReader {
+  /** The limits every read is held to. */
   readonly limits: ReaderLimits;
   #b: Uint8Array = new Uint8Array(0);
   #p = 0;
 
+  /** A reader held to `limits`. */
   constructor(limits: ReaderLimits) {
     this.limits = limits;
   }
@@ -113,7 +144,10 @@ export class MsgpackReader {
     return this.read(bytes);
   }
 
-  /** Decodes `bytes`, which must hold exactly one value. */
+  /**
+   * Decodes `bytes`, which must hold exactly one value. Byte strings in the
+   * result are views into `bytes`, not copies.
+   */
   read(bytes: Uint8Array): unknown {
     this.#b = bytes;
     this.#p = 0;

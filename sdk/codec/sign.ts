@@ -13,21 +13,60 @@ import { decompressMessage } from "./compress.ts";
 import { assertValid } from "../envelope/schema.ts";
 import { fromBase64, toBase64 } from "./_base64.ts";
 
-/** A key that signs: an Ed25519 private key or an HMAC secret, with its key id. */
+/**
+ * A key that signs: an Ed25519 private key or an HMAC secret, with its key id.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair, type SigningKey } from "@ampbus/ampbus";
+ *
+ * const key: SigningKey = (await generateKeyPair("coder-2026")).signingKey;
+ * if (key.key.type !== "private" || key.kid !== "coder-2026") throw new Error("not a private key");
+ * ```
+ */
 export interface SigningKey {
+  /** The algorithm the key signs with; written into `sig.alg`. */
   alg: SignatureAlgorithm;
+  /** Key id, written into `sig.kid` so the verifier can find its key. */
   kid: string;
+  /** The WebCrypto key. */
   key: CryptoKey;
 }
 
-/** A key that verifies: an Ed25519 public key or an HMAC secret, with its key id. */
+/**
+ * A key that verifies: an Ed25519 public key or an HMAC secret, with its key id.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPair, type VerifyingKey } from "@ampbus/ampbus";
+ *
+ * const key: VerifyingKey = (await generateKeyPair("coder-2026")).verifyingKey;
+ * if (key.key.type !== "public" || key.alg !== "ed25519") throw new Error("not a public key");
+ * ```
+ */
 export interface VerifyingKey {
+  /** The algorithm the key verifies; must match the signature's `alg`. */
   alg: SignatureAlgorithm;
+  /** Key id: the `sig.kid` this key answers to. */
   kid: string;
+  /** The WebCrypto key. */
   key: CryptoKey;
 }
 
-/** Where `verify()` finds the key for a `kid`: a list, a map by kid, or a lookup function. */
+/**
+ * Where `verify()` finds the key for a `kid`: a list, a map by kid, or a
+ * lookup function (which may be async, to fetch keys from a store).
+ *
+ * @example
+ * ```ts
+ * import { createMessage, generateHmacKey, type KeyRing, sign, verify } from "@ampbus/ampbus";
+ *
+ * const team = await generateHmacKey("team");
+ * const byKid: KeyRing = (kid) => (kid === "team" ? team : undefined);
+ * const signed = await sign(createMessage({ type: "event", sender: "a", receiver: "b" }), team);
+ * if (!(await verify(signed, byKid)) || !(await verify(signed, { team }))) throw new Error("should verify");
+ * ```
+ */
 export type KeyRing =
   | readonly VerifyingKey[]
   | Readonly<Record<string, VerifyingKey>>
@@ -43,9 +82,11 @@ const PKCS8_ED25519_PREFIX = new Uint8Array([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30,
  *
  * @example
  * ```ts
+ * import { createMessage, generateKeyPair, sign, verify } from "@ampbus/ampbus";
+ *
  * const { signingKey, verifyingKey } = await generateKeyPair("coder-2026");
- * const signed = await sign(msg, signingKey);
- * await verify(signed, [verifyingKey]); // true
+ * const signed = await sign(createMessage({ type: "event", sender: "coder", receiver: "tester" }), signingKey);
+ * if (!(await verify(signed, [verifyingKey]))) throw new Error("should verify");
  * ```
  */
 export async function generateKeyPair(kid: string): Promise<{ signingKey: SigningKey; verifyingKey: VerifyingKey }> {
@@ -56,15 +97,38 @@ export async function generateKeyPair(kid: string): Promise<{ signingKey: Signin
   };
 }
 
-/** Generates a random 32-byte HMAC-SHA256 secret for `kid`; it both signs and verifies. */
+/**
+ * Generates a random 32-byte HMAC-SHA256 secret for `kid`; it both signs and verifies.
+ *
+ * @example
+ * ```ts
+ * import { createMessage, generateHmacKey, sign, verify } from "@ampbus/ampbus";
+ *
+ * const secret = await generateHmacKey("team");
+ * const signed = await sign(createMessage({ type: "event", sender: "a", receiver: "b" }), secret);
+ * if (!(await verify(signed, [secret]))) throw new Error("should verify");
+ * ```
+ */
 export async function generateHmacKey(kid: string): Promise<SigningKey & VerifyingKey> {
   const key = await crypto.subtle.generateKey({ ...HMAC, length: 256 }, true, ["sign", "verify"]);
   return { alg: "hmac-sha256", kid, key: key as CryptoKey };
 }
 
-/** What `importKey()` takes. */
+/**
+ * What `importKey()` takes: exactly one of `jwk` or `raw`.
+ *
+ * @example
+ * ```ts
+ * import { importKey, type ImportKeyOptions } from "@ampbus/ampbus";
+ *
+ * const options: ImportKeyOptions = { alg: "hmac-sha256", kid: "team", use: "verify", raw: new Uint8Array(32).fill(7) };
+ * if ((await importKey(options)).kid !== "team") throw new Error("kid lost");
+ * ```
+ */
 export interface ImportKeyOptions {
+  /** The algorithm the key is for. */
   alg: SignatureAlgorithm;
+  /** The key id to give the key. */
   kid: string;
   /** `"sign"` for a private key or secret, `"verify"` for a public key or secret. */
   use: "sign" | "verify";
@@ -77,9 +141,17 @@ export interface ImportKeyOptions {
 /**
  * Imports a key from a JWK or raw bytes.
  *
+ * Throws `TypeError` for a raw Ed25519 key that is not 32 bytes, an unknown
+ * algorithm, or neither or both of `jwk` and `raw`.
+ *
  * @example
  * ```ts
- * const k = await importKey({ alg: "hmac-sha256", kid: "team", use: "sign", raw: secret });
+ * import { exportKey, generateKeyPair, importKey } from "@ampbus/ampbus";
+ *
+ * const { signingKey } = await generateKeyPair("coder");
+ * const seed = await exportKey(signingKey, "raw"); // 32 bytes: keep it secret
+ * const again = await importKey({ alg: "ed25519", kid: "coder", use: "sign", raw: seed });
+ * if (again.key.type !== "private") throw new Error("not a private key");
  * ```
  */
 export async function importKey(o: ImportKeyOptions): Promise<SigningKey> {
@@ -108,8 +180,31 @@ export async function importKey(o: ImportKeyOptions): Promise<SigningKey> {
   return { alg: o.alg, kid: o.kid, key };
 }
 
-/** Exports a key as a JWK or raw bytes (an Ed25519 private key exports as its 32-byte seed). */
+/**
+ * Exports a key as a JWK (an Ed25519 private key exports as its 32-byte seed with `"raw"`).
+ *
+ * @example
+ * ```ts
+ * import { exportKey, generateKeyPair } from "@ampbus/ampbus";
+ *
+ * const { verifyingKey } = await generateKeyPair("coder");
+ * const jwk = await exportKey(verifyingKey, "jwk");
+ * if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519") throw new Error(JSON.stringify(jwk));
+ * ```
+ */
 export async function exportKey(k: SigningKey | VerifyingKey, format: "jwk"): Promise<JsonWebKey>;
+/**
+ * Exports a key as raw bytes: an Ed25519 public key or private seed (32
+ * bytes each), or an HMAC secret.
+ *
+ * @example
+ * ```ts
+ * import { exportKey, generateHmacKey } from "@ampbus/ampbus";
+ *
+ * const secret = await exportKey(await generateHmacKey("team"), "raw");
+ * if (secret.length !== 32) throw new Error(`secret is ${secret.length} bytes`);
+ * ```
+ */
 export async function exportKey(k: SigningKey | VerifyingKey, format: "raw"): Promise<Uint8Array>;
 export async function exportKey(k: SigningKey | VerifyingKey, format: "jwk" | "raw"): Promise<JsonWebKey | Uint8Array> {
   if (format === "jwk") return await crypto.subtle.exportKey("jwk", k.key);
@@ -126,7 +221,11 @@ export async function exportKey(k: SigningKey | VerifyingKey, format: "jwk" | "r
  *
  * @example
  * ```ts
+ * import { createMessage, encodeValid, signedBytes } from "@ampbus/ampbus";
+ *
+ * const msg = createMessage({ type: "event", sender: "a", receiver: "b" });
  * const bytes = await signedBytes(msg); // what sign() signs
+ * if (bytes.join() !== encodeValid(msg, false).join()) throw new Error("unsigned message: the bytes are its encoding");
  * ```
  */
 export async function signedBytes(msg: AISPMessage): Promise<Uint8Array> {
@@ -146,7 +245,11 @@ function algorithmOf(alg: SignatureAlgorithm) {
  *
  * @example
  * ```ts
- * const signed = await sign(msg, signingKey);
+ * import { createMessage, generateHmacKey, sign } from "@ampbus/ampbus";
+ *
+ * const msg = createMessage({ type: "event", sender: "a", receiver: "b" });
+ * const signed = await sign(msg, await generateHmacKey("team"));
+ * if (signed.sig?.alg !== "hmac-sha256" || msg.sig !== undefined) throw new Error("sign must return a copy");
  * ```
  */
 export async function sign(msg: AISPMessage, key: SigningKey): Promise<AISPMessage> {
@@ -170,8 +273,12 @@ async function findKey(keys: KeyRing, kid: string): Promise<VerifyingKey | undef
  *
  * @example
  * ```ts
+ * import { assertSigned, createMessage, generateKeyPair, sign } from "@ampbus/ampbus";
+ *
+ * const { signingKey, verifyingKey } = await generateKeyPair("coder-2026");
+ * const msg = await sign(createMessage({ type: "event", sender: "coder", receiver: "b" }), signingKey);
  * const key = await assertSigned(msg, [verifyingKey]);
- * console.log(`signed by ${key.kid}`);
+ * if (key.kid !== "coder-2026") throw new Error(`signed by ${key.kid}`);
  * ```
  */
 export async function assertSigned(msg: AISPMessage, keys: KeyRing): Promise<VerifyingKey> {
@@ -207,7 +314,12 @@ export async function assertSigned(msg: AISPMessage, keys: KeyRing): Promise<Ver
  *
  * @example
  * ```ts
- * if (!(await verify(msg, [verifyingKey]))) throw new Error("forged");
+ * import { createMessage, generateHmacKey, sign, verify } from "@ampbus/ampbus";
+ *
+ * const key = await generateHmacKey("team");
+ * const signed = await sign(createMessage({ type: "event", sender: "a", receiver: "b", payload: 1 }), key);
+ * if (!(await verify(signed, [key]))) throw new Error("should verify");
+ * if (await verify({ ...signed, payload: 2 }, [key])) throw new Error("a tampered payload must not verify");
  * ```
  */
 export async function verify(msg: AISPMessage, keys: KeyRing): Promise<boolean> {
