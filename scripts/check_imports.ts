@@ -7,7 +7,8 @@
  * 3. `sdk/` never imports `sidecar/`; `mod.ts` imports only `sdk/`.
  * 4. Inside `sdk/`, imports run one way between the folders:
  *    client → backend → codec → envelope, client → transport, and every
- *    folder → `sdk/errors.ts` and the runtime helpers at `sdk/` top level.
+ *    folder → `sdk/errors.ts` and the helpers at `sdk/` top level, which
+ *    import no folder. A new folder must be given its place in `SDK_LAYERS`.
  * 5. `mod.ts` exports by name: no `export *`.
  *
  * `bun scripts/check_imports.ts [ROOT]` prints every broken rule and exits 1,
@@ -75,6 +76,12 @@ for (const file of files) {
     if (from === "mod.ts" && !to.startsWith("sdk/")) problems.push(`mod.ts: imports ${to}, outside sdk/`);
     const a = from.split("/");
     const b = to.split("/");
+    if (a[0] === "sdk" && a.length > 2 && SDK_LAYERS[a[1]] === undefined) {
+      problems.push(`${from}: sdk/${a[1]}/ has no place in the layers (SDK_LAYERS in scripts/check_imports.ts)`);
+    }
+    if (a[0] === "sdk" && a.length === 2 && b[0] === "sdk" && b.length > 2) {
+      problems.push(`${from}: a helper at the top of sdk/ imports sdk/${b[1]}/ (${to}); the top level is below every folder`);
+    }
     if (a[0] === "sdk" && b[0] === "sdk" && a.length > 2 && b.length > 2 && a[1] !== b[1]) {
       const allowed = SDK_LAYERS[a[1]];
       if (allowed !== undefined && SDK_LAYERS[b[1]] !== undefined && !allowed.includes(b[1])) {

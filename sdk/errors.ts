@@ -439,3 +439,37 @@ export class MessageExpiredError extends AmpbusError {
     this.expiresAt = expiresAt;
   }
 }
+
+/**
+ * An add was refused because the message could never be delivered: with its
+ * reply around it, it would not fit the `maxFrame` the bus announces. Code `TOO_LARGE`.
+ */
+export class EntryTooLargeError extends AmpbusError {
+  /** The message's size in bytes. */
+  readonly size: number;
+  /** The largest message stored (`maxEntryBytes(maxFrame)`). */
+  readonly limit: number;
+  constructor(size: number, limits: { limit: number; maxFrame: number }) {
+    const { limit, maxFrame } = limits;
+    super(
+      "TOO_LARGE",
+      `message is ${size} bytes; the largest message stored is ${limit} bytes (maxFrame ${maxFrame} minus ${maxFrame - limit} for the reply around it)`,
+    );
+    this.name = "EntryTooLargeError";
+    this.size = size;
+    this.limit = limit;
+  }
+}
+
+// Bytes on a pipe.
+
+/** A frame could not be read: its declared length is over the limit or zero. The connection cannot go on. */
+export class FrameError extends AmpbusError {
+  /** The whole frames that came before the bad length in the same `push()`: still to be handled. */
+  readonly complete: Uint8Array[];
+  constructor(message: string, complete: Uint8Array[] = []) {
+    super("BAD_FRAME", message);
+    this.name = "FrameError";
+    this.complete = complete;
+  }
+}

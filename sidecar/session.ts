@@ -1,7 +1,7 @@
 /**
  * One client connection of ampd: frames in, requests dispatched (pipelined,
  * matched by `rid`), replies and subscription pushes out. Runtime-neutral:
- * the socket server (and later the WebSocket endpoint) plugs a `Wire` in.
+ * the socket server and the `/ws/bus` WebSocket endpoint each plug a `Wire` in.
  *
  * @module
  */

@@ -7,7 +7,9 @@
  *
  * @module
  */
-import { AmpbusError } from "../errors.ts";
+import { EntryTooLargeError } from "../errors.ts";
+
+export { EntryTooLargeError };
 import { isExpired } from "./headers.ts";
 import type { ReadCursor, StreamBackend, StreamBatch, StreamEntry } from "./types.ts";
 
@@ -38,30 +40,10 @@ export function maxEntryBytes(maxFrame: number): number {
   return maxFrame - FRAME_RESERVE;
 }
 
-/**
- * An add was refused because the message could never be delivered: with its
- * reply around it, it would not fit the `maxFrame` the bus announces. Code `TOO_LARGE`.
- */
-export class EntryTooLargeError extends AmpbusError {
-  /** The message's size in bytes. */
-  readonly size: number;
-  /** The largest message stored (`maxEntryBytes(maxFrame)`). */
-  readonly limit: number;
-  constructor(size: number, maxFrame: number) {
-    const limit = maxEntryBytes(maxFrame);
-    super(
-      "TOO_LARGE",
-      `message is ${size} bytes; the largest message stored is ${limit} bytes (maxFrame ${maxFrame} minus ${FRAME_RESERVE} for the reply around it)`,
-    );
-    this.name = "EntryTooLargeError";
-    this.size = size;
-    this.limit = limit;
-  }
-}
 
 /** Throws `EntryTooLargeError` when a message of `size` bytes would not fit a delivery frame of `maxFrame` bytes. */
 export function checkEntrySize(size: number, maxFrame: number): void {
-  if (size > maxEntryBytes(maxFrame)) throw new EntryTooLargeError(size, maxFrame);
+  if (size > maxEntryBytes(maxFrame)) throw new EntryTooLargeError(size, { limit: maxEntryBytes(maxFrame), maxFrame });
 }
 
 /**

@@ -1,6 +1,9 @@
 /**
  * `MemoryBackend`: in-process streams with the semantics of Redis Streams,
  * for when no Redis is reachable (and for tests). Nothing survives a restart.
+ * It lives in `sdk/`, not beside the Redis backend in `sidecar/`, because
+ * `createLocalBus()` runs it in browsers and edge workers too: it uses no
+ * runtime module.
  *
  * @module
  */

@@ -4,21 +4,13 @@
  *
  * @module
  */
-import { AmpbusError } from "../errors.ts";
+import { FrameError } from "../errors.ts";
+
+export { FrameError };
 
 /** Largest frame accepted by default: 16 MiB. */
 export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
 
-/** A frame could not be read: its declared length is over the limit or zero. The connection cannot go on. */
-export class FrameError extends AmpbusError {
-  /** The whole frames that came before the bad length in the same `push()`: still to be handled. */
-  readonly complete: Uint8Array[];
-  constructor(message: string, complete: Uint8Array[] = []) {
-    super("BAD_FRAME", message);
-    this.name = "FrameError";
-    this.complete = complete;
-  }
-}
 
 /**
  * Splits a byte stream into frames. The declared length is checked against

@@ -75,7 +75,7 @@ describe("the SDK tarball (ampbus)", () => {
     expect(sdk.name).toBe("ampbus");
     expect(sdk.version).toBe(rootPkg.version);
     const p = paths();
-    for (const f of ["package.json", "README.md", "LICENSE", "dist/mod.js", "dist/mod.d.ts", "dist/sdk/codec.js", "dist/sdk/codec.d.ts", "docs/protocol.md", "docs/storage.md"]) {
+    for (const f of ["package.json", "README.md", "LICENSE", "dist/mod.js", "dist/mod.d.ts", "dist/sdk/codec/codec.js", "dist/sdk/codec/codec.d.ts", "docs/protocol.md", "docs/storage.md"]) {
       expect(p).toContain(f);
     }
     const modules = readdirSync(join(ROOT, "sdk"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".ts"));
