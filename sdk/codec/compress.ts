@@ -14,12 +14,42 @@ import { assertValid } from "../envelope/schema.ts";
 import { loadNodeZlib, type NodeZlib } from "../runtime.ts";
 import { makeCompressionStream, makeDecompressionStream } from "compression-streams-polyfill/ponyfill";
 
-/** Largest decompressed size accepted by default: 16 MiB. */
+/**
+ * Largest decompressed size accepted by default: 16 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_DECOMPRESSED } from "@ampbus/ampbus";
+ *
+ * if (DEFAULT_MAX_DECOMPRESSED !== 16 * 1024 * 1024) throw new Error("unexpected default");
+ * ```
+ */
 export const DEFAULT_MAX_DECOMPRESSED = 16 * 1024 * 1024;
-/** Size of `spec` + `payload` above which `compressMessage()` compresses by default: 1 KiB. */
+/**
+ * Size of `spec` + `payload` above which `compressMessage()` compresses by default: 1 KiB.
+ *
+ * @example
+ * ```ts
+ * import { compressMessage, createMessage, DEFAULT_COMPRESS_THRESHOLD } from "@ampbus/ampbus";
+ *
+ * const small = createMessage({ type: "event", sender: "a", receiver: "b", payload: "x".repeat(DEFAULT_COMPRESS_THRESHOLD / 2) });
+ * if ((await compressMessage(small)).compressed !== undefined) throw new Error("under the threshold: left as is");
+ * ```
+ */
 export const DEFAULT_COMPRESS_THRESHOLD = 1024;
 
-/** Options of compression. */
+/**
+ * Options of compression.
+ *
+ * @example
+ * ```ts
+ * import { compressBytes, type CompressOptions } from "@ampbus/ampbus";
+ *
+ * const options: CompressOptions = { alg: "gzip", level: 9 };
+ * const z = await compressBytes(new TextEncoder().encode("a".repeat(1000)), options);
+ * if (z[0] !== 0x1f || z[1] !== 0x8b) throw new Error("not a gzip header");
+ * ```
+ */
 export interface CompressOptions {
   /** Defaults to `"deflate-raw"`. */
   alg?: CompressionAlgorithm;
@@ -29,13 +59,39 @@ export interface CompressOptions {
   threshold?: number;
 }
 
-/** Options of decompression. */
+/**
+ * Options of decompression.
+ *
+ * @example
+ * ```ts
+ * import { compressBytes, CompressionError, decompressBytes, type DecompressOptions } from "@ampbus/ampbus";
+ *
+ * const options: DecompressOptions = { maxSize: 100 };
+ * const bomb = await compressBytes(new Uint8Array(10_000));
+ * try {
+ *   await decompressBytes(bomb, options);
+ *   throw new Error("10 000 bytes must not inflate under a 100-byte limit");
+ * } catch (e) {
+ *   if (!(e instanceof CompressionError) || e.code !== "DECOMPRESSION_LIMIT") throw e;
+ * }
+ * ```
+ */
 export interface DecompressOptions {
   /** Refuse to produce more than this many bytes. Defaults to 16 MiB. */
   maxSize?: number;
 }
 
-/** Which implementation compresses on this runtime: useful in benchmarks and bug reports. */
+/**
+ * Which implementation compresses on this runtime: useful in benchmarks and bug reports.
+ *
+ * @example
+ * ```ts
+ * import { type CompressionEngine, compressionEngine } from "@ampbus/ampbus";
+ *
+ * const engine: CompressionEngine = await compressionEngine();
+ * if (!["node:zlib", "CompressionStream", "polyfill"].includes(engine)) throw new Error(engine);
+ * ```
+ */
 export type CompressionEngine = "node:zlib" | "CompressionStream" | "polyfill";
 
 /**
@@ -97,7 +153,19 @@ function streams(): { c: StreamCtor; d: StreamCtor; engine: CompressionEngine } 
 
 let forcedEngine: CompressionEngine | undefined;
 
-/** Forces an engine (for tests and benchmarks comparing them). `undefined` restores the automatic choice. */
+/**
+ * Forces an engine (for tests and benchmarks comparing them). `undefined`
+ * restores the automatic choice. It applies to the whole process.
+ *
+ * @example
+ * ```ts
+ * import { compressionEngine, setCompressionEngine } from "@ampbus/ampbus";
+ *
+ * setCompressionEngine("polyfill");
+ * if ((await compressionEngine()) !== "polyfill") throw new Error("engine not forced");
+ * setCompressionEngine(undefined);
+ * ```
+ */
 export function setCompressionEngine(engine: CompressionEngine | undefined): void {
   forcedEngine = engine;
   if (engine === "polyfill") {
@@ -114,7 +182,18 @@ async function zlibIfUsed(): Promise<NodeZlib | undefined> {
   return await loadNodeZlib();
 }
 
-/** The engine compression uses on this runtime right now. */
+/**
+ * The engine compression uses on this runtime right now: `node:zlib` on
+ * Node, Bun and Deno, else `CompressionStream`, else the polyfill.
+ *
+ * @example
+ * ```ts
+ * import { compressionEngine, runtime } from "@ampbus/ampbus";
+ *
+ * const engine = await compressionEngine();
+ * if (runtime !== "browser" && runtime !== "worker" && engine !== "node:zlib") throw new Error(`${runtime} uses ${engine}`);
+ * ```
+ */
 export async function compressionEngine(): Promise<CompressionEngine> {
   return (await zlibIfUsed()) ? "node:zlib" : streams().engine;
 }
@@ -182,11 +261,18 @@ async function throughStream(ctor: StreamCtor, alg: CompressionAlgorithm, data: 
 }
 
 /**
- * Compresses raw bytes.
+ * Compresses raw bytes with `options.alg` (defaults to `"deflate-raw"`) at
+ * `options.level` (defaults to 1). The output is standard DEFLATE, which
+ * every runtime inflates.
  *
  * @example
  * ```ts
+ * import { compressBytes, decompressBytes } from "@ampbus/ampbus";
+ *
+ * const bytes = new TextEncoder().encode("∀f ∈ CodeFiles: compiled(f) = ⊤ ".repeat(50));
  * const z = await compressBytes(bytes, { alg: "deflate-raw" });
+ * if (z.length >= bytes.length / 10) throw new Error(`only shrank to ${z.length}`);
+ * if ((await decompressBytes(z)).length !== bytes.length) throw new Error("round trip failed");
  * ```
  */
 export async function compressBytes(data: Uint8Array, options: CompressOptions = {}): Promise<Uint8Array> {
@@ -202,8 +288,19 @@ export async function compressBytes(data: Uint8Array, options: CompressOptions =
 }
 
 /**
- * Decompresses raw bytes, refusing to produce more than `maxSize` bytes
- * (a decompression bomb fails with `DECOMPRESSION_LIMIT` before it can exhaust memory).
+ * Decompresses raw bytes (`options.alg` defaults to `"deflate-raw"`),
+ * refusing to produce more than `maxSize` bytes (defaults to 16 MiB): a
+ * decompression bomb fails with `DECOMPRESSION_LIMIT` before it can exhaust
+ * memory, corrupt input with `CORRUPT_COMPRESSED`.
+ *
+ * @example
+ * ```ts
+ * import { compressBytes, decompressBytes } from "@ampbus/ampbus";
+ *
+ * const z = await compressBytes(new Uint8Array([1, 2, 3]), { alg: "gzip" });
+ * const back = await decompressBytes(z, { alg: "gzip", maxSize: 3 });
+ * if (back.join() !== "1,2,3") throw new Error(`got ${back}`);
+ * ```
  */
 export async function decompressBytes(
   data: Uint8Array,
@@ -231,9 +328,22 @@ export async function decompressBytes(
   }
 }
 
-/** What `compress()` packs: the message's spec and payload. */
+/**
+ * What `compress()` packs: the message's spec and payload.
+ *
+ * @example
+ * ```ts
+ * import { compress, decompress, type SpecAndPayload } from "@ampbus/ampbus";
+ *
+ * const body: SpecAndPayload = { payload: { notes: "n".repeat(2000) } };
+ * const back = await decompress(await compress(body));
+ * if (JSON.stringify(back) !== JSON.stringify(body)) throw new Error("round trip failed");
+ * ```
+ */
 export interface SpecAndPayload {
+  /** The message's task spec, if it has one. */
   spec?: TaskSpec;
+  /** The message's payload, if it has one. */
   payload?: unknown;
 }
 
@@ -246,11 +356,15 @@ function specAndPayload(msg: SpecAndPayload): Record<string, unknown> {
 
 /**
  * Compresses a message's `spec` and `payload` together (their canonical
- * MessagePack map, deflated).
+ * MessagePack map, deflated), whatever their size; `compressMessage()`
+ * decides whether it pays.
  *
  * @example
  * ```ts
- * const packed = await compress(msg); // { alg: "deflate-raw", size, data }
+ * import { compress } from "@ampbus/ampbus";
+ *
+ * const packed = await compress({ payload: "log line\n".repeat(300) });
+ * if (packed.alg !== "deflate-raw" || packed.data.length >= packed.size) throw new Error("did not shrink");
  * ```
  */
 export async function compress(msg: SpecAndPayload, options: CompressOptions = {}): Promise<CompressedPayload> {
@@ -261,7 +375,17 @@ export async function compress(msg: SpecAndPayload, options: CompressOptions = {
 
 /**
  * Restores `{spec, payload}` from a `CompressedPayload`. The declared `size`
- * is checked against `maxSize` before inflating and against the real output after.
+ * is checked against `maxSize` (defaults to 16 MiB) before inflating and
+ * against the real output after. Throws `CompressionError`.
+ *
+ * @example
+ * ```ts
+ * import { compress, decompress } from "@ampbus/ampbus";
+ *
+ * const packed = await compress({ payload: [1, 2, 3] });
+ * const { payload } = await decompress(packed, { maxSize: 1024 });
+ * if (JSON.stringify(payload) !== "[1,2,3]") throw new Error(JSON.stringify(payload));
+ * ```
  */
 export async function decompress(packed: CompressedPayload, options: DecompressOptions = {}): Promise<SpecAndPayload> {
   const limit = options.maxSize ?? DEFAULT_MAX_DECOMPRESSED;
@@ -295,8 +419,10 @@ export async function decompress(packed: CompressedPayload, options: DecompressO
  *
  * @example
  * ```ts
- * compressionPays(4000, 900); // true
- * compressionPays(100, 60);   // false: the field's own keys would eat the saving
+ * import { compressionPays } from "./compress.ts";
+ *
+ * if (!compressionPays(4000, 900)) throw new Error("a 4x saving pays");
+ * if (compressionPays(100, 60)) throw new Error("the field's own keys would eat the saving");
  * ```
  */
 export function compressionPays(rawLength: number, compressedLength: number): boolean {
@@ -306,8 +432,18 @@ export function compressionPays(rawLength: number, compressedLength: number): bo
 /**
  * Returns the message with `spec` and `payload` moved into `compressed` when
  * they encode to more than `threshold` bytes and compression makes the
- * message smaller; otherwise returns the message unchanged. A signature stays
- * valid: it covers the uncompressed message.
+ * message smaller (`compressionPays`); otherwise returns the message
+ * unchanged. `threshold` defaults to 1 KiB. A signature stays valid: it
+ * covers the uncompressed message.
+ *
+ * @example
+ * ```ts
+ * import { compressMessage, createMessage } from "@ampbus/ampbus";
+ *
+ * const msg = createMessage({ type: "event", sender: "a", receiver: "b", payload: "log line\n".repeat(300) });
+ * const small = await compressMessage(msg);
+ * if (small.payload !== undefined || small.compressed === undefined) throw new Error("not compressed");
+ * ```
  */
 export async function compressMessage(msg: AISPMessage, options: CompressOptions = {}): Promise<AISPMessage> {
   if (msg.compressed !== undefined || (msg.spec === undefined && msg.payload === undefined)) return msg;
@@ -320,7 +456,20 @@ export async function compressMessage(msg: AISPMessage, options: CompressOptions
   return { ...rest, compressed: { alg, size: raw.length, data } };
 }
 
-/** Returns the message with `spec` and `payload` restored from `compressed`, or unchanged when not compressed. */
+/**
+ * Returns the message with `spec` and `payload` restored from `compressed`,
+ * or unchanged when not compressed. What comes out is validated like any
+ * message (`ValidationError`); `maxSize` defaults to 16 MiB.
+ *
+ * @example
+ * ```ts
+ * import { compressMessage, createMessage, decompressMessage } from "@ampbus/ampbus";
+ *
+ * const msg = createMessage({ type: "event", sender: "a", receiver: "b", payload: "log line\n".repeat(300) });
+ * const back = await decompressMessage(await compressMessage(msg));
+ * if (back.payload !== msg.payload || back.compressed !== undefined) throw new Error("round trip failed");
+ * ```
+ */
 export async function decompressMessage(msg: AISPMessage, options: DecompressOptions = {}): Promise<AISPMessage> {
   if (msg.compressed === undefined) return msg;
   const body = await decompress(msg.compressed, options);

@@ -22,12 +22,18 @@ import type { ValidationPolicy } from "../envelope/schema.ts";
 /**
  * Encodes and decodes messages: MessagePack for the wire, JSON for logs.
  *
+ * Every method forwards to the function of the same name (`encode`,
+ * `decode`, `compressMessage`, `serialize`...); use whichever reads better.
+ *
  * @example
  * ```ts
- * const bytes = AISPMessageSerializer.encode(msg);
- * const back = AISPMessageSerializer.decode(bytes);
- * const small = await AISPMessageSerializer.encodeCompressed(bigMsg); // compresses past 1 KiB
+ * import { AISPMessageSerializer, createMessage } from "@ampbus/ampbus";
+ *
+ * const msg = createMessage({ type: "event", sender: "a", receiver: "b", payload: "log line\n".repeat(300) });
+ * const small = await AISPMessageSerializer.encodeCompressed(msg); // compresses past 1 KiB
+ * if (small.length >= AISPMessageSerializer.encode(msg).length) throw new Error("not smaller");
  * const full = await AISPMessageSerializer.decodeExpanded(small);
+ * if (full.payload !== msg.payload) throw new Error("round trip failed");
  * ```
  */
 export class AISPMessageSerializer {
