@@ -16,7 +16,9 @@
  * const q = new AsyncQueue<number>();
  * q.push(1);
  * q.end();
- * for await (const n of { [Symbol.asyncIterator]: () => q }) console.log(n); // 1
+ * const got: number[] = [];
+ * for await (const n of { [Symbol.asyncIterator]: () => q }) got.push(n);
+ * if (got.join() !== "1") throw new Error(`got ${got}`);
  * ```
  */
 export class AsyncQueue<T> implements AsyncIterator<T> {
@@ -25,10 +27,12 @@ export class AsyncQueue<T> implements AsyncIterator<T> {
   #ended = false;
   #onTake: ((left: number) => void) | undefined;
 
+  /** `onTake(left)` runs each time the reader takes a queued item; defaults to none. */
   constructor(onTake?: (left: number) => void) {
     this.#onTake = onTake;
   }
 
+  /** Hands `chunk` to the waiting reader, or queues it; ignored after `end()`. */
   push(chunk: T): void {
     if (this.#ended) return;
     const w = this.#waiter;
@@ -38,6 +42,7 @@ export class AsyncQueue<T> implements AsyncIterator<T> {
     } else this.#chunks.push(chunk);
   }
 
+  /** Ends the iteration once the queued items are read; a waiting reader is told at once. */
   end(): void {
     this.#ended = true;
     const w = this.#waiter;
@@ -50,6 +55,7 @@ export class AsyncQueue<T> implements AsyncIterator<T> {
     return this.#chunks.length;
   }
 
+  /** The next item, waiting for a `push()` (not a timer) when none is queued. */
   next(): Promise<IteratorResult<T>> {
     if (this.#chunks.length > 0) {
       const chunk = this.#chunks.shift()!;

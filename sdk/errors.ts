@@ -443,12 +443,21 @@ export class MessageExpiredError extends AmpbusError {
 /**
  * An add was refused because the message could never be delivered: with its
  * reply around it, it would not fit the `maxFrame` the bus announces. Code `TOO_LARGE`.
+ *
+ * @example
+ * ```ts
+ * import { EntryTooLargeError } from "@ampbus/ampbus";
+ *
+ * const e = new EntryTooLargeError(20_000_000, { limit: 16_776_192, maxFrame: 16_777_216 });
+ * if (e.code !== "TOO_LARGE" || e.limit !== 16_776_192) throw new Error("wrong fields");
+ * ```
  */
 export class EntryTooLargeError extends AmpbusError {
   /** The message's size in bytes. */
   readonly size: number;
   /** The largest message stored (`maxEntryBytes(maxFrame)`). */
   readonly limit: number;
+  /** `size` of the message; `limits.limit` is the largest stored, `limits.maxFrame` the frame limit it derives from. */
   constructor(size: number, limits: { limit: number; maxFrame: number }) {
     const { limit, maxFrame } = limits;
     super(
@@ -463,10 +472,26 @@ export class EntryTooLargeError extends AmpbusError {
 
 // Bytes on a pipe.
 
-/** A frame could not be read: its declared length is over the limit or zero. The connection cannot go on. */
+/**
+ * A frame could not be read: its declared length is over the limit or zero.
+ * The connection cannot go on. Code `BAD_FRAME`.
+ *
+ * @example
+ * ```ts
+ * import { FrameDecoder, FrameError } from "@ampbus/ampbus";
+ *
+ * try {
+ *   new FrameDecoder(1024).push(new Uint8Array([0, 0, 0x10, 0])); // declares 4096 bytes
+ *   throw new Error("a frame over maxFrame must be refused");
+ * } catch (e) {
+ *   if (!(e instanceof FrameError) || e.code !== "BAD_FRAME" || e.complete.length !== 0) throw e;
+ * }
+ * ```
+ */
 export class FrameError extends AmpbusError {
   /** The whole frames that came before the bad length in the same `push()`: still to be handled. */
   readonly complete: Uint8Array[];
+  /** Code `BAD_FRAME`; `complete` defaults to none. */
   constructor(message: string, complete: Uint8Array[] = []) {
     super("BAD_FRAME", message);
     this.name = "FrameError";

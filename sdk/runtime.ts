@@ -6,13 +6,35 @@
  * @module
  */
 
-/** The runtime the SDK is running on. */
+/**
+ * The runtime the SDK is running on. `worker` is any other JavaScript host
+ * without a DOM: an edge worker, a web worker.
+ *
+ * @example
+ * ```ts
+ * import { runtime, type RuntimeName } from "@ampbus/ampbus";
+ *
+ * // Where a Unix socket can be opened; elsewhere connect({ url }) goes over a WebSocket.
+ * const withSockets: RuntimeName[] = ["bun", "deno", "node"];
+ * if (typeof Deno !== "undefined" && !withSockets.includes(runtime)) throw new Error(`detected ${runtime}`);
+ * ```
+ */
 export type RuntimeName = "bun" | "deno" | "node" | "browser" | "worker";
 
 // deno-lint-ignore no-explicit-any
 const g = globalThis as any;
 
-/** Detected once at load. */
+/**
+ * The runtime the SDK is running on, detected once at load (Bun and Deno
+ * are told apart before Node, as both also define `process`).
+ *
+ * @example
+ * ```ts
+ * import { runtime } from "@ampbus/ampbus";
+ *
+ * if (typeof Deno !== "undefined" && runtime !== "deno") throw new Error(`detected ${runtime}`);
+ * ```
+ */
 export const runtime: RuntimeName = typeof g.Bun !== "undefined"
   ? "bun"
   : typeof g.Deno !== "undefined"

@@ -8,9 +8,17 @@ import { FrameError } from "../errors.ts";
 
 export { FrameError };
 
-/** Largest frame accepted by default: 16 MiB. */
+/**
+ * Largest frame accepted by default: 16 MiB.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_MAX_FRAME, FrameDecoder } from "@ampbus/ampbus";
+ *
+ * if (new FrameDecoder().maxFrame !== DEFAULT_MAX_FRAME) throw new Error("unexpected default");
+ * ```
+ */
 export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
-
 
 /**
  * Splits a byte stream into frames. The declared length is checked against
@@ -18,11 +26,17 @@ export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
  *
  * @example
  * ```ts
+ * import { encodeValue, frame, FrameDecoder } from "@ampbus/ampbus";
+ *
+ * const wire = frame(encodeValue({ op: "ping" }));
  * const frames = new FrameDecoder();
- * for await (const chunk of transport) for (const f of frames.push(chunk)) handle(f);
+ * if (frames.push(wire.subarray(0, 3)).length !== 0) throw new Error("3 bytes hold no frame");
+ * const [f] = frames.push(wire.subarray(3)); // the rest completes it
+ * if (f.length !== wire.length - 4 || frames.pending !== 0) throw new Error("wrong frame");
  * ```
  */
 export class FrameDecoder {
+  /** Largest frame length accepted, in bytes; a longer declared length throws `FrameError`. */
   readonly maxFrame: number;
   #buf: Uint8Array = new Uint8Array(0);
   #len = 0;
@@ -100,7 +114,18 @@ export class FrameDecoder {
 
 const EMPTY = new Uint8Array(0);
 
-/** Prefixes a MessagePack payload with its 4-byte big-endian length. */
+/**
+ * Prefixes a MessagePack payload with its 4-byte big-endian length: one
+ * frame of the sidecar protocol.
+ *
+ * @example
+ * ```ts
+ * import { frame } from "@ampbus/ampbus";
+ *
+ * const f = frame(new Uint8Array([0x80])); // an empty map
+ * if (f.join() !== "0,0,0,1,128") throw new Error(`got ${f}`);
+ * ```
+ */
 export function frame(payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(payload.length + 4);
   new DataView(out.buffer).setUint32(0, payload.length);

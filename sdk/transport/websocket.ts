@@ -83,14 +83,34 @@ class WebSocketTransport implements Transport {
  *
  * @example
  * ```ts
- * const bus = await connect({ transport: webSocketTransport("ws://127.0.0.1:8080"), name: "browser" });
+ * import { webSocketTransport } from "@ampbus/ampbus";
+ *
+ * const transport = webSocketTransport("ws://127.0.0.1:8080"); // nothing is opened yet
+ * if (typeof transport !== "function") throw new Error("a factory is a function");
+ * // const bus = await connect({ transport, name: "browser" }); // needs `ampd --http`
  * ```
  */
 export function webSocketTransport(url: string): TransportFactory {
   return () => connectWebSocket(url);
 }
 
-/** Opens a WebSocket to ampd and resolves once it is open. */
+/**
+ * Opens a WebSocket to ampd and resolves once it is open; rejects if it
+ * closes first. A URL without a path gets `/ws/bus`. Throws `TypeError` for
+ * a URL that is not `ws://` or `wss://`, or a runtime without `WebSocket`.
+ *
+ * @example
+ * ```ts
+ * import { connectWebSocket } from "@ampbus/ampbus";
+ *
+ * try {
+ *   await connectWebSocket("http://127.0.0.1:8080");
+ *   throw new Error("an http:// URL must be refused");
+ * } catch (e) {
+ *   if (!(e instanceof TypeError)) throw e;
+ * }
+ * ```
+ */
 export function connectWebSocket(url: string): Promise<Transport> {
   const u = new URL(url);
   if (u.protocol !== "ws:" && u.protocol !== "wss:") throw new TypeError(`a WebSocket URL starts with ws:// or wss:// (was ${JSON.stringify(url)})`);
