@@ -180,7 +180,8 @@ export {
 } from "./sdk/backend/group_reader.ts";
 
 // What an agent calls
-export type { BusInfo, BusPort, PendingEntry, RawBatch, RawEntry, RawGroupEntry } from "./sdk/client/bus_port.ts";
+export type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawEntry, RawGroupEntry } from "./sdk/client/bus_port.ts";
+export type { ClientCore } from "./sdk/client/types.ts";
 export {
   type AddResult,
   AmpClient,
@@ -197,5 +198,10 @@ export { createLocalBus, type LocalBusOptions } from "./sdk/client/local_bus.ts"
 export { type ConsumerOptions, Group, GroupConsumer, type GroupDelivery } from "./sdk/client/group.ts";
 export { REPLY_LINGER_MS, type ReplyFields, replyMessage, replyStreamOf } from "./sdk/client/request.ts";
 export { AgentInbox, type ListenOptions } from "./sdk/client/listen.ts";
-export { type HelloReply, SocketPort, type SocketPortOptions } from "./sdk/client/socket_port.ts";
+export {
+  type HelloReply,
+  SocketPort,
+  type SocketPortOptions,
+  type SocketRequestOptions,
+} from "./sdk/client/socket_port.ts";
 export { ReconnectingPort, type ReconnectOptions } from "./sdk/client/reconnect.ts";

@@ -29,15 +29,22 @@ export type { AddResult, Delivery, DeliveryIterator, InvalidEntryHandler, StartF
 export { inboxOf };
 
 /**
- * A connection to the bus.
+ * A connection to the bus: what `connect()` (through ampd) and
+ * `createLocalBus()` (in this process) return, with the same API.
  *
  * @example
  * ```ts
- * const bus = await connect({ socket: "./ampd.sock", name: "coder" });
- * await bus.send(msg);                                   // to inbox.<receiver>
- * for await (const d of bus.streamIter("inbox.coder")) { // follow an inbox
- *   console.log(d.message.spec?.task);
+ * import { createLocalBus, createMessage } from "@ampbus/ampbus";
+ *
+ * const bus = createLocalBus(); // or: await connect({ name: "coder" })
+ * const inbox = bus.streamIter("inbox.tester");
+ * await inbox.ready;
+ * await bus.send(createMessage({ type: "task", sender: "coder", receiver: "tester" })); // to inbox.tester
+ * for await (const d of inbox) {
+ *   console.log(d.message.type, "from", d.message.sender);
+ *   break;
  * }
+ * await bus.close();
  * ```
  */
 export class AmpClient implements ClientCore {
@@ -49,6 +56,7 @@ export class AmpClient implements ClientCore {
   /** Entries skipped because they were not valid messages. */
   invalidEntries = 0;
 
+  /** A client over `port`; `onInvalid` hears of entries skipped as invalid. `connect()` and `createLocalBus()` call this. */
   constructor(port: BusPort, options: { onInvalid?: InvalidEntryHandler } = {}) {
     this.#port = port;
     this.#onInvalid = options.onInvalid;
@@ -144,10 +152,16 @@ export class AmpClient implements ClientCore {
    *
    * @example
    * ```ts
+   * import { createLocalBus, createMessage } from "@ampbus/ampbus";
+   *
+   * const bus = createLocalBus();
+   * await bus.send(createMessage({ type: "task", sender: "coder", receiver: "tester" }));
    * for await (const d of bus.listen("tester")) {
-   *   await handle(d.message);
+   *   console.log("working on", d.message.id);
    *   await d.ack();
+   *   break; // an agent would keep listening
    * }
+   * await bus.close();
    * ```
    */
   listen(agent: string, options: ListenOptions = {}): AgentInbox {
@@ -161,8 +175,15 @@ export class AmpClient implements ClientCore {
    *
    * @example
    * ```ts
-   * const answer = await bus.request(task, { timeout: 10_000 });
-   * console.log(answer.message.payload);
+   * import { createLocalBus, createMessage } from "@ampbus/ampbus";
+   *
+   * const bus = createLocalBus();
+   * void (async () => {
+   *   for await (const d of bus.listen("tester")) await bus.reply(d.message, { payload: { passed: true } }).then(() => d.ack());
+   * })();
+   * const answer = await bus.request(createMessage({ type: "task", sender: "coder", receiver: "tester" }), { timeout: 10_000 });
+   * console.log(answer.message.payload); // { passed: true }
+   * await bus.close();
    * ```
    */
   request(msg: AISPMessage, options: { timeout?: number } = {}): Promise<Delivery> {

@@ -12,7 +12,20 @@ import type { TransportFactory } from "../transport/transport.ts";
 import { webSocketTransport } from "../transport/websocket.ts";
 import { runtime } from "../runtime.ts";
 
-/** Options of `connect()`. */
+/**
+ * Options of `connect()`. Every field has a default: `connect()` alone
+ * reaches ampd at `$AMPD_SOCKET` or `./ampd.sock` and reconnects through
+ * outages of up to 30 s.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectOptions } from "@ampbus/ampbus";
+ *
+ * const overSocket: ConnectOptions = { socket: "/run/ampd.sock", name: "tester", reconnect: { deadlineMs: 60_000 } };
+ * const fromBrowser: ConnectOptions = { url: "ws://127.0.0.1:8080/ws/bus", name: "dashboard" };
+ * const failFast: ConnectOptions = { reconnect: false, requestTimeout: 5_000 };
+ * ```
+ */
 export interface ConnectOptions {
   /** Path of ampd's socket. Defaults to `$AMPD_SOCKET`, else `./ampd.sock`. */
   socket?: string;
@@ -49,14 +62,21 @@ function env(name: string): string | undefined {
 }
 
 /**
- * Connects to ampd and says hello.
+ * Connects to ampd and says hello. Rejects at once when ampd is not there;
+ * once connected, rides out outages (see `ConnectOptions.reconnect`). For a
+ * bus without a sidecar, `createLocalBus()` gives the same client.
  *
  * @example
  * ```ts
- * const bus = await connect({ socket: "./ampd.sock", name: "tester" });
- * const r = await bus.streamAdd("tasks", msg); // { stream, entryId, duplicate }
- * await bus.close();
- * const web = await connect({ url: "ws://127.0.0.1:8080/ws/bus", name: "browser" }); // from a browser
+ * import { connect, createMessage } from "@ampbus/ampbus";
+ *
+ * // Needs a running ampd, so it is defined here, not called.
+ * async function publish(): Promise<void> {
+ *   const bus = await connect({ socket: "./ampd.sock", name: "coder" }); // a browser: { url: "ws://127.0.0.1:8080/ws/bus" }
+ *   const r = await bus.streamAdd("tasks", createMessage({ type: "task", sender: "coder", receiver: "tester" }));
+ *   console.log(r.entryId, r.duplicate);
+ *   await bus.close();
+ * }
  * ```
  */
 export async function connect(options: ConnectOptions = {}): Promise<AmpClient> {

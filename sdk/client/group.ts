@@ -9,9 +9,25 @@
 import type { ClientCore, Delivery } from "./types.ts";
 import type { PendingEntry, RawGroupEntry } from "./bus_port.ts";
 
-/** A delivery from a consumer group. Ack it when done, or it is redelivered. */
+/**
+ * A delivery from a consumer group. Ack it when done, or it is redelivered.
+ *
+ * @example
+ * ```ts
+ * import { createLocalBus, createMessage, type GroupDelivery } from "@ampbus/ampbus";
+ *
+ * const bus = createLocalBus();
+ * await bus.streamAdd("tasks", createMessage({ type: "task", sender: "coder", receiver: "tester" }));
+ * const [d]: GroupDelivery[] = await bus.group("tasks", "testers", { from: "0" }).consumer("tester-1").fetch();
+ * if (d.deliveries !== 1) throw new Error("a first delivery");
+ * await d.ack();
+ * await bus.close();
+ * ```
+ */
 export interface GroupDelivery extends Delivery {
+  /** The consumer group it was delivered through. */
   group: string;
+  /** The consumer that holds it until it is acked. */
   consumer: string;
   /** How many times this entry has been delivered (1 the first time). */
   deliveries: number;
@@ -23,7 +39,20 @@ export interface GroupDelivery extends Delivery {
   extend(): Promise<void>;
 }
 
-/** Options of `consumer()`. */
+/**
+ * Options of `consumer()`.
+ *
+ * @example
+ * ```ts
+ * import { type ConsumerOptions, createLocalBus } from "@ampbus/ampbus";
+ *
+ * const bus = createLocalBus();
+ * const options: ConsumerOptions = { count: 8, block: 20 };
+ * const work = await bus.group("tasks", "testers").consumer("tester-1", options).fetch(); // waits 20 ms
+ * if (work.length !== 0) throw new Error("nothing was added");
+ * await bus.close();
+ * ```
+ */
 export interface ConsumerOptions {
   /** Most entries fetched at once. Defaults to 32. */
   count?: number;
@@ -31,14 +60,34 @@ export interface ConsumerOptions {
   block?: number;
 }
 
-/** A consumer group of one stream. */
+/**
+ * A consumer group of one stream (`bus.group(stream, name)`): created on
+ * first use; each entry goes to one of its consumers.
+ *
+ * @example
+ * ```ts
+ * import { createLocalBus, createMessage } from "@ampbus/ampbus";
+ *
+ * const bus = createLocalBus();
+ * const testers = bus.group("tasks", "testers", { from: "0" });
+ * await bus.streamAdd("tasks", createMessage({ type: "task", sender: "coder", receiver: "tester" }));
+ * for await (const d of testers.consumer("tester-1")) {
+ *   await d.ack();
+ *   break;
+ * }
+ * await bus.close();
+ * ```
+ */
 export class Group {
+  /** The stream the group reads. */
   readonly stream: string;
+  /** The group's name. */
   readonly name: string;
   #client: ClientCore;
   #created: Promise<void> | undefined;
   #from: string;
 
+  /** The group `name` of `stream`, created after `from` on first use. `AmpClient.group()` calls this. */
   constructor(client: ClientCore, stream: string, name: string, from: string) {
     this.#client = client;
     this.stream = stream;
@@ -67,8 +116,26 @@ export class Group {
   }
 }
 
-/** Iterates a consumer's deliveries. */
+/**
+ * Iterates a consumer's deliveries (`group.consumer(id)`): each step fetches
+ * up to `count` entries, waiting up to `block` ms, and hands them out one by
+ * one. `break` stops fetching; what was not acked stays pending.
+ *
+ * @example
+ * ```ts
+ * import { createLocalBus, createMessage } from "@ampbus/ampbus";
+ *
+ * const bus = createLocalBus();
+ * await bus.streamAdd("tasks", createMessage({ type: "task", sender: "coder", receiver: "tester" }));
+ * const tester = bus.group("tasks", "testers", { from: "0" }).consumer("tester-1", { count: 1 });
+ * const { value } = await tester.next();
+ * await value?.nack({ delay: 1000 }); // give it back, redelivered in a second
+ * await tester.return();
+ * await bus.close();
+ * ```
+ */
 export class GroupConsumer implements AsyncIterableIterator<GroupDelivery> {
+  /** The consumer's name within its group. */
   readonly id: string;
   #client: ClientCore;
   #group: Group;
@@ -77,6 +144,7 @@ export class GroupConsumer implements AsyncIterableIterator<GroupDelivery> {
   #buffer: GroupDelivery[] = [];
   #done = false;
 
+  /** Consumer `id` of `group`; registers with `client` so that `close()` ends it. `Group.consumer()` calls this. */
   constructor(client: ClientCore, group: Group, id: string, options: ConsumerOptions) {
     this.#client = client;
     this.#group = group;
@@ -116,6 +184,7 @@ export class GroupConsumer implements AsyncIterableIterator<GroupDelivery> {
     return out;
   }
 
+  /** The next delivery, fetching (and waiting) when none is buffered; done after `return()`. */
   async next(): Promise<IteratorResult<GroupDelivery>> {
     while (this.#buffer.length === 0) {
       if (this.#done) return { value: undefined, done: true };
@@ -126,6 +195,7 @@ export class GroupConsumer implements AsyncIterableIterator<GroupDelivery> {
     return { value: this.#buffer.shift()!, done: false };
   }
 
+  /** Stops fetching and drops buffered deliveries; they stay pending and are redelivered later. */
   return(): Promise<IteratorResult<GroupDelivery>> {
     this.#untrack();
     this.#done = true;
@@ -133,6 +203,7 @@ export class GroupConsumer implements AsyncIterableIterator<GroupDelivery> {
     return Promise.resolve({ value: undefined, done: true });
   }
 
+  /** This consumer itself, so it can be used in `for await`. */
   [Symbol.asyncIterator](): AsyncIterableIterator<GroupDelivery> {
     return this;
   }

@@ -16,7 +16,20 @@ import { uuidv7 } from "../envelope/id.ts";
 /** The client `listen()` runs on: the core, and consumer groups. */
 type ListeningClient = ClientCore & { group(stream: string, name: string, options?: { from?: string }): Group };
 
-/** Options of `listen()`. */
+/**
+ * Options of `listen()`.
+ *
+ * @example
+ * ```ts
+ * import { createLocalBus, type ListenOptions } from "@ampbus/ampbus";
+ *
+ * const bus = createLocalBus();
+ * const options: ListenOptions = { replica: "tester-1", count: 8, broadcast: false };
+ * const inbox = bus.listen("tester", options);
+ * if (inbox.replica !== "tester-1") throw new Error("expected the replica name given");
+ * await bus.close();
+ * ```
+ */
 export interface ListenOptions {
   /** This replica's consumer name. Defaults to `<agent>-<uuid>`; give a stable one to take over a crashed replica's work sooner. */
   replica?: string;
@@ -26,9 +39,28 @@ export interface ListenOptions {
   broadcast?: boolean;
 }
 
-/** Merges the agent's inbox and broadcast consumers into one iterator. */
+/**
+ * What `bus.listen(agent)` returns: the agent's inbox and broadcast
+ * consumers merged into one iterator of group deliveries to ack.
+ *
+ * @example
+ * ```ts
+ * import { createLocalBus, createMessage } from "@ampbus/ampbus";
+ *
+ * const bus = createLocalBus();
+ * await bus.send(createMessage({ type: "note", sender: "planner", receiver: "broadcast" }));
+ * const inbox = bus.listen("tester", { replica: "tester-1" });
+ * await bus.send(createMessage({ type: "task", sender: "coder", receiver: "tester" }));
+ * const { value } = await inbox.next(); // the task: the broadcast came before tester listened
+ * await value?.ack();
+ * await inbox.return();
+ * await bus.close();
+ * ```
+ */
 export class AgentInbox implements AsyncIterableIterator<GroupDelivery> {
+  /** The agent listened for. */
   readonly agent: string;
+  /** This replica's consumer name in the agent's groups. */
   readonly replica: string;
   #consumers: GroupConsumer[];
   #queue: GroupDelivery[] = [];
@@ -42,6 +74,7 @@ export class AgentInbox implements AsyncIterableIterator<GroupDelivery> {
   #taken: Promise<void> | undefined;
   #wakeTaken: (() => void) | undefined;
 
+  /** Starts fetching for `agent` at once. `AmpClient.listen()` calls this. */
   constructor(client: ListeningClient, agent: string, options: ListenOptions = {}) {
     this.agent = agent;
     this.replica = options.replica ?? `${agent}-${uuidv7()}`;
@@ -104,6 +137,7 @@ export class AgentInbox implements AsyncIterableIterator<GroupDelivery> {
     wake?.();
   }
 
+  /** The next delivery from the inbox or from broadcast, whichever comes first. */
   next(): Promise<IteratorResult<GroupDelivery>> {
     if (this.#queue.length > 0) return Promise.resolve({ value: this.#take(), done: false });
     if (this.#error !== undefined) return Promise.reject(this.#error);
@@ -124,6 +158,7 @@ export class AgentInbox implements AsyncIterableIterator<GroupDelivery> {
     return Promise.resolve({ value: undefined, done: true });
   }
 
+  /** This inbox itself, so it can be used in `for await`. */
   [Symbol.asyncIterator](): AsyncIterableIterator<GroupDelivery> {
     return this;
   }

@@ -153,7 +153,22 @@ export class LocalPort implements BusPort {
   }
 }
 
-/** Options of `createLocalBus()`. */
+/**
+ * Options of `createLocalBus()`.
+ *
+ * @example
+ * ```ts
+ * import { createLocalBus, type LocalBusOptions, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const options: LocalBusOptions = { backend, delivery: { maxDeliveries: 3 } };
+ * const coder = createLocalBus(options);
+ * const tester = createLocalBus(options); // same streams as coder
+ * await coder.close();
+ * await tester.close();
+ * await backend.close(); // a backend passed in is not closed with the bus
+ * ```
+ */
 export interface LocalBusOptions {
   /** The streams to use. Defaults to a new `MemoryBackend`, closed with the bus. Share one backend to connect several clients. */
   backend?: StreamBackend;
@@ -161,6 +176,7 @@ export interface LocalBusOptions {
   dedupeWindowMs?: number;
   /** Claim timeout, max deliveries and dead-letter naming of consumer groups. */
   delivery?: DeliveryPolicy;
+  /** Called for each stream entry that is not a valid message (it is skipped). Defaults to none. */
   onInvalid?: InvalidEntryHandler;
 }
 
@@ -170,13 +186,18 @@ export interface LocalBusOptions {
  *
  * @example
  * ```ts
+ * import { createLocalBus, createMessage, MemoryBackend } from "@ampbus/ampbus";
+ *
  * const backend = new MemoryBackend();
  * const coder = createLocalBus({ backend });
  * const tester = createLocalBus({ backend });
  * const inbox = tester.streamIter("inbox.tester");
  * await inbox.ready;
- * await coder.send(msg);
+ * await coder.send(createMessage({ type: "task", sender: "coder", receiver: "tester" }));
  * const { value } = await inbox.next();
+ * if (value?.message.sender !== "coder") throw new Error("expected coder's task");
+ * await Promise.all([coder.close(), tester.close()]);
+ * await backend.close();
  * ```
  */
 export function createLocalBus(options: LocalBusOptions = {}): AmpClient {

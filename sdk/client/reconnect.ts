@@ -13,10 +13,21 @@
  */
 import { Backoff } from "../backoff.ts";
 import { BusError, ConnectionClosedError } from "../errors.ts";
+import type { AddResult, CreateGroupResult } from "../backend/types.ts";
 import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawEntry, RawGroupEntry, StreamInfo } from "./bus_port.ts";
 import type { HelloReply, SocketPort } from "./socket_port.ts";
 
-/** Options of reconnection. */
+/**
+ * Options of reconnection (`connect({ reconnect })`, `ReconnectingPort.open()`).
+ *
+ * @example
+ * ```ts
+ * import type { ConnectOptions, ReconnectOptions } from "@ampbus/ampbus";
+ *
+ * const reconnect: ReconnectOptions = { deadlineMs: 120_000, initialDelayMs: 50 }; // ride out a 2-minute outage
+ * const options: ConnectOptions = { name: "tester", reconnect };
+ * ```
+ */
 export interface ReconnectOptions {
   /** How long an outage may last before calls fail, in ms. Defaults to 30 000. */
   deadlineMs?: number;
@@ -60,7 +71,23 @@ interface Sub {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A reconnecting port over SocketPorts that `open()` makes. */
+/**
+ * A reconnecting port over SocketPorts that `open()` makes: what `connect()`
+ * uses unless `reconnect: false`. Through an outage shorter than the
+ * deadline, calls wait and are retried (see the module doc for which).
+ *
+ * @example
+ * ```ts
+ * import { AmpClient, connectWebSocket, ReconnectingPort, SocketPort } from "@ampbus/ampbus";
+ *
+ * // Needs a running ampd, so it is defined here, not called.
+ * async function resilientClient(url: string): Promise<AmpClient> {
+ *   const open = async () => await SocketPort.open(await connectWebSocket(url), { name: "tester" });
+ *   const port = await ReconnectingPort.open(open, { deadlineMs: 60_000 });
+ *   return new AmpClient(port);
+ * }
+ * ```
+ */
 export class ReconnectingPort implements BusPort {
   #open: () => Promise<SocketPort>;
   #deadlineMs: number;
@@ -173,12 +200,15 @@ export class ReconnectingPort implements BusPort {
     }
   }
 
-  add(stream: string, msg: Uint8Array, maxLen?: number): Promise<{ entryId: string; duplicate: boolean }> {
+  /** `add`, retried through outages and backend timeouts (the bus stores an `opId` once). */
+  add(stream: string, msg: Uint8Array, maxLen?: number): Promise<AddResult> {
     return this.#call((p) => p.add(stream, msg, maxLen), true);
   }
+  /** `read`, retried through outages and backend timeouts. */
   read(streams: Record<string, string>, o: { count?: number; block?: number }): Promise<RawBatch[]> {
     return this.#call((p) => p.read(streams, o), true);
   }
+  /** `subscribe`; after a reconnect the subscription is re-made after the last entry it delivered, with the credit left. */
   async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler): Promise<{ sub: number; from: string }> {
     const s: Sub = { stream, from, last: undefined, credit, handler: onEntries, remote: undefined, port: undefined };
     const id = this.#nextSub++;
@@ -186,6 +216,7 @@ export class ReconnectingPort implements BusPort {
     this.#subs.set(id, s);
     return { sub: id, from: r.from };
   }
+  /** `credit`: adds to the subscription's credit, which a re-subscribe carries over. */
   credit(sub: number, n: number): Promise<void> {
     const s = this.#subs.get(sub);
     if (s === undefined) return Promise.reject(new BusError("UNKNOWN_SUBSCRIPTION", `no subscription ${sub}`));
@@ -195,6 +226,7 @@ export class ReconnectingPort implements BusPort {
       if (s.port === p && s.remote !== undefined) await p.credit(s.remote, n);
     });
   }
+  /** `unsubscribe`: forgets the subscription, and ends it on the live connection if it is there. */
   async unsubscribe(sub: number): Promise<void> {
     const s = this.#subs.get(sub);
     this.#subs.delete(sub);
@@ -202,42 +234,55 @@ export class ReconnectingPort implements BusPort {
       await s.port.unsubscribe(s.remote).catch(() => {});
     }
   }
-  groupCreate(stream: string, group: string, from: string): Promise<{ created: boolean }> {
+  /** `group.create`, retried through outages and backend timeouts (it is idempotent). */
+  groupCreate(stream: string, group: string, from: string): Promise<CreateGroupResult> {
     return this.#call((p) => p.groupCreate(stream, group, from), true);
   }
+  /** `group.read`, retried through outages but not after a backend timeout (the entries may have been handed out). */
   groupRead(stream: string, group: string, consumer: string, o: { count?: number; block?: number }): Promise<RawGroupEntry[]> {
     return this.#call((p) => p.groupRead(stream, group, consumer, o));
   }
+  /** `ack`, retried through outages and backend timeouts. */
   ack(stream: string, group: string, ids: string[]): Promise<number> {
     return this.#call((p) => p.ack(stream, group, ids), true);
   }
+  /** `nack`, retried through outages but not after a backend timeout. */
   nack(stream: string, group: string, consumer: string, ids: string[], delay: number): Promise<number> {
     return this.#call((p) => p.nack(stream, group, consumer, ids, delay));
   }
+  /** `extend`, retried through outages and backend timeouts. */
   extend(stream: string, group: string, consumer: string, ids: string[]): Promise<number> {
     return this.#call((p) => p.extend(stream, group, consumer, ids), true);
   }
+  /** `pending`, retried through outages and backend timeouts. */
   pending(stream: string, group: string, consumer?: string): Promise<PendingEntry[]> {
     return this.#call((p) => p.pending(stream, group, consumer), true);
   }
+  /** `claim`, retried through outages but not after a backend timeout (the entries may have moved). */
   claim(stream: string, group: string, consumer: string, minIdle?: number): Promise<RawGroupEntry[]> {
     return this.#call((p) => p.claim(stream, group, consumer, minIdle));
   }
+  /** `group.info`, retried through outages and backend timeouts. */
   groupInfo(stream: string): Promise<Record<string, unknown>> {
     return this.#call((p) => p.groupInfo(stream), true);
   }
+  /** `trim`, retried through outages and backend timeouts. */
   trim(stream: string, maxLen: number, approximate: boolean): Promise<number> {
     return this.#call((p) => p.trim(stream, maxLen, approximate), true);
   }
+  /** `info` with a stream, retried through outages and backend timeouts. */
   streamInfo(stream: string): Promise<StreamInfo> {
     return this.#call((p) => p.streamInfo(stream), true);
   }
+  /** `info` without a stream, retried through outages and backend timeouts. */
   info(): Promise<BusInfo> {
     return this.#call((p) => p.info(), true);
   }
+  /** `ping`, retried through outages and backend timeouts. */
   ping(): Promise<number> {
     return this.#call((p) => p.ping(), true);
   }
+  /** Stops reconnecting, forgets subscriptions and closes the live connection. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -245,6 +290,7 @@ export class ReconnectingPort implements BusPort {
     await this.#port?.close();
     this.#resolveClosed(undefined);
   }
+  /** Resolves on `close()` (with undefined), or with the error when reconnecting for its subscriptions failed past the deadline. */
   closed(): Promise<Error | undefined> {
     return this.#closedPromise;
   }

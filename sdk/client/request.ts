@@ -15,18 +15,60 @@ import type { AddResult, ClientCore, Delivery, DeliveryIterator } from "./types.
 /**
  * How long a reply stream stays followed after the last waiting request (ms):
  * back-to-back requests reuse one subscription instead of opening one each.
+ *
+ * @example
+ * ```ts
+ * import { REPLY_LINGER_MS } from "@ampbus/ampbus";
+ *
+ * if (REPLY_LINGER_MS !== 1000) throw new Error("expected 1 s");
+ * ```
  */
 export const REPLY_LINGER_MS = 1000;
 
-/** The reply stream of an agent. */
+/**
+ * The reply stream of an agent: `reply.<agent>`, where the answers to its
+ * requests go.
+ *
+ * @example
+ * ```ts
+ * import { replyStreamOf } from "@ampbus/ampbus";
+ *
+ * if (replyStreamOf("coder") !== "reply.coder") throw new Error("expected reply.coder");
+ * ```
+ */
 export function replyStreamOf(agent: string): string {
   return `reply.${agent}`;
 }
 
-/** Fields of a reply; the rest comes from the request. */
+/**
+ * Fields of a reply; the rest comes from the request (receiver, `replyTo`,
+ * conversation). `type` defaults to `"result"`.
+ *
+ * @example
+ * ```ts
+ * import { createMessage, type ReplyFields, replyMessage } from "@ampbus/ampbus";
+ *
+ * const task = createMessage({ type: "task", sender: "coder", receiver: "tester" });
+ * const fields: ReplyFields = { type: "error", payload: { reason: "no tests found" } };
+ * if (replyMessage(task, fields).type !== "error") throw new Error("expected an error reply");
+ * ```
+ */
 export type ReplyFields = Partial<MessageFields>;
 
-/** Builds the reply to `to`: receiver = its sender, replyTo = its id, same conversation. */
+/**
+ * Builds the reply to `to`: receiver = its sender, replyTo = its id, same
+ * conversation (or `to`'s id, which starts one). Sender defaults to `to`'s
+ * receiver, type to `"result"`.
+ *
+ * @example
+ * ```ts
+ * import { createMessage, replyMessage } from "@ampbus/ampbus";
+ *
+ * const task = createMessage({ type: "task", sender: "coder", receiver: "tester" });
+ * const answer = replyMessage(task, { payload: { passed: true } });
+ * if (answer.receiver !== "coder" || answer.replyTo !== task.id) throw new Error("not a reply to task");
+ * ```
+ */
 export function replyMessage(to: AISPMessage, fields: ReplyFields): AISPMessage {
   return createMessage({
     type: "result",

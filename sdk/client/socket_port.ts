@@ -7,6 +7,7 @@
 import type { MsgpackReader } from "../codec/msgpack_reader.ts";
 import { makeDecoder } from "../codec/codec.ts";
 import { BusError, ConnectionClosedError, TimeoutError } from "../errors.ts";
+import type { AddResult, CreateGroupResult } from "../backend/types.ts";
 import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawEntry, RawGroupEntry, StreamInfo } from "./bus_port.ts";
 import { DEFAULT_MAX_FRAME, FrameDecoder } from "../transport/frame.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -22,8 +23,21 @@ interface Pending {
   onReply: ((reply: Record<string, unknown>) => void) | undefined;
 }
 
-/** Options of `SocketPort.request()`. */
-export interface RequestOptions {
+/**
+ * Options of `SocketPort.request()`.
+ *
+ * @example
+ * ```ts
+ * import type { SocketPort, SocketRequestOptions } from "@ampbus/ampbus";
+ *
+ * // Needs a port open on a running ampd, so it is defined here, not called.
+ * async function subscribeRaw(port: SocketPort, stream: string): Promise<unknown> {
+ *   const options: SocketRequestOptions = { onReply: (reply) => console.log("subscribed as", reply.sub) };
+ *   return await port.request("subscribe", { stream, from: "$", credit: 16 }, options);
+ * }
+ * ```
+ */
+export interface SocketRequestOptions {
   /**
    * Runs with an `ok` reply as soon as it is read, before the next frame of
    * the same read is dispatched (the promise's continuation runs only after
@@ -34,21 +48,49 @@ export interface RequestOptions {
 }
 
 // The default of request()'s options: add is the hot path, and allocates no options object.
-const NO_OPTIONS: RequestOptions = Object.freeze({});
+const NO_OPTIONS: SocketRequestOptions = Object.freeze({});
 
-/** What the sidecar said in its `hello` reply. */
+/**
+ * What the sidecar said in its `hello` reply (`SocketPort.hello`).
+ *
+ * @example
+ * ```ts
+ * import type { HelloReply, ReconnectingPort } from "@ampbus/ampbus";
+ *
+ * // Needs a port connected to ampd, so it is defined here, not called.
+ * function describe(port: ReconnectingPort): string {
+ *   const hello: HelloReply | undefined = port.hello;
+ *   return hello === undefined ? "reconnecting" : `${hello.server} ${hello.serverVersion} on ${hello.backend}`;
+ * }
+ * ```
+ */
 export interface HelloReply {
+  /** The protocol version the sidecar speaks. */
   version: number;
+  /** The server's name (`ampd`). */
   server: string;
+  /** The server's release. */
   serverVersion: string;
+  /** Which stream backend the sidecar runs on. */
   backend: "redis" | "memory";
+  /** Largest frame the sidecar accepts, in bytes. */
   maxFrame: number;
 }
 
-/** Options of `SocketPort.open()`. */
+/**
+ * Options of `SocketPort.open()`.
+ *
+ * @example
+ * ```ts
+ * import type { SocketPortOptions } from "@ampbus/ampbus";
+ *
+ * const options: SocketPortOptions = { name: "tester", requestTimeout: 10_000, maxFrame: 1024 * 1024 };
+ * ```
+ */
 export interface SocketPortOptions {
   /** Client name sent in `hello`. */
   name: string;
+  /** Token sent in `hello`, when ampd requires one. Defaults to none. */
   token?: string;
   /** How long to wait for each reply, in ms. Defaults to 30 000. */
   requestTimeout?: number;
@@ -56,7 +98,24 @@ export interface SocketPortOptions {
   maxFrame?: number;
 }
 
-/** The sidecar protocol over one transport. */
+/**
+ * The sidecar protocol over one transport: requests go out framed and
+ * pipelined (those made in one tick share one write), replies are matched by
+ * `rid`, pushes go to their subscription. It does not reconnect; `connect()`
+ * wraps it in a `ReconnectingPort` unless `reconnect: false`.
+ *
+ * @example
+ * ```ts
+ * import { AmpClient, connectWebSocket, SocketPort } from "@ampbus/ampbus";
+ *
+ * // Needs `ampd --http` listening, so it is defined here, not called.
+ * async function openClient(url = "ws://127.0.0.1:8080/ws/bus"): Promise<AmpClient> {
+ *   const port = await SocketPort.open(await connectWebSocket(url), { name: "tester" });
+ *   console.log("connected to", port.hello.server, port.hello.serverVersion);
+ *   return new AmpClient(port);
+ * }
+ * ```
+ */
 export class SocketPort implements BusPort {
   #t: Transport;
   #pending = new Map<number, Pending>();
@@ -70,6 +129,7 @@ export class SocketPort implements BusPort {
   #timeout: number;
   #closedWith: Error | undefined;
   #closed: Promise<Error | undefined>;
+  /** The sidecar's `hello` reply, set by `open()`. */
   hello!: HelloReply;
 
   private constructor(t: Transport, o: SocketPortOptions) {
@@ -151,10 +211,16 @@ export class SocketPort implements BusPort {
    *
    * @example
    * ```ts
-   * const { time } = await port.request("ping", {});
+   * import type { SocketPort } from "@ampbus/ampbus";
+   *
+   * // Needs a port open on a running ampd, so it is defined here, not called.
+   * async function serverTime(port: SocketPort): Promise<number> {
+   *   const { time } = await port.request("ping", {});
+   *   return time as number;
+   * }
    * ```
    */
-  request(op: string, args: Record<string, unknown>, options: RequestOptions = NO_OPTIONS): Promise<Record<string, unknown>> {
+  request(op: string, args: Record<string, unknown>, options: SocketRequestOptions = NO_OPTIONS): Promise<Record<string, unknown>> {
     if (this.#closedWith) return Promise.reject(this.#closedWith);
     const rid = this.#rid = (this.#rid + 1) >>> 0;
     const w = this.#out;
@@ -206,91 +272,110 @@ export class SocketPort implements BusPort {
     });
   }
 
-  async add(stream: string, msg: Uint8Array, maxLen?: number): Promise<{ entryId: string; duplicate: boolean }> {
+  /** `add`: stores encoded message bytes once per `opId`. */
+  async add(stream: string, msg: Uint8Array, maxLen?: number): Promise<AddResult> {
     const r = await this.request("add", { stream, msg, maxLen });
     return { entryId: r.entryId as string, duplicate: r.duplicate as boolean };
   }
 
+  /** `read`: entries after each stream's position. */
   async read(streams: Record<string, string>, o: { count?: number; block?: number }): Promise<RawBatch[]> {
     const r = await this.request("read", { streams, count: o.count, block: o.block });
     return r.streams as RawBatch[];
   }
 
+  /** `subscribe`: pushes go to `onEntries` from the moment the reply is read. */
   async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler): Promise<{ sub: number; from: string }> {
     // Registered as the reply is read: a push in the same read from the transport follows at once.
     const r = await this.request("subscribe", { stream, from, credit }, { onReply: (reply) => this.#subs.set(reply.sub as number, onEntries) });
     return { sub: r.sub as number, from: r.from as string };
   }
 
+  /** `credit`: lets subscription `sub` push `n` more entries. */
   async credit(sub: number, n: number): Promise<void> {
     await this.request("credit", { sub, n });
   }
 
+  /** `unsubscribe`: stops routing pushes of `sub` at once, then tells ampd (unless the connection is gone). */
   async unsubscribe(sub: number): Promise<void> {
     this.#subs.delete(sub);
     if (this.#closedWith) return;
     await this.request("unsubscribe", { sub });
   }
 
-  async groupCreate(stream: string, group: string, from: string): Promise<{ created: boolean }> {
+  /** `group.create`: creates the group after `from`; idempotent. */
+  async groupCreate(stream: string, group: string, from: string): Promise<CreateGroupResult> {
     const r = await this.request("group.create", { stream, group, from });
     return { created: r.created as boolean };
   }
 
+  /** `group.read`: work for `consumer`, as ampd's group reader sifts it. */
   async groupRead(stream: string, group: string, consumer: string, o: { count?: number; block?: number }): Promise<RawGroupEntry[]> {
     const r = await this.request("group.read", { stream, group, consumer, count: o.count, block: o.block });
     return r.entries as RawGroupEntry[];
   }
 
+  /** `ack`: resolves with how many were pending. */
   async ack(stream: string, group: string, ids: string[]): Promise<number> {
     return (await this.request("ack", { stream, group, ids })).acked as number;
   }
 
+  /** `nack`: redelivery after `delay` ms; resolves with how many. */
   async nack(stream: string, group: string, consumer: string, ids: string[], delay: number): Promise<number> {
     return (await this.request("nack", { stream, group, consumer, ids, delay })).nacked as number;
   }
 
+  /** `extend`: keeps entries `consumer` holds from being claimed; resolves with how many. */
   async extend(stream: string, group: string, consumer: string, ids: string[]): Promise<number> {
     return (await this.request("extend", { stream, group, consumer, ids })).extended as number;
   }
 
+  /** `pending`: the group's pending entries, or one consumer's. */
   async pending(stream: string, group: string, consumer?: string): Promise<PendingEntry[]> {
     return (await this.request("pending", { stream, group, consumer })).pending as PendingEntry[];
   }
 
+  /** `claim`: entries idle at least `minIdle` ms, moved to `consumer`. */
   async claim(stream: string, group: string, consumer: string, minIdle?: number): Promise<RawGroupEntry[]> {
     return (await this.request("claim", { stream, group, consumer, minIdle })).entries as RawGroupEntry[];
   }
 
+  /** `group.info`: the reply without `rid` and `ok`. */
   async groupInfo(stream: string): Promise<Record<string, unknown>> {
     const { rid: _r, ok: _o, ...info } = await this.request("group.info", { stream });
     return info;
   }
 
+  /** `trim`: resolves with how many entries were removed. */
   async trim(stream: string, maxLen: number, approximate: boolean): Promise<number> {
     return (await this.request("trim", { stream, maxLen, approximate })).removed as number;
   }
 
+  /** `info` with a stream: its length and first/last entry id. */
   async streamInfo(stream: string): Promise<StreamInfo> {
     const { rid: _r, ok: _o, ...info } = await this.request("info", { stream });
     return info as unknown as StreamInfo;
   }
 
+  /** `info` without a stream: the sidecar's and backend's state and counters. */
   async info(): Promise<BusInfo> {
     const { rid: _r, ok: _o, ...info } = await this.request("info", {});
     return info;
   }
 
+  /** `ping`: resolves with ampd's clock. */
   async ping(): Promise<number> {
     return (await this.request("ping", {})).time as number;
   }
 
+  /** Sends what is queued, closes the transport and waits for the read loop to end. */
   async close(): Promise<void> {
     await this.#sendChain;
     await this.#t.close();
     await this.#closed;
   }
 
+  /** Resolves when the connection has closed, with the error that closed it if any. */
   closed(): Promise<Error | undefined> {
     return this.#closed;
   }
