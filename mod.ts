@@ -1,19 +1,23 @@
 /**
  * ampbus: the message backbone for teams of AI agents.
  *
- * Build, validate, grade, sign, encode and compress AISP task messages, on
- * Deno, Bun, Node and in browsers and edge workers.
+ * Build, validate, grade, sign, encode and compress AISP task messages, and
+ * send them over the bus: `connect()` talks to the ampd sidecar (Redis
+ * Streams behind it), `createLocalBus()` runs the same client API in
+ * process. The same module runs on Deno, Bun, Node and in browsers and edge
+ * workers. It is published as `@ampbus/ampbus` on JSR and `ampbus` on npm.
  *
  * @example
  * ```ts
- * import { AISPMessageBuilder, encode, decode } from "ampbus";
+ * import { AISPMessageBuilder, decode, encode } from "@ampbus/ampbus";
  *
  * const msg = new AISPMessageBuilder()
  *   .setSender("coder-agent")
  *   .setReceiver("tester-agent")
  *   .setTask("validate ≜ λf.runTests(f) ∧ coverage(f) ≥ 0.8")
  *   .build();
- * const same = decode(encode(msg));
+ * const same = decode(encode(msg)); // canonical MessagePack, validated both ways
+ * if (same.id !== msg.id || same.tier !== msg.tier) throw new Error("round trip changed the message");
  * ```
  *
  * @module
