@@ -18,7 +18,9 @@ import type { EntryHeaders } from "./types.ts";
  *
  * @example
  * ```ts
- * isExpired({ ...headers, expiresAt: Date.now() - 1 }, Date.now()) // true
+ * const headers = { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" };
+ * if (!isExpired({ ...headers, expiresAt: Date.now() - 1 }, Date.now())) throw new Error("expected expired");
+ * if (isExpired(headers, Date.now())) throw new Error("no expiresAt: never expires");
  * ```
  */
 export function isExpired(headers: EntryHeaders, now: number): boolean {
@@ -33,8 +35,12 @@ export function isExpired(headers: EntryHeaders, now: number): boolean {
  *
  * @example
  * ```ts
- * const m = decode(bytes);
- * await backend.add(stream, { headers: storedHeaders(m), msg: bytes });
+ * import { createMessage, encode, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const m = createMessage({ type: "task", sender: "coder", receiver: "tester" });
+ * await backend.add("tasks", { headers: storedHeaders(m), msg: encode(m) });
+ * await backend.close();
  * ```
  */
 export function storedHeaders(msg: AISPMessage, now: number = Date.now()): EntryHeaders {

@@ -97,8 +97,13 @@ function utf8Length(s: string): number {
  *
  * @example
  * ```ts
- * const batches = await readLive(backend, [{ stream: "tasks", after: "0" }], { count: 100, maxBytes: maxFrame });
+ * import { MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * let cursor = "0";
+ * const batches = await readLive(backend, [{ stream: "tasks", after: cursor }], { count: 100, maxBytes: 16 * 1024 * 1024 });
  * for (const b of batches) cursor = b.last;
+ * await backend.close();
  * ```
  */
 export async function readLive(backend: StreamBackend, cursors: readonly ReadCursor[], o: LiveReadOptions = {}): Promise<LiveBatch[]> {
