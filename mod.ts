@@ -40,6 +40,7 @@ export {
   DecodeError,
   type DecodeErrorOptions,
   EncodeError,
+  EntryTooLargeError,
   formatPath,
   type Issue,
   MessageExpiredError,
