@@ -51,8 +51,9 @@ export interface ListenOptions {
  * await bus.send(createMessage({ type: "note", sender: "planner", receiver: "broadcast" }));
  * const inbox = bus.listen("tester", { replica: "tester-1" });
  * await bus.send(createMessage({ type: "task", sender: "coder", receiver: "tester" }));
- * const { value } = await inbox.next(); // the task: the broadcast came before tester listened
- * await value?.ack();
+ * const { value } = await inbox.next();
+ * if (value?.message.type !== "task") throw new Error("the broadcast came before tester listened");
+ * await value.ack();
  * await inbox.return();
  * await bus.close();
  * ```
