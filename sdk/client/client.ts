@@ -9,9 +9,9 @@ import type { AISPMessage } from "../envelope/envelope.ts";
 import type { AmpbusError } from "../errors.ts";
 import { decode, encode } from "../codec/codec.ts";
 import type { BusInfo, BusPort, RawEntry, StreamInfo } from "./bus_port.ts";
-import { ConnectionClosedError } from "../errors.ts";
 import { Group } from "./group.ts";
 import { AgentInbox, type ListenOptions } from "./listen.ts";
+import { StreamIterator } from "./stream_iterator.ts";
 import { type ReplyFields, Requester } from "./request.ts";
 import {
   type AddResult,
@@ -133,7 +133,7 @@ export class AmpClient implements ClientCore {
    * `break` (or `return()`) ends the subscription cleanly.
    */
   streamIter(stream: string, options: StreamIterOptions = {}): DeliveryIterator {
-    const it = new StreamIterator(this, stream, options.from ?? "$", options.window ?? 256, () => this.#iters.delete(it));
+    const it = new StreamIterator(this, { stream, from: options.from ?? "$", window: options.window ?? 256, onEnd: () => this.#iters.delete(it) });
     this.#iters.add(it);
     return it;
   }
@@ -233,110 +233,5 @@ export class AmpClient implements ClientCore {
   async close(): Promise<void> {
     await Promise.all([...this.#iters].map((it) => it.return()));
     await this.#port.close();
-  }
-}
-
-/** The async iterator behind `streamIter()`. */
-class StreamIterator implements DeliveryIterator {
-  #client: AmpClient;
-  #stream: string;
-  #window: number;
-  #sub: Promise<number>;
-  #queue: Delivery[] = [];
-  #waiter: { resolve: (r: IteratorResult<Delivery>) => void; reject: (e: Error) => void } | undefined;
-  #received = 0;
-  #granted = 0;
-  #done = false;
-  #error: Error | undefined;
-  #onEnd: () => void;
-  readonly ready: Promise<string>;
-
-  constructor(client: AmpClient, stream: string, from: string, window: number, onEnd: () => void) {
-    this.#client = client;
-    this.#stream = stream;
-    this.#window = window;
-    this.#onEnd = onEnd;
-    const port = client.port;
-    const subscribed = port.subscribe(stream, from, window, (entries) => this.#onEntries(entries));
-    this.#sub = subscribed.then((r) => r.sub);
-    this.ready = subscribed.then((r) => r.from);
-    this.#sub.catch((e) => this.#fail(e));
-    this.ready.catch(() => {}); // the failure surfaces through next()
-    port.closed().then(() => this.#fail(new ConnectionClosedError(`connection closed while following ${stream}`)));
-  }
-
-  #onEntries(entries: RawEntry[]): void {
-    if (this.#done) return;
-    this.#received += entries.length;
-    for (const d of this.#client.deliveries(this.#stream, entries)) this.#queue.push(d);
-    this.#grant(); // entries skipped as invalid were consumed at once
-    this.#deliver();
-  }
-
-  #deliver(): void {
-    const w = this.#waiter;
-    if (w === undefined) return;
-    if (this.#queue.length > 0) {
-      this.#waiter = undefined;
-      this.#take(w.resolve);
-    } else if (this.#error) {
-      this.#waiter = undefined;
-      w.reject(this.#error);
-    } else if (this.#done) {
-      this.#waiter = undefined;
-      w.resolve({ value: undefined, done: true });
-    }
-  }
-
-  #take(resolve: (r: IteratorResult<Delivery>) => void): void {
-    const d = this.#queue.shift()!;
-    this.#grant();
-    resolve({ value: d, done: false });
-  }
-
-  // Credit: the sidecar may send `window + granted - received` more entries. Entries
-  // leave the window once consumed (taken from the queue, or skipped as invalid);
-  // grant them back in batches of at least half a window.
-  #grant(): void {
-    const consumed = this.#received - this.#queue.length;
-    const give = consumed - this.#granted;
-    if (give >= this.#window / 2) {
-      this.#granted += give;
-      void this.#sub.then((sub) => this.#client.port.credit(sub, give)).catch((e) => this.#fail(e));
-    }
-  }
-
-  #fail(e: Error): void {
-    if (this.#done) return;
-    this.#error ??= e;
-    this.#deliver();
-  }
-
-  next(): Promise<IteratorResult<Delivery>> {
-    if (this.#queue.length > 0) {
-      return new Promise((resolve) => this.#take(resolve));
-    }
-    if (this.#error) return Promise.reject(this.#error);
-    if (this.#done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => (this.#waiter = { resolve, reject }));
-  }
-
-  async return(): Promise<IteratorResult<Delivery>> {
-    if (!this.#done) {
-      this.#done = true;
-      this.#queue = [];
-      this.#onEnd();
-      this.#deliver();
-      try {
-        await this.#client.port.unsubscribe(await this.#sub);
-      } catch {
-        // connection already gone: nothing to unsubscribe
-      }
-    }
-    return { value: undefined, done: true };
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<Delivery> {
-    return this;
   }
 }

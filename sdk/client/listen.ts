@@ -12,6 +12,7 @@ import { BROADCAST } from "../envelope/envelope.ts";
 import { type ClientCore, inboxOf } from "./types.ts";
 import type { Group, GroupConsumer, GroupDelivery } from "./group.ts";
 import { uuidv7 } from "../envelope/id.ts";
+import { AsyncQueue } from "../async_queue.ts";
 
 /** The client `listen()` runs on: the core, and consumer groups. */
 type ListeningClient = ClientCore & { group(stream: string, name: string, options?: { from?: string }): Group };
@@ -64,9 +65,10 @@ export class AgentInbox implements AsyncIterableIterator<GroupDelivery> {
   /** This replica's consumer name in the agent's groups. */
   readonly replica: string;
   #consumers: GroupConsumer[];
-  #queue: GroupDelivery[] = [];
-  #waiter: { resolve: (r: IteratorResult<GroupDelivery>) => void; reject: (e: Error) => void } | undefined;
-  #error: Error | undefined;
+  // Taking the last fetched entry lets the pumps fetch again.
+  #queue: AsyncQueue<GroupDelivery> = new AsyncQueue((left): void => {
+    if (left === 0) this.#wakePumps();
+  });
   #done = false;
   #running = 0;
   // A pump with fetched entries still queued parks on this promise; taking the last one (or
@@ -103,33 +105,12 @@ export class AgentInbox implements AsyncIterableIterator<GroupDelivery> {
         const got = await c.fetch();
         if (this.#done) return;
         for (const d of got) this.#queue.push(d);
-        this.#deliver();
       }
     } catch (e) {
-      this.#error ??= e as Error;
-      this.#deliver();
+      this.#queue.fail(e as Error);
     } finally {
       this.#running--;
     }
-  }
-
-  #deliver(): void {
-    const w = this.#waiter;
-    if (w === undefined) return;
-    if (this.#queue.length > 0) {
-      this.#waiter = undefined;
-      w.resolve({ value: this.#take(), done: false });
-    } else if (this.#error !== undefined) {
-      this.#waiter = undefined;
-      w.reject(this.#error);
-    }
-  }
-
-  /** The oldest fetched entry; taking the last one lets the pumps fetch again. */
-  #take(): GroupDelivery {
-    const d = this.#queue.shift()!;
-    if (this.#queue.length === 0) this.#wakePumps();
-    return d;
   }
 
   #wakePumps(): void {
@@ -140,21 +121,16 @@ export class AgentInbox implements AsyncIterableIterator<GroupDelivery> {
 
   /** The next delivery from the inbox or from broadcast, whichever comes first. */
   next(): Promise<IteratorResult<GroupDelivery>> {
-    if (this.#queue.length > 0) return Promise.resolve({ value: this.#take(), done: false });
-    if (this.#error !== undefined) return Promise.reject(this.#error);
-    if (this.#done) return Promise.resolve({ value: undefined, done: true });
-    return new Promise((resolve, reject) => (this.#waiter = { resolve, reject }));
+    return this.#queue.next();
   }
 
   /** Stops fetching. Entries fetched but not acked stay pending and are redelivered later. */
   return(): Promise<IteratorResult<GroupDelivery>> {
     this.#untrack();
     this.#done = true;
-    this.#queue = [];
+    this.#queue.clear();
     this.#wakePumps();
-    const w = this.#waiter;
-    this.#waiter = undefined;
-    w?.resolve({ value: undefined, done: true });
+    this.#queue.end();
     for (const c of this.#consumers) void c.return();
     return Promise.resolve({ value: undefined, done: true });
   }
