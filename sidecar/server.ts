@@ -61,14 +61,14 @@ export interface SocketServer {
 }
 
 /** Options of `listenSocket()`. */
-export interface ListenOptions {
+export interface SocketListenOptions {
   path: string;
   /** Mode of the socket file. Defaults to 0o600 (owner only). */
   mode?: number;
 }
 
 /** Starts serving the sidecar protocol on a Unix socket. */
-export async function listenSocket(state: ServerState, opts: ListenOptions): Promise<SocketServer> {
+export async function listenSocket(state: ServerState, opts: SocketListenOptions): Promise<SocketServer> {
   const { path } = opts;
   const mode = opts.mode ?? 0o600;
   const claimed = await claimSocketPath(path);
