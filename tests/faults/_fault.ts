@@ -145,7 +145,11 @@ export class DedupeStore {
   redelivered = 0;
   /** Deliveries the store refused because the opId was processed already. */
   dedupeHits = 0;
-  /** Of those, ones the bus delivered for the first time (a second stored copy of one opId: must stay 0). */
+  /**
+   * Of those, ones the bus delivered for the first time: a consumer's prefetched entries that
+   * another consumer claimed and processed while the first one was held up (a figure, not a bug;
+   * a second stored copy of an opId shows in the stream's length instead).
+   */
   dedupeHitsOnFirstDelivery = 0;
   /** opIds whose ack succeeded. */
   readonly ackedOk = new Set<string>();
