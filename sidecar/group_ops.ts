@@ -36,7 +36,7 @@ async function groupCreate(s: OpContext, req: Request) {
   const stream = streamArg(req);
   const group = nameArg(req, "group");
   const from = fromArg(req.from ?? "$", "from");
-  return await s.backend.createGroup(stream, group, { from });
+  return await s.backend.createGroup({ stream, group }, { from });
 }
 
 async function groupRead(s: OpContext, req: Request) {
@@ -53,7 +53,7 @@ async function groupRead(s: OpContext, req: Request) {
 async function ack(s: OpContext, req: Request) {
   const stream = streamArg(req);
   const group = nameArg(req, "group");
-  return { acked: await s.backend.ack(stream, group, idsArg(req)) };
+  return { acked: await s.backend.ack({ stream, group }, idsArg(req)) };
 }
 
 async function nack(s: OpContext, req: Request) {
@@ -62,8 +62,8 @@ async function nack(s: OpContext, req: Request) {
   const consumer = nameArg(req, "consumer");
   const ids = idsArg(req);
   const delay = intArg(req, "delay", 0, 24 * 3_600_000, 0);
-  const nacked = await s.backend.nack(stream, group, consumer, ids, { delayMs: delay, claimTimeoutMs: s.state.groups.claimTimeoutMs });
-  s.state.groups.noteNack(stream, group);
+  const nacked = await s.backend.nack({ stream, group, consumer }, { entryIds: ids, delayMs: delay, claimTimeoutMs: s.state.groups.claimTimeoutMs });
+  s.state.groups.noteNack({ stream, group });
   return { nacked };
 }
 
@@ -71,7 +71,7 @@ async function extend(s: OpContext, req: Request) {
   const stream = streamArg(req);
   const group = nameArg(req, "group");
   const consumer = nameArg(req, "consumer");
-  return { extended: await s.backend.extend(stream, group, consumer, idsArg(req)) };
+  return { extended: await s.backend.extend({ stream, group, consumer }, idsArg(req)) };
 }
 
 async function pending(s: OpContext, req: Request) {
@@ -79,7 +79,7 @@ async function pending(s: OpContext, req: Request) {
   const group = nameArg(req, "group");
   const consumer = req.consumer === undefined ? undefined : nameArg(req, "consumer");
   const count = intArg(req, "count", 1, 10_000, 100);
-  return { pending: await s.backend.pending(stream, group, { consumer, count }) };
+  return { pending: await s.backend.pending({ stream, group }, { consumer, count }) };
 }
 
 async function claim(s: OpContext, req: Request) {

@@ -25,11 +25,13 @@ import {
 import { BackendUnavailableError } from "../../sdk/backend/types.ts";
 import type {
   ClaimOptions,
+  ConsumerRef,
   ConsumerInfo,
   CreateGroupOptions,
   CreateGroupResult,
   GroupEntry,
   GroupInfo,
+  GroupRef,
   NackOptions,
   PendingInfo,
   PendingOptions,
@@ -79,7 +81,8 @@ export class RedisGroups {
     this.#c = context;
   }
 
-  async create(stream: string, group: string, options?: CreateGroupOptions): Promise<CreateGroupResult> {
+  async create(ref: GroupRef, options?: CreateGroupOptions): Promise<CreateGroupResult> {
+    const { stream, group } = ref;
     checkStream(stream);
     checkName("group", group);
     const from = checkGroupStart(options?.from);
@@ -90,7 +93,8 @@ export class RedisGroups {
     }
   }
 
-  async read(stream: string, group: string, consumer: string, options?: ReadGroupOptions): Promise<GroupEntry[]> {
+  async read(ref: ConsumerRef, options?: ReadGroupOptions): Promise<GroupEntry[]> {
+    const { stream, group, consumer } = ref;
     checkStream(stream);
     checkName("group", group);
     checkName("consumer", consumer);
@@ -137,7 +141,8 @@ export class RedisGroups {
     }
   }
 
-  async ack(stream: string, group: string, entryIds: readonly string[]): Promise<number> {
+  async ack(ref: GroupRef, entryIds: readonly string[]): Promise<number> {
+    const { stream, group } = ref;
     checkStream(stream);
     checkName("group", group);
     const ids = canonicalIds(entryIds);
@@ -153,23 +158,18 @@ export class RedisGroups {
     }
   }
 
-  async nack(
-    stream: string,
-    group: string,
-    consumer: string,
-    entryIds: readonly string[],
-    options?: NackOptions,
-  ): Promise<number> {
-    const delay = checkMs("delayMs", options?.delayMs, 0);
-    const timeout = checkMs("claimTimeoutMs", options?.claimTimeoutMs, this.#c.claimTimeoutMs);
-    return await this.#touch({ stream, group, consumer, entryIds, idleMs: Math.max(0, timeout - delay), what: "nack" });
+  async nack(ref: ConsumerRef, options: NackOptions): Promise<number> {
+    const delay = checkMs("delayMs", options.delayMs, 0);
+    const timeout = checkMs("claimTimeoutMs", options.claimTimeoutMs, this.#c.claimTimeoutMs);
+    return await this.#touch(ref, { entryIds: options.entryIds, idleMs: Math.max(0, timeout - delay), what: "nack" });
   }
 
-  extend(stream: string, group: string, consumer: string, entryIds: readonly string[]): Promise<number> {
-    return this.#touch({ stream, group, consumer, entryIds, idleMs: 0, what: "extend" });
+  extend(ref: ConsumerRef, entryIds: readonly string[]): Promise<number> {
+    return this.#touch(ref, { entryIds, idleMs: 0, what: "extend" });
   }
 
-  async claim(stream: string, group: string, consumer: string, options?: ClaimOptions): Promise<GroupEntry[]> {
+  async claim(ref: ConsumerRef, options?: ClaimOptions): Promise<GroupEntry[]> {
+    const { stream, group, consumer } = ref;
     checkStream(stream);
     checkName("group", group);
     checkName("consumer", consumer);
@@ -193,7 +193,8 @@ export class RedisGroups {
     }
   }
 
-  async pending(stream: string, group: string, options?: PendingOptions): Promise<PendingInfo[]> {
+  async pending(ref: GroupRef, options?: PendingOptions): Promise<PendingInfo[]> {
+    const { stream, group } = ref;
     checkStream(stream);
     checkName("group", group);
     const consumer = options?.consumer;
@@ -250,7 +251,8 @@ export class RedisGroups {
     }
   }
 
-  async deleteConsumer(stream: string, group: string, consumer: string): Promise<number> {
+  async deleteConsumer(ref: ConsumerRef): Promise<number> {
+    const { stream, group, consumer } = ref;
     checkStream(stream);
     checkName("group", group);
     checkName("consumer", consumer);
@@ -273,29 +275,23 @@ export class RedisGroups {
     }
   }
 
-  async #touch(t: {
-    stream: string;
-    group: string;
-    consumer: string;
-    entryIds: readonly string[];
-    idleMs: number;
-    what: string;
-  }): Promise<number> {
-    checkStream(t.stream);
-    checkName("group", t.group);
-    checkName("consumer", t.consumer);
+  async #touch(ref: ConsumerRef, t: { entryIds: readonly string[]; idleMs: number; what: string }): Promise<number> {
+    const { stream, group, consumer } = ref;
+    checkStream(stream);
+    checkName("group", group);
+    checkName("consumer", consumer);
     const ids = canonicalIds(t.entryIds);
-    const key = this.#c.key(t.stream);
+    const key = this.#c.key(stream);
     try {
       let n = 0;
       for (let i = 0; i < ids.length; i += ID_CHUNK) {
-        const args = [t.group, t.consumer, String(t.idleMs), ...ids.slice(i, i + ID_CHUNK)];
+        const args = [group, consumer, String(t.idleMs), ...ids.slice(i, i + ID_CHUNK)];
         n += Number(await TOUCH.run(this.#c.client, [key], args));
       }
       return n;
     } catch (e) {
       if (isNoGroup(e)) return 0;
-      throw toBackendError(e, `${t.what} in group ${JSON.stringify(t.group)} of stream ${JSON.stringify(t.stream)}`);
+      throw toBackendError(e, `${t.what} in group ${JSON.stringify(group)} of stream ${JSON.stringify(stream)}`);
     }
   }
 }

@@ -27,10 +27,12 @@ import type {
   BackendInfo,
   BackendState,
   ClaimOptions,
+  ConsumerRef,
   CreateGroupOptions,
   CreateGroupResult,
   GroupEntry,
   GroupInfo,
+  GroupRef,
   NackOptions,
   NewEntry,
   PendingInfo,
@@ -303,46 +305,40 @@ export class RedisBackend implements StreamBackend {
     return [...names].sort().slice(0, limit);
   }
 
-  createGroup(stream: string, group: string, options?: CreateGroupOptions): Promise<CreateGroupResult> {
-    return this.#open(() => this.#groups.create(stream, group, options));
+  createGroup(ref: GroupRef, options?: CreateGroupOptions): Promise<CreateGroupResult> {
+    return this.#open(() => this.#groups.create(ref, options));
   }
 
-  readGroup(stream: string, group: string, consumer: string, options?: ReadGroupOptions): Promise<GroupEntry[]> {
-    return this.#open(() => this.#groups.read(stream, group, consumer, options));
+  readGroup(ref: ConsumerRef, options?: ReadGroupOptions): Promise<GroupEntry[]> {
+    return this.#open(() => this.#groups.read(ref, options));
   }
 
-  ack(stream: string, group: string, entryIds: readonly string[]): Promise<number> {
-    return this.#open(() => this.#groups.ack(stream, group, entryIds));
+  ack(ref: GroupRef, entryIds: readonly string[]): Promise<number> {
+    return this.#open(() => this.#groups.ack(ref, entryIds));
   }
 
-  nack(
-    stream: string,
-    group: string,
-    consumer: string,
-    entryIds: readonly string[],
-    options?: NackOptions,
-  ): Promise<number> {
-    return this.#open(() => this.#groups.nack(stream, group, consumer, entryIds, options));
+  nack(ref: ConsumerRef, options: NackOptions): Promise<number> {
+    return this.#open(() => this.#groups.nack(ref, options));
   }
 
-  extend(stream: string, group: string, consumer: string, entryIds: readonly string[]): Promise<number> {
-    return this.#open(() => this.#groups.extend(stream, group, consumer, entryIds));
+  extend(ref: ConsumerRef, entryIds: readonly string[]): Promise<number> {
+    return this.#open(() => this.#groups.extend(ref, entryIds));
   }
 
-  claim(stream: string, group: string, consumer: string, options?: ClaimOptions): Promise<GroupEntry[]> {
-    return this.#open(() => this.#groups.claim(stream, group, consumer, options));
+  claim(ref: ConsumerRef, options?: ClaimOptions): Promise<GroupEntry[]> {
+    return this.#open(() => this.#groups.claim(ref, options));
   }
 
-  pending(stream: string, group: string, options?: PendingOptions): Promise<PendingInfo[]> {
-    return this.#open(() => this.#groups.pending(stream, group, options));
+  pending(ref: GroupRef, options?: PendingOptions): Promise<PendingInfo[]> {
+    return this.#open(() => this.#groups.pending(ref, options));
   }
 
   groupInfo(stream: string): Promise<GroupInfo[]> {
     return this.#open(() => this.#groups.info(stream));
   }
 
-  deleteConsumer(stream: string, group: string, consumer: string): Promise<number> {
-    return this.#open(() => this.#groups.deleteConsumer(stream, group, consumer));
+  deleteConsumer(ref: ConsumerRef): Promise<number> {
+    return this.#open(() => this.#groups.deleteConsumer(ref));
   }
 
   backendInfo(): BackendInfo {
