@@ -273,7 +273,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   let http: HttpServer | undefined;
   if (o.http) {
     const mirror = new Mirror({ maxFrame: o.maxFrame });
-    state.onAdded = (stream, entryId, msg, bytes) => mirror.publish(stream, entryId, msg, bytes);
+    state.onAdded = (added) => mirror.publish(added);
     try {
       http = listenHttp(state, { ...o.http, mirror, allowHosts: o.httpAllowHosts, allowOrigins: o.httpAllowOrigins });
     } catch (e) {

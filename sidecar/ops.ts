@@ -92,7 +92,7 @@ function add(s: OpContext, req: Request) {
     if (r.duplicate) counters.duplicates++;
     else {
       counters.added++;
-      s.state.onAdded?.(stream, r.entryId, msg, stored);
+      s.state.onAdded?.({ stream, entryId: r.entryId, msg, bytes: stored });
     }
     return new AddReply(r.entryId, r.duplicate);
   });

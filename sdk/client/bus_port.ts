@@ -88,9 +88,9 @@ export type BusInfo = Record<string, unknown>;
  * import { createLocalBus, createMessage, type RawGroupEntry } from "@ampbus/ampbus";
  *
  * const bus = createLocalBus();
- * await bus.port.groupCreate("tasks", "testers", "0");
+ * await bus.port.groupCreate({ stream: "tasks", group: "testers" }, "0");
  * await bus.streamAdd("tasks", createMessage({ type: "task", sender: "coder", receiver: "tester" }));
- * const [[entryId, , deliveries]]: RawGroupEntry[] = await bus.port.groupRead("tasks", "testers", "tester-1", {});
+ * const [[entryId, , deliveries]]: RawGroupEntry[] = await bus.port.groupRead({ stream: "tasks", group: "testers", consumer: "tester-1" }, {});
  * if (deliveries !== 1) throw new Error(`${entryId} was delivered before`);
  * await bus.close();
  * ```
