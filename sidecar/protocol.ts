@@ -38,10 +38,11 @@ export type ErrorCode =
 /** An error reply: `{rid, ok: false, error: {code, message, details?}}`. */
 export class ProtocolError extends AmpbusError {
   readonly details?: Record<string, unknown>;
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: ErrorOptions) {
-    super(code, message, options);
+  /** `options.details` goes into the reply's `error.details`; `options.cause` is kept as the cause. */
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions & { details?: Record<string, unknown> }) {
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ProtocolError";
-    this.details = details;
+    this.details = options?.details;
   }
 }
 
@@ -136,7 +137,8 @@ function clip(s: string, max: number): string {
  * `issues` to `MAX_ERROR_ISSUES` entries with short paths; anything else is
  * dropped. An error reply therefore stays under about 16 KiB.
  */
-export function errorBody(code: string, message: string, details?: Record<string, unknown>): Record<string, unknown> {
+export function errorBody(e: { code: string; message: string; details?: Record<string, unknown> }): Record<string, unknown> {
+  const { code, message, details } = e;
   const error: Record<string, unknown> = { code: clip(code, 64), message: clip(message, MAX_ERROR_MESSAGE) };
   if (details === undefined) return error;
   const small: Record<string, unknown> = {};
@@ -161,7 +163,7 @@ function smallIssue(issue: unknown): { path: (string | number)[]; message: strin
 }
 
 function bad(field: string, want: string, got: unknown): ProtocolError {
-  return new ProtocolError("BAD_ARGUMENT", `${field} must be ${want} (was ${show(got)})`, { field });
+  return new ProtocolError("BAD_ARGUMENT", `${field} must be ${want} (was ${show(got)})`, { details: { field } });
 }
 
 /** Stream names: 1 to 256 characters, no white space, control characters or braces. */
@@ -185,29 +187,40 @@ export function fromArg(v: unknown, field: string): string {
   return v;
 }
 
-export function intArg(req: Request, field: string, min: number, max: number, dflt?: number): number {
+/** An integer field of `req` from `min` to `max`; `fallback` when absent (required without one). */
+export interface IntArgSpec {
+  field: string;
+  min: number;
+  max: number;
+  fallback?: number;
+}
+
+export function intArg(req: Request, spec: IntArgSpec): number {
+  const { field, min, max, fallback } = spec;
   const v = req[field];
-  if (v === undefined && dflt !== undefined) return dflt;
+  if (v === undefined && fallback !== undefined) return fallback;
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
     throw bad(field, `an integer from ${min} to ${max}`, v);
   }
   return v;
 }
 
-export function optIntArg(req: Request, field: string, min: number, max: number): number | undefined {
-  return req[field] === undefined ? undefined : intArg(req, field, min, max);
+export function optIntArg(req: Request, spec: Omit<IntArgSpec, "fallback">): number | undefined {
+  return req[spec.field] === undefined ? undefined : intArg(req, spec);
 }
 
-export function strArg(req: Request, field: string, maxLen: number, optional = false): string | undefined {
+export function strArg(req: Request, spec: { field: string; maxLen: number; optional?: boolean }): string | undefined {
+  const { field, maxLen, optional = false } = spec;
   const v = req[field];
   if (v === undefined && optional) return undefined;
   if (typeof v !== "string" || v.length === 0 || v.length > maxLen) throw bad(field, `a string of 1 to ${maxLen} characters`, v);
   return v;
 }
 
-export function boolArg(req: Request, field: string, dflt: boolean): boolean {
+export function boolArg(req: Request, spec: { field: string; fallback: boolean }): boolean {
+  const { field, fallback } = spec;
   const v = req[field];
-  if (v === undefined) return dflt;
+  if (v === undefined) return fallback;
   if (typeof v !== "boolean") throw bad(field, "true or false", v);
   return v;
 }
