@@ -443,14 +443,15 @@ export class Session implements OpContext {
     if (this.#closed) return;
     const budget = this.state.config.maxFrame - FRAME_BASE_COST;
     for (let i = 0; i < entries.length;) {
-      const n = fitCount(entries, budget, i);
-      this.#pushFrame(sub, entries, i, i + n);
+      const n = fitCount(entries, { budget, from: i });
+      this.#pushFrame(sub, { entries, from: i, to: i + n });
       i += n;
     }
     this.state.counters.pushed += entries.length;
   }
 
-  #pushFrame(sub: number, entries: StreamEntry[], from: number, to: number): void {
+  #pushFrame(sub: number, slice: { entries: StreamEntry[]; from: number; to: number }): void {
+    const { entries, from, to } = slice;
     const w = this.#out;
     const start = w.beginFrame();
     w.mapHeader(2);

@@ -249,7 +249,7 @@ export class GroupReader {
   // Cuts a delivery to the byte limit; the rest is held for the consumer's next read.
   #fit(r: GroupReadRequest, key: string, entries: GroupEntry[]): GroupEntry[] {
     if (r.maxBytes === undefined || entries.length === 0) return entries;
-    const n = fitCount(entries, r.maxBytes - FRAME_BASE_COST);
+    const n = fitCount(entries, { budget: r.maxBytes - FRAME_BASE_COST });
     if (n === entries.length) return entries;
     this.#held.set(key, { entries: entries.slice(n), at: Date.now() });
     return entries.slice(0, n);

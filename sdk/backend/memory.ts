@@ -106,7 +106,7 @@ export class MemoryBackend implements StreamBackend {
   /** Empty streams; deduplicating over 10 minutes and claiming after 30 s unless `options` say otherwise. */
   constructor(options: MemoryBackendOptions = {}) {
     this.#windowMs = options.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
-    this.#claimTimeoutMs = checkMs("claimTimeoutMs", options.claimTimeoutMs, DEFAULT_CLAIM_TIMEOUT_MS);
+    this.#claimTimeoutMs = checkMs("claimTimeoutMs", options.claimTimeoutMs) ?? DEFAULT_CLAIM_TIMEOUT_MS;
     if (this.#windowMs > 0) {
       // Streams that stop receiving adds are swept here, so dedupe memory stays bounded.
       const every = Math.max(1000, Math.min(this.#windowMs, 60_000));
@@ -295,8 +295,8 @@ export class MemoryBackend implements StreamBackend {
   async nack(ref: ConsumerRef, options: NackOptions): Promise<number> {
     const ids = this.#checkIds(ref, options.entryIds);
     checkName("consumer", ref.consumer);
-    const delay = checkMs("delayMs", options.delayMs, 0);
-    const timeout = checkMs("claimTimeoutMs", options.claimTimeoutMs, this.#claimTimeoutMs);
+    const delay = checkMs("delayMs", options.delayMs) ?? 0;
+    const timeout = checkMs("claimTimeoutMs", options.claimTimeoutMs) ?? this.#claimTimeoutMs;
     const at = this.#group(ref);
     return at?.g.touch(at.s, { consumer: ref.consumer, ids, idleMs: Math.max(0, timeout - delay), now: Date.now() }) ?? 0;
   }
@@ -315,7 +315,7 @@ export class MemoryBackend implements StreamBackend {
     checkStream(ref.stream);
     checkName("group", ref.group);
     checkName("consumer", ref.consumer);
-    const minIdleMs = checkMs("minIdleMs", options?.minIdleMs, this.#claimTimeoutMs);
+    const minIdleMs = checkMs("minIdleMs", options?.minIdleMs) ?? this.#claimTimeoutMs;
     const count = checkCount(options?.count, DEFAULT_READ_COUNT);
     const at = this.#group(ref);
     return at?.g.claim(at.s, { consumer: ref.consumer, minIdleMs, count, now: Date.now() }) ?? [];
@@ -329,7 +329,7 @@ export class MemoryBackend implements StreamBackend {
     if (options?.consumer !== undefined) checkName("consumer", options.consumer);
     const filter = {
       consumer: options?.consumer,
-      minIdleMs: checkMs("minIdleMs", options?.minIdleMs, 0),
+      minIdleMs: checkMs("minIdleMs", options?.minIdleMs) ?? 0,
       count: checkCount(options?.count, DEFAULT_READ_COUNT),
     };
     return this.#group(ref)?.g.pending(filter, Date.now()) ?? [];

@@ -32,10 +32,11 @@ export class LocalPort implements BusPort {
 
   #groups: GroupReader;
 
-  constructor(backend: StreamBackend, ownsBackend: boolean, policy?: DeliveryPolicy) {
+  /** A port over `backend`; `options.ownsBackend`: `close()` closes the backend too. */
+  constructor(backend: StreamBackend, options: { ownsBackend: boolean; policy?: DeliveryPolicy }) {
     this.#backend = backend;
-    this.#groups = new GroupReader(backend, policy);
-    this.#ownsBackend = ownsBackend;
+    this.#groups = new GroupReader(backend, options.policy);
+    this.#ownsBackend = options.ownsBackend;
     this.#closedPromise = new Promise((r) => (this.#resolveClosed = r));
   }
 
@@ -207,5 +208,5 @@ export interface LocalBusOptions {
  */
 export function createLocalBus(options: LocalBusOptions = {}): AmpClient {
   const backend = options.backend ?? new MemoryBackend({ dedupeWindowMs: options.dedupeWindowMs });
-  return new AmpClient(new LocalPort(backend, options.backend === undefined, options.delivery), { onInvalid: options.onInvalid });
+  return new AmpClient(new LocalPort(backend, { ownsBackend: options.backend === undefined, policy: options.delivery }), { onInvalid: options.onInvalid });
 }

@@ -108,7 +108,7 @@ export class RedisGroups {
     for (;;) {
       if (signal?.aborted || this.#c.closed()) return [];
       try {
-        const r = (await READ_GROUP.run(this.#c.client, [key], [group, consumer, count], RETURN_BUFFERS)) as [
+        const r = (await READ_GROUP.run(this.#c.client, { keys: [key], args: [group, consumer, count], options: RETURN_BUFFERS })) as [
           number,
           RawReply,
         ];
@@ -159,8 +159,8 @@ export class RedisGroups {
   }
 
   async nack(ref: ConsumerRef, options: NackOptions): Promise<number> {
-    const delay = checkMs("delayMs", options.delayMs, 0);
-    const timeout = checkMs("claimTimeoutMs", options.claimTimeoutMs, this.#c.claimTimeoutMs);
+    const delay = checkMs("delayMs", options.delayMs) ?? 0;
+    const timeout = checkMs("claimTimeoutMs", options.claimTimeoutMs) ?? this.#c.claimTimeoutMs;
     return await this.#touch(ref, { entryIds: options.entryIds, idleMs: Math.max(0, timeout - delay), what: "nack" });
   }
 
@@ -173,7 +173,7 @@ export class RedisGroups {
     checkStream(stream);
     checkName("group", group);
     checkName("consumer", consumer);
-    const minIdle = String(checkMs("minIdleMs", options?.minIdleMs, this.#c.claimTimeoutMs));
+    const minIdle = String(checkMs("minIdleMs", options?.minIdleMs) ?? this.#c.claimTimeoutMs);
     const count = checkCount(options?.count, DEFAULT_READ_COUNT);
     const key = this.#c.key(stream);
     const out: GroupEntry[] = [];
@@ -182,7 +182,7 @@ export class RedisGroups {
       // XAUTOCLAIM scans at most 10 x COUNT PEL slots per call: follow its cursor to the end.
       do {
         const args = [group, consumer, minIdle, cursor, String(count - out.length)];
-        const r = (await CLAIM.run(this.#c.client, [key], args, RETURN_BUFFERS)) as [Buffer, RawReply[], number[]];
+        const r = (await CLAIM.run(this.#c.client, { keys: [key], args, options: RETURN_BUFFERS })) as [Buffer, RawReply[], number[]];
         r[1].forEach((raw, i) => out.push(parseGroupEntry(raw, r[2][i]!)));
         cursor = r[0].toString("latin1");
       } while (cursor !== "0-0" && out.length < count);
@@ -199,7 +199,7 @@ export class RedisGroups {
     checkName("group", group);
     const consumer = options?.consumer;
     if (consumer !== undefined) checkName("consumer", consumer);
-    const minIdle = checkMs("minIdleMs", options?.minIdleMs, 0);
+    const minIdle = checkMs("minIdleMs", options?.minIdleMs) ?? 0;
     const count = checkCount(options?.count, DEFAULT_READ_COUNT);
     const args = ["XPENDING", this.#c.key(stream), group];
     if (minIdle > 0) args.push("IDLE", String(minIdle));
@@ -286,7 +286,7 @@ export class RedisGroups {
       let n = 0;
       for (let i = 0; i < ids.length; i += ID_CHUNK) {
         const args = [group, consumer, String(t.idleMs), ...ids.slice(i, i + ID_CHUNK)];
-        n += Number(await TOUCH.run(this.#c.client, [key], args));
+        n += Number(await TOUCH.run(this.#c.client, { keys: [key], args }));
       }
       return n;
     } catch (e) {

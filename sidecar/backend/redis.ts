@@ -140,7 +140,7 @@ export class RedisBackend implements StreamBackend {
       socket: { connectTimeout: Math.min(options.connectTimeoutMs ?? 2000, 5000), reconnectStrategy: reconnectDelay },
     });
     this.#timed = new TimedCommands(this.#client, {
-      timeoutMs: checkMs("commandTimeoutMs", options.commandTimeoutMs, DEFAULT_COMMAND_TIMEOUT_MS),
+      timeoutMs: checkMs("commandTimeoutMs", options.commandTimeoutMs) ?? DEFAULT_COMMAND_TIMEOUT_MS,
       onTimeout: (message) => this.#health.timedOut(message),
       onAnswer: () => this.#health.answered(),
     });
@@ -176,7 +176,7 @@ export class RedisBackend implements StreamBackend {
       client: this.#timed,
       pool: this.#pool,
       key: (stream) => this.#key(stream),
-      claimTimeoutMs: checkMs("claimTimeoutMs", options.claimTimeoutMs, DEFAULT_CLAIM_TIMEOUT_MS),
+      claimTimeoutMs: checkMs("claimTimeoutMs", options.claimTimeoutMs) ?? DEFAULT_CLAIM_TIMEOUT_MS,
       closed: () => this.#closing,
     });
   }
@@ -226,11 +226,11 @@ export class RedisBackend implements StreamBackend {
         return { entryId: id, duplicate: false };
       }
       const opKey = `${key}:op:${entry.headers.opId}`;
-      const reply = (await ADD.run(this.#timed, [key, opKey], [
+      const reply = (await ADD.run(this.#timed, { keys: [key, opKey], args: [
         String(this.#windowMs),
         maxLen === undefined ? "" : String(maxLen),
         ...fields,
-      ])) as [string, number];
+      ] })) as [string, number];
       const duplicate = reply[1] === 1;
       if (duplicate) this.#dedupeHits++;
       return { entryId: String(reply[0]), duplicate };
@@ -251,7 +251,7 @@ export class RedisBackend implements StreamBackend {
       // "$" becomes the last id now, so nothing added from here on is missed while re-arming.
       const resolved: BlockCursor[] = await Promise.all(cursors.map(async (c) => {
         const key = this.#key(c.stream);
-        const after = c.after === "$" ? String(await LAST_ID.run(this.#timed, [key], [])) : c.after;
+        const after = c.after === "$" ? String(await LAST_ID.run(this.#timed, { keys: [key], args: [] })) : c.after;
         return { stream: c.stream, key, after };
       }));
       const now = await this.#xread(resolved, count);
@@ -278,7 +278,7 @@ export class RedisBackend implements StreamBackend {
     this.#checkOpen();
     checkStream(stream);
     try {
-      const r = (await INFO.run(this.#timed, [this.#key(stream)], [])) as [number, string?, string?];
+      const r = (await INFO.run(this.#timed, { keys: [this.#key(stream)], args: [] })) as [number, string?, string?];
       if (r[0] === 0) return { stream, length: 0, firstEntryId: null, lastEntryId: null };
       return { stream, length: r[0], firstEntryId: String(r[1]), lastEntryId: String(r[2]) };
     } catch (e) {
