@@ -186,13 +186,14 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
     frameTimeoutMs: parseDuration("frame-timeout", { text: get("frame-timeout") ?? "10s", min: 100, max: 3_600_000 }),
     partialBudget: parseSize("partial-budget", { text: get("partial-budget") ?? "256MiB", min: 1024 * 1024, max: 64 * 1024 * 1024 * 1024 }),
     http: get("http") === undefined ? undefined : parseHttpAddress(get("http")!),
-    httpAllowHosts: listFlag("http-allow-host", get("http-allow-host"), /^[A-Za-z0-9.:-]{1,253}$/, "a host name such as ampd.internal"),
-    httpAllowOrigins: listFlag("http-allow-origin", get("http-allow-origin"), /^https?:\/\/[^\s/]+$/, "an origin such as https://app.example:3000"),
+    httpAllowHosts: listFlag("http-allow-host", { text: get("http-allow-host"), shape: /^[A-Za-z0-9.:-]{1,253}$/, want: "a host name such as ampd.internal" }),
+    httpAllowOrigins: listFlag("http-allow-origin", { text: get("http-allow-origin"), shape: /^https?:\/\/[^\s/]+$/, want: "an origin such as https://app.example:3000" }),
     logLevel: parseChoice("log-level", { text: get("log-level") ?? "info", choices: LOG_LEVELS }),
   };
 }
 
-function listFlag(flag: string, text: string | undefined, shape: RegExp, want: string): string[] {
+function listFlag(flag: string, value: { text: string | undefined; shape: RegExp; want: string }): string[] {
+  const { text, shape, want } = value;
   if (text === undefined) return [];
   const items = text.split(",").map((x) => x.trim()).filter((x) => x !== "");
   for (const x of items) {

@@ -182,7 +182,7 @@ export class SocketPort implements BusPort {
     if (rid === null || rid === undefined) {
       // An error the sidecar could not tie to a request (a frame it could not read): fail everything pending.
       const e = m.error as { code: string; message: string; details?: Record<string, unknown> } | undefined;
-      const err = new BusError(e?.code ?? "BAD_REQUEST", e?.message ?? "sidecar refused a frame", e?.details);
+      const err = new BusError(e?.code ?? "BAD_REQUEST", e?.message ?? "sidecar refused a frame", { details: e?.details });
       for (const p of this.#pending.values()) p.reject(err);
       this.#pending.clear();
       return;
@@ -202,7 +202,7 @@ export class SocketPort implements BusPort {
       p.resolve(m);
     } else {
       const e = m.error as { code: string; message: string; details?: Record<string, unknown> };
-      p.reject(new BusError(e.code, `${p.op}: ${e.message}`, e.details));
+      p.reject(new BusError(e.code, `${p.op}: ${e.message}`, { details: e.details }));
     }
   }
 
