@@ -162,7 +162,8 @@ function smallIssue(issue: unknown): { path: (string | number)[]; message: strin
   return { path, message: clip(typeof i.message === "string" ? i.message : String(i.message), 256) };
 }
 
-function bad(field: string, want: string, got: unknown): ProtocolError {
+function bad(field: string, what: { want: string; got: unknown }): ProtocolError {
+  const { want, got } = what;
   return new ProtocolError("BAD_ARGUMENT", `${field} must be ${want} (was ${show(got)})`, { details: { field } });
 }
 
@@ -172,7 +173,7 @@ const STREAM_NAME = /^[^\s\x00-\x1f\x7f{}]{1,256}$/;
 export function streamArg(req: Request, field = "stream"): string {
   const v = req[field];
   if (typeof v !== "string" || !STREAM_NAME.test(v)) {
-    throw bad(field, "a stream name (1 to 256 characters, no spaces, control characters or braces)", v);
+    throw bad(field, { want: "a stream name (1 to 256 characters, no spaces, control characters or braces)", got: v });
   }
   return v;
 }
@@ -183,7 +184,7 @@ export function isStreamName(v: string): boolean {
 
 /** Where a read starts: `0`, `$`, or an entry id `ms-seq`. */
 export function fromArg(v: unknown, field: string): string {
-  if (typeof v !== "string" || !isReadFrom(v)) throw bad(field, `"0", "$" or an entry id like "1706745600000-0"`, v);
+  if (typeof v !== "string" || !isReadFrom(v)) throw bad(field, { want: `"0", "$" or an entry id like "1706745600000-0"`, got: v });
   return v;
 }
 
@@ -200,7 +201,7 @@ export function intArg(req: Request, spec: IntArgSpec): number {
   const v = req[field];
   if (v === undefined && fallback !== undefined) return fallback;
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw bad(field, `an integer from ${min} to ${max}`, v);
+    throw bad(field, { want: `an integer from ${min} to ${max}`, got: v });
   }
   return v;
 }
@@ -213,7 +214,7 @@ export function strArg(req: Request, spec: { field: string; maxLen: number; opti
   const { field, maxLen, optional = false } = spec;
   const v = req[field];
   if (v === undefined && optional) return undefined;
-  if (typeof v !== "string" || v.length === 0 || v.length > maxLen) throw bad(field, `a string of 1 to ${maxLen} characters`, v);
+  if (typeof v !== "string" || v.length === 0 || v.length > maxLen) throw bad(field, { want: `a string of 1 to ${maxLen} characters`, got: v });
   return v;
 }
 
@@ -221,20 +222,20 @@ export function boolArg(req: Request, spec: { field: string; fallback: boolean }
   const { field, fallback } = spec;
   const v = req[field];
   if (v === undefined) return fallback;
-  if (typeof v !== "boolean") throw bad(field, "true or false", v);
+  if (typeof v !== "boolean") throw bad(field, { want: "true or false", got: v });
   return v;
 }
 
 export function binArg(req: Request, field: string): Uint8Array {
   const v = req[field];
-  if (!(v instanceof Uint8Array)) throw bad(field, "MessagePack bin (the encoded message bytes)", v);
+  if (!(v instanceof Uint8Array)) throw bad(field, { want: "MessagePack bin (the encoded message bytes)", got: v });
   return v;
 }
 
 export function mapArg(req: Request, field: string): Record<string, unknown> {
   const v = req[field];
   if (typeof v !== "object" || v === null || Array.isArray(v) || v instanceof Uint8Array) {
-    throw bad(field, "a map", v);
+    throw bad(field, { want: "a map", got: v });
   }
   return v as Record<string, unknown>;
 }

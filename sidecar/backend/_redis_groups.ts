@@ -87,7 +87,7 @@ export class RedisGroups {
     checkName("group", group);
     const from = checkGroupStart(options?.from);
     try {
-      return { created: await this.#create(this.#c.key(stream), group, from) };
+      return { created: await this.#create(this.#c.key(stream), { group, from }) };
     } catch (e) {
       throw toBackendError(e, `create group ${JSON.stringify(group)} on stream ${JSON.stringify(stream)}`);
     }
@@ -125,7 +125,7 @@ export class RedisGroups {
           // restart the stream restarted too, and everything in it is new to this group.
           recreated = true;
           try {
-            await this.#create(key, group, "0");
+            await this.#create(key, { group, from: "0" });
             continue;
           } catch (e2) {
             e = e2;
@@ -265,7 +265,8 @@ export class RedisGroups {
   }
 
   /** XGROUP CREATE ... MKSTREAM; false when the group existed. */
-  async #create(key: string, group: string, from: string): Promise<boolean> {
+  async #create(key: string, start: { group: string; from: string }): Promise<boolean> {
+    const { group, from } = start;
     try {
       await this.#c.client.sendCommand(["XGROUP", "CREATE", key, group, from, "MKSTREAM"]);
       return true;
