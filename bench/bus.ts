@@ -279,7 +279,7 @@ async function consumePhase(env: Env, stream: string): Promise<void> {
         let granted = 0;
         let subId = 0;
         const port = client.port;
-        port.subscribe(stream, "0", WINDOW, (entries) => {
+        port.subscribe(stream, { from: "0", credit: WINDOW, onEntries: (entries) => {
           got += entries.length;
           if (got >= N) {
             void port.unsubscribe(subId).catch(() => {});
@@ -289,7 +289,7 @@ async function consumePhase(env: Env, stream: string): Promise<void> {
             granted += g;
             port.credit(subId, g).catch(reject);
           }
-        }).then((s) => (subId = s.sub), reject);
+        } }).then((s) => (subId = s.sub), reject);
       }));
     if (redisUrl && backend === "redis") {
       const raw = await rawClient(redisUrl);

@@ -269,7 +269,7 @@ async function ampdConsume(
           // Pre-filled: an empty fetch means every entry went to some consumer.
           if (got.length === 0) return;
           for (const d of got) t.see(d.entryId, d.deliveries);
-          const n = await clients[i].port.ack(stream, group, got.map((d) => d.entryId));
+          const n = await clients[i].port.ack({ stream, group }, got.map((d) => d.entryId));
           t.acked += n; // (not `t.acked += await`: that reads t.acked before the await, and the consumers run concurrently)
         }
       }));
@@ -360,19 +360,19 @@ async function inProcessConsume(msgs: Prepared): Promise<void> {
   // Warm-up (untimed): both paths once, so neither row pays the JIT for the other.
   for (const withClaim of [true, false]) {
     const group = `warm${groupSerial++}`;
-    await mem.createGroup(stream, group, { from: "0" });
+    await mem.createGroup({ stream, group }, { from: "0" });
     for (;;) {
       const got = withClaim
         ? await reader.read({ stream, group, consumer: "c0", count: COUNT })
-        : await mem.readGroup(stream, group, "c0", { count: COUNT });
+        : await mem.readGroup({ stream, group, consumer: "c0" }, { count: COUNT });
       if (got.length === 0) break;
-      await mem.ack(stream, group, got.map((e) => e.entryId));
+      await mem.ack({ stream, group }, got.map((e) => e.entryId));
     }
   }
   // Alternating passes (median reported): a single pass of each is dominated by GC and JIT timing.
   for (const name of [NAME.memReader, NAME.memRead, NAME.memReader, NAME.memRead, NAME.memReader, NAME.memRead]) {
     const group = `g${groupSerial++}`;
-    await mem.createGroup(stream, group, { from: "0" });
+    await mem.createGroup({ stream, group }, { from: "0" });
     await measureConsume(env, {
       name,
       consumers: 1,
@@ -382,11 +382,11 @@ async function inProcessConsume(msgs: Prepared): Promise<void> {
       for (;;) {
         const got = name === NAME.memReader
           ? await reader.read({ stream, group, consumer: "c0", count: COUNT })
-          : await mem.readGroup(stream, group, "c0", { count: COUNT });
+          : await mem.readGroup({ stream, group, consumer: "c0" }, { count: COUNT });
         t.fetches++;
         if (got.length === 0) return t;
         for (const e of got) t.see(e.entryId, e.deliveries);
-        const n = await mem.ack(stream, group, got.map((e) => e.entryId));
+        const n = await mem.ack({ stream, group }, got.map((e) => e.entryId));
         t.acked += n;
       }
       },
@@ -420,15 +420,15 @@ async function claimCost(url: string, stats: Raw, msgs: Prepared): Promise<Claim
     await windowed({ count: max, inflight: 500 }, (i) => b.add(stream, { headers: fill.headers[i], msg: fill.bytes[i] }));
     for (const pel of PEL_SIZES) {
       const group = `pel${pel}`;
-      await b.createGroup(stream, group, { from: "0" });
+      await b.createGroup({ stream, group }, { from: "0" });
       // `pel` entries delivered to another consumer and not acked: pending, but not idle for 30 s.
-      for (let k = 0; k < pel; k += 1000) await b.readGroup(stream, group, "holder", { count: Math.min(1000, pel - k) });
+      for (let k = 0; k < pel; k += 1000) await b.readGroup({ stream, group, consumer: "holder" }, { count: Math.min(1000, pel - k) });
       const calls = pel >= 10_000 ? 30 : 100;
       const times: number[] = [];
       const s0 = bname === "redis" ? await commandStats(stats) : undefined;
       for (let i = 0; i < calls; i++) {
         const t0 = performance.now();
-        const got = await b.claim(stream, group, "c0", { minIdleMs: 30_000, count: COUNT });
+        const got = await b.claim({ stream, group, consumer: "c0" }, { minIdleMs: 30_000, count: COUNT });
         times.push(performance.now() - t0);
         check(got.length === 0, "claim took nothing (no entry idle 30 s)");
       }

@@ -263,10 +263,11 @@ export class BusError extends AmpbusError {
   readonly details?: Record<string, unknown>;
   /** For `INVALID_MESSAGE`: every problem with the message. */
   readonly issues?: Issue[];
-  /** The sidecar's error `code`, `message` and `details`; `issues` is taken from `details.issues`. */
-  constructor(code: string, message: string, details?: Record<string, unknown>) {
-    super(code, message);
+  /** The sidecar's error `code`, `message` and `options.details`; `issues` is taken from `details.issues`. */
+  constructor(code: string, message: string, options?: ErrorOptions & { details?: Record<string, unknown> }) {
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "BusError";
+    const details = options?.details;
     this.details = details;
     if (Array.isArray(details?.issues)) this.issues = details.issues as Issue[];
   }

@@ -12,17 +12,17 @@ import { fromArg, intArg, type OpContext, optIntArg, ProtocolError, type Request
 
 
 function nameArg(req: Request, field: string): string {
-  return strArg(req, field, 128)!;
+  return strArg(req, { field, maxLen: 128 })!;
 }
 
 function idsArg(req: Request, field = "ids"): string[] {
   const v = req[field];
   if (!Array.isArray(v) || v.length === 0 || v.length > 10_000) {
-    throw new ProtocolError("BAD_ARGUMENT", `${field} must be an array of 1 to 10000 entry ids`, { field });
+    throw new ProtocolError("BAD_ARGUMENT", `${field} must be an array of 1 to 10000 entry ids`, { details: { field } });
   }
   for (let i = 0; i < v.length; i++) {
     if (typeof v[i] !== "string" || !isEntryId(v[i])) {
-      throw new ProtocolError("BAD_ARGUMENT", `${field}[${i}] must be an entry id like "1706745600000-0" (was ${JSON.stringify(v[i]) ?? typeof v[i]})`, { field });
+      throw new ProtocolError("BAD_ARGUMENT", `${field}[${i}] must be an entry id like "1706745600000-0" (was ${JSON.stringify(v[i]) ?? typeof v[i]})`, { details: { field } });
     }
   }
   return v as string[];
@@ -36,15 +36,15 @@ async function groupCreate(s: OpContext, req: Request) {
   const stream = streamArg(req);
   const group = nameArg(req, "group");
   const from = fromArg(req.from ?? "$", "from");
-  return await s.backend.createGroup(stream, group, { from });
+  return await s.backend.createGroup({ stream, group }, { from });
 }
 
 async function groupRead(s: OpContext, req: Request) {
   const stream = streamArg(req);
   const group = nameArg(req, "group");
   const consumer = nameArg(req, "consumer");
-  const count = intArg(req, "count", 1, 10_000, 100);
-  const block = optIntArg(req, "block", 1, 300_000);
+  const count = intArg(req, { field: "count", min: 1, max: 10_000, fallback: 100 });
+  const block = optIntArg(req, { field: "block", min: 1, max: 300_000 });
   const maxBytes = s.state.config.maxFrame; // a longer delivery is cut; the rest goes to this consumer's next read
   const entries = await s.state.groups.read({ stream, group, consumer, count, block, signal: s.abortSignal, maxBytes });
   return { entries: wire(entries) };
@@ -53,7 +53,7 @@ async function groupRead(s: OpContext, req: Request) {
 async function ack(s: OpContext, req: Request) {
   const stream = streamArg(req);
   const group = nameArg(req, "group");
-  return { acked: await s.backend.ack(stream, group, idsArg(req)) };
+  return { acked: await s.backend.ack({ stream, group }, idsArg(req)) };
 }
 
 async function nack(s: OpContext, req: Request) {
@@ -61,9 +61,9 @@ async function nack(s: OpContext, req: Request) {
   const group = nameArg(req, "group");
   const consumer = nameArg(req, "consumer");
   const ids = idsArg(req);
-  const delay = intArg(req, "delay", 0, 24 * 3_600_000, 0);
-  const nacked = await s.backend.nack(stream, group, consumer, ids, { delayMs: delay, claimTimeoutMs: s.state.groups.claimTimeoutMs });
-  s.state.groups.noteNack(stream, group);
+  const delay = intArg(req, { field: "delay", min: 0, max: 24 * 3_600_000, fallback: 0 });
+  const nacked = await s.backend.nack({ stream, group, consumer }, { entryIds: ids, delayMs: delay, claimTimeoutMs: s.state.groups.claimTimeoutMs });
+  s.state.groups.noteNack({ stream, group });
   return { nacked };
 }
 
@@ -71,23 +71,23 @@ async function extend(s: OpContext, req: Request) {
   const stream = streamArg(req);
   const group = nameArg(req, "group");
   const consumer = nameArg(req, "consumer");
-  return { extended: await s.backend.extend(stream, group, consumer, idsArg(req)) };
+  return { extended: await s.backend.extend({ stream, group, consumer }, idsArg(req)) };
 }
 
 async function pending(s: OpContext, req: Request) {
   const stream = streamArg(req);
   const group = nameArg(req, "group");
   const consumer = req.consumer === undefined ? undefined : nameArg(req, "consumer");
-  const count = intArg(req, "count", 1, 10_000, 100);
-  return { pending: await s.backend.pending(stream, group, { consumer, count }) };
+  const count = intArg(req, { field: "count", min: 1, max: 10_000, fallback: 100 });
+  return { pending: await s.backend.pending({ stream, group }, { consumer, count }) };
 }
 
 async function claim(s: OpContext, req: Request) {
   const stream = streamArg(req);
   const group = nameArg(req, "group");
   const consumer = nameArg(req, "consumer");
-  const minIdle = optIntArg(req, "minIdle", 0, 24 * 3_600_000);
-  const count = intArg(req, "count", 1, 10_000, 100);
+  const minIdle = optIntArg(req, { field: "minIdle", min: 0, max: 24 * 3_600_000 });
+  const count = intArg(req, { field: "count", min: 1, max: 10_000, fallback: 100 });
   const maxBytes = s.state.config.maxFrame;
   const entries = await s.state.groups.claimFor({ stream, group, consumer, count, maxBytes }, minIdle ?? s.state.groups.claimTimeoutMs);
   return { entries: wire(entries) };

@@ -158,9 +158,9 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new UsageError(`--redis must be a redis:// or rediss:// URL (was ${JSON.stringify(redisUrl)})`);
   }
-  const backend = parseChoice("backend", get("backend") ?? "auto", ["redis", "memory", "auto"] as const);
+  const backend = parseChoice("backend", { text: get("backend") ?? "auto", choices: ["redis", "memory", "auto"] as const });
   if (backend === "redis" && redisUrl === undefined) throw new UsageError("--backend redis needs --redis URL or REDIS_URL");
-  const fallback = parseChoice("fallback", get("fallback") ?? "none", ["none", "memory"] as const);
+  const fallback = parseChoice("fallback", { text: get("fallback") ?? "none", choices: ["none", "memory"] as const });
   if (backend === "redis" && fallback === "memory") throw new UsageError("--fallback memory contradicts --backend redis (use --backend auto)");
   const prefix = get("prefix") ?? "ampbus:";
   if (!/^[^\s{}]{0,64}$/.test(prefix)) throw new UsageError(`--prefix must be up to 64 characters without spaces or braces (was ${JSON.stringify(prefix)})`);
@@ -172,27 +172,28 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
     socketMode: parseInt(modeText, 8),
     redisUrl,
     backend,
-    connectTimeoutMs: parseDuration("connect-timeout", get("connect-timeout") ?? "10s", 50, 3_600_000),
+    connectTimeoutMs: parseDuration("connect-timeout", { text: get("connect-timeout") ?? "10s", min: 50, max: 3_600_000 }),
     fallback,
-    commandTimeoutMs: /^0+(ms|s)?$/.test(get("command-timeout") ?? "") ? 0 : parseDuration("command-timeout", get("command-timeout") ?? "5s", 10, 3_600_000),
+    commandTimeoutMs: /^0+(ms|s)?$/.test(get("command-timeout") ?? "") ? 0 : parseDuration("command-timeout", { text: get("command-timeout") ?? "5s", min: 10, max: 3_600_000 }),
     allowEviction: flags.has("allow-eviction"),
     prefix,
-    maxFrame: parseSize("max-frame", get("max-frame") ?? String(DEFAULT_MAX_FRAME), 1024, 256 * 1024 * 1024),
-    dedupeWindowMs: parseDuration("dedupe-window", get("dedupe-window") ?? String(DEFAULT_DEDUPE_WINDOW_MS), 1, 7 * 24 * 3_600_000),
-    claimTimeoutMs: parseDuration("claim-timeout", get("claim-timeout") ?? "30s", 10, 24 * 3_600_000),
-    maxDeliveries: parseCount("max-deliveries", get("max-deliveries") ?? "5", 1, 1000),
+    maxFrame: parseSize("max-frame", { text: get("max-frame") ?? String(DEFAULT_MAX_FRAME), min: 1024, max: 256 * 1024 * 1024 }),
+    dedupeWindowMs: parseDuration("dedupe-window", { text: get("dedupe-window") ?? String(DEFAULT_DEDUPE_WINDOW_MS), min: 1, max: 7 * 24 * 3_600_000 }),
+    claimTimeoutMs: parseDuration("claim-timeout", { text: get("claim-timeout") ?? "30s", min: 10, max: 24 * 3_600_000 }),
+    maxDeliveries: parseCount("max-deliveries", { text: get("max-deliveries") ?? "5", min: 1, max: 1000 }),
     token,
-    helloTimeoutMs: parseDuration("hello-timeout", get("hello-timeout") ?? "5s", 100, 3_600_000),
-    frameTimeoutMs: parseDuration("frame-timeout", get("frame-timeout") ?? "10s", 100, 3_600_000),
-    partialBudget: parseSize("partial-budget", get("partial-budget") ?? "256MiB", 1024 * 1024, 64 * 1024 * 1024 * 1024),
+    helloTimeoutMs: parseDuration("hello-timeout", { text: get("hello-timeout") ?? "5s", min: 100, max: 3_600_000 }),
+    frameTimeoutMs: parseDuration("frame-timeout", { text: get("frame-timeout") ?? "10s", min: 100, max: 3_600_000 }),
+    partialBudget: parseSize("partial-budget", { text: get("partial-budget") ?? "256MiB", min: 1024 * 1024, max: 64 * 1024 * 1024 * 1024 }),
     http: get("http") === undefined ? undefined : parseHttpAddress(get("http")!),
-    httpAllowHosts: listFlag("http-allow-host", get("http-allow-host"), /^[A-Za-z0-9.:-]{1,253}$/, "a host name such as ampd.internal"),
-    httpAllowOrigins: listFlag("http-allow-origin", get("http-allow-origin"), /^https?:\/\/[^\s/]+$/, "an origin such as https://app.example:3000"),
-    logLevel: parseChoice("log-level", get("log-level") ?? "info", LOG_LEVELS),
+    httpAllowHosts: listFlag("http-allow-host", { text: get("http-allow-host"), shape: /^[A-Za-z0-9.:-]{1,253}$/, want: "a host name such as ampd.internal" }),
+    httpAllowOrigins: listFlag("http-allow-origin", { text: get("http-allow-origin"), shape: /^https?:\/\/[^\s/]+$/, want: "an origin such as https://app.example:3000" }),
+    logLevel: parseChoice("log-level", { text: get("log-level") ?? "info", choices: LOG_LEVELS }),
   };
 }
 
-function listFlag(flag: string, text: string | undefined, shape: RegExp, want: string): string[] {
+function listFlag(flag: string, value: { text: string | undefined; shape: RegExp; want: string }): string[] {
+  const { text, shape, want } = value;
   if (text === undefined) return [];
   const items = text.split(",").map((x) => x.trim()).filter((x) => x !== "");
   for (const x of items) {
@@ -273,7 +274,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   let http: HttpServer | undefined;
   if (o.http) {
     const mirror = new Mirror({ maxFrame: o.maxFrame });
-    state.onAdded = (stream, entryId, msg, bytes) => mirror.publish(stream, entryId, msg, bytes);
+    state.onAdded = (added) => mirror.publish(added);
     try {
       http = listenHttp(state, { ...o.http, mirror, allowHosts: o.httpAllowHosts, allowOrigins: o.httpAllowOrigins });
     } catch (e) {

@@ -43,15 +43,15 @@ let nextSubId = 1;
 
 function hello(s: OpContext, req: Request) {
   if (s.helloDone) throw new ProtocolError("BAD_REQUEST", "hello was already sent on this connection");
-  const version = intArg(req, "version", 0, 0xffff);
-  const client = strArg(req, "client", 128)!;
+  const version = intArg(req, { field: "version", min: 0, max: 0xffff });
+  const client = strArg(req, { field: "client", maxLen: 128 })!;
   const token = req.token;
-  if (token !== undefined && typeof token !== "string") throw new ProtocolError("BAD_ARGUMENT", "token must be a string", { field: "token" });
+  if (token !== undefined && typeof token !== "string") throw new ProtocolError("BAD_ARGUMENT", "token must be a string", { details: { field: "token" } });
   if (version < 1) {
-    throw new ProtocolError("VERSION_UNSUPPORTED", `protocol version ${version} is not supported; ampd speaks 1 to ${PROTOCOL_VERSION}`, {
+    throw new ProtocolError("VERSION_UNSUPPORTED", `protocol version ${version} is not supported; ampd speaks 1 to ${PROTOCOL_VERSION}`, { details: {
       min: 1,
       max: PROTOCOL_VERSION,
-    });
+    } });
   }
   const want = s.state.config.token;
   if (want !== undefined && (typeof token !== "string" || !tokensEqual(token, want))) {
@@ -73,14 +73,14 @@ function hello(s: OpContext, req: Request) {
 function add(s: OpContext, req: Request) {
   const stream = streamArg(req);
   const bytes = binArg(req, "msg");
-  const maxLen = optIntArg(req, "maxLen", 1, 0x7fffffff);
+  const maxLen = optIntArg(req, { field: "maxLen", min: 1, max: 0x7fffffff });
   checkEntrySize(bytes.length, s.state.config.maxFrame); // TOO_LARGE: what could not be delivered is not stored
   let msg;
   try {
     msg = decode(bytes, { maxBytes: s.state.config.maxFrame });
   } catch (e) {
     if (e instanceof DecodeError && e.code === "BAD_BYTES") {
-      throw new ProtocolError("BAD_ARGUMENT", `msg is not an encoded message: ${e.message}`, { field: "msg" }, { cause: e });
+      throw new ProtocolError("BAD_ARGUMENT", `msg is not an encoded message: ${e.message}`, { details: { field: "msg" }, cause: e });
     }
     throw e; // ValidationError (INVALID_MESSAGE, with issues) or UNKNOWN_VERSION
   }
@@ -92,7 +92,7 @@ function add(s: OpContext, req: Request) {
     if (r.duplicate) counters.duplicates++;
     else {
       counters.added++;
-      s.state.onAdded?.(stream, r.entryId, msg, stored);
+      s.state.onAdded?.({ stream, entryId: r.entryId, msg, bytes: stored });
     }
     return new AddReply(r.entryId, r.duplicate);
   });
@@ -106,10 +106,10 @@ function read(s: OpContext, req: Request) {
     cursors.push({ stream, after: fromArg(streams[stream], `streams[${JSON.stringify(stream)}]`) });
   }
   if (cursors.length === 0 || cursors.length > MAX_READ_STREAMS) {
-    throw new ProtocolError("BAD_ARGUMENT", `streams must name 1 to ${MAX_READ_STREAMS} streams (was ${cursors.length})`, { field: "streams" });
+    throw new ProtocolError("BAD_ARGUMENT", `streams must name 1 to ${MAX_READ_STREAMS} streams (was ${cursors.length})`, { details: { field: "streams" } });
   }
-  const count = intArg(req, "count", 1, 10_000, 100);
-  const block = optIntArg(req, "block", 1, 300_000);
+  const count = intArg(req, { field: "count", min: 1, max: 10_000, fallback: 100 });
+  const block = optIntArg(req, { field: "block", min: 1, max: 300_000 });
   const maxBytes = s.state.config.maxFrame;
   return readLive(s.backend, cursors, { count, block, signal: s.abortSignal, maxBytes }).then((batches) => ({
     streams: batches.map((b) => ({ stream: b.stream, entries: b.entries.map((e) => [e.entryId, e.msg]), last: b.last })),
@@ -119,7 +119,7 @@ function read(s: OpContext, req: Request) {
 async function subscribe(s: OpContext, req: Request) {
   const stream = streamArg(req);
   let from = fromArg(req.from ?? "$", "from");
-  const credit = intArg(req, "credit", 0, 1_000_000, 0);
+  const credit = intArg(req, { field: "credit", min: 0, max: 1_000_000, fallback: 0 });
   if (s.subscriptions.size >= MAX_SUBSCRIPTIONS) {
     throw new ProtocolError("LIMIT_EXCEEDED", `at most ${MAX_SUBSCRIPTIONS} subscriptions per connection`);
   }
@@ -138,15 +138,15 @@ async function subscribe(s: OpContext, req: Request) {
 }
 
 function subArg(s: OpContext, req: Request): SubscriptionHandle {
-  const id = intArg(req, "sub", 1, Number.MAX_SAFE_INTEGER);
+  const id = intArg(req, { field: "sub", min: 1, max: Number.MAX_SAFE_INTEGER });
   const sub = s.subscriptions.get(id);
-  if (sub === undefined) throw new ProtocolError("UNKNOWN_SUBSCRIPTION", `no subscription ${id} on this connection`, { field: "sub" });
+  if (sub === undefined) throw new ProtocolError("UNKNOWN_SUBSCRIPTION", `no subscription ${id} on this connection`, { details: { field: "sub" } });
   return sub;
 }
 
 function credit(s: OpContext, req: Request) {
   const sub = subArg(s, req);
-  sub.addCredit(intArg(req, "n", 1, 1_000_000));
+  sub.addCredit(intArg(req, { field: "n", min: 1, max: 1_000_000 }));
   return { credit: sub.credit };
 }
 
@@ -159,8 +159,8 @@ function unsubscribe(s: OpContext, req: Request) {
 
 function trim(s: OpContext, req: Request) {
   const stream = streamArg(req);
-  const maxLen = intArg(req, "maxLen", 0, 0x7fffffff);
-  const approximate = boolArg(req, "approximate", false);
+  const maxLen = intArg(req, { field: "maxLen", min: 0, max: 0x7fffffff });
+  const approximate = boolArg(req, { field: "approximate", fallback: false });
   return s.backend.trim(stream, { maxLen, approximate }).then((removed) => ({ removed }));
 }
 
@@ -183,7 +183,7 @@ function info(s: OpContext, req: Request) {
 }
 
 function streams(s: OpContext, req: Request) {
-  const limit = intArg(req, "limit", 1, 10_000, 10_000);
+  const limit = intArg(req, { field: "limit", min: 1, max: 10_000, fallback: 10_000 });
   return s.backend.streams({ limit }).then((names) => ({ streams: names }));
 }
 

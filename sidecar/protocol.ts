@@ -38,10 +38,11 @@ export type ErrorCode =
 /** An error reply: `{rid, ok: false, error: {code, message, details?}}`. */
 export class ProtocolError extends AmpbusError {
   readonly details?: Record<string, unknown>;
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: ErrorOptions) {
-    super(code, message, options);
+  /** `options.details` goes into the reply's `error.details`; `options.cause` is kept as the cause. */
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions & { details?: Record<string, unknown> }) {
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "ProtocolError";
-    this.details = details;
+    this.details = options?.details;
   }
 }
 
@@ -136,7 +137,8 @@ function clip(s: string, max: number): string {
  * `issues` to `MAX_ERROR_ISSUES` entries with short paths; anything else is
  * dropped. An error reply therefore stays under about 16 KiB.
  */
-export function errorBody(code: string, message: string, details?: Record<string, unknown>): Record<string, unknown> {
+export function errorBody(e: { code: string; message: string; details?: Record<string, unknown> }): Record<string, unknown> {
+  const { code, message, details } = e;
   const error: Record<string, unknown> = { code: clip(code, 64), message: clip(message, MAX_ERROR_MESSAGE) };
   if (details === undefined) return error;
   const small: Record<string, unknown> = {};
@@ -160,8 +162,9 @@ function smallIssue(issue: unknown): { path: (string | number)[]; message: strin
   return { path, message: clip(typeof i.message === "string" ? i.message : String(i.message), 256) };
 }
 
-function bad(field: string, want: string, got: unknown): ProtocolError {
-  return new ProtocolError("BAD_ARGUMENT", `${field} must be ${want} (was ${show(got)})`, { field });
+function bad(field: string, what: { want: string; got: unknown }): ProtocolError {
+  const { want, got } = what;
+  return new ProtocolError("BAD_ARGUMENT", `${field} must be ${want} (was ${show(got)})`, { details: { field } });
 }
 
 /** Stream names: 1 to 256 characters, no white space, control characters or braces. */
@@ -170,7 +173,7 @@ const STREAM_NAME = /^[^\s\x00-\x1f\x7f{}]{1,256}$/;
 export function streamArg(req: Request, field = "stream"): string {
   const v = req[field];
   if (typeof v !== "string" || !STREAM_NAME.test(v)) {
-    throw bad(field, "a stream name (1 to 256 characters, no spaces, control characters or braces)", v);
+    throw bad(field, { want: "a stream name (1 to 256 characters, no spaces, control characters or braces)", got: v });
   }
   return v;
 }
@@ -181,47 +184,58 @@ export function isStreamName(v: string): boolean {
 
 /** Where a read starts: `0`, `$`, or an entry id `ms-seq`. */
 export function fromArg(v: unknown, field: string): string {
-  if (typeof v !== "string" || !isReadFrom(v)) throw bad(field, `"0", "$" or an entry id like "1706745600000-0"`, v);
+  if (typeof v !== "string" || !isReadFrom(v)) throw bad(field, { want: `"0", "$" or an entry id like "1706745600000-0"`, got: v });
   return v;
 }
 
-export function intArg(req: Request, field: string, min: number, max: number, dflt?: number): number {
+/** An integer field of `req` from `min` to `max`; `fallback` when absent (required without one). */
+export interface IntArgSpec {
+  field: string;
+  min: number;
+  max: number;
+  fallback?: number;
+}
+
+export function intArg(req: Request, spec: IntArgSpec): number {
+  const { field, min, max, fallback } = spec;
   const v = req[field];
-  if (v === undefined && dflt !== undefined) return dflt;
+  if (v === undefined && fallback !== undefined) return fallback;
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
-    throw bad(field, `an integer from ${min} to ${max}`, v);
+    throw bad(field, { want: `an integer from ${min} to ${max}`, got: v });
   }
   return v;
 }
 
-export function optIntArg(req: Request, field: string, min: number, max: number): number | undefined {
-  return req[field] === undefined ? undefined : intArg(req, field, min, max);
+export function optIntArg(req: Request, spec: Omit<IntArgSpec, "fallback">): number | undefined {
+  return req[spec.field] === undefined ? undefined : intArg(req, spec);
 }
 
-export function strArg(req: Request, field: string, maxLen: number, optional = false): string | undefined {
+export function strArg(req: Request, spec: { field: string; maxLen: number; optional?: boolean }): string | undefined {
+  const { field, maxLen, optional = false } = spec;
   const v = req[field];
   if (v === undefined && optional) return undefined;
-  if (typeof v !== "string" || v.length === 0 || v.length > maxLen) throw bad(field, `a string of 1 to ${maxLen} characters`, v);
+  if (typeof v !== "string" || v.length === 0 || v.length > maxLen) throw bad(field, { want: `a string of 1 to ${maxLen} characters`, got: v });
   return v;
 }
 
-export function boolArg(req: Request, field: string, dflt: boolean): boolean {
+export function boolArg(req: Request, spec: { field: string; fallback: boolean }): boolean {
+  const { field, fallback } = spec;
   const v = req[field];
-  if (v === undefined) return dflt;
-  if (typeof v !== "boolean") throw bad(field, "true or false", v);
+  if (v === undefined) return fallback;
+  if (typeof v !== "boolean") throw bad(field, { want: "true or false", got: v });
   return v;
 }
 
 export function binArg(req: Request, field: string): Uint8Array {
   const v = req[field];
-  if (!(v instanceof Uint8Array)) throw bad(field, "MessagePack bin (the encoded message bytes)", v);
+  if (!(v instanceof Uint8Array)) throw bad(field, { want: "MessagePack bin (the encoded message bytes)", got: v });
   return v;
 }
 
 export function mapArg(req: Request, field: string): Record<string, unknown> {
   const v = req[field];
   if (typeof v !== "object" || v === null || Array.isArray(v) || v instanceof Uint8Array) {
-    throw bad(field, "a map", v);
+    throw bad(field, { want: "a map", got: v });
   }
   return v as Record<string, unknown>;
 }

@@ -7,6 +7,18 @@
 import type { StreamBackend } from "../sdk/backend/types.ts";
 import type { AISPMessage } from "../sdk/envelope/envelope.ts";
 import type { Logger } from "./log.ts";
+
+/** A message `add` stored (not a duplicate): what `ServerState.onAdded` and the live mirror get. */
+export interface AddedEntry {
+  /** The stream it was stored in. */
+  stream: string;
+  /** Its entry id there. */
+  entryId: string;
+  /** The decoded message. */
+  msg: AISPMessage;
+  /** The stored bytes (not a view of a reused buffer). */
+  bytes: Uint8Array;
+}
 import { type DeliveryPolicy, GroupReader } from "../sdk/backend/group_reader.ts";
 
 /** ampd's settings, after flags and environment were read. */
@@ -91,7 +103,7 @@ export class ServerState {
   subscriptions = 0;
   shuttingDown = false;
   /** Called after `add` stored a message (not for duplicates), with the stored bytes: the live mirror. */
-  onAdded: ((stream: string, entryId: string, msg: AISPMessage, bytes: Uint8Array) => void) | undefined;
+  onAdded: ((added: AddedEntry) => void) | undefined;
   inFlight = 0;
   #idleWaiters: (() => void)[] = [];
   #swept = new Set<Swept>();

@@ -283,7 +283,7 @@ export class Session implements OpContext {
     if (typeof rid !== "number" || !Number.isInteger(rid) || rid < 0 || rid > 0xffffffff) {
       this.state.counters.badRequests++;
       const got = rid === undefined ? "missing" : show(rid);
-      this.#replyError(null, new ProtocolError("BAD_REQUEST", `rid must be an integer from 0 to 4294967295 (was ${got})`, { field: "rid" }));
+      this.#replyError(null, new ProtocolError("BAD_REQUEST", `rid must be an integer from 0 to 4294967295 (was ${got})`, { details: { field: "rid" } }));
       return;
     }
     const op = r.op;
@@ -291,7 +291,7 @@ export class Session implements OpContext {
     if (handler === undefined) {
       this.state.counters.badRequests++;
       const known = Object.keys(OPS).join(", ");
-      this.#replyError(rid, new ProtocolError("UNKNOWN_OP", `unknown op ${show(op)}; known ops: ${known}`, { field: "op" }));
+      this.#replyError(rid, new ProtocolError("UNKNOWN_OP", `unknown op ${show(op)}; known ops: ${known}`, { details: { field: "op" } }));
       return;
     }
     if (!this.helloDone && op !== "hello") {
@@ -423,7 +423,7 @@ export class Session implements OpContext {
       this.state.log.error(`client ${this.id}: ${(e as Error)?.stack ?? e}`);
     }
     this.state.counters.errors++;
-    const error = errorBody(code, message, details);
+    const error = errorBody({ code, message, details });
     const w = this.#out;
     const start = w.beginFrame();
     w.mapHeader(3);
@@ -443,14 +443,15 @@ export class Session implements OpContext {
     if (this.#closed) return;
     const budget = this.state.config.maxFrame - FRAME_BASE_COST;
     for (let i = 0; i < entries.length;) {
-      const n = fitCount(entries, budget, i);
-      this.#pushFrame(sub, entries, i, i + n);
+      const n = fitCount(entries, { budget, from: i });
+      this.#pushFrame(sub, { entries, from: i, to: i + n });
       i += n;
     }
     this.state.counters.pushed += entries.length;
   }
 
-  #pushFrame(sub: number, entries: StreamEntry[], from: number, to: number): void {
+  #pushFrame(sub: number, slice: { entries: StreamEntry[]; from: number; to: number }): void {
+    const { entries, from, to } = slice;
     const w = this.#out;
     const start = w.beginFrame();
     w.mapHeader(2);

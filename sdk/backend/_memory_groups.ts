@@ -38,6 +38,29 @@ function delivered(e: StreamEntry, deliveries: number): GroupEntry {
   return { entryId: e.entryId, headers: e.headers, msg: e.msg, deliveries };
 }
 
+/** What `MemGroup.deliver()` hands out, to whom. */
+export interface DeliverRequest {
+  consumer: string;
+  count: number;
+  now: number;
+}
+
+/** What `MemGroup.touch()` changes: `ids` that `consumer` holds get idle time `idleMs`. */
+export interface TouchRequest {
+  consumer: string;
+  ids: readonly string[];
+  idleMs: number;
+  now: number;
+}
+
+/** What `MemGroup.claim()` moves, to whom. */
+export interface ClaimRequest {
+  consumer: string;
+  minIdleMs: number;
+  count: number;
+  now: number;
+}
+
 /** One consumer group of one stream. */
 export class MemGroup {
   /** Position: the id of the last entry delivered. */
@@ -52,7 +75,8 @@ export class MemGroup {
   }
 
   /** `XREADGROUP ... >`: up to `count` entries after the position, into the PEL. */
-  deliver(s: MemStream, consumer: string, count: number, now: number): GroupEntry[] {
+  deliver(s: MemStream, r: DeliverRequest): GroupEntry[] {
+    const { consumer, count, now } = r;
     const from = s.indexAfter(this.lastMs, this.lastSeq);
     const end = Math.min(from + count, s.entries.length);
     if (from >= end) return [];
@@ -86,7 +110,8 @@ export class MemGroup {
    * `XCLAIM ... IDLE <idleMs> JUSTID`, which leaves the delivery count alone).
    * Trimmed entries leave the PEL, as XCLAIM drops them on Redis 7.
    */
-  touch(s: MemStream, consumer: string, ids: readonly string[], idleMs: number, now: number): number {
+  touch(s: MemStream, r: TouchRequest): number {
+    const { consumer, ids, idleMs, now } = r;
     let n = 0;
     for (const id of ids) {
       const p = this.#pel.get(id);
@@ -103,7 +128,8 @@ export class MemGroup {
   }
 
   /** `XAUTOCLAIM` from the start of the PEL until `count` entries are claimed. */
-  claim(s: MemStream, consumer: string, minIdleMs: number, count: number, now: number): GroupEntry[] {
+  claim(s: MemStream, r: ClaimRequest): GroupEntry[] {
+    const { consumer, minIdleMs, count, now } = r;
     const out: GroupEntry[] = [];
     let c: Consumer | undefined;
     for (const [id, p] of this.#pel) {

@@ -105,15 +105,18 @@ export interface Waiter {
   onAbort: (() => void) | undefined;
 }
 
-/** Appends up to `count` entries of `s` from index `from` as one batch, if there are any. */
-export function collect(out: StreamBatch[], stream: string, s: MemStream, from: number, count: number): void {
+/** Up to `count` entries of `s` from index `from`; undefined when there are none. */
+export function collect(s: MemStream, from: number, count: number): StreamEntry[] | undefined {
   const end = Math.min(from + count, s.entries.length);
-  if (from < end) out.push({ stream, entries: s.entries.slice(from, end) });
+  return from < end ? s.entries.slice(from, end) : undefined;
 }
 
 /** The entries after each cursor, as `read()` answers them. */
 export function gather(cursors: readonly WaitCursor[], count: number): StreamBatch[] {
   const out: StreamBatch[] = [];
-  for (const c of cursors) collect(out, c.stream, c.s, c.s.indexAfter(c.ms, c.seq), count);
+  for (const c of cursors) {
+    const entries = collect(c.s, c.s.indexAfter(c.ms, c.seq), count);
+    if (entries !== undefined) out.push({ stream: c.stream, entries });
+  }
   return out;
 }

@@ -141,9 +141,13 @@ export function checkCount(count: number | undefined, fallback: number): number 
   return count;
 }
 
-/** A non-negative number of milliseconds, rounded up, or `fallback` when undefined. */
-export function checkMs(what: string, value: number | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
+/**
+ * A non-negative number of milliseconds, rounded up; undefined stays
+ * undefined (callers write `checkMs(what, v) ?? fallback`, so the value and
+ * its fallback, two numbers, are never neighbours in one argument list).
+ */
+export function checkMs(what: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
     throw new BackendArgumentError(`${what} must be a non-negative number of milliseconds (was ${value})`);
   }

@@ -23,7 +23,7 @@ import { createMessage } from "../envelope/builder.ts";
 import { encodeValid } from "../codec/codec.ts";
 import { isExpired, storedHeaders } from "./headers.ts";
 import { FRAME_BASE_COST, fitCount } from "./live_read.ts";
-import { DEFAULT_CLAIM_TIMEOUT_MS, type GroupEntry, type StreamBackend } from "./types.ts";
+import { type ConsumerRef, DEFAULT_CLAIM_TIMEOUT_MS, type GroupEntry, type GroupRef, type StreamBackend } from "./types.ts";
 
 export { DEFAULT_CLAIM_TIMEOUT_MS };
 
@@ -104,19 +104,13 @@ export interface DeliveryCounters {
  * import { GroupReader, type GroupReadRequest, MemoryBackend } from "@ampbus/ampbus";
  *
  * const backend = new MemoryBackend();
- * await backend.createGroup("tasks", "testers");
+ * await backend.createGroup({ stream: "tasks", group: "testers" });
  * const request: GroupReadRequest = { stream: "tasks", group: "testers", consumer: "tester-1", count: 10 };
  * if ((await new GroupReader(backend).read(request)).length !== 0) throw new Error("nothing was added");
  * await backend.close();
  * ```
  */
-export interface GroupReadRequest {
-  /** The stream the group reads. */
-  stream: string;
-  /** The consumer group. */
-  group: string;
-  /** The consumer asking for work. */
-  consumer: string;
+export interface GroupReadRequest extends ConsumerRef {
   /** Most entries to deliver. Defaults to 100. */
   count?: number;
   /** Wait up to this many ms for new entries when there are none. Undefined (the default) returns at once. */
@@ -144,10 +138,10 @@ interface Held {
  *
  * const backend = new MemoryBackend();
  * const reader = new GroupReader(backend, { maxDeliveries: 3 });
- * await backend.createGroup("tasks", "testers", { from: "0" });
+ * await backend.createGroup({ stream: "tasks", group: "testers" }, { from: "0" });
  * await backend.add("tasks", { headers: { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" }, msg: new Uint8Array([1]) });
  * const [work] = await reader.read({ stream: "tasks", group: "testers", consumer: "tester-1" });
- * await backend.ack("tasks", "testers", [work.entryId]);
+ * await backend.ack({ stream: "tasks", group: "testers" }, [work.entryId]);
  * await backend.close();
  * ```
  */
@@ -182,8 +176,8 @@ export class GroupReader {
   }
 
   /** A nack made entries of the group claimable: let the group's next reads claim at once. */
-  noteNack(stream: string, group: string): void {
-    const prefix = `${stream}\u0000${group}\u0000`;
+  noteNack(ref: GroupRef): void {
+    const prefix = `${ref.stream}\u0000${ref.group}\u0000`;
     for (const k of this.#lastClaim.keys()) if (k.startsWith(prefix)) this.#lastClaim.delete(k);
   }
 
@@ -215,7 +209,7 @@ export class GroupReader {
   }
 
   async #claim(r: GroupReadRequest, minIdleMs: number): Promise<GroupEntry[]> {
-    const claimed = await this.backend.claim(r.stream, r.group, r.consumer, { minIdleMs, count: r.count ?? 100 });
+    const claimed = await this.backend.claim(r, { minIdleMs, count: r.count ?? 100 });
     this.counters.claimed += claimed.length;
     const out: GroupEntry[] = [];
     if (claimed.length > 0) await this.#sift(r, claimed, out);
@@ -245,7 +239,7 @@ export class GroupReader {
     const deadline = r.block === undefined ? 0 : Date.now() + r.block;
     for (;;) {
       const left = r.block === undefined ? undefined : Math.max(1, deadline - Date.now());
-      const fresh = await this.backend.readGroup(r.stream, r.group, r.consumer, { count, block: left, signal: r.signal });
+      const fresh = await this.backend.readGroup(r, { count, block: left, signal: r.signal });
       if (fresh.length === 0) return out;
       await this.#sift(r, fresh, out);
       if (out.length > 0 || r.block === undefined || Date.now() >= deadline || r.signal?.aborted) return out;
@@ -255,7 +249,7 @@ export class GroupReader {
   // Cuts a delivery to the byte limit; the rest is held for the consumer's next read.
   #fit(r: GroupReadRequest, key: string, entries: GroupEntry[]): GroupEntry[] {
     if (r.maxBytes === undefined || entries.length === 0) return entries;
-    const n = fitCount(entries, r.maxBytes - FRAME_BASE_COST);
+    const n = fitCount(entries, { budget: r.maxBytes - FRAME_BASE_COST });
     if (n === entries.length) return entries;
     this.#held.set(key, { entries: entries.slice(n), at: Date.now() });
     return entries.slice(0, n);
@@ -276,7 +270,7 @@ export class GroupReader {
     if (h === undefined) return undefined;
     this.#held.delete(key);
     try {
-      await this.backend.extend(r.stream, r.group, r.consumer, h.entries.map((e) => e.entryId));
+      await this.backend.extend(r, h.entries.map((e) => e.entryId));
     } catch (e) {
       this.#held.set(key, h); // the backend is away: keep them for the retry
       throw e;
@@ -299,7 +293,7 @@ export class GroupReader {
         done.push(e.entryId);
       } else out.push(e);
     }
-    if (done.length > 0) await this.backend.ack(r.stream, r.group, done);
+    if (done.length > 0) await this.backend.ack(r, done);
   }
 
   async #deadLetter(r: GroupReadRequest, e: GroupEntry, reason: string): Promise<void> {

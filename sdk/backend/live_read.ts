@@ -47,11 +47,14 @@ export function checkEntrySize(size: number, maxFrame: number): void {
 }
 
 /**
- * How many of `entries`, from index `from`, fit in `budget` bytes of frame;
+ * How many of `entries`, from index `window.from` (default 0), fit in
+ * `window.budget` bytes of frame;
  * at least one, so a reader always makes progress (an entry over the limit,
  * stored before the limit applied or written around ampd, goes out alone).
  */
-export function fitCount(entries: readonly StreamEntry[], budget: number, from = 0): number {
+export function fitCount(entries: readonly StreamEntry[], window: { budget: number; from?: number }): number {
+  let budget = window.budget;
+  const from = window.from ?? 0;
   let n = 0;
   for (let i = from; i < entries.length; i++) {
     budget -= entries[i]!.msg.length + ENTRY_COST;

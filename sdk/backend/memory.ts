@@ -35,10 +35,12 @@ import type {
   BackendInfo,
   BackendState,
   ClaimOptions,
+  ConsumerRef,
   CreateGroupOptions,
   CreateGroupResult,
   GroupEntry,
   GroupInfo,
+  GroupRef,
   NackOptions,
   NewEntry,
   PendingInfo,
@@ -104,7 +106,7 @@ export class MemoryBackend implements StreamBackend {
   /** Empty streams; deduplicating over 10 minutes and claiming after 30 s unless `options` say otherwise. */
   constructor(options: MemoryBackendOptions = {}) {
     this.#windowMs = options.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
-    this.#claimTimeoutMs = checkMs("claimTimeoutMs", options.claimTimeoutMs, DEFAULT_CLAIM_TIMEOUT_MS);
+    this.#claimTimeoutMs = checkMs("claimTimeoutMs", options.claimTimeoutMs) ?? DEFAULT_CLAIM_TIMEOUT_MS;
     if (this.#windowMs > 0) {
       // Streams that stop receiving adds are swept here, so dedupe memory stays bounded.
       const every = Math.max(1000, Math.min(this.#windowMs, 60_000));
@@ -174,7 +176,8 @@ export class MemoryBackend implements StreamBackend {
         const s = this.#streams.get(c.stream);
         if (s === undefined) continue;
         const { ms, seq } = parseEntryId(c.after);
-        collect(out, c.stream, s, s.indexAfter(ms, seq), count);
+        const entries = collect(s, s.indexAfter(ms, seq), count);
+        if (entries !== undefined) out.push({ stream: c.stream, entries });
       }
       return Promise.resolve(out);
     }
@@ -239,8 +242,9 @@ export class MemoryBackend implements StreamBackend {
     });
   }
 
-  /** Creates `group` on `stream` from `options.from` (default `"$"`); idempotent (`StreamBackend.createGroup`). */
-  async createGroup(stream: string, group: string, options?: CreateGroupOptions): Promise<CreateGroupResult> {
+  /** Creates `ref.group` on `ref.stream` from `options.from` (default `"$"`); idempotent (`StreamBackend.createGroup`). */
+  async createGroup(ref: GroupRef, options?: CreateGroupOptions): Promise<CreateGroupResult> {
+    const { stream, group } = ref;
     this.#checkOpen();
     checkStream(stream);
     checkName("group", group);
@@ -252,8 +256,9 @@ export class MemoryBackend implements StreamBackend {
     return { created: true };
   }
 
-  /** Delivers new entries of the group to `consumer`, recreating a missing group from `"0"` (`StreamBackend.readGroup`). */
-  async readGroup(stream: string, group: string, consumer: string, options?: ReadGroupOptions): Promise<GroupEntry[]> {
+  /** Delivers new entries of the group to `ref.consumer`, recreating a missing group from `"0"` (`StreamBackend.readGroup`). */
+  async readGroup(ref: ConsumerRef, options?: ReadGroupOptions): Promise<GroupEntry[]> {
+    const { stream, group, consumer } = ref;
     this.#checkOpen();
     checkStream(stream);
     checkName("group", group);
@@ -271,7 +276,7 @@ export class MemoryBackend implements StreamBackend {
         g = new MemGroup(0, 0);
         this.#groupsOf(stream).set(group, g);
       }
-      const got = g.deliver(s, consumer, count, Date.now());
+      const got = g.deliver(s, { consumer, count, now: Date.now() });
       if (got.length > 0 || block === undefined) return got;
       const left = deadline - Date.now();
       if (left <= 0 || signal?.aborted) return [];
@@ -281,59 +286,53 @@ export class MemoryBackend implements StreamBackend {
   }
 
   /** Removes entries from the group's pending list; returns how many were pending. */
-  async ack(stream: string, group: string, entryIds: readonly string[]): Promise<number> {
-    const ids = this.#checkIds(stream, group, entryIds);
-    return this.#group(stream, group)?.g.ack(ids) ?? 0;
+  async ack(ref: GroupRef, entryIds: readonly string[]): Promise<number> {
+    const ids = this.#checkIds(ref, entryIds);
+    return this.#group(ref)?.g.ack(ids) ?? 0;
   }
 
-  /** Makes entries `consumer` holds claimable after `options.delayMs` (default 0) (`StreamBackend.nack`). */
-  async nack(
-    stream: string,
-    group: string,
-    consumer: string,
-    entryIds: readonly string[],
-    options?: NackOptions,
-  ): Promise<number> {
-    const ids = this.#checkIds(stream, group, entryIds);
-    checkName("consumer", consumer);
-    const delay = checkMs("delayMs", options?.delayMs, 0);
-    const timeout = checkMs("claimTimeoutMs", options?.claimTimeoutMs, this.#claimTimeoutMs);
-    const at = this.#group(stream, group);
-    return at?.g.touch(at.s, consumer, ids, Math.max(0, timeout - delay), Date.now()) ?? 0;
+  /** Makes `options.entryIds` that `ref.consumer` holds claimable after `options.delayMs` (default 0) (`StreamBackend.nack`). */
+  async nack(ref: ConsumerRef, options: NackOptions): Promise<number> {
+    const ids = this.#checkIds(ref, options.entryIds);
+    checkName("consumer", ref.consumer);
+    const delay = checkMs("delayMs", options.delayMs) ?? 0;
+    const timeout = checkMs("claimTimeoutMs", options.claimTimeoutMs) ?? this.#claimTimeoutMs;
+    const at = this.#group(ref);
+    return at?.g.touch(at.s, { consumer: ref.consumer, ids, idleMs: Math.max(0, timeout - delay), now: Date.now() }) ?? 0;
   }
 
-  /** Resets the idle time of entries `consumer` still holds; returns how many. */
-  async extend(stream: string, group: string, consumer: string, entryIds: readonly string[]): Promise<number> {
-    const ids = this.#checkIds(stream, group, entryIds);
-    checkName("consumer", consumer);
-    const at = this.#group(stream, group);
-    return at?.g.touch(at.s, consumer, ids, 0, Date.now()) ?? 0;
+  /** Resets the idle time of entries `ref.consumer` still holds; returns how many. */
+  async extend(ref: ConsumerRef, entryIds: readonly string[]): Promise<number> {
+    const ids = this.#checkIds(ref, entryIds);
+    checkName("consumer", ref.consumer);
+    const at = this.#group(ref);
+    return at?.g.touch(at.s, { consumer: ref.consumer, ids, idleMs: 0, now: Date.now() }) ?? 0;
   }
 
-  /** Moves entries idle at least `minIdleMs` (default the claim timeout) to `consumer` (`StreamBackend.claim`). */
-  async claim(stream: string, group: string, consumer: string, options?: ClaimOptions): Promise<GroupEntry[]> {
+  /** Moves entries idle at least `minIdleMs` (default the claim timeout) to `ref.consumer` (`StreamBackend.claim`). */
+  async claim(ref: ConsumerRef, options?: ClaimOptions): Promise<GroupEntry[]> {
     this.#checkOpen();
-    checkStream(stream);
-    checkName("group", group);
-    checkName("consumer", consumer);
-    const minIdle = checkMs("minIdleMs", options?.minIdleMs, this.#claimTimeoutMs);
+    checkStream(ref.stream);
+    checkName("group", ref.group);
+    checkName("consumer", ref.consumer);
+    const minIdleMs = checkMs("minIdleMs", options?.minIdleMs) ?? this.#claimTimeoutMs;
     const count = checkCount(options?.count, DEFAULT_READ_COUNT);
-    const at = this.#group(stream, group);
-    return at?.g.claim(at.s, consumer, minIdle, count, Date.now()) ?? [];
+    const at = this.#group(ref);
+    return at?.g.claim(at.s, { consumer: ref.consumer, minIdleMs, count, now: Date.now() }) ?? [];
   }
 
   /** Pending entries of the group, oldest id first, filtered by `options`. */
-  async pending(stream: string, group: string, options?: PendingOptions): Promise<PendingInfo[]> {
+  async pending(ref: GroupRef, options?: PendingOptions): Promise<PendingInfo[]> {
     this.#checkOpen();
-    checkStream(stream);
-    checkName("group", group);
+    checkStream(ref.stream);
+    checkName("group", ref.group);
     if (options?.consumer !== undefined) checkName("consumer", options.consumer);
     const filter = {
       consumer: options?.consumer,
-      minIdleMs: checkMs("minIdleMs", options?.minIdleMs, 0),
+      minIdleMs: checkMs("minIdleMs", options?.minIdleMs) ?? 0,
       count: checkCount(options?.count, DEFAULT_READ_COUNT),
     };
-    return this.#group(stream, group)?.g.pending(filter, Date.now()) ?? [];
+    return this.#group(ref)?.g.pending(filter, Date.now()) ?? [];
   }
 
   /** The groups of `stream`, by name, with their consumers. */
@@ -346,13 +345,13 @@ export class MemoryBackend implements StreamBackend {
     return [...groups.keys()].sort().map((name) => groups.get(name)!.info(name, now));
   }
 
-  /** Removes `consumer` from the group, dropping its pending entries; returns how many it held. */
-  async deleteConsumer(stream: string, group: string, consumer: string): Promise<number> {
+  /** Removes `ref.consumer` from the group, dropping its pending entries; returns how many it held. */
+  async deleteConsumer(ref: ConsumerRef): Promise<number> {
     this.#checkOpen();
-    checkStream(stream);
-    checkName("group", group);
-    checkName("consumer", consumer);
-    return this.#group(stream, group)?.g.deleteConsumer(consumer) ?? 0;
+    checkStream(ref.stream);
+    checkName("group", ref.group);
+    checkName("consumer", ref.consumer);
+    return this.#group(ref)?.g.deleteConsumer(ref.consumer) ?? 0;
   }
 
   /** State and counters; `reconnects` is always 0 (there is nothing to reconnect to). */
@@ -399,9 +398,9 @@ export class MemoryBackend implements StreamBackend {
     return m;
   }
 
-  #group(stream: string, group: string): { s: MemStream; g: MemGroup } | undefined {
-    const s = this.#streams.get(stream);
-    const g = this.#groups.get(stream)?.get(group);
+  #group(ref: GroupRef): { s: MemStream; g: MemGroup } | undefined {
+    const s = this.#streams.get(ref.stream);
+    const g = this.#groups.get(ref.stream)?.get(ref.group);
     return g === undefined || s === undefined ? undefined : { s, g };
   }
 
@@ -409,10 +408,10 @@ export class MemoryBackend implements StreamBackend {
     if (this.#state === "closed") throw closedError();
   }
 
-  #checkIds(stream: string, group: string, entryIds: readonly string[]): string[] {
+  #checkIds(ref: GroupRef, entryIds: readonly string[]): string[] {
     this.#checkOpen();
-    checkStream(stream);
-    checkName("group", group);
+    checkStream(ref.stream);
+    checkName("group", ref.group);
     return canonicalIds(entryIds);
   }
 

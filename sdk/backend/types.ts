@@ -295,6 +295,49 @@ export interface TrimOptions {
 }
 
 /**
+ * A consumer group of a stream: the first argument of every group call, so
+ * that the stream and the group cannot be swapped by position.
+ *
+ * @example
+ * ```ts
+ * import { type GroupRef, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const testers: GroupRef = { stream: "tasks", group: "testers" };
+ * const { created } = await backend.createGroup(testers);
+ * if (!created || (await backend.pending(testers)).length !== 0) throw new Error("expected a new, empty group");
+ * await backend.close();
+ * ```
+ */
+export interface GroupRef {
+  /** The stream the group reads. */
+  stream: string;
+  /** The group's name. */
+  group: string;
+}
+
+/**
+ * One consumer of a group: a `GroupRef` and the consumer's name.
+ *
+ * @example
+ * ```ts
+ * import { type ConsumerRef, MemoryBackend } from "@ampbus/ampbus";
+ *
+ * const backend = new MemoryBackend();
+ * const tester1: ConsumerRef = { stream: "tasks", group: "testers", consumer: "tester-1" };
+ * await backend.createGroup(tester1, { from: "0" }); // a ConsumerRef is a GroupRef too
+ * await backend.add("tasks", { headers: { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" }, msg: new Uint8Array([1]) });
+ * const [entry] = await backend.readGroup(tester1);
+ * if ((await backend.ack(tester1, [entry.entryId])) !== 1) throw new Error("expected one ack");
+ * await backend.close();
+ * ```
+ */
+export interface ConsumerRef extends GroupRef {
+  /** The consumer's name, unique within the group. */
+  consumer: string;
+}
+
+/**
  * Where a new consumer group starts, exclusive: `"$"` (only entries added
  * after the group was created), `"0"` (every entry in the stream), or an
  * explicit entry id.
@@ -305,7 +348,7 @@ export interface TrimOptions {
  *
  * const backend = new MemoryBackend();
  * const from: GroupStart = "0"; // the group also gets entries added before it existed
- * await backend.createGroup("tasks", "testers", { from });
+ * await backend.createGroup({ stream: "tasks", group: "testers" }, { from });
  * await backend.close();
  * ```
  */
@@ -320,7 +363,7 @@ export type GroupStart = "$" | "0" | EntryId;
  *
  * const backend = new MemoryBackend();
  * const options: CreateGroupOptions = { from: "$" };
- * await backend.createGroup("tasks", "testers", options);
+ * await backend.createGroup({ stream: "tasks", group: "testers" }, options);
  * await backend.close();
  * ```
  */
@@ -337,8 +380,8 @@ export interface CreateGroupOptions {
  * import { type CreateGroupResult, MemoryBackend } from "@ampbus/ampbus";
  *
  * const backend = new MemoryBackend();
- * const first: CreateGroupResult = await backend.createGroup("tasks", "testers");
- * const again = await backend.createGroup("tasks", "testers");
+ * const first: CreateGroupResult = await backend.createGroup({ stream: "tasks", group: "testers" });
+ * const again = await backend.createGroup({ stream: "tasks", group: "testers" });
  * if (!first.created || again.created) throw new Error("createGroup is idempotent");
  * await backend.close();
  * ```
@@ -356,9 +399,9 @@ export interface CreateGroupResult {
  * import { type GroupEntry, MemoryBackend } from "@ampbus/ampbus";
  *
  * const backend = new MemoryBackend();
- * await backend.createGroup("tasks", "testers", { from: "0" });
+ * await backend.createGroup({ stream: "tasks", group: "testers" }, { from: "0" });
  * await backend.add("tasks", { headers: { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" }, msg: new Uint8Array([1]) });
- * const [entry]: GroupEntry[] = await backend.readGroup("tasks", "testers", "tester-1");
+ * const [entry]: GroupEntry[] = await backend.readGroup({ stream: "tasks", group: "testers", consumer: "tester-1" });
  * if (entry.deliveries !== 1) throw new Error("a first read is delivery 1");
  * await backend.close();
  * ```
@@ -381,7 +424,7 @@ export interface GroupEntry extends StreamEntry {
  *
  * const backend = new MemoryBackend();
  * const options: ReadGroupOptions = { count: 10, block: 20 };
- * const got = await backend.readGroup("tasks", "testers", "tester-1", options); // waits 20 ms
+ * const got = await backend.readGroup({ stream: "tasks", group: "testers", consumer: "tester-1" }, options); // waits 20 ms
  * if (got.length !== 0) throw new Error("nothing was added");
  * await backend.close();
  * ```
@@ -400,24 +443,26 @@ export interface ReadGroupOptions {
 }
 
 /**
- * Options of `nack()`.
+ * What `nack()` gives back, and when.
  *
  * @example
  * ```ts
  * import { MemoryBackend, type NackOptions } from "@ampbus/ampbus";
  *
  * const backend = new MemoryBackend();
- * await backend.createGroup("tasks", "testers", { from: "0" });
+ * await backend.createGroup({ stream: "tasks", group: "testers" }, { from: "0" });
  * await backend.add("tasks", { headers: { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" }, msg: new Uint8Array([1]) });
- * const [e] = await backend.readGroup("tasks", "testers", "tester-1");
- * const options: NackOptions = { delayMs: 0 }; // claimable at once
- * await backend.nack("tasks", "testers", "tester-1", [e.entryId], options);
- * const [again] = await backend.claim("tasks", "testers", "tester-2");
+ * const [e] = await backend.readGroup({ stream: "tasks", group: "testers", consumer: "tester-1" });
+ * const options: NackOptions = { entryIds: [e.entryId], delayMs: 0 }; // claimable at once
+ * await backend.nack({ stream: "tasks", group: "testers", consumer: "tester-1" }, options);
+ * const [again] = await backend.claim({ stream: "tasks", group: "testers", consumer: "tester-2" });
  * if (again.deliveries !== 2) throw new Error("expected a redelivery");
  * await backend.close();
  * ```
  */
 export interface NackOptions {
+  /** The entries to give back; those another consumer holds, or no longer pending, are skipped. */
+  entryIds: readonly EntryId[];
   /** Milliseconds before the entries become claimable, at most the claim timeout. Defaults to 0. */
   delayMs?: number;
   /** The `minIdleMs` the claimer uses. Defaults to the backend's `claimTimeoutMs` (30 s unless configured). */
@@ -432,11 +477,11 @@ export interface NackOptions {
  * import { type ClaimOptions, MemoryBackend } from "@ampbus/ampbus";
  *
  * const backend = new MemoryBackend();
- * await backend.createGroup("tasks", "testers", { from: "0" });
+ * await backend.createGroup({ stream: "tasks", group: "testers" }, { from: "0" });
  * await backend.add("tasks", { headers: { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" }, msg: new Uint8Array([1]) });
- * await backend.readGroup("tasks", "testers", "tester-1"); // tester-1 takes it, then goes quiet
+ * await backend.readGroup({ stream: "tasks", group: "testers", consumer: "tester-1" }); // tester-1 takes it, then goes quiet
  * const options: ClaimOptions = { minIdleMs: 0, count: 10 };
- * const taken = await backend.claim("tasks", "testers", "tester-2", options);
+ * const taken = await backend.claim({ stream: "tasks", group: "testers", consumer: "tester-2" }, options);
  * if (taken.length !== 1) throw new Error("expected the entry to move to tester-2");
  * await backend.close();
  * ```
@@ -456,9 +501,9 @@ export interface ClaimOptions {
  * import { MemoryBackend, type PendingOptions } from "@ampbus/ampbus";
  *
  * const backend = new MemoryBackend();
- * await backend.createGroup("tasks", "testers", { from: "0" });
+ * await backend.createGroup({ stream: "tasks", group: "testers" }, { from: "0" });
  * const options: PendingOptions = { consumer: "tester-1", minIdleMs: 0, count: 10 };
- * if ((await backend.pending("tasks", "testers", options)).length !== 0) throw new Error("nothing delivered yet");
+ * if ((await backend.pending({ stream: "tasks", group: "testers" }, options)).length !== 0) throw new Error("nothing delivered yet");
  * await backend.close();
  * ```
  */
@@ -480,10 +525,10 @@ export interface PendingOptions {
  * import { MemoryBackend, type PendingInfo } from "@ampbus/ampbus";
  *
  * const backend = new MemoryBackend();
- * await backend.createGroup("tasks", "testers", { from: "0" });
+ * await backend.createGroup({ stream: "tasks", group: "testers" }, { from: "0" });
  * await backend.add("tasks", { headers: { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" }, msg: new Uint8Array([1]) });
- * await backend.readGroup("tasks", "testers", "tester-1");
- * const [p]: PendingInfo[] = await backend.pending("tasks", "testers");
+ * await backend.readGroup({ stream: "tasks", group: "testers", consumer: "tester-1" });
+ * const [p]: PendingInfo[] = await backend.pending({ stream: "tasks", group: "testers" });
  * if (p.consumer !== "tester-1" || p.deliveries !== 1) throw new Error("expected tester-1 to hold it");
  * await backend.close();
  * ```
@@ -507,9 +552,9 @@ export interface PendingInfo {
  * import { type ConsumerInfo, MemoryBackend } from "@ampbus/ampbus";
  *
  * const backend = new MemoryBackend();
- * await backend.createGroup("tasks", "testers", { from: "0" });
+ * await backend.createGroup({ stream: "tasks", group: "testers" }, { from: "0" });
  * await backend.add("tasks", { headers: { id: "m1", opId: "op-1", type: "task", sender: "coder", receiver: "tester" }, msg: new Uint8Array([1]) });
- * await backend.readGroup("tasks", "testers", "tester-1");
+ * await backend.readGroup({ stream: "tasks", group: "testers", consumer: "tester-1" });
  * const [group] = await backend.groupInfo("tasks");
  * const [c]: ConsumerInfo[] = group.consumers;
  * if (c.name !== "tester-1" || c.pending !== 1) throw new Error("expected tester-1 to hold one entry");
@@ -536,7 +581,7 @@ export interface ConsumerInfo {
  * import { type GroupInfo, MemoryBackend } from "@ampbus/ampbus";
  *
  * const backend = new MemoryBackend();
- * await backend.createGroup("tasks", "testers");
+ * await backend.createGroup({ stream: "tasks", group: "testers" });
  * const [g]: GroupInfo[] = await backend.groupInfo("tasks");
  * if (g.name !== "testers" || g.pending !== 0) throw new Error("unexpected group");
  * await backend.close();
@@ -646,46 +691,46 @@ export interface StreamBackend {
   // simply nothing pending.
 
   /**
-   * Creates consumer group `group` on `stream`, starting after
+   * Creates consumer group `ref.group` on `ref.stream`, starting after
    * `options.from` (default `"$"`), and the stream if it does not exist.
    * Idempotent: an existing group is left as it is and `created` is false.
    */
-  createGroup(stream: string, group: string, options?: CreateGroupOptions): Promise<CreateGroupResult>;
+  createGroup(ref: GroupRef, options?: CreateGroupOptions): Promise<CreateGroupResult>;
   /**
    * Delivers up to `count` entries after the group's position to
-   * `consumer` (Redis `XREADGROUP ... >`): each goes into the PEL with
+   * `ref.consumer` (Redis `XREADGROUP ... >`): each goes into the PEL with
    * `deliveries: 1`, and the position moves past it. Each entry goes to
    * exactly one consumer of the group. When the group does not exist (never
    * created, or lost when Redis restarted without persistence) it is created
    * from `"0"` and the read retried, so entries added since are not lost.
    * With `block`, waits for new entries; timeout, abort or close resolve [].
    */
-  readGroup(stream: string, group: string, consumer: string, options?: ReadGroupOptions): Promise<GroupEntry[]>;
+  readGroup(ref: ConsumerRef, options?: ReadGroupOptions): Promise<GroupEntry[]>;
   /** Acknowledges entries: removes them from the PEL. Returns how many were pending. */
-  ack(stream: string, group: string, entryIds: readonly EntryId[]): Promise<number>;
+  ack(ref: GroupRef, entryIds: readonly EntryId[]): Promise<number>;
   /**
-   * Gives entries held by `consumer` back for redelivery sooner than the
+   * Gives entries `options.entryIds` held by `ref.consumer` back for redelivery sooner than the
    * claim timeout: they stay pending, with their idle time set so that a
    * `claim()` with `minIdleMs = claimTimeoutMs` takes them after `delayMs`.
    * Entries another consumer holds, or no longer pending, are skipped.
    * Returns how many were nacked.
    */
-  nack(stream: string, group: string, consumer: string, entryIds: readonly EntryId[], options?: NackOptions): Promise<number>;
+  nack(ref: ConsumerRef, options: NackOptions): Promise<number>;
   /**
-   * Keep-alive: resets the idle time of entries `consumer` still holds, so
+   * Keep-alive: resets the idle time of entries `ref.consumer` still holds, so
    * they are not claimed while it works on them. Does not count as a
    * delivery. Returns how many were extended.
    */
-  extend(stream: string, group: string, consumer: string, entryIds: readonly EntryId[]): Promise<number>;
+  extend(ref: ConsumerRef, entryIds: readonly EntryId[]): Promise<number>;
   /**
-   * Moves entries pending at least `minIdleMs` to `consumer` (Redis
+   * Moves entries pending at least `minIdleMs` to `ref.consumer` (Redis
    * `XAUTOCLAIM` from the start of the PEL), oldest id first, and returns
    * them with their delivery count incremented. Pending entries that were
    * trimmed from the stream meanwhile are dropped from the PEL, not returned.
    */
-  claim(stream: string, group: string, consumer: string, options?: ClaimOptions): Promise<GroupEntry[]>;
+  claim(ref: ConsumerRef, options?: ClaimOptions): Promise<GroupEntry[]>;
   /** Pending entries of a group, oldest id first (Redis `XPENDING`, extended form). */
-  pending(stream: string, group: string, options?: PendingOptions): Promise<PendingInfo[]>;
+  pending(ref: GroupRef, options?: PendingOptions): Promise<PendingInfo[]>;
   /** The groups of a stream, by name, with their consumers. [] for a stream that does not exist. */
   groupInfo(stream: string): Promise<GroupInfo[]>;
   /**
@@ -693,7 +738,7 @@ export interface StreamBackend {
    * the PEL (they will not be redelivered): claim them first. Returns how
    * many it held.
    */
-  deleteConsumer(stream: string, group: string, consumer: string): Promise<number>;
+  deleteConsumer(ref: ConsumerRef): Promise<number>;
   /** Calls `listener` whenever the state changes; returns a function that removes it. */
   onStateChange(listener: (state: BackendState) => void): () => void;
   /** Closes connections; blocked reads resolve with no entries. */

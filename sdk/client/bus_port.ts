@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AddResult, CreateGroupResult, PendingInfo, StreamInfo } from "../backend/types.ts";
+import type { AddResult, ConsumerRef, CreateGroupResult, GroupRef, PendingInfo, StreamInfo } from "../backend/types.ts";
 
 export type { StreamInfo };
 
@@ -88,9 +88,9 @@ export type BusInfo = Record<string, unknown>;
  * import { createLocalBus, createMessage, type RawGroupEntry } from "@ampbus/ampbus";
  *
  * const bus = createLocalBus();
- * await bus.port.groupCreate("tasks", "testers", "0");
+ * await bus.port.groupCreate({ stream: "tasks", group: "testers" }, "0");
  * await bus.streamAdd("tasks", createMessage({ type: "task", sender: "coder", receiver: "tester" }));
- * const [[entryId, , deliveries]]: RawGroupEntry[] = await bus.port.groupRead("tasks", "testers", "tester-1", {});
+ * const [[entryId, , deliveries]]: RawGroupEntry[] = await bus.port.groupRead({ stream: "tasks", group: "testers", consumer: "tester-1" }, {});
  * if (deliveries !== 1) throw new Error(`${entryId} was delivered before`);
  * await bus.close();
  * ```
@@ -132,34 +132,37 @@ export type PendingEntry = PendingInfo;
  * ```
  */
 export interface BusPort {
-  /** Creates consumer group `group` on `stream` after `from` (`"$"`, `"0"` or an entry id); idempotent. */
-  groupCreate(stream: string, group: string, from: string): Promise<CreateGroupResult>;
-  /** Delivers up to `count` entries of the group to `consumer`, waiting up to `block` ms when there are none. */
-  groupRead(stream: string, group: string, consumer: string, options: { count?: number; block?: number }): Promise<RawGroupEntry[]>;
+  /** Creates consumer group `ref.group` on `ref.stream` after `from` (`"$"`, `"0"` or an entry id); idempotent. */
+  groupCreate(ref: GroupRef, from: string): Promise<CreateGroupResult>;
+  /** Delivers up to `count` entries of the group to `ref.consumer`, waiting up to `block` ms when there are none. */
+  groupRead(ref: ConsumerRef, options: { count?: number; block?: number }): Promise<RawGroupEntry[]>;
   /** Acknowledges entries; resolves with how many were pending. */
-  ack(stream: string, group: string, ids: string[]): Promise<number>;
-  /** Gives entries `consumer` holds back for redelivery after `delay` ms; resolves with how many. */
-  nack(stream: string, group: string, consumer: string, ids: string[], delay: number): Promise<number>;
-  /** Resets the idle time of entries `consumer` still holds; resolves with how many. */
-  extend(stream: string, group: string, consumer: string, ids: string[]): Promise<number>;
-  /** Pending entries of the group, or of one consumer. */
-  pending(stream: string, group: string, consumer?: string): Promise<PendingEntry[]>;
-  /** Moves entries idle at least `minIdle` ms (default the claim timeout) to `consumer`. */
-  claim(stream: string, group: string, consumer: string, minIdle?: number): Promise<RawGroupEntry[]>;
+  ack(ref: GroupRef, ids: string[]): Promise<number>;
+  /** Gives entries `ids` that `ref.consumer` holds back for redelivery after `delay` ms; resolves with how many. */
+  nack(ref: ConsumerRef, options: { ids: string[]; delay: number }): Promise<number>;
+  /** Resets the idle time of entries `ref.consumer` still holds; resolves with how many. */
+  extend(ref: ConsumerRef, ids: string[]): Promise<number>;
+  /** Pending entries of the group, or of `options.consumer` only. */
+  pending(ref: GroupRef, options?: { consumer?: string }): Promise<PendingEntry[]>;
+  /** Moves entries idle at least `options.minIdle` ms (default the claim timeout) to `ref.consumer`. */
+  claim(ref: ConsumerRef, options?: { minIdle?: number }): Promise<RawGroupEntry[]>;
   /** The groups of `stream` and its dead-letter stream. */
   groupInfo(stream: string): Promise<Record<string, unknown>>;
-  /** Stores encoded message bytes, once per `opId` within the dedupe window; `maxLen` trims while adding. */
-  add(stream: string, msg: Uint8Array, maxLen?: number): Promise<AddResult>;
+  /** Stores encoded message bytes, once per `opId` within the dedupe window; `options.maxLen` trims while adding. */
+  add(stream: string, msg: Uint8Array, options?: { maxLen?: number }): Promise<AddResult>;
   /** Reads entries after each stream's position (`{stream: after}`), waiting up to `block` ms when there are none. */
   read(streams: Record<string, string>, options: { count?: number; block?: number }): Promise<RawBatch[]>;
-  /** Starts a push subscription; `onEntries` receives batches until `unsubscribe`. */
-  subscribe(stream: string, from: string, credit: number, onEntries: PushHandler): Promise<{ sub: number; from: string }>;
+  /**
+   * Starts a push subscription after `options.from` with `options.credit`
+   * entries of credit; `options.onEntries` receives batches until `unsubscribe`.
+   */
+  subscribe(stream: string, options: { from: string; credit: number; onEntries: PushHandler }): Promise<{ sub: number; from: string }>;
   /** Lets subscription `sub` push `n` more entries. */
   credit(sub: number, n: number): Promise<void>;
   /** Ends subscription `sub`. */
   unsubscribe(sub: number): Promise<void>;
-  /** Trims `stream` to `maxLen` entries (about that many when `approximate`); resolves with how many were removed. */
-  trim(stream: string, maxLen: number, approximate: boolean): Promise<number>;
+  /** Trims `stream` to `options.maxLen` entries (about that many when `approximate`); resolves with how many were removed. */
+  trim(stream: string, options: { maxLen: number; approximate: boolean }): Promise<number>;
   /** Length and first/last entry id of `stream`. */
   streamInfo(stream: string): Promise<StreamInfo>;
   /** Server and backend state and counters. */

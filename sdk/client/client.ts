@@ -88,7 +88,7 @@ export class AmpClient implements ClientCore {
    * and answers `duplicate: true` with the first copy's entry id.
    */
   async streamAdd(stream: string, msg: AISPMessage, options: { maxLen?: number } = {}): Promise<AddResult> {
-    const r = await this.#port.add(stream, encode(msg), options.maxLen);
+    const r = await this.#port.add(stream, encode(msg), { maxLen: options.maxLen });
     return { stream, entryId: r.entryId, duplicate: r.duplicate };
   }
 
@@ -143,7 +143,7 @@ export class AmpClient implements ClientCore {
    * default `"$"`): `bus.group("tasks", "testers").consumer("tester-1")`.
    */
   group(stream: string, name: string, options: { from?: StartFrom } = {}): Group {
-    return new Group(this, stream, name, options.from ?? "$");
+    return new Group(this, { stream, name, from: options.from ?? "$" });
   }
 
   /**
@@ -201,7 +201,7 @@ export class AmpClient implements ClientCore {
 
   /** Trims a stream to about `maxLen` entries; returns how many were removed. */
   trim(stream: string, maxLen: number, options: { approximate?: boolean } = {}): Promise<number> {
-    return this.#port.trim(stream, maxLen, options.approximate ?? false);
+    return this.#port.trim(stream, { maxLen, approximate: options.approximate ?? false });
   }
 
   /** Length and first/last entry id of a stream. */

@@ -8,6 +8,7 @@
  */
 import type { ClientCore, Delivery } from "./types.ts";
 import type { PendingEntry, RawGroupEntry } from "./bus_port.ts";
+import type { ConsumerRef, GroupRef } from "../backend/types.ts";
 
 /**
  * A delivery from a consumer group. Ack it when done, or it is redelivered.
@@ -84,20 +85,22 @@ export class Group {
   /** The group's name. */
   readonly name: string;
   #client: ClientCore;
+  #ref: GroupRef;
   #created: Promise<void> | undefined;
   #from: string;
 
-  /** The group `name` of `stream`, created after `from` on first use. `AmpClient.group()` calls this. */
-  constructor(client: ClientCore, stream: string, name: string, from: string) {
+  /** The group `options.name` of `options.stream`, created after `options.from` on first use. `AmpClient.group()` calls this. */
+  constructor(client: ClientCore, options: { stream: string; name: string; from: string }) {
     this.#client = client;
-    this.stream = stream;
-    this.name = name;
-    this.#from = from;
+    this.stream = options.stream;
+    this.name = options.name;
+    this.#ref = { stream: options.stream, group: options.name };
+    this.#from = options.from;
   }
 
   /** Creates the group if it does not exist (idempotent). */
   ensure(): Promise<void> {
-    this.#created ??= this.#client.port.groupCreate(this.stream, this.name, this.#from).then(() => {});
+    this.#created ??= this.#client.port.groupCreate(this.#ref, this.#from).then(() => {});
     return this.#created;
   }
 
@@ -107,12 +110,12 @@ export class Group {
    * are redelivered later, to this or another consumer).
    */
   consumer(id: string, options: ConsumerOptions = {}): GroupConsumer {
-    return new GroupConsumer(this.#client, this, id, options);
+    return new GroupConsumer(this.#client, { ...options, group: this, id });
   }
 
   /** Pending entries of the group (or of one consumer). */
   pending(consumer?: string): Promise<PendingEntry[]> {
-    return this.#client.port.pending(this.stream, this.name, consumer);
+    return this.#client.port.pending(this.#ref, { consumer });
   }
 }
 
@@ -139,15 +142,18 @@ export class GroupConsumer implements AsyncIterableIterator<GroupDelivery> {
   readonly id: string;
   #client: ClientCore;
   #group: Group;
+  #ref: ConsumerRef;
   #count: number;
   #block: number;
   #buffer: GroupDelivery[] = [];
   #done = false;
 
-  /** Consumer `id` of `group`; registers with `client` so that `close()` ends it. `Group.consumer()` calls this. */
-  constructor(client: ClientCore, group: Group, id: string, options: ConsumerOptions) {
+  /** Consumer `options.id` of `options.group`; registers with `client` so that `close()` ends it. `Group.consumer()` calls this. */
+  constructor(client: ClientCore, options: ConsumerOptions & { group: Group; id: string }) {
+    const { group, id } = options;
     this.#client = client;
     this.#group = group;
+    this.#ref = { stream: group.stream, group: group.name, consumer: id };
     this.id = id;
     this.#count = options.count ?? 32;
     this.#block = options.block ?? 5000;
@@ -161,15 +167,16 @@ export class GroupConsumer implements AsyncIterableIterator<GroupDelivery> {
     const g = this.#group;
     const port = this.#client.port;
     const consumer = this.id;
+    const ref = this.#ref;
     for (const d of this.#client.deliveries(g.stream, [[entryId, bytes]])) {
       out.push({
         ...d,
         group: g.name,
         consumer,
         deliveries,
-        ack: () => port.ack(g.stream, g.name, [entryId]).then(() => {}),
-        nack: (o = {}) => port.nack(g.stream, g.name, consumer, [entryId], o.delay ?? 0).then(() => {}),
-        extend: () => port.extend(g.stream, g.name, consumer, [entryId]).then(() => {}),
+        ack: () => port.ack(ref, [entryId]).then(() => {}),
+        nack: (o = {}) => port.nack(ref, { ids: [entryId], delay: o.delay ?? 0 }).then(() => {}),
+        extend: () => port.extend(ref, [entryId]).then(() => {}),
       });
     }
   }
@@ -177,8 +184,7 @@ export class GroupConsumer implements AsyncIterableIterator<GroupDelivery> {
   /** Fetches once: up to `count` entries, waiting up to `block` ms. Empty when there was no work. */
   async fetch(): Promise<GroupDelivery[]> {
     await this.#group.ensure();
-    const g = this.#group;
-    const raw = await this.#client.port.groupRead(g.stream, g.name, this.id, { count: this.#count, block: this.#block });
+    const raw = await this.#client.port.groupRead(this.#ref, { count: this.#count, block: this.#block });
     const out: GroupDelivery[] = [];
     for (const e of raw) this.#wrap(e, out);
     return out;

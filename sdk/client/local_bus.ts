@@ -16,7 +16,7 @@ import { decode } from "../codec/codec.ts";
 import { storedHeaders } from "../backend/headers.ts";
 import { readLive } from "../backend/live_read.ts";
 import { MemoryBackend } from "../backend/memory.ts";
-import type { AddResult, CreateGroupResult, StreamBackend } from "../backend/types.ts";
+import type { AddResult, ConsumerRef, CreateGroupResult, GroupRef, StreamBackend } from "../backend/types.ts";
 import { PacedReader } from "../backend/paced_reader.ts";
 
 /** `BusPort` over a `StreamBackend` in this process. */
@@ -32,10 +32,11 @@ export class LocalPort implements BusPort {
 
   #groups: GroupReader;
 
-  constructor(backend: StreamBackend, ownsBackend: boolean, policy?: DeliveryPolicy) {
+  /** A port over `backend`; `options.ownsBackend`: `close()` closes the backend too. */
+  constructor(backend: StreamBackend, options: { ownsBackend: boolean; policy?: DeliveryPolicy }) {
     this.#backend = backend;
-    this.#groups = new GroupReader(backend, policy);
-    this.#ownsBackend = ownsBackend;
+    this.#groups = new GroupReader(backend, options.policy);
+    this.#ownsBackend = options.ownsBackend;
     this.#closedPromise = new Promise((r) => (this.#resolveClosed = r));
   }
 
@@ -43,7 +44,8 @@ export class LocalPort implements BusPort {
     if (this.#closed) throw new ConnectionClosedError("the local bus is closed");
   }
 
-  async add(stream: string, msg: Uint8Array, maxLen?: number): Promise<AddResult> {
+  async add(stream: string, msg: Uint8Array, options: { maxLen?: number } = {}): Promise<AddResult> {
+    const { maxLen } = options;
     this.#check();
     const headers = storedHeaders(decode(msg)); // the same checks ampd makes
     return await this.#backend.add(stream, { headers, msg }, maxLen === undefined ? undefined : { maxLen });
@@ -56,7 +58,9 @@ export class LocalPort implements BusPort {
     return batches.map((b) => ({ stream: b.stream, entries: b.entries.map((e) => [e.entryId, e.msg]), last: b.last }));
   }
 
-  async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler): Promise<{ sub: number; from: string }> {
+  async subscribe(stream: string, options: { from: string; credit: number; onEntries: PushHandler }): Promise<{ sub: number; from: string }> {
+    const { credit, onEntries } = options;
+    let from = options.from;
     this.#check();
     if (from === "$") from = (await this.#backend.info(stream)).lastEntryId ?? "0";
     const sub = this.#nextSub++;
@@ -84,37 +88,39 @@ export class LocalPort implements BusPort {
     return Promise.resolve();
   }
 
-  async groupCreate(stream: string, group: string, from: string): Promise<CreateGroupResult> {
+  async groupCreate(ref: GroupRef, from: string): Promise<CreateGroupResult> {
     this.#check();
-    return await this.#backend.createGroup(stream, group, { from });
+    return await this.#backend.createGroup(ref, { from });
   }
 
-  async groupRead(stream: string, group: string, consumer: string, o: { count?: number; block?: number }): Promise<RawGroupEntry[]> {
+  async groupRead(ref: ConsumerRef, o: { count?: number; block?: number }): Promise<RawGroupEntry[]> {
     this.#check();
+    const { stream, group, consumer } = ref;
     const entries = await this.#groups.read({ stream, group, consumer, count: o.count, block: o.block, signal: this.#abort.signal });
     return entries.map((e) => [e.entryId, e.msg, e.deliveries]);
   }
 
-  ack(stream: string, group: string, ids: string[]): Promise<number> {
-    return this.#backend.ack(stream, group, ids);
+  ack(ref: GroupRef, ids: string[]): Promise<number> {
+    return this.#backend.ack(ref, ids);
   }
 
-  async nack(stream: string, group: string, consumer: string, ids: string[], delay: number): Promise<number> {
-    const n = await this.#backend.nack(stream, group, consumer, ids, { delayMs: delay, claimTimeoutMs: this.#groups.claimTimeoutMs });
-    this.#groups.noteNack(stream, group);
+  async nack(ref: ConsumerRef, options: { ids: string[]; delay: number }): Promise<number> {
+    const n = await this.#backend.nack(ref, { entryIds: options.ids, delayMs: options.delay, claimTimeoutMs: this.#groups.claimTimeoutMs });
+    this.#groups.noteNack(ref);
     return n;
   }
 
-  extend(stream: string, group: string, consumer: string, ids: string[]): Promise<number> {
-    return this.#backend.extend(stream, group, consumer, ids);
+  extend(ref: ConsumerRef, ids: string[]): Promise<number> {
+    return this.#backend.extend(ref, ids);
   }
 
-  pending(stream: string, group: string, consumer?: string): Promise<PendingEntry[]> {
-    return this.#backend.pending(stream, group, { consumer });
+  pending(ref: GroupRef, options: { consumer?: string } = {}): Promise<PendingEntry[]> {
+    return this.#backend.pending(ref, { consumer: options.consumer });
   }
 
-  async claim(stream: string, group: string, consumer: string, minIdle?: number): Promise<RawGroupEntry[]> {
-    const entries = await this.#groups.claimFor({ stream, group, consumer }, minIdle ?? this.#groups.claimTimeoutMs);
+  async claim(ref: ConsumerRef, options: { minIdle?: number } = {}): Promise<RawGroupEntry[]> {
+    const { stream, group, consumer } = ref;
+    const entries = await this.#groups.claimFor({ stream, group, consumer }, options.minIdle ?? this.#groups.claimTimeoutMs);
     return entries.map((e) => [e.entryId, e.msg, e.deliveries]);
   }
 
@@ -122,8 +128,8 @@ export class LocalPort implements BusPort {
     return { groups: await this.#backend.groupInfo(stream), deadLetterStream: this.#groups.deadLetterStream(stream) };
   }
 
-  trim(stream: string, maxLen: number, approximate: boolean): Promise<number> {
-    return this.#backend.trim(stream, { maxLen, approximate });
+  trim(stream: string, options: { maxLen: number; approximate: boolean }): Promise<number> {
+    return this.#backend.trim(stream, { maxLen: options.maxLen, approximate: options.approximate });
   }
 
   streamInfo(stream: string): Promise<StreamInfo> {
@@ -202,5 +208,5 @@ export interface LocalBusOptions {
  */
 export function createLocalBus(options: LocalBusOptions = {}): AmpClient {
   const backend = options.backend ?? new MemoryBackend({ dedupeWindowMs: options.dedupeWindowMs });
-  return new AmpClient(new LocalPort(backend, options.backend === undefined, options.delivery), { onInvalid: options.onInvalid });
+  return new AmpClient(new LocalPort(backend, { ownsBackend: options.backend === undefined, policy: options.delivery }), { onInvalid: options.onInvalid });
 }

@@ -13,7 +13,7 @@
  */
 import { Backoff } from "../backoff.ts";
 import { BusError, ConnectionClosedError } from "../errors.ts";
-import type { AddResult, CreateGroupResult } from "../backend/types.ts";
+import type { AddResult, ConsumerRef, CreateGroupResult, GroupRef } from "../backend/types.ts";
 import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawEntry, RawGroupEntry, StreamInfo } from "./bus_port.ts";
 import type { HelloReply, SocketPort } from "./socket_port.ts";
 
@@ -164,7 +164,7 @@ export class ReconnectingPort implements BusPort {
 
   /** Subscribes `s` on `p`, after the last entry it delivered (or from where it started). */
   async #subscribeOn(p: SocketPort, s: Sub): Promise<{ sub: number; from: string }> {
-    const r = await p.subscribe(s.stream, s.last ?? s.from, s.credit, (entries) => this.#onPush(s, entries));
+    const r = await p.subscribe(s.stream, { from: s.last ?? s.from, credit: s.credit, onEntries: (entries) => this.#onPush(s, entries) });
     s.remote = r.sub;
     s.port = p;
     if (s.last === undefined) s.from = r.from;
@@ -201,15 +201,16 @@ export class ReconnectingPort implements BusPort {
   }
 
   /** `add`, retried through outages and backend timeouts (the bus stores an `opId` once). */
-  add(stream: string, msg: Uint8Array, maxLen?: number): Promise<AddResult> {
-    return this.#call((p) => p.add(stream, msg, maxLen), true);
+  add(stream: string, msg: Uint8Array, options?: { maxLen?: number }): Promise<AddResult> {
+    return this.#call((p) => p.add(stream, msg, options), true);
   }
   /** `read`, retried through outages and backend timeouts. */
   read(streams: Record<string, string>, o: { count?: number; block?: number }): Promise<RawBatch[]> {
     return this.#call((p) => p.read(streams, o), true);
   }
   /** `subscribe`; after a reconnect the subscription is re-made after the last entry it delivered, with the credit left. */
-  async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler): Promise<{ sub: number; from: string }> {
+  async subscribe(stream: string, options: { from: string; credit: number; onEntries: PushHandler }): Promise<{ sub: number; from: string }> {
+    const { from, credit, onEntries } = options;
     const s: Sub = { stream, from, last: undefined, credit, handler: onEntries, remote: undefined, port: undefined };
     const id = this.#nextSub++;
     const r = await this.#call((p) => this.#subscribeOn(p, s));
@@ -235,40 +236,40 @@ export class ReconnectingPort implements BusPort {
     }
   }
   /** `group.create`, retried through outages and backend timeouts (it is idempotent). */
-  groupCreate(stream: string, group: string, from: string): Promise<CreateGroupResult> {
-    return this.#call((p) => p.groupCreate(stream, group, from), true);
+  groupCreate(ref: GroupRef, from: string): Promise<CreateGroupResult> {
+    return this.#call((p) => p.groupCreate(ref, from), true);
   }
   /** `group.read`, retried through outages but not after a backend timeout (the entries may have been handed out). */
-  groupRead(stream: string, group: string, consumer: string, o: { count?: number; block?: number }): Promise<RawGroupEntry[]> {
-    return this.#call((p) => p.groupRead(stream, group, consumer, o));
+  groupRead(ref: ConsumerRef, o: { count?: number; block?: number }): Promise<RawGroupEntry[]> {
+    return this.#call((p) => p.groupRead(ref, o));
   }
   /** `ack`, retried through outages and backend timeouts. */
-  ack(stream: string, group: string, ids: string[]): Promise<number> {
-    return this.#call((p) => p.ack(stream, group, ids), true);
+  ack(ref: GroupRef, ids: string[]): Promise<number> {
+    return this.#call((p) => p.ack(ref, ids), true);
   }
   /** `nack`, retried through outages but not after a backend timeout. */
-  nack(stream: string, group: string, consumer: string, ids: string[], delay: number): Promise<number> {
-    return this.#call((p) => p.nack(stream, group, consumer, ids, delay));
+  nack(ref: ConsumerRef, options: { ids: string[]; delay: number }): Promise<number> {
+    return this.#call((p) => p.nack(ref, options));
   }
   /** `extend`, retried through outages and backend timeouts. */
-  extend(stream: string, group: string, consumer: string, ids: string[]): Promise<number> {
-    return this.#call((p) => p.extend(stream, group, consumer, ids), true);
+  extend(ref: ConsumerRef, ids: string[]): Promise<number> {
+    return this.#call((p) => p.extend(ref, ids), true);
   }
   /** `pending`, retried through outages and backend timeouts. */
-  pending(stream: string, group: string, consumer?: string): Promise<PendingEntry[]> {
-    return this.#call((p) => p.pending(stream, group, consumer), true);
+  pending(ref: GroupRef, options?: { consumer?: string }): Promise<PendingEntry[]> {
+    return this.#call((p) => p.pending(ref, options), true);
   }
   /** `claim`, retried through outages but not after a backend timeout (the entries may have moved). */
-  claim(stream: string, group: string, consumer: string, minIdle?: number): Promise<RawGroupEntry[]> {
-    return this.#call((p) => p.claim(stream, group, consumer, minIdle));
+  claim(ref: ConsumerRef, options?: { minIdle?: number }): Promise<RawGroupEntry[]> {
+    return this.#call((p) => p.claim(ref, options));
   }
   /** `group.info`, retried through outages and backend timeouts. */
   groupInfo(stream: string): Promise<Record<string, unknown>> {
     return this.#call((p) => p.groupInfo(stream), true);
   }
   /** `trim`, retried through outages and backend timeouts. */
-  trim(stream: string, maxLen: number, approximate: boolean): Promise<number> {
-    return this.#call((p) => p.trim(stream, maxLen, approximate), true);
+  trim(stream: string, options: { maxLen: number; approximate: boolean }): Promise<number> {
+    return this.#call((p) => p.trim(stream, options), true);
   }
   /** `info` with a stream, retried through outages and backend timeouts. */
   streamInfo(stream: string): Promise<StreamInfo> {

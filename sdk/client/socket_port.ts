@@ -7,7 +7,7 @@
 import type { MsgpackReader } from "../codec/msgpack_reader.ts";
 import { makeDecoder } from "../codec/codec.ts";
 import { BusError, ConnectionClosedError, TimeoutError } from "../errors.ts";
-import type { AddResult, CreateGroupResult } from "../backend/types.ts";
+import type { AddResult, ConsumerRef, CreateGroupResult, GroupRef } from "../backend/types.ts";
 import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawEntry, RawGroupEntry, StreamInfo } from "./bus_port.ts";
 import { DEFAULT_MAX_FRAME, FrameDecoder } from "../transport/frame.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -182,7 +182,7 @@ export class SocketPort implements BusPort {
     if (rid === null || rid === undefined) {
       // An error the sidecar could not tie to a request (a frame it could not read): fail everything pending.
       const e = m.error as { code: string; message: string; details?: Record<string, unknown> } | undefined;
-      const err = new BusError(e?.code ?? "BAD_REQUEST", e?.message ?? "sidecar refused a frame", e?.details);
+      const err = new BusError(e?.code ?? "BAD_REQUEST", e?.message ?? "sidecar refused a frame", { details: e?.details });
       for (const p of this.#pending.values()) p.reject(err);
       this.#pending.clear();
       return;
@@ -202,7 +202,7 @@ export class SocketPort implements BusPort {
       p.resolve(m);
     } else {
       const e = m.error as { code: string; message: string; details?: Record<string, unknown> };
-      p.reject(new BusError(e.code, `${p.op}: ${e.message}`, e.details));
+      p.reject(new BusError(e.code, `${p.op}: ${e.message}`, { details: e.details }));
     }
   }
 
@@ -273,8 +273,8 @@ export class SocketPort implements BusPort {
   }
 
   /** `add`: stores encoded message bytes once per `opId`. */
-  async add(stream: string, msg: Uint8Array, maxLen?: number): Promise<AddResult> {
-    const r = await this.request("add", { stream, msg, maxLen });
+  async add(stream: string, msg: Uint8Array, options: { maxLen?: number } = {}): Promise<AddResult> {
+    const r = await this.request("add", { stream, msg, maxLen: options.maxLen });
     return { entryId: r.entryId as string, duplicate: r.duplicate as boolean };
   }
 
@@ -285,7 +285,8 @@ export class SocketPort implements BusPort {
   }
 
   /** `subscribe`: pushes go to `onEntries` from the moment the reply is read. */
-  async subscribe(stream: string, from: string, credit: number, onEntries: PushHandler): Promise<{ sub: number; from: string }> {
+  async subscribe(stream: string, options: { from: string; credit: number; onEntries: PushHandler }): Promise<{ sub: number; from: string }> {
+    const { from, credit, onEntries } = options;
     // Registered as the reply is read: a push in the same read from the transport follows at once.
     const r = await this.request("subscribe", { stream, from, credit }, { onReply: (reply) => this.#subs.set(reply.sub as number, onEntries) });
     return { sub: r.sub as number, from: r.from as string };
@@ -304,40 +305,45 @@ export class SocketPort implements BusPort {
   }
 
   /** `group.create`: creates the group after `from`; idempotent. */
-  async groupCreate(stream: string, group: string, from: string): Promise<CreateGroupResult> {
-    const r = await this.request("group.create", { stream, group, from });
+  async groupCreate(ref: GroupRef, from: string): Promise<CreateGroupResult> {
+    const r = await this.request("group.create", { stream: ref.stream, group: ref.group, from });
     return { created: r.created as boolean };
   }
 
   /** `group.read`: work for `consumer`, as ampd's group reader sifts it. */
-  async groupRead(stream: string, group: string, consumer: string, o: { count?: number; block?: number }): Promise<RawGroupEntry[]> {
+  async groupRead(ref: ConsumerRef, o: { count?: number; block?: number }): Promise<RawGroupEntry[]> {
+    const { stream, group, consumer } = ref;
     const r = await this.request("group.read", { stream, group, consumer, count: o.count, block: o.block });
     return r.entries as RawGroupEntry[];
   }
 
   /** `ack`: resolves with how many were pending. */
-  async ack(stream: string, group: string, ids: string[]): Promise<number> {
-    return (await this.request("ack", { stream, group, ids })).acked as number;
+  async ack(ref: GroupRef, ids: string[]): Promise<number> {
+    return (await this.request("ack", { stream: ref.stream, group: ref.group, ids })).acked as number;
   }
 
   /** `nack`: redelivery after `delay` ms; resolves with how many. */
-  async nack(stream: string, group: string, consumer: string, ids: string[], delay: number): Promise<number> {
-    return (await this.request("nack", { stream, group, consumer, ids, delay })).nacked as number;
+  async nack(ref: ConsumerRef, options: { ids: string[]; delay: number }): Promise<number> {
+    const { stream, group, consumer } = ref;
+    return (await this.request("nack", { stream, group, consumer, ids: options.ids, delay: options.delay })).nacked as number;
   }
 
   /** `extend`: keeps entries `consumer` holds from being claimed; resolves with how many. */
-  async extend(stream: string, group: string, consumer: string, ids: string[]): Promise<number> {
+  async extend(ref: ConsumerRef, ids: string[]): Promise<number> {
+    const { stream, group, consumer } = ref;
     return (await this.request("extend", { stream, group, consumer, ids })).extended as number;
   }
 
   /** `pending`: the group's pending entries, or one consumer's. */
-  async pending(stream: string, group: string, consumer?: string): Promise<PendingEntry[]> {
-    return (await this.request("pending", { stream, group, consumer })).pending as PendingEntry[];
+  async pending(ref: GroupRef, options: { consumer?: string } = {}): Promise<PendingEntry[]> {
+    const r = await this.request("pending", { stream: ref.stream, group: ref.group, consumer: options.consumer });
+    return r.pending as PendingEntry[];
   }
 
   /** `claim`: entries idle at least `minIdle` ms, moved to `consumer`. */
-  async claim(stream: string, group: string, consumer: string, minIdle?: number): Promise<RawGroupEntry[]> {
-    return (await this.request("claim", { stream, group, consumer, minIdle })).entries as RawGroupEntry[];
+  async claim(ref: ConsumerRef, options: { minIdle?: number } = {}): Promise<RawGroupEntry[]> {
+    const { stream, group, consumer } = ref;
+    return (await this.request("claim", { stream, group, consumer, minIdle: options.minIdle })).entries as RawGroupEntry[];
   }
 
   /** `group.info`: the reply without `rid` and `ok`. */
@@ -347,8 +353,8 @@ export class SocketPort implements BusPort {
   }
 
   /** `trim`: resolves with how many entries were removed. */
-  async trim(stream: string, maxLen: number, approximate: boolean): Promise<number> {
-    return (await this.request("trim", { stream, maxLen, approximate })).removed as number;
+  async trim(stream: string, options: { maxLen: number; approximate: boolean }): Promise<number> {
+    return (await this.request("trim", { stream, maxLen: options.maxLen, approximate: options.approximate })).removed as number;
   }
 
   /** `info` with a stream: its length and first/last entry id. */

@@ -43,7 +43,7 @@ export class StreamIterator implements DeliveryIterator {
     this.#window = window;
     this.#onEnd = onEnd;
     const port = client.port;
-    const subscribed = port.subscribe(stream, from, window, (entries) => this.#onEntries(entries));
+    const subscribed = port.subscribe(stream, { from, credit: window, onEntries: (entries) => this.#onEntries(entries) });
     this.#sub = subscribed.then((r) => r.sub);
     this.ready = subscribed.then((r) => r.from);
     this.#sub.catch((e) => this.#fail(e));

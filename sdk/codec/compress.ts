@@ -204,7 +204,8 @@ function checkAlg(alg: string): asserts alg is CompressionAlgorithm {
   }
 }
 
-async function readAll(readable: ReadableStream<Uint8Array>, limit: number, what: string): Promise<Uint8Array> {
+async function readAll(readable: ReadableStream<Uint8Array>, bounds: { limit: number; what: string }): Promise<Uint8Array> {
+  const { limit, what } = bounds;
   const chunks: Uint8Array[] = [];
   let total = 0;
   const reader = readable.getReader();
@@ -235,7 +236,8 @@ function sliceSize(limit: number): number {
   return Math.min(65536, Math.max(256, Math.floor(limit / 1024)));
 }
 
-async function throughStream(ctor: StreamCtor, alg: CompressionAlgorithm, data: Uint8Array, limit: number, what: string) {
+async function throughStream(o: { ctor: StreamCtor; alg: CompressionAlgorithm; data: Uint8Array; limit: number; what: string }) {
+  const { ctor, alg, data, limit, what } = o;
   const ts = new ctor(alg);
   const writer = ts.writable.getWriter();
   // The polyfill may transfer (detach) the buffers it is given to a worker:
@@ -252,7 +254,7 @@ async function throughStream(ctor: StreamCtor, alg: CompressionAlgorithm, data: 
   })();
   written.catch(() => {}); // a failure surfaces through the readable side
   try {
-    const out = await readAll(ts.readable, limit, what);
+    const out = await readAll(ts.readable, { limit, what });
     await written;
     return out;
   } finally {
@@ -284,7 +286,7 @@ export async function compressBytes(data: Uint8Array, options: CompressOptions =
     const out = alg === "gzip" ? z.gzipSync(data, { level }) : z.deflateRawSync(data, { level });
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   }
-  return await throughStream(streams().c, alg, data, Number.MAX_SAFE_INTEGER, "data");
+  return await throughStream({ ctor: streams().c, alg, data, limit: Number.MAX_SAFE_INTEGER, what: "data" });
 }
 
 /**
@@ -317,7 +319,7 @@ export async function decompressBytes(
       if (out.byteLength > limit) throw new RangeError("over limit");
       return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     }
-    return await throughStream(streams().d, alg, data, limit, "compressed data");
+    return await throughStream({ ctor: streams().d, alg, data, limit, what: "compressed data" });
   } catch (e) {
     if (e instanceof CompressionError) throw e;
     const code = (e as { code?: string }).code;

@@ -87,7 +87,8 @@ export function jsonForm(m: AISPMessage | Record<string, unknown>): Record<strin
   return out;
 }
 
-function bytesAt(obj: unknown, field: string, parent: string, issues: { path: string[]; message: string }[]) {
+function bytesAt(obj: unknown, at: { field: string; parent: string; issues: { path: string[]; message: string }[] }) {
+  const { field, parent, issues } = at;
   if (typeof obj !== "object" || obj === null) return;
   const o = obj as Record<string, unknown>;
   if (typeof o[field] !== "string") return; // the schema reports a wrong type
@@ -174,8 +175,8 @@ export function deserialize(text: string, policy?: ValidationPolicy): AISPMessag
   if (typeof value === "object" && value !== null && !Array.isArray(value)) {
     const m = value as Record<string, unknown>;
     const issues: { path: string[]; message: string }[] = [];
-    bytesAt(m.compressed, "data", "compressed", issues);
-    bytesAt(m.sig, "value", "sig", issues);
+    bytesAt(m.compressed, { field: "data", parent: "compressed", issues });
+    bytesAt(m.sig, { field: "value", parent: "sig", issues });
     if (issues.length > 0) throw new ValidationError(issues);
     if (m.payload !== undefined) m.payload = payloadFromJson(m.payload, ["payload"]);
   }

@@ -111,7 +111,8 @@ export type ValidationResult<T = AISPMessage> =
   | { ok: true; value: T }
   | { ok: false; issues: Issue[] };
 
-function issueOf(path: readonly PropertyKey[], code: string, message: string): Issue {
+function issueOf(path: readonly PropertyKey[], what: { code: string; message: string }): Issue {
+  const { code, message } = what;
   const p = path.map((k) => (typeof k === "symbol" ? String(k) : k)) as (string | number)[];
   // arktype says "x must be removed" for undeclared keys; say why.
   if (code === "predicate" && message.endsWith("must be removed")) {
@@ -170,7 +171,7 @@ function check(msg: unknown, policy: ValidationPolicy | undefined): ValidationRe
   const out = messageSchema(msg);
   const issues: Issue[] = [];
   if (out instanceof type.errors) {
-    for (const e of out) issues.push(issueOf(e.path, e.code, e.message));
+    for (const e of out) issues.push(issueOf(e.path, e));
   }
   crossFieldIssues(msg as Record<string, unknown>, policy, issues);
   return issues.length === 0 ? { ok: true, value: msg as AISPMessage } : { ok: false, issues };

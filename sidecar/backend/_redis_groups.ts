@@ -25,11 +25,13 @@ import {
 import { BackendUnavailableError } from "../../sdk/backend/types.ts";
 import type {
   ClaimOptions,
+  ConsumerRef,
   ConsumerInfo,
   CreateGroupOptions,
   CreateGroupResult,
   GroupEntry,
   GroupInfo,
+  GroupRef,
   NackOptions,
   PendingInfo,
   PendingOptions,
@@ -79,18 +81,20 @@ export class RedisGroups {
     this.#c = context;
   }
 
-  async create(stream: string, group: string, options?: CreateGroupOptions): Promise<CreateGroupResult> {
+  async create(ref: GroupRef, options?: CreateGroupOptions): Promise<CreateGroupResult> {
+    const { stream, group } = ref;
     checkStream(stream);
     checkName("group", group);
     const from = checkGroupStart(options?.from);
     try {
-      return { created: await this.#create(this.#c.key(stream), group, from) };
+      return { created: await this.#create(this.#c.key(stream), { group, from }) };
     } catch (e) {
       throw toBackendError(e, `create group ${JSON.stringify(group)} on stream ${JSON.stringify(stream)}`);
     }
   }
 
-  async read(stream: string, group: string, consumer: string, options?: ReadGroupOptions): Promise<GroupEntry[]> {
+  async read(ref: ConsumerRef, options?: ReadGroupOptions): Promise<GroupEntry[]> {
+    const { stream, group, consumer } = ref;
     checkStream(stream);
     checkName("group", group);
     checkName("consumer", consumer);
@@ -104,7 +108,7 @@ export class RedisGroups {
     for (;;) {
       if (signal?.aborted || this.#c.closed()) return [];
       try {
-        const r = (await READ_GROUP.run(this.#c.client, [key], [group, consumer, count], RETURN_BUFFERS)) as [
+        const r = (await READ_GROUP.run(this.#c.client, { keys: [key], args: [group, consumer, count], options: RETURN_BUFFERS })) as [
           number,
           RawReply,
         ];
@@ -121,7 +125,7 @@ export class RedisGroups {
           // restart the stream restarted too, and everything in it is new to this group.
           recreated = true;
           try {
-            await this.#create(key, group, "0");
+            await this.#create(key, { group, from: "0" });
             continue;
           } catch (e2) {
             e = e2;
@@ -137,7 +141,8 @@ export class RedisGroups {
     }
   }
 
-  async ack(stream: string, group: string, entryIds: readonly string[]): Promise<number> {
+  async ack(ref: GroupRef, entryIds: readonly string[]): Promise<number> {
+    const { stream, group } = ref;
     checkStream(stream);
     checkName("group", group);
     const ids = canonicalIds(entryIds);
@@ -153,27 +158,22 @@ export class RedisGroups {
     }
   }
 
-  async nack(
-    stream: string,
-    group: string,
-    consumer: string,
-    entryIds: readonly string[],
-    options?: NackOptions,
-  ): Promise<number> {
-    const delay = checkMs("delayMs", options?.delayMs, 0);
-    const timeout = checkMs("claimTimeoutMs", options?.claimTimeoutMs, this.#c.claimTimeoutMs);
-    return await this.#touch({ stream, group, consumer, entryIds, idleMs: Math.max(0, timeout - delay), what: "nack" });
+  async nack(ref: ConsumerRef, options: NackOptions): Promise<number> {
+    const delay = checkMs("delayMs", options.delayMs) ?? 0;
+    const timeout = checkMs("claimTimeoutMs", options.claimTimeoutMs) ?? this.#c.claimTimeoutMs;
+    return await this.#touch(ref, { entryIds: options.entryIds, idleMs: Math.max(0, timeout - delay), what: "nack" });
   }
 
-  extend(stream: string, group: string, consumer: string, entryIds: readonly string[]): Promise<number> {
-    return this.#touch({ stream, group, consumer, entryIds, idleMs: 0, what: "extend" });
+  extend(ref: ConsumerRef, entryIds: readonly string[]): Promise<number> {
+    return this.#touch(ref, { entryIds, idleMs: 0, what: "extend" });
   }
 
-  async claim(stream: string, group: string, consumer: string, options?: ClaimOptions): Promise<GroupEntry[]> {
+  async claim(ref: ConsumerRef, options?: ClaimOptions): Promise<GroupEntry[]> {
+    const { stream, group, consumer } = ref;
     checkStream(stream);
     checkName("group", group);
     checkName("consumer", consumer);
-    const minIdle = String(checkMs("minIdleMs", options?.minIdleMs, this.#c.claimTimeoutMs));
+    const minIdle = String(checkMs("minIdleMs", options?.minIdleMs) ?? this.#c.claimTimeoutMs);
     const count = checkCount(options?.count, DEFAULT_READ_COUNT);
     const key = this.#c.key(stream);
     const out: GroupEntry[] = [];
@@ -182,7 +182,7 @@ export class RedisGroups {
       // XAUTOCLAIM scans at most 10 x COUNT PEL slots per call: follow its cursor to the end.
       do {
         const args = [group, consumer, minIdle, cursor, String(count - out.length)];
-        const r = (await CLAIM.run(this.#c.client, [key], args, RETURN_BUFFERS)) as [Buffer, RawReply[], number[]];
+        const r = (await CLAIM.run(this.#c.client, { keys: [key], args, options: RETURN_BUFFERS })) as [Buffer, RawReply[], number[]];
         r[1].forEach((raw, i) => out.push(parseGroupEntry(raw, r[2][i]!)));
         cursor = r[0].toString("latin1");
       } while (cursor !== "0-0" && out.length < count);
@@ -193,12 +193,13 @@ export class RedisGroups {
     }
   }
 
-  async pending(stream: string, group: string, options?: PendingOptions): Promise<PendingInfo[]> {
+  async pending(ref: GroupRef, options?: PendingOptions): Promise<PendingInfo[]> {
+    const { stream, group } = ref;
     checkStream(stream);
     checkName("group", group);
     const consumer = options?.consumer;
     if (consumer !== undefined) checkName("consumer", consumer);
-    const minIdle = checkMs("minIdleMs", options?.minIdleMs, 0);
+    const minIdle = checkMs("minIdleMs", options?.minIdleMs) ?? 0;
     const count = checkCount(options?.count, DEFAULT_READ_COUNT);
     const args = ["XPENDING", this.#c.key(stream), group];
     if (minIdle > 0) args.push("IDLE", String(minIdle));
@@ -250,7 +251,8 @@ export class RedisGroups {
     }
   }
 
-  async deleteConsumer(stream: string, group: string, consumer: string): Promise<number> {
+  async deleteConsumer(ref: ConsumerRef): Promise<number> {
+    const { stream, group, consumer } = ref;
     checkStream(stream);
     checkName("group", group);
     checkName("consumer", consumer);
@@ -263,7 +265,8 @@ export class RedisGroups {
   }
 
   /** XGROUP CREATE ... MKSTREAM; false when the group existed. */
-  async #create(key: string, group: string, from: string): Promise<boolean> {
+  async #create(key: string, start: { group: string; from: string }): Promise<boolean> {
+    const { group, from } = start;
     try {
       await this.#c.client.sendCommand(["XGROUP", "CREATE", key, group, from, "MKSTREAM"]);
       return true;
@@ -273,29 +276,23 @@ export class RedisGroups {
     }
   }
 
-  async #touch(t: {
-    stream: string;
-    group: string;
-    consumer: string;
-    entryIds: readonly string[];
-    idleMs: number;
-    what: string;
-  }): Promise<number> {
-    checkStream(t.stream);
-    checkName("group", t.group);
-    checkName("consumer", t.consumer);
+  async #touch(ref: ConsumerRef, t: { entryIds: readonly string[]; idleMs: number; what: string }): Promise<number> {
+    const { stream, group, consumer } = ref;
+    checkStream(stream);
+    checkName("group", group);
+    checkName("consumer", consumer);
     const ids = canonicalIds(t.entryIds);
-    const key = this.#c.key(t.stream);
+    const key = this.#c.key(stream);
     try {
       let n = 0;
       for (let i = 0; i < ids.length; i += ID_CHUNK) {
-        const args = [t.group, t.consumer, String(t.idleMs), ...ids.slice(i, i + ID_CHUNK)];
-        n += Number(await TOUCH.run(this.#c.client, [key], args));
+        const args = [group, consumer, String(t.idleMs), ...ids.slice(i, i + ID_CHUNK)];
+        n += Number(await TOUCH.run(this.#c.client, { keys: [key], args }));
       }
       return n;
     } catch (e) {
       if (isNoGroup(e)) return 0;
-      throw toBackendError(e, `${t.what} in group ${JSON.stringify(t.group)} of stream ${JSON.stringify(t.stream)}`);
+      throw toBackendError(e, `${t.what} in group ${JSON.stringify(group)} of stream ${JSON.stringify(stream)}`);
     }
   }
 }

@@ -118,15 +118,14 @@ export class LuaScript {
    *
    * @example
    * ```ts
-   * const last = await new LuaScript(LAST_ID_SCRIPT).run(client, ["ampbus:{tasks}"], []);
+   * const last = await new LuaScript(LAST_ID_SCRIPT).run(client, { keys: ["ampbus:{tasks}"], args: [] });
    * ```
    */
   async run(
     client: CommandSender,
-    keys: readonly string[],
-    args: readonly (string | Buffer)[],
-    options?: typeof RETURN_BUFFERS,
+    call: { keys: readonly string[]; args: readonly (string | Buffer)[]; options?: typeof RETURN_BUFFERS },
   ): Promise<RawReply> {
+    const { keys, args, options } = call;
     const tail = [String(keys.length), ...keys, ...args];
     try {
       return await client.sendCommand<RawReply>(["EVALSHA", this.sha, ...tail], options);

@@ -27,10 +27,12 @@ import type {
   BackendInfo,
   BackendState,
   ClaimOptions,
+  ConsumerRef,
   CreateGroupOptions,
   CreateGroupResult,
   GroupEntry,
   GroupInfo,
+  GroupRef,
   NackOptions,
   NewEntry,
   PendingInfo,
@@ -138,7 +140,7 @@ export class RedisBackend implements StreamBackend {
       socket: { connectTimeout: Math.min(options.connectTimeoutMs ?? 2000, 5000), reconnectStrategy: reconnectDelay },
     });
     this.#timed = new TimedCommands(this.#client, {
-      timeoutMs: checkMs("commandTimeoutMs", options.commandTimeoutMs, DEFAULT_COMMAND_TIMEOUT_MS),
+      timeoutMs: checkMs("commandTimeoutMs", options.commandTimeoutMs) ?? DEFAULT_COMMAND_TIMEOUT_MS,
       onTimeout: (message) => this.#health.timedOut(message),
       onAnswer: () => this.#health.answered(),
     });
@@ -174,7 +176,7 @@ export class RedisBackend implements StreamBackend {
       client: this.#timed,
       pool: this.#pool,
       key: (stream) => this.#key(stream),
-      claimTimeoutMs: checkMs("claimTimeoutMs", options.claimTimeoutMs, DEFAULT_CLAIM_TIMEOUT_MS),
+      claimTimeoutMs: checkMs("claimTimeoutMs", options.claimTimeoutMs) ?? DEFAULT_CLAIM_TIMEOUT_MS,
       closed: () => this.#closing,
     });
   }
@@ -224,11 +226,11 @@ export class RedisBackend implements StreamBackend {
         return { entryId: id, duplicate: false };
       }
       const opKey = `${key}:op:${entry.headers.opId}`;
-      const reply = (await ADD.run(this.#timed, [key, opKey], [
+      const reply = (await ADD.run(this.#timed, { keys: [key, opKey], args: [
         String(this.#windowMs),
         maxLen === undefined ? "" : String(maxLen),
         ...fields,
-      ])) as [string, number];
+      ] })) as [string, number];
       const duplicate = reply[1] === 1;
       if (duplicate) this.#dedupeHits++;
       return { entryId: String(reply[0]), duplicate };
@@ -249,7 +251,7 @@ export class RedisBackend implements StreamBackend {
       // "$" becomes the last id now, so nothing added from here on is missed while re-arming.
       const resolved: BlockCursor[] = await Promise.all(cursors.map(async (c) => {
         const key = this.#key(c.stream);
-        const after = c.after === "$" ? String(await LAST_ID.run(this.#timed, [key], [])) : c.after;
+        const after = c.after === "$" ? String(await LAST_ID.run(this.#timed, { keys: [key], args: [] })) : c.after;
         return { stream: c.stream, key, after };
       }));
       const now = await this.#xread(resolved, count);
@@ -276,7 +278,7 @@ export class RedisBackend implements StreamBackend {
     this.#checkOpen();
     checkStream(stream);
     try {
-      const r = (await INFO.run(this.#timed, [this.#key(stream)], [])) as [number, string?, string?];
+      const r = (await INFO.run(this.#timed, { keys: [this.#key(stream)], args: [] })) as [number, string?, string?];
       if (r[0] === 0) return { stream, length: 0, firstEntryId: null, lastEntryId: null };
       return { stream, length: r[0], firstEntryId: String(r[1]), lastEntryId: String(r[2]) };
     } catch (e) {
@@ -303,46 +305,40 @@ export class RedisBackend implements StreamBackend {
     return [...names].sort().slice(0, limit);
   }
 
-  createGroup(stream: string, group: string, options?: CreateGroupOptions): Promise<CreateGroupResult> {
-    return this.#open(() => this.#groups.create(stream, group, options));
+  createGroup(ref: GroupRef, options?: CreateGroupOptions): Promise<CreateGroupResult> {
+    return this.#open(() => this.#groups.create(ref, options));
   }
 
-  readGroup(stream: string, group: string, consumer: string, options?: ReadGroupOptions): Promise<GroupEntry[]> {
-    return this.#open(() => this.#groups.read(stream, group, consumer, options));
+  readGroup(ref: ConsumerRef, options?: ReadGroupOptions): Promise<GroupEntry[]> {
+    return this.#open(() => this.#groups.read(ref, options));
   }
 
-  ack(stream: string, group: string, entryIds: readonly string[]): Promise<number> {
-    return this.#open(() => this.#groups.ack(stream, group, entryIds));
+  ack(ref: GroupRef, entryIds: readonly string[]): Promise<number> {
+    return this.#open(() => this.#groups.ack(ref, entryIds));
   }
 
-  nack(
-    stream: string,
-    group: string,
-    consumer: string,
-    entryIds: readonly string[],
-    options?: NackOptions,
-  ): Promise<number> {
-    return this.#open(() => this.#groups.nack(stream, group, consumer, entryIds, options));
+  nack(ref: ConsumerRef, options: NackOptions): Promise<number> {
+    return this.#open(() => this.#groups.nack(ref, options));
   }
 
-  extend(stream: string, group: string, consumer: string, entryIds: readonly string[]): Promise<number> {
-    return this.#open(() => this.#groups.extend(stream, group, consumer, entryIds));
+  extend(ref: ConsumerRef, entryIds: readonly string[]): Promise<number> {
+    return this.#open(() => this.#groups.extend(ref, entryIds));
   }
 
-  claim(stream: string, group: string, consumer: string, options?: ClaimOptions): Promise<GroupEntry[]> {
-    return this.#open(() => this.#groups.claim(stream, group, consumer, options));
+  claim(ref: ConsumerRef, options?: ClaimOptions): Promise<GroupEntry[]> {
+    return this.#open(() => this.#groups.claim(ref, options));
   }
 
-  pending(stream: string, group: string, options?: PendingOptions): Promise<PendingInfo[]> {
-    return this.#open(() => this.#groups.pending(stream, group, options));
+  pending(ref: GroupRef, options?: PendingOptions): Promise<PendingInfo[]> {
+    return this.#open(() => this.#groups.pending(ref, options));
   }
 
   groupInfo(stream: string): Promise<GroupInfo[]> {
     return this.#open(() => this.#groups.info(stream));
   }
 
-  deleteConsumer(stream: string, group: string, consumer: string): Promise<number> {
-    return this.#open(() => this.#groups.deleteConsumer(stream, group, consumer));
+  deleteConsumer(ref: ConsumerRef): Promise<number> {
+    return this.#open(() => this.#groups.deleteConsumer(ref));
   }
 
   backendInfo(): BackendInfo {

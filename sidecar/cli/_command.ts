@@ -85,11 +85,10 @@ export function describeError(e: unknown): string {
  * every other failure to exit 1, with `ampd <name>: <what was wrong>` on stderr.
  */
 export async function runCommand(
-  name: string,
-  help: string,
   argv: readonly string[],
-  body: (argv: readonly string[]) => Promise<number | void>,
+  command: { name: string; help: string; body: (argv: readonly string[]) => Promise<number | void> },
 ): Promise<number> {
+  const { name, help, body } = command;
   // A reader that stops early (`ampd tail x | head -1`) is not a failure.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => process.exit(e.code === "EPIPE" ? 0 : 1));
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -115,7 +114,8 @@ export function writeLine(text: string): Promise<void> | void {
 }
 
 /** A positional argument that must be present. */
-export function needPositional(args: ParsedArgs, index: number, what: string): string {
+export function needPositional(args: ParsedArgs, at: { index: number; what: string }): string {
+  const { index, what } = at;
   const v = args.positional[index];
   if (v === undefined || v === "") throw new UsageError(`missing ${what}`);
   return v;

@@ -74,8 +74,16 @@ export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpe
 
 const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1 << 20, mb: 1 << 20, mib: 1 << 20 };
 
+/** The text of flag `--<flag>` and the range it must be in. */
+export interface FlagValue {
+  text: string;
+  min: number;
+  max: number;
+}
+
 /** Parses a byte size: `65536`, `64k`, `16MiB`. */
-export function parseSize(flag: string, text: string, min: number, max: number): number {
+export function parseSize(flag: string, value: FlagValue): number {
+  const { text, min, max } = value;
   const m = /^(\d+)\s*([a-zA-Z]*)$/.exec(text.trim());
   const unit = m ? SIZE_UNITS[m[2].toLowerCase()] : undefined;
   if (!m || unit === undefined) throw new UsageError(`--${flag} must be a size such as 65536, 64KiB or 16MiB (was ${JSON.stringify(text)})`);
@@ -87,7 +95,8 @@ export function parseSize(flag: string, text: string, min: number, max: number):
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Parses a duration: `600000` (ms), `500ms`, `30s`, `10m`, `1h`. */
-export function parseDuration(flag: string, text: string, min: number, max: number): number {
+export function parseDuration(flag: string, value: FlagValue): number {
+  const { text, min, max } = value;
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
   if (!m) throw new UsageError(`--${flag} must be a duration such as 500ms, 30s or 10m (was ${JSON.stringify(text)})`);
   const n = Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? "ms"]);
@@ -96,7 +105,8 @@ export function parseDuration(flag: string, text: string, min: number, max: numb
 }
 
 /** Parses one of a fixed set of words. */
-export function parseChoice<T extends string>(flag: string, text: string, choices: readonly T[]): T {
+export function parseChoice<T extends string>(flag: string, value: { text: string; choices: readonly T[] }): T {
+  const { text, choices } = value;
   if (!(choices as readonly string[]).includes(text)) {
     throw new UsageError(`--${flag} must be one of ${choices.join(", ")} (was ${JSON.stringify(text)})`);
   }
@@ -104,7 +114,8 @@ export function parseChoice<T extends string>(flag: string, text: string, choice
 }
 
 /** Parses a whole number in a range. */
-export function parseCount(flag: string, text: string, min: number, max: number): number {
+export function parseCount(flag: string, value: FlagValue): number {
+  const { text, min, max } = value;
   if (!/^\d+$/.test(text.trim())) throw new UsageError(`--${flag} must be a whole number (was ${JSON.stringify(text)})`);
   const n = Number(text);
   if (n < min || n > max) throw new UsageError(`--${flag} must be from ${min} to ${max} (was ${text})`);

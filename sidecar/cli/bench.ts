@@ -68,11 +68,11 @@ async function bench(argv: readonly string[]): Promise<number> {
   const args = parseCommand(argv, FLAGS);
   noMorePositional(args, 0);
   const get = (k: string) => args.flags.get(k) as string | undefined;
-  const total = parseCount("messages", get("messages") ?? "10000", 1, 10_000_000);
-  const size = parseSize("size", get("size") ?? "256", 0, 1 << 20);
-  const nPub = parseCount("publishers", get("publishers") ?? "4", 1, 256);
-  const inflight = parseCount("inflight", get("inflight") ?? "16", 1, 4096);
-  const timeoutMs = parseDuration("timeout", get("timeout") ?? "60s", 1, 3_600_000);
+  const total = parseCount("messages", { text: get("messages") ?? "10000", min: 1, max: 10_000_000 });
+  const size = parseSize("size", { text: get("size") ?? "256", min: 0, max: 1 << 20 });
+  const nPub = parseCount("publishers", { text: get("publishers") ?? "4", min: 1, max: 256 });
+  const inflight = parseCount("inflight", { text: get("inflight") ?? "16", min: 1, max: 4096 });
+  const timeoutMs = parseDuration("timeout", { text: get("timeout") ?? "60s", min: 1, max: 3_600_000 });
   const stream = get("stream") ?? `bench.${uuidv7()}`;
   const consume = !args.flags.has("no-consume");
   const json = args.flags.has("json");
@@ -170,5 +170,5 @@ async function bench(argv: readonly string[]): Promise<number> {
 export const benchCommand: Command = {
   name: "bench",
   summary: "publish/consume load with throughput and latency percentiles",
-  run: (argv) => runCommand("bench", HELP, argv, bench),
+  run: (argv) => runCommand(argv, { name: "bench", help: HELP, body: bench }),
 };

@@ -77,9 +77,9 @@ function deadLetter(d: Delivery): DeadLetter | undefined {
 async function dlq(argv: readonly string[]): Promise<number> {
   const replay = argv[0] === "replay";
   const args = parseCommand(replay ? argv.slice(1) : argv, { count: {}, id: {}, all: { boolean: true } });
-  const stream = needPositional(args, 0, "STREAM");
+  const stream = needPositional(args, { index: 0, what: "STREAM" });
   noMorePositional(args, 1);
-  const count = parseCount("count", (args.flags.get("count") as string | undefined) ?? "100", 1, 10_000);
+  const count = parseCount("count", { text: (args.flags.get("count") as string | undefined) ?? "100", min: 1, max: 10_000 });
   const idText = args.flags.get("id") as string | undefined;
   const ids = idText === undefined ? undefined : new Set(idText.split(",").map((s) => s.trim()).filter((s) => s !== ""));
   if (!replay && (ids !== undefined || args.flags.has("all"))) throw new UsageError("--id and --all are for 'ampd dlq replay'");
@@ -125,5 +125,5 @@ async function dlq(argv: readonly string[]): Promise<number> {
 export const dlqCommand: Command = {
   name: "dlq",
   summary: "list a stream's dead letters; 'dlq replay' puts them back",
-  run: (argv) => runCommand("dlq", HELP, argv, dlq),
+  run: (argv) => runCommand(argv, { name: "dlq", help: HELP, body: dlq }),
 };

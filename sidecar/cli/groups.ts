@@ -35,7 +35,7 @@ interface GroupRow {
 
 async function groups(argv: readonly string[]): Promise<number> {
   const args = parseCommand(argv, {});
-  const stream = needPositional(args, 0, "STREAM");
+  const stream = needPositional(args, { index: 0, what: "STREAM" });
   noMorePositional(args, 1);
   const bus = await openBus(args, "ampd-groups");
   try {
@@ -70,7 +70,7 @@ async function groups(argv: readonly string[]): Promise<number> {
 export const groupsCommand: Command = {
   name: "groups",
   summary: "the consumer groups of a stream, their consumers and pending counts",
-  run: (argv) => runCommand("groups", GROUPS_HELP, argv, groups),
+  run: (argv) => runCommand(argv, { name: "groups", help: GROUPS_HELP, body: groups }),
 };
 
 const PENDING_HELP = `ampd pending: entries delivered to a group but not acked
@@ -94,10 +94,10 @@ ${EXIT_HELP}`;
 
 async function pending(argv: readonly string[]): Promise<number> {
   const args = parseCommand(argv, { consumer: {}, count: {} });
-  const stream = needPositional(args, 0, "STREAM");
-  const group = needPositional(args, 1, "GROUP");
+  const stream = needPositional(args, { index: 0, what: "STREAM" });
+  const group = needPositional(args, { index: 1, what: "GROUP" });
   noMorePositional(args, 2);
-  const count = parseCount("count", (args.flags.get("count") as string | undefined) ?? "100", 1, 10_000);
+  const count = parseCount("count", { text: (args.flags.get("count") as string | undefined) ?? "100", min: 1, max: 10_000 });
   const consumer = args.flags.get("consumer") as string | undefined;
   const bus = await openBus(args, "ampd-pending");
   try {
@@ -124,5 +124,5 @@ async function pending(argv: readonly string[]): Promise<number> {
 export const pendingCommand: Command = {
   name: "pending",
   summary: "entries of a group delivered but not acked",
-  run: (argv) => runCommand("pending", PENDING_HELP, argv, pending),
+  run: (argv) => runCommand(argv, { name: "pending", help: PENDING_HELP, body: pending }),
 };

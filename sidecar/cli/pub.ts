@@ -82,7 +82,7 @@ function fromFlags(get: (k: string) => string | undefined): AISPMessage {
   const payload = get("payload");
   if (payload !== undefined) fields.payload = fromJsonPayload(parseJson("payload", payload));
   const expires = get("expires-in");
-  if (expires !== undefined) fields.expiresAt = Date.now() + parseDuration("expires-in", expires, 1, 365 * 86_400_000);
+  if (expires !== undefined) fields.expiresAt = Date.now() + parseDuration("expires-in", { text: expires, min: 1, max: 365 * 86_400_000 });
   try {
     return createMessage(fields as MessageFields);
   } catch (e) {
@@ -175,5 +175,5 @@ async function pub(argv: readonly string[]): Promise<number> {
 export const pubCommand: Command = {
   name: "pub",
   summary: "publish a message from flags, or JSON messages from stdin",
-  run: (argv) => runCommand("pub", HELP, argv, pub),
+  run: (argv) => runCommand(argv, { name: "pub", help: HELP, body: pub }),
 };

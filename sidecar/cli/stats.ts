@@ -78,7 +78,7 @@ function table(rows: string[][]): string[] {
 async function stats(argv: readonly string[]): Promise<number> {
   const args = parseCommand(argv, { interval: {}, stream: {} });
   noMorePositional(args, 0);
-  const intervalMs = parseDuration("interval", (args.flags.get("interval") as string | undefined) ?? "1s", 0, 60_000);
+  const intervalMs = parseDuration("interval", { text: (args.flags.get("interval") as string | undefined) ?? "1s", min: 0, max: 60_000 });
   const only = args.flags.get("stream") as string | undefined;
   const bus = await openBus(args, "ampd-stats");
   try {
@@ -155,7 +155,7 @@ async function stats(argv: readonly string[]): Promise<number> {
 export const statsCommand: Command = {
   name: "stats",
   summary: "streams, lengths, groups, pending, dead letters, backend and rates",
-  run: (argv) => runCommand("stats", HELP, argv, stats),
+  run: (argv) => runCommand(argv, { name: "stats", help: HELP, body: stats }),
 };
 
 export { table };

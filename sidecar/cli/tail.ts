@@ -86,7 +86,7 @@ async function tail(argv: readonly string[]): Promise<number> {
   const from = get("from") ?? "$";
   if (!isReadFrom(from)) throw new UsageError(`--from must be "0", "$" or an entry id such as 1706745600000-0 (was ${JSON.stringify(from)})`);
   const countText = get("count");
-  const limit = countText === undefined ? Infinity : parseCount("count", countText, 1, Number.MAX_SAFE_INTEGER);
+  const limit = countText === undefined ? Infinity : parseCount("count", { text: countText, min: 1, max: Number.MAX_SAFE_INTEGER });
   const filter: TailFilter = { sender: get("sender"), receiver: get("receiver"), type: get("type"), tier: get("tier") };
   const json = args.flags.has("json");
   const bus = await openBus(args, "ampd-tail");
@@ -127,5 +127,5 @@ async function tail(argv: readonly string[]): Promise<number> {
 export const tailCommand: Command = {
   name: "tail",
   summary: "follow streams and print their messages (pretty or --json)",
-  run: (argv) => runCommand("tail", HELP, argv, tail),
+  run: (argv) => runCommand(argv, { name: "tail", help: HELP, body: tail }),
 };

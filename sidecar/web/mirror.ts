@@ -14,6 +14,7 @@ import { jsonForm } from "../../sdk/codec/json.ts";
 import type { MsgpackReader } from "../../sdk/codec/msgpack_reader.ts";
 import { decodeValue, makeDecoder } from "../../sdk/codec/codec.ts";
 import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
+import type { AddedEntry } from "../server_state.ts";
 import { FilterMatcher, type MirrorFilter } from "./mirror_filter.ts";
 
 /** The part of a WebSocket the mirror uses (Bun's `ServerWebSocket` has it). */
@@ -157,7 +158,7 @@ export class MirrorWatcher {
  * @example
  * ```ts
  * const mirror = new Mirror();
- * state.onAdded = (stream, entryId, msg, bytes) => mirror.publish(stream, entryId, msg, bytes);
+ * state.onAdded = (added) => mirror.publish(added);
  * const w = mirror.attach(ws, { stream: ["inbox.*"] }); // ws: a ServerWebSocket
  * ```
  */
@@ -200,11 +201,12 @@ export class Mirror {
   }
 
   /**
-   * A message was stored. `bytes` are the stored bytes (not a view of a
+   * A message was stored. `added.bytes` are the stored bytes (not a view of a
    * reused buffer): the JSON form is decoded from them, once, and only when
    * a watcher's filter matches. Never throws, never blocks.
    */
-  publish(stream: string, entryId: string, msg: AISPMessage, bytes: Uint8Array): void {
+  publish(added: AddedEntry): void {
+    const { stream, msg } = added;
     if (this.#watchers.size === 0) return;
     const expiresAt = msg.expiresAt ?? Infinity;
     if (expiresAt < Date.now()) return;
@@ -213,7 +215,7 @@ export class Mirror {
       if (!w.matches(stream, msg)) continue;
       if (text === undefined) {
         try {
-          text = this.frame(stream, entryId, bytes);
+          text = this.frame(added);
         } catch {
           return; // cannot happen for a message add validated; never fail the add for the mirror
         }
@@ -237,7 +239,8 @@ export class Mirror {
   }
 
   /** The JSON text frame of one entry: `{stream, entryId, size, message}`. */
-  frame(stream: string, entryId: string, bytes: Uint8Array): string {
+  frame(entry: { stream: string; entryId: string; bytes: Uint8Array }): string {
+    const { stream, entryId, bytes } = entry;
     const message = jsonForm(decodeValue(bytes, this.#decoder) as Record<string, unknown>);
     return JSON.stringify({ stream, entryId, size: bytes.length, message });
   }

@@ -161,11 +161,11 @@ describe("ampd commands against a running ampd", () => {
   test("groups, pending, dlq and dlq replay", async () => {
     const msgs = [0, 1, 2].map((i) => createMessage({ type: "job", sender: "p", receiver: "w", payload: { i } }));
     for (const m of msgs) await bus.streamAdd("jobs", m);
-    await bus.port.groupCreate("jobs", "workers", "0");
-    expect(await bus.port.groupRead("jobs", "workers", "w1", { count: 2 })).toHaveLength(2);
+    await bus.port.groupCreate({ stream: "jobs", group: "workers" }, "0");
+    expect(await bus.port.groupRead({ stream: "jobs", group: "workers", consumer: "w1" }, { count: 2 })).toHaveLength(2);
     await new Promise((r) => setTimeout(r, 120));
     // The two stale entries pass maxDeliveries (1) and move to jobs.dlq; the third goes to w2.
-    expect(await bus.port.groupRead("jobs", "workers", "w2", { count: 10 })).toHaveLength(1);
+    expect(await bus.port.groupRead({ stream: "jobs", group: "workers", consumer: "w2" }, { count: 10 })).toHaveLength(1);
 
     const g = JSON.parse((await run(["groups", "jobs", "--json"], { socket: ampd.socket })).lines[0]);
     expect(g).toMatchObject({ stream: "jobs", deadLetterStream: "jobs.dlq" });
@@ -192,7 +192,7 @@ describe("ampd commands against a running ampd", () => {
     expect(replayed).toMatchObject({ dlqEntryId: letters[0].dlqEntryId, stream: "jobs", duplicate: false });
     const again = JSON.parse((await run(["dlq", "replay", "jobs", "--id", letters[0].dlqEntryId, "--json"], { socket: ampd.socket })).lines[0]);
     expect(again).toEqual({ ...replayed, duplicate: true });
-    const back = await bus.port.groupRead("jobs", "workers", "w3", { count: 10 });
+    const back = await bus.port.groupRead({ stream: "jobs", group: "workers", consumer: "w3" }, { count: 10 });
     expect(back.map((e) => e[0])).toEqual([replayed.entryId]);
 
     const missing = await run(["dlq", "replay", "jobs", "--id", "1-1"], { socket: ampd.socket });

@@ -106,7 +106,7 @@ describe("a push in the same read as the subscribe reply", () => {
     const t = new ScriptedTransport(sidecar(() => ["1-0", "2-0"]));
     const port = await SocketPort.open(t, { name: "scripted" });
     const got: string[] = [];
-    const r = await port.subscribe("s", "0", 8, (entries) => got.push(...entries.map((e) => e[0])));
+    const r = await port.subscribe("s", { from: "0", credit: 8, onEntries: (entries) => got.push(...entries.map((e) => e[0])) });
     expect(r.from).toBe("0");
     expect(got).toEqual(["1-0", "2-0"]);
     await port.close();
@@ -140,10 +140,10 @@ describe("a push in the same read as the subscribe reply", () => {
     const got: string[] = [];
     let third!: () => void;
     const gotThird = new Promise<void>((r) => (third = r));
-    const r = await port.subscribe("s", "0", 8, (entries) => {
+    const r = await port.subscribe("s", { from: "0", credit: 8, onEntries: (entries) => {
       got.push(...entries.map((e) => e[0]));
       if (got.length >= 3) third();
-    });
+    } });
     expect(r.from).toBe("0");
     expect(got).toEqual(["1-0", "2-0"]);
 

@@ -53,7 +53,7 @@ describeRedis("RedisBackend groups specifics", () => {
     const b = await open({ prefix: "gl:" });
     const s = freshStream("glayout");
     const key = `gl:{${s}}`;
-    await b.createGroup(s, "workers");
+    await b.createGroup({ stream: s, group: "workers" });
     const e = makeEntry(1, { tier: "gold", expiresAt: 1_900_000_000_123 });
     await b.add(s, e);
     const rows = await raw.sendCommand<[string, string[]][]>(["XRANGE", key, "-", "+"]);
@@ -68,28 +68,28 @@ describeRedis("RedisBackend groups specifics", () => {
       "XREADGROUP", "GROUP", "workers", "outsider", "STREAMS", key, ">",
     ]);
     expect(got[0]![1].length).toBe(1);
-    expect(await b.readGroup(s, "workers", "ampd")).toEqual([]);
-    expect((await b.pending(s, "workers"))[0]!.consumer).toBe("outsider");
+    expect(await b.readGroup({ stream: s, group: "workers", consumer: "ampd" })).toEqual([]);
+    expect((await b.pending({ stream: s, group: "workers" }))[0]!.consumer).toBe("outsider");
   });
 
   test("after FLUSHALL (a restart without persistence) readGroup recreates the group and delivers new entries", async () => {
     const b = await open({ prefix: "gf:" });
     const s = freshStream("gflush");
-    await b.createGroup(s, "g");
+    await b.createGroup({ stream: s, group: "g" });
     await b.add(s, makeEntry(0));
-    expect((await b.readGroup(s, "g", "c")).length).toBe(1);
+    expect((await b.readGroup({ stream: s, group: "g", consumer: "c" })).length).toBe(1);
 
     await raw.sendCommand(["FLUSHALL"]);
     expect(await b.groupInfo(s)).toEqual([]);
-    expect(await b.pending(s, "g")).toEqual([]);
+    expect(await b.pending({ stream: s, group: "g" })).toEqual([]);
     const a1 = await b.add(s, makeEntry(1));
     const a2 = await b.add(s, makeEntry(2));
     // Recreated from "0": the entries added since the loss are not skipped.
-    expect(idsOf(await b.readGroup(s, "g", "c"))).toEqual([a1.entryId, a2.entryId]);
+    expect(idsOf(await b.readGroup({ stream: s, group: "g", consumer: "c" }))).toEqual([a1.entryId, a2.entryId]);
     expect((await b.groupInfo(s)).map((g) => [g.name, g.pending])).toEqual([["g", 2]]);
 
     // A read blocked when the group vanishes: woken by the next add, recreates, delivers it.
-    const blocked = b.readGroup(s, "g", "c", { block: 10_000 });
+    const blocked = b.readGroup({ stream: s, group: "g", consumer: "c" }, { block: 10_000 });
     await sleep(100);
     await raw.sendCommand(["FLUSHALL"]);
     const a3 = await b.add(s, makeEntry(3));
@@ -107,8 +107,8 @@ describeRedis("RedisBackend groups specifics", () => {
     const s = freshStream("gpub");
     const readers: Promise<GroupEntry[]>[] = [];
     for (let i = 0; i < 10; i++) {
-      await b.createGroup(s, `g${i}`);
-      readers.push(b.readGroup(s, `g${i}`, `c${i}`, { block: 20_000 }));
+      await b.createGroup({ stream: s, group: `g${i}` });
+      readers.push(b.readGroup({ stream: s, group: `g${i}`, consumer: `c${i}` }, { block: 20_000 }));
     }
     await sleep(200);
     const t0 = performance.now();
@@ -126,11 +126,11 @@ describeRedis("RedisBackend groups specifics", () => {
   test("a readGroup blocked across a Redis SIGKILL and restart re-arms and delivers", async () => {
     const b = await open({ prefix: "gk:" });
     const s = freshStream("gkill");
-    await b.createGroup(s, "g");
-    const blocked = b.readGroup(s, "g", "c", { block: 20_000 });
+    await b.createGroup({ stream: s, group: "g" });
+    const blocked = b.readGroup({ stream: s, group: "g", consumer: "c" }, { block: 20_000 });
     await sleep(100);
     await server.kill();
-    const err = await b.readGroup(s, "g", "c").then(() => undefined, (e: unknown) => e);
+    const err = await b.readGroup({ stream: s, group: "g", consumer: "c" }).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(BackendUnavailableError);
     await server.restart();
     await until("state ready", () => b.backendInfo().state === "ready");
@@ -139,14 +139,14 @@ describeRedis("RedisBackend groups specifics", () => {
     // No persistence: the stream and the group are gone; the read recreates the group.
     const { entryId } = await b.add(s, makeEntry(1));
     expect(idsOf(await blocked)).toEqual([entryId]);
-    expect((await b.pending(s, "g")).map((p) => p.consumer)).toEqual(["c"]);
+    expect((await b.pending({ stream: s, group: "g" })).map((p) => p.consumer)).toEqual(["c"]);
   }, 30_000);
 
   test("a readGroup blocked while Redis is down never hangs past its block time", async () => {
     const b = await open({ prefix: "gd:" });
     const s = freshStream("gdown");
-    await b.createGroup(s, "g");
-    const blocked = b.readGroup(s, "g", "c", { block: 800 });
+    await b.createGroup({ stream: s, group: "g" });
+    const blocked = b.readGroup({ stream: s, group: "g", consumer: "c" }, { block: 800 });
     await sleep(100);
     await server.kill();
     const t0 = performance.now();

@@ -36,7 +36,7 @@ test("a message that expires while queued for a slow watcher is not sent", async
   const socket = new SlowSocket();
   const w = mirror.attach(socket);
   const soon = Date.now() + 300;
-  for (const m of [msg(0), msg(1, soon), msg(2, Date.now() + 60_000), msg(3)]) mirror.publish("tasks", `1-${m.id}`, m, encode(m));
+  for (const m of [msg(0), msg(1, soon), msg(2, Date.now() + 60_000), msg(3)]) mirror.publish({ stream: "tasks", entryId: `1-${m.id}`, msg: m, bytes: encode(m) });
   await new Promise((r) => setTimeout(r, 0));
   expect(socket.sent.map((t) => JSON.parse(t).message.id)).toEqual(["m-0"]); // the rest waits for the socket
   await new Promise((r) => setTimeout(r, soon - Date.now() + 50));

@@ -31,7 +31,7 @@ function msg(i: number, extra: Partial<AISPMessage> = {}): AISPMessage {
 }
 
 function publish(mirror: Mirror, stream: string, m: AISPMessage, entryId = `1-${m.id}`) {
-  mirror.publish(stream, entryId, m, encode(m));
+  mirror.publish({ stream, entryId, msg: m, bytes: encode(m) });
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -114,7 +114,7 @@ describe("mirror", () => {
 
   test("no watcher: publish does nothing, not even decoding", () => {
     const mirror = new Mirror();
-    mirror.publish("t", "1-0", msg(1), new Uint8Array([0xc1])); // bytes that do not decode
+    mirror.publish({ stream: "t", entryId: "1-0", msg: msg(1), bytes: new Uint8Array([0xc1]) }); // bytes that do not decode
     expect(mirror.published).toBe(0);
   });
 
