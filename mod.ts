@@ -188,10 +188,10 @@ export {
 
 // What an agent calls
 export type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawEntry, RawGroupEntry } from "./sdk/client/bus_port.ts";
-export type { ClientCore } from "./sdk/client/types.ts";
+export { AmpClient } from "./sdk/client/client.ts";
 export {
   type AddResult,
-  AmpClient,
+  type ClientCore,
   type Delivery,
   type DeliveryIterator,
   inboxOf,
@@ -199,7 +199,7 @@ export {
   type StartFrom,
   type StreamIterOptions,
   type StreamReadOptions,
-} from "./sdk/client/client.ts";
+} from "./sdk/client/types.ts";
 export { connect, type ConnectOptions } from "./sdk/client/connect.ts";
 export { createLocalBus, type LocalBusOptions } from "./sdk/client/local_bus.ts";
 export { type ConsumerOptions, Group, GroupConsumer, type GroupDelivery } from "./sdk/client/group.ts";

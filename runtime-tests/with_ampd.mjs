@@ -7,8 +7,9 @@
 // a user's program needs to reach ampd, not the right to start processes.
 //
 //   node runtime-tests/with_ampd.mjs deno test --allow-net ... runtime-tests/
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { ensureAmpd } from "../packages/_ampd_binary.mjs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,28 +30,12 @@ function resolveCommand(name) {
   return existsSync(local) ? local : name;
 }
 
-function newestSource(dir) {
-  let newest = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestSource(p));
-    else if (e.name.endsWith(".ts") || e.name.endsWith(".html")) newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-if (!existsSync(binary) || statSync(binary).mtimeMs < Math.max(newestSource(join(root, "sidecar")), newestSource(join(root, "sdk")))) {
-  // As `npm run build:sidecar` does, but beside the target and renamed over it, so that
-  // another test run starting this binary never sees a half-written file.
-  console.error("building dist/ampd ...");
-  const tmp = `${binary}.build-${process.pid}`;
-  const r = spawnSync(resolveCommand("bun"), ["build", "--compile", "--minify", "sidecar/main.ts", "--outfile", tmp], { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
-  if (r.status !== 0) {
-    rmSync(tmp, { force: true });
-    console.error(`with_ampd: building dist/ampd failed (${r.error?.message ?? `exit ${r.status}`})`);
-    process.exit(1);
-  }
-  renameSync(tmp, binary);
+// One build step for every way ampd is started (npm start, npx ampd, these suites).
+try {
+  ensureAmpd({ outfile: binary });
+} catch (e) {
+  console.error(`with_ampd: ${e.message}`);
+  process.exit(1);
 }
 
 const dir = mkdtempSync(join(tmpdir(), "ampd-smoke-"));

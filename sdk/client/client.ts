@@ -25,8 +25,6 @@ import {
   type StreamReadOptions,
 } from "./types.ts";
 
-export type { AddResult, Delivery, DeliveryIterator, InvalidEntryHandler, StartFrom, StreamIterOptions, StreamReadOptions };
-export { inboxOf };
 
 /**
  * A connection to the bus: what `connect()` (through ampd) and

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { AmpClient, type InvalidEntryHandler } from "./client.ts";
+import { AmpClient } from "./client.ts";
+import { type InvalidEntryHandler } from "./types.ts";
 import { SocketPort } from "./socket_port.ts";
 import { ReconnectingPort, type ReconnectOptions } from "./reconnect.ts";
 import { defaultTransport } from "../transport/default.ts";

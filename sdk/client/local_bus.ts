@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { AmpClient, type InvalidEntryHandler } from "./client.ts";
+import { AmpClient } from "./client.ts";
+import { type InvalidEntryHandler } from "./types.ts";
 import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawGroupEntry, StreamInfo } from "./bus_port.ts";
 import { type DeliveryPolicy, GroupReader } from "../backend/group_reader.ts";
 import { BusError, ConnectionClosedError } from "../errors.ts";

@@ -46,7 +46,7 @@ export interface Transport extends AsyncIterable<Uint8Array> {
  * ```ts
  * import type { TransportOptions } from "@ampbus/ampbus";
  *
- * const options: TransportOptions = { socket: "/tmp/ampd.sock" };
+ * const options: TransportOptions = { socket: "./ampd.sock" };
  * ```
  */
 export interface TransportOptions {

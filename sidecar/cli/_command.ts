@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { type AmpClient, inboxOf } from "../../sdk/client/client.ts";
+import { type AmpClient } from "../../sdk/client/client.ts";
+import { inboxOf } from "../../sdk/client/types.ts";
 import { connect } from "../../sdk/client/connect.ts";
 import { AmpbusError, formatPath, ValidationError } from "../../sdk/errors.ts";
 import { BusError } from "../../sdk/errors.ts";

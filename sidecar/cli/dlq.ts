@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Delivery } from "../../sdk/client/client.ts";
+import type { Delivery } from "../../sdk/client/types.ts";
 import { decode } from "../../sdk/codec/codec.ts";
 import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 import { serialize } from "../../sdk/codec/json.ts";

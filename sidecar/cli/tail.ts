@@ -4,7 +4,7 @@
  * @module
  */
 import { isReadFrom } from "../../sdk/backend/args.ts";
-import type { Delivery } from "../../sdk/client/client.ts";
+import type { Delivery } from "../../sdk/client/types.ts";
 import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 import { serialize } from "../../sdk/codec/json.ts";
 import { parseCount } from "./args.ts";

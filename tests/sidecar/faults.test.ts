@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createMessage } from "../../sdk/envelope/builder.ts";
 import { BusError } from "../../sdk/errors.ts";
-import type { AmpClient, Delivery } from "../../sdk/client/client.ts";
+import type { AmpClient } from "../../sdk/client/client.ts";
+import type { Delivery } from "../../sdk/client/types.ts";
 import { connect } from "../../sdk/client/connect.ts";
 import { Ampd, buildAmpd } from "../_helpers/ampd.ts";
 import { REDIS_SKIP_REASON, RedisServer } from "../_helpers/redis_server.ts";

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { encode as msgpackEncode } from "@msgpack/msgpack";
 import { createMessage } from "../../sdk/envelope/builder.ts";
 import { encode, encodeValue } from "../../sdk/codec/codec.ts";
-import type { Delivery } from "../../sdk/client/client.ts";
+import type { Delivery } from "../../sdk/client/types.ts";
 import { connect } from "../../sdk/client/connect.ts";
 import { Ampd, buildAmpd } from "../_helpers/ampd.ts";
 import { RawConn, requestFrame } from "../_helpers/raw_conn.ts";

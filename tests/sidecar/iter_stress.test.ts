@@ -18,7 +18,8 @@ import { join } from "node:path";
 import { Ampd, buildAmpd } from "../_helpers/ampd.ts";
 import { REDIS_SKIP_REASON, RedisServer } from "../_helpers/redis_server.ts";
 import { createMessage } from "../../sdk/envelope/builder.ts";
-import type { AmpClient, DeliveryIterator } from "../../sdk/client/client.ts";
+import type { AmpClient } from "../../sdk/client/client.ts";
+import type { DeliveryIterator } from "../../sdk/client/types.ts";
 import { connect, type ConnectOptions } from "../../sdk/client/connect.ts";
 
 /** Iterators per round; a round's iterators are all open at once. */
