@@ -398,6 +398,28 @@ export class BackendMisconfiguredError extends AmpbusError {
 }
 
 /**
+ * The store could not take a write: its disk is full (`STORAGE_FULL`), its
+ * file is read-only (`STORAGE_READ_ONLY`), or another I/O error
+ * (`STORAGE_ERROR`). Nothing of the refused write was stored, what was
+ * acknowledged before is intact, and reads go on. The message names the file.
+ *
+ * @example
+ * ```ts
+ * import { BackendStorageError } from "@ampbus/ampbus";
+ *
+ * const e = new BackendStorageError("STORAGE_FULL", "ampd.db: the disk is full; nothing of this write was stored");
+ * if (e.code !== "STORAGE_FULL") throw new Error("wrong code");
+ * ```
+ */
+export class BackendStorageError extends AmpbusError {
+  /** `code` says which fault; the message names the file; `options.cause` is SQLite's error. */
+  constructor(code: "STORAGE_FULL" | "STORAGE_READ_ONLY" | "STORAGE_ERROR", message: string, options?: ErrorOptions) {
+    super(code, message, options);
+    this.name = "BackendStorageError";
+  }
+}
+
+/**
  * An argument a backend cannot accept (a malformed entry id, a negative
  * maxLen...). Code `BAD_ARGUMENT`.
  *

@@ -1,8 +1,9 @@
 #!/usr/bin/env bun
 /**
- * ampd: the ampbus sidecar. Owns the Redis Streams connection (or in-memory
- * streams when no Redis is reachable) and serves agents in any language over
- * a Unix socket. `ampd --help` lists the flags.
+ * ampd: the ampbus sidecar. Owns the store (a SQLite file by default, Redis
+ * Streams when a Redis is named, or in-memory streams for throwaway runs) and
+ * serves agents in any language over a Unix socket. `ampd --help` lists the
+ * flags.
  *
  * @module
  */
@@ -11,6 +12,7 @@ import pkg from "../package.json" with { type: "json" };
 import { DEFAULT_MAX_FRAME } from "../sdk/transport/frame.ts";
 import { MemoryBackend } from "../sdk/backend/memory.ts";
 import { RedisBackend } from "./backend/redis.ts";
+import { SqliteBackend } from "./backend/sqlite.ts";
 import { BackendUnavailableError, DEFAULT_DEDUPE_WINDOW_MS, type StreamBackend } from "../sdk/backend/types.ts";
 import { parseArgs, parseChoice, parseCount, parseDuration, parseSize, UsageError } from "./cli/args.ts";
 import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
@@ -23,7 +25,8 @@ import { commandsHelp, findCommand } from "./cli/commands.ts";
 const HELP = `ampd ${pkg.version}: the ampbus sidecar
 
 Serves the ampbus protocol (length-prefixed MessagePack, docs/protocol.md) on a
-Unix socket, over Redis Streams or in-memory streams.
+Unix socket. Messages are kept in a SQLite file (default), in Redis Streams, or
+in memory.
 
 Usage:
   ampd [serve] [flags]      run the daemon
@@ -36,8 +39,19 @@ Flags:
   --socket PATH           Unix socket to listen on. Default: ./ampd.sock
   --socket-mode MODE      Octal file mode of the socket. Default: 600
   --redis URL             Redis to use (also REDIS_URL). Example: redis://127.0.0.1:6379
-  --backend KIND          redis, memory or auto. Default: auto (Redis if a URL is
-                          given, else memory)
+  --backend KIND          sqlite, redis, memory or auto. Default: auto (Redis if
+                          a URL is given, else sqlite). memory keeps nothing:
+                          every message is lost when ampd exits
+  --data PATH             sqlite: the store's file, created when missing.
+                          Default: ./ampd.db
+  --sync MODE             sqlite: full or normal. full fsyncs every write before
+                          it is answered (adds arriving together share one
+                          fsync); normal may lose the last moments of writes on
+                          power loss (never on a crash of ampd alone) and never
+                          corrupts the store. Default: full
+  --retain DUR            sqlite: delete entries older than DUR (by entry id
+                          time), checked every DUR/10 up to 1m. Default: keep
+                          everything (only per-stream maxLen trims)
   --connect-timeout DUR   How long ampd waits (retrying) for the Redis named by
                           --redis at start-up before it exits 1. Default: 10s
   --fallback MODE         none or memory: what ampd does when the Redis it was
@@ -82,7 +96,9 @@ Flags:
   -V, --version           Print the version
 
 Examples:
-  ampd                                   in-memory streams on ./ampd.sock
+  ampd                                   ./ampd.db on ./ampd.sock
+  ampd --data /var/lib/ampbus/ampd.db --retain 7d
+  ampd --backend memory                  throwaway: nothing is kept
   REDIS_URL=redis://127.0.0.1:6379 ampd  Redis Streams
   ampd --socket /run/ampbus/ampd.sock --backend redis --redis redis://db:6379
   ampd --http 127.0.0.1:8080             and watch the bus at http://127.0.0.1:8080/
@@ -95,6 +111,9 @@ const FLAGS = {
   "socket-mode": {},
   redis: {},
   backend: {},
+  data: {},
+  sync: {},
+  retain: {},
   "connect-timeout": {},
   fallback: {},
   "command-timeout": {},
@@ -121,7 +140,12 @@ export interface DaemonOptions {
   socket: string;
   socketMode: number;
   redisUrl?: string;
-  backend: "redis" | "memory" | "auto";
+  backend: "sqlite" | "redis" | "memory" | "auto";
+  /** The SQLite store's file (absolute), on the sqlite backend. */
+  dataPath: string;
+  sync: "full" | "normal";
+  /** sqlite: delete entries older than this (ms); absent keeps everything. */
+  retainMs?: number;
   connectTimeoutMs: number;
   /** What to do when the named Redis is unreachable at start-up. */
   fallback: "none" | "memory";
@@ -158,7 +182,14 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
   if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
     throw new UsageError(`--redis must be a redis:// or rediss:// URL (was ${JSON.stringify(redisUrl)})`);
   }
-  const backend = parseChoice("backend", { text: get("backend") ?? "auto", choices: ["redis", "memory", "auto"] as const });
+  const backend = parseChoice("backend", { text: get("backend") ?? "auto", choices: ["sqlite", "redis", "memory", "auto"] as const });
+  const data = get("data") ?? "./ampd.db";
+  if (data === "") throw new UsageError("--data must not be empty");
+  const sqliteOnly = ["data", "sync", "retain"].filter((f) => flags.has(f));
+  const sqlite = backend === "sqlite" || (backend === "auto" && redisUrl === undefined);
+  if (!sqlite && sqliteOnly.length > 0) {
+    throw new UsageError(`--${sqliteOnly[0]} applies to the sqlite backend only (the backend is ${backend === "auto" ? "redis, as a Redis URL is given" : backend})`);
+  }
   if (backend === "redis" && redisUrl === undefined) throw new UsageError("--backend redis needs --redis URL or REDIS_URL");
   const fallback = parseChoice("fallback", { text: get("fallback") ?? "none", choices: ["none", "memory"] as const });
   if (backend === "redis" && fallback === "memory") throw new UsageError("--fallback memory contradicts --backend redis (use --backend auto)");
@@ -172,6 +203,9 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
     socketMode: parseInt(modeText, 8),
     redisUrl,
     backend,
+    dataPath: resolve(data),
+    sync: parseChoice("sync", { text: get("sync") ?? "full", choices: ["full", "normal"] as const }),
+    retainMs: get("retain") === undefined ? undefined : parseDuration("retain", { text: get("retain")!, min: 1000, max: 100 * 365 * 24 * 3_600_000 }),
     connectTimeoutMs: parseDuration("connect-timeout", { text: get("connect-timeout") ?? "10s", min: 50, max: 3_600_000 }),
     fallback,
     commandTimeoutMs: /^0+(ms|s)?$/.test(get("command-timeout") ?? "") ? 0 : parseDuration("command-timeout", { text: get("command-timeout") ?? "5s", min: 10, max: 3_600_000 }),
@@ -204,10 +238,22 @@ function listFlag(flag: string, value: { text: string | undefined; shape: RegExp
 
 async function openBackend(o: DaemonOptions, log: Logger): Promise<StreamBackend> {
   const memory = () => new MemoryBackend({ dedupeWindowMs: o.dedupeWindowMs, claimTimeoutMs: o.claimTimeoutMs });
-  if (o.backend === "memory") return memory();
-  if (o.redisUrl === undefined) {
-    log.info("no --redis or REDIS_URL given: using in-memory streams (not shared between processes, lost on exit)");
+  if (o.backend === "memory") {
+    log.warn("backend memory: messages are kept in this process only and ALL are lost when ampd exits (use the default sqlite backend to keep them)");
     return memory();
+  }
+  if (o.backend === "sqlite" || o.redisUrl === undefined) {
+    const store = await SqliteBackend.open({
+      path: o.dataPath,
+      sync: o.sync,
+      dedupeWindowMs: o.dedupeWindowMs,
+      claimTimeoutMs: o.claimTimeoutMs,
+      retainMs: o.retainMs,
+    });
+    const retain = o.retainMs === undefined ? "keeping everything" : `deleting entries older than ${o.retainMs / 1000} s`;
+    log.info(`backend sqlite: ${store.path} (sync ${o.sync}, ${retain})`);
+    if (store.readOnly) log.warn(`${store.path} is read-only: serving reads; every add fails with STORAGE_READ_ONLY`);
+    return store;
   }
   if (o.allowEviction) log.warn("--allow-eviction: Redis may delete stored messages if its maxmemory-policy evicts keys");
   try {

@@ -11,6 +11,7 @@ export {
   BackendArgumentError,
   BackendMisconfiguredError,
   BackendOutOfMemoryError,
+  BackendStorageError,
   BackendTimeoutError,
   BackendUnavailableError,
 } from "../errors.ts";
@@ -631,7 +632,7 @@ export type BackendState = "ready" | "degraded" | "reconnecting" | "closed";
  */
 export interface BackendInfo {
   /** Which implementation this is. */
-  kind: "redis" | "memory";
+  kind: BackendKind;
   /** Connection state. */
   state: BackendState;
   /** Adds answered as duplicates since start. */
@@ -640,9 +641,26 @@ export interface BackendInfo {
   reconnects: number;
   /** Last connection error, if any. */
   lastError?: string;
-  /** While `state` is `degraded`: the error code calls get, `BACKEND_TIMEOUT` or `BACKEND_MISCONFIGURED`. */
-  degraded?: "BACKEND_TIMEOUT" | "BACKEND_MISCONFIGURED";
+  /** While `state` is `degraded`: the error code calls get (`BACKEND_TIMEOUT`, `BACKEND_MISCONFIGURED`, or a `STORAGE_*` code of the SQLite store). */
+  degraded?: "BACKEND_TIMEOUT" | "BACKEND_MISCONFIGURED" | "STORAGE_FULL" | "STORAGE_READ_ONLY" | "STORAGE_ERROR";
+  /** The SQLite store's file, on the `sqlite` backend. */
+  path?: string;
 }
+
+/**
+ * The backends ampd can run on: `sqlite` (its durable default, a file),
+ * `redis` (Redis Streams, shared between sidecars) and `memory` (in-process,
+ * lost on exit; also what `createLocalBus()` uses).
+ *
+ * @example
+ * ```ts
+ * import type { BackendKind } from "@ampbus/ampbus";
+ *
+ * const kind: BackendKind = "sqlite";
+ * if (!["sqlite", "redis", "memory"].includes(kind)) throw new Error("unknown kind");
+ * ```
+ */
+export type BackendKind = "sqlite" | "redis" | "memory";
 
 /**
  * A stream store. Every method fails fast with `BackendUnavailableError`
@@ -662,7 +680,7 @@ export interface BackendInfo {
  */
 export interface StreamBackend {
   /** Which implementation this is. */
-  readonly kind: "redis" | "memory";
+  readonly kind: BackendKind;
   /**
    * Appends an entry, unless `entry.headers.opId` was already stored in this
    * stream within the dedupe window: then stores nothing and answers the

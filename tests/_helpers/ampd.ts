@@ -86,9 +86,12 @@ export interface AmpdRun {
 }
 
 /** Runs `ampd <args>` to completion (for `--help`, bad flags...); kills it after `timeoutMs` (default 10 000). */
-export async function runAmpd(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<AmpdRun> {
+export async function runAmpd(args: string[], options: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<AmpdRun> {
   const bin = await buildAmpd();
+  // In a temporary directory unless told otherwise, so a default ./ampd.db never lands in the checkout.
+  const cwd = options.cwd ?? mkdtempSync(join(tmpdir(), "ampd-run-"));
   const child = spawn(bin, args, {
+    cwd,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, REDIS_URL: "", AMPD_TOKEN: "", ...options.env },
   });
@@ -99,6 +102,7 @@ export async function runAmpd(args: string[], options: { env?: Record<string, st
   const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 10_000);
   const code = await new Promise<number | null>((resolve) => child.once("close", (c) => resolve(c)));
   clearTimeout(timer);
+  if (options.cwd === undefined) rmSync(cwd, { recursive: true, force: true });
   return { code, stdout, stderr };
 }
 
@@ -106,7 +110,7 @@ export async function runAmpd(args: string[], options: { env?: Record<string, st
 export interface AmpdOptions {
   /** Extra flags, such as `["--backend", "memory"]`. `--socket` is added unless given here. */
   args?: string[];
-  /** Socket path. Defaults to `ampd.sock` in a fresh temporary directory. */
+  /** Socket path. Defaults to `ampd.sock` in a fresh temporary directory, which is also ampd's working directory (so the default `./ampd.db` goes there). */
   socket?: string;
   /** Environment additions. `REDIS_URL` and `AMPD_TOKEN` are cleared unless set here. */
   env?: Record<string, string>;
@@ -147,6 +151,7 @@ export class Ampd {
     const args = [...(options.args ?? [])];
     if (!args.includes("--socket")) args.push("--socket", socket);
     const child = spawn(bin, args, {
+      cwd: dir,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, REDIS_URL: "", AMPD_TOKEN: "", ...options.env },
     });

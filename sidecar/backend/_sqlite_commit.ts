@@ -1,0 +1,103 @@
+/**
+ * Group commit for the SQLite store: every write (add, trim, group delivery,
+ * ack...) is a job queued here; the jobs queued while the event loop handled
+ * one round of I/O run together in one transaction, and each job's promise
+ * settles only after that transaction is committed with the store's sync
+ * mode. So "acknowledged" means "on disk", and a thousand adds that arrive
+ * together cost one fsync, not a thousand.
+ *
+ * When a batch fails (disk full, a read-only file, a job that throws), it is
+ * rolled back whole, the in-memory caches are put back by the undo steps the
+ * jobs registered, and each job is retried alone in its own transaction: only
+ * the jobs that fail on their own are refused.
+ *
+ * @module
+ */
+import type { Database } from "bun:sqlite";
+
+interface Job {
+  run: () => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/** What `GroupCommit` calls around its transactions. */
+export interface CommitHooks {
+  /** Inside the transaction, after the jobs and before COMMIT: write what the jobs left in caches. */
+  beforeCommit(): void;
+  /** After COMMIT: wake readers of what was written. */
+  afterCommit(): void;
+  /** After ROLLBACK: undo the cache changes of the jobs that ran. */
+  afterRollback(): void;
+  /** Turns an SQLite error into the error a job's caller sees. */
+  mapError(error: unknown): unknown;
+}
+
+/** Batches writes into shared transactions; see the module doc. */
+export class GroupCommit {
+  #db: Database;
+  #hooks: CommitHooks;
+  #jobs: Job[] = [];
+  #scheduled = false;
+  /** Transactions committed and jobs they held, for `info`-style figures. */
+  commits = 0;
+  jobs = 0;
+
+  constructor(db: Database, hooks: CommitHooks) {
+    this.#db = db;
+    this.#hooks = hooks;
+  }
+
+  /** Runs `job` inside the next shared transaction; settles after it commits. */
+  run<T>(job: () => T): Promise<T> {
+    const { promise, resolve, reject } = Promise.withResolvers<T>();
+    this.#jobs.push({ run: job, resolve: resolve as (v: unknown) => void, reject });
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return promise;
+  }
+
+  /** Runs the queued jobs now (`close()` calls it so nothing accepted is dropped). */
+  flush(): void {
+    this.#scheduled = false;
+    const jobs = this.#jobs;
+    if (jobs.length === 0) return;
+    this.#jobs = [];
+    const results = this.#transaction(jobs);
+    if (results !== undefined) {
+      for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(results[i]);
+      return;
+    }
+    if (jobs.length === 1) return; // #transaction rejected it
+    for (const job of jobs) this.#transaction([job]);
+  }
+
+  /** One transaction over `jobs`: their results, or undefined after a rollback (a lone job is rejected). */
+  #transaction(jobs: Job[]): unknown[] | undefined {
+    const db = this.#db;
+    const results: unknown[] = new Array(jobs.length);
+    try {
+      db.exec("BEGIN IMMEDIATE");
+      for (let i = 0; i < jobs.length; i++) results[i] = jobs[i]!.run();
+      this.#hooks.beforeCommit();
+      db.exec("COMMIT");
+    } catch (e) {
+      if (db.inTransaction) {
+        try {
+          db.exec("ROLLBACK");
+        } catch {
+          // SQLite may already have rolled back (SQLITE_FULL, SQLITE_IOERR)
+        }
+      }
+      this.#hooks.afterRollback();
+      if (jobs.length === 1) jobs[0]!.reject(this.#hooks.mapError(e));
+      return undefined;
+    }
+    this.commits++;
+    this.jobs += jobs.length;
+    this.#hooks.afterCommit();
+    return results;
+  }
+}

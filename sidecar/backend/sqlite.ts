@@ -1,0 +1,639 @@
+/**
+ * `SqliteBackend`: streams in one SQLite file (`bun:sqlite`, built into the
+ * ampd binary), ampd's durable default. Every write goes through a group
+ * commit (`_sqlite_commit.ts`): an add is answered after its transaction is
+ * committed with the chosen sync mode, and adds that arrive together share
+ * that transaction. The layout is documented in `docs/storage.md`, so any
+ * SQLite client can read a store.
+ *
+ * ampd is the store's only writer: it holds an exclusive lock on the file
+ * while it runs (`_sqlite_lock.ts`) and keeps stream positions and the opId
+ * window in memory, loaded from the file at start.
+ *
+ * @module
+ */
+import type { Database, Statement } from "bun:sqlite";
+import { resolve as resolvePath } from "node:path";
+import {
+  checkHeaders,
+  checkMaxLen,
+  checkMs,
+  checkRead,
+  checkStream,
+  parseEntryId,
+} from "../../sdk/backend/args.ts";
+import { AmpbusError } from "../../sdk/errors.ts";
+import {
+  BackendStorageError,
+  BackendUnavailableError,
+  DEFAULT_CLAIM_TIMEOUT_MS,
+  DEFAULT_DEDUPE_WINDOW_MS,
+} from "../../sdk/backend/types.ts";
+import type {
+  AddOptions,
+  AddResult,
+  BackendInfo,
+  BackendState,
+  ClaimOptions,
+  ConsumerRef,
+  CreateGroupOptions,
+  CreateGroupResult,
+  EntryHeaders,
+  GroupEntry,
+  GroupInfo,
+  GroupRef,
+  NackOptions,
+  NewEntry,
+  PendingInfo,
+  PendingOptions,
+  ReadCursor,
+  ReadGroupOptions,
+  ReadOptions,
+  StreamBackend,
+  StreamBatch,
+  StreamEntry,
+  StreamInfo,
+  TrimOptions,
+} from "../../sdk/backend/types.ts";
+import { GroupCommit } from "./_sqlite_commit.ts";
+import { DedupeWindow } from "./_sqlite_dedupe.ts";
+import { SqliteGroups } from "./_sqlite_groups.ts";
+import { lockStore, type StoreLock } from "./_sqlite_lock.ts";
+import { openStore, type SyncMode } from "./_sqlite_schema.ts";
+
+export { StoreLockedError } from "./_sqlite_lock.ts";
+export { StoreRefusedError, SCHEMA_VERSION, type SyncMode } from "./_sqlite_schema.ts";
+
+/** Options of `SqliteBackend.open()`. */
+export interface SqliteBackendOptions {
+  /** The store's file; created when missing. */
+  path: string;
+  /** `full` (default): fsync before a write is answered; `normal`: may lose the last moments on power loss, never corrupts. */
+  sync?: SyncMode;
+  /** How long an opId is remembered per stream. 0 turns deduplication off. Defaults to 10 minutes. */
+  dedupeWindowMs?: number;
+  /** The default `minIdleMs` of `claim()`, and what `nack()` counts with. Defaults to 30 000. */
+  claimTimeoutMs?: number;
+  /** Entries older than this (ms, by entry id) are deleted; absent keeps everything. */
+  retainMs?: number;
+}
+
+/** One stream's state in memory: its row, its last id, its length and its opId window. */
+export interface StreamState {
+  id: number;
+  name: string;
+  lastMs: number;
+  lastSeq: number;
+  length: number;
+  dedupe: DedupeWindow;
+}
+
+/** A blocked `read()`. */
+interface Waiter {
+  cursors: { stream: string; ms: number; seq: number }[];
+  count: number;
+  resolve: (batches: StreamBatch[]) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+type Row = [number, number, string, string, string, string, string, string | null, number | null, Uint8Array];
+
+const ENTRY_COLUMNS = "ms, seq, id, op_id, type, sender, receiver, tier, expires_at, msg";
+
+/** A row of `entries` (in `ENTRY_COLUMNS` order) as a stream entry. */
+export function rowEntry(r: Row): StreamEntry {
+  const headers: EntryHeaders = { id: r[2], opId: r[3], type: r[4], sender: r[5], receiver: r[6] };
+  if (r[7] !== null) headers.tier = r[7];
+  if (r[8] !== null) headers.expiresAt = r[8];
+  return { entryId: `${r[0]}-${r[1]}`, headers, msg: r[9] };
+}
+
+/** Streams in an SQLite file; see the module doc. */
+export class SqliteBackend implements StreamBackend {
+  /** Always `"sqlite"`. */
+  readonly kind = "sqlite" as const;
+  /** The store's file, absolute. */
+  readonly path: string;
+  /** The file could not be opened for writing: reads are served, writes refused with `STORAGE_READ_ONLY`. */
+  readonly readOnly: boolean;
+  #db: Database;
+  #lock: StoreLock;
+  #commit: GroupCommit;
+  #groups: SqliteGroups;
+  #streams = new Map<string, StreamState>();
+  #windowMs: number;
+  #claimTimeoutMs: number;
+  #retainMs: number | undefined;
+  #state: BackendState = "ready";
+  #lastError: string | undefined;
+  #degraded: BackendInfo["degraded"];
+  #dedupeHits = 0;
+  #listeners = new Set<(state: BackendState) => void>();
+  #waiters = new Map<string, Set<Waiter>>();
+  #timers: ReturnType<typeof setInterval>[] = [];
+  /** Undo steps of the open transaction's cache changes, and the streams it changed. */
+  #undo: (() => void)[] = [];
+  #dirty = new Set<StreamState>();
+  #added = new Set<string>();
+  #sweptRow = 0;
+  #q: {
+    insStream: Statement;
+    updStream: Statement;
+    insEntry: Statement;
+    insDedupe: Statement;
+    readAfter: Statement;
+    first: Statement;
+    nth: Statement;
+    delUpTo: Statement;
+    delOlder: Statement;
+    delDedupe: Statement;
+  };
+
+  private constructor(db: Database, lock: StoreLock, options: SqliteBackendOptions & { readOnly: boolean }) {
+    this.#db = db;
+    this.#lock = lock;
+    this.path = options.path;
+    this.readOnly = options.readOnly;
+    this.#windowMs = checkMs("dedupeWindowMs", options.dedupeWindowMs) ?? DEFAULT_DEDUPE_WINDOW_MS;
+    this.#claimTimeoutMs = checkMs("claimTimeoutMs", options.claimTimeoutMs) ?? DEFAULT_CLAIM_TIMEOUT_MS;
+    this.#retainMs = checkMs("retainMs", options.retainMs);
+    const q = (sql: string) => db.prepare(sql);
+    this.#q = {
+      insStream: q("INSERT INTO streams (name, last_ms, last_seq, length, created_at) VALUES (?, 0, 0, 0, ?)"),
+      updStream: q("UPDATE streams SET last_ms = ?, last_seq = ?, length = ? WHERE id = ?"),
+      insEntry: q(`INSERT INTO entries (stream_id, ${ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insDedupe: q("INSERT INTO dedupe (stream_id, op_id, entry_ms, entry_seq, expires_at) VALUES (?, ?, ?, ?, ?)"),
+      readAfter: q(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE stream_id = ? AND (ms, seq) > (?, ?) ORDER BY ms, seq LIMIT ?`),
+      first: q("SELECT ms, seq FROM entries WHERE stream_id = ? ORDER BY ms, seq LIMIT 1"),
+      nth: q("SELECT ms, seq FROM entries WHERE stream_id = ? ORDER BY ms, seq LIMIT 1 OFFSET ?"),
+      delUpTo: q("DELETE FROM entries WHERE stream_id = ? AND (ms, seq) <= (?, ?)"),
+      delOlder: q("DELETE FROM entries WHERE stream_id = ? AND ms < ?"),
+      delDedupe: q("DELETE FROM dedupe WHERE rowid <= ? AND expires_at <= ?"),
+    };
+    this.#commit = new GroupCommit(db, {
+      beforeCommit: () => this.#writeDirty(),
+      afterCommit: () => this.#afterCommit(),
+      afterRollback: () => this.#afterRollback(),
+      mapError: (e) => this.#storageError(e),
+    });
+    this.#groups = new SqliteGroups(db, {
+      stream: (name, create) => (create ? this.#streamForWrite(name) : this.#streams.get(name)),
+      write: (job) => this.#write(job),
+      waitForAdd: (stream, after, wait) => this.read([{ stream, after }], { count: 1, block: wait.block, signal: wait.signal }),
+      claimTimeoutMs: this.#claimTimeoutMs,
+      isClosed: () => this.#state === "closed",
+    });
+    this.#load();
+    if (!this.readOnly) this.#startTimers();
+    if (this.readOnly) this.#setState("degraded", { code: "STORAGE_READ_ONLY", message: `${this.path} is read-only` });
+  }
+
+  /**
+   * Opens the store at `options.path`, creating it when missing. Rejects with
+   * `StoreLockedError` when another process holds it, and `StoreRefusedError`
+   * when the file is not an ampd store or is of a newer schema (the file is
+   * left untouched).
+   */
+  static async open(options: SqliteBackendOptions): Promise<SqliteBackend> {
+    const path = resolvePath(options.path);
+    let lock: StoreLock;
+    let readOnly = false;
+    try {
+      lock = await lockStore(path, { readOnly: false });
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code !== "EROFS" && code !== "EACCES") throw e;
+      lock = await lockStore(path, { readOnly: true });
+      readOnly = true;
+    }
+    try {
+      const opened = openStore(path, { sync: options.sync ?? "full", exclusive: !lock.held });
+      return new SqliteBackend(opened.db, lock, { ...options, path, readOnly: readOnly || opened.readOnly });
+    } catch (e) {
+      lock.release();
+      throw e;
+    }
+  }
+
+  /** Appends `entry` unless its `opId` was added to `stream` within the dedupe window; answered once on disk. */
+  add(stream: string, entry: NewEntry, options?: AddOptions): Promise<AddResult> {
+    try {
+      this.#checkWritable();
+      checkStream(stream);
+      checkHeaders(entry.headers);
+      if (options?.maxLen !== undefined) checkMaxLen(options.maxLen);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#commit.run(() => this.#addNow(stream, entry, options?.maxLen));
+  }
+
+  /** Reads entries after each cursor; with `block`, waits for the first commit that adds to any of them. */
+  read(cursors: readonly ReadCursor[], options?: ReadOptions): Promise<StreamBatch[]> {
+    let checked;
+    try {
+      this.#checkOpen();
+      checked = checkRead(cursors, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const { count, block } = checked;
+    const wc: Waiter["cursors"] = [];
+    for (const c of cursors) {
+      const s = this.#streams.get(c.stream);
+      if (c.after === "$") {
+        if (block === undefined) continue;
+        wc.push({ stream: c.stream, ms: s?.lastMs ?? 0, seq: s?.lastSeq ?? 0 });
+      } else {
+        const { ms, seq } = parseEntryId(c.after);
+        wc.push({ stream: c.stream, ms, seq });
+      }
+    }
+    const now = this.#gather(wc, count);
+    if (now.length > 0 || block === undefined) return Promise.resolve(now);
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.resolve([]);
+    return new Promise<StreamBatch[]>((resolve) => {
+      const w: Waiter = { cursors: wc, count, resolve, timer: undefined, signal, onAbort: undefined };
+      w.timer = setTimeout(() => this.#finish(w, []), block);
+      if (signal !== undefined) {
+        w.onAbort = () => this.#finish(w, []);
+        signal.addEventListener("abort", w.onAbort, { once: true });
+      }
+      for (const c of wc) {
+        let set = this.#waiters.get(c.stream);
+        if (set === undefined) this.#waiters.set(c.stream, (set = new Set()));
+        set.add(w);
+      }
+    });
+  }
+
+  /** Deletes the oldest entries beyond `options.maxLen`; returns how many went. */
+  trim(stream: string, options: TrimOptions): Promise<number> {
+    try {
+      this.#checkWritable();
+      checkStream(stream);
+      checkMaxLen(options.maxLen);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#write(() => {
+      const s = this.#streams.get(stream);
+      return s === undefined ? 0 : this.#trimTo(s, options.maxLen);
+    });
+  }
+
+  /** Length and first/last entry id of `stream` (0 and nulls when it does not exist). */
+  info(stream: string): Promise<StreamInfo> {
+    try {
+      this.#checkOpen();
+      checkStream(stream);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const s = this.#streams.get(stream);
+    if (s === undefined || s.length === 0) return Promise.resolve({ stream, length: 0, firstEntryId: null, lastEntryId: null });
+    const first = this.#q.first.values(s.id)[0] as [number, number];
+    return Promise.resolve({ stream, length: s.length, firstEntryId: `${first[0]}-${first[1]}`, lastEntryId: `${s.lastMs}-${s.lastSeq}` });
+  }
+
+  /** Names of the streams that exist, sorted; at most `limit` (default 10 000). */
+  streams(options: { limit?: number } = {}): Promise<string[]> {
+    try {
+      this.#checkOpen();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return Promise.resolve([...this.#streams.keys()].sort().slice(0, options.limit ?? 10_000));
+  }
+
+  /** Creates `ref.group` on `ref.stream` from `options.from` (default `"$"`); idempotent. */
+  createGroup(ref: GroupRef, options?: CreateGroupOptions): Promise<CreateGroupResult> {
+    return this.#guard(() => this.#groups.create(ref, options));
+  }
+
+  /** Delivers new entries of the group to `ref.consumer`, recreating a missing group from `"0"`. */
+  readGroup(ref: ConsumerRef, options?: ReadGroupOptions): Promise<GroupEntry[]> {
+    return this.#guard(() => this.#groups.read(ref, options));
+  }
+
+  /** Removes entries from the group's pending list; returns how many were pending. */
+  ack(ref: GroupRef, entryIds: readonly string[]): Promise<number> {
+    return this.#guard(() => this.#groups.ack(ref, entryIds));
+  }
+
+  /** Makes `options.entryIds` that `ref.consumer` holds claimable after `options.delayMs` (default 0). */
+  nack(ref: ConsumerRef, options: NackOptions): Promise<number> {
+    return this.#guard(() => this.#groups.nack(ref, options));
+  }
+
+  /** Resets the idle time of entries `ref.consumer` still holds; returns how many. */
+  extend(ref: ConsumerRef, entryIds: readonly string[]): Promise<number> {
+    return this.#guard(() => this.#groups.extend(ref, entryIds));
+  }
+
+  /** Moves entries idle at least `minIdleMs` (default the claim timeout) to `ref.consumer`. */
+  claim(ref: ConsumerRef, options?: ClaimOptions): Promise<GroupEntry[]> {
+    return this.#guard(() => this.#groups.claim(ref, options));
+  }
+
+  /** Pending entries of the group, oldest id first, filtered by `options`. */
+  pending(ref: GroupRef, options?: PendingOptions): Promise<PendingInfo[]> {
+    return this.#guard(() => this.#groups.pending(ref, options), { reads: true });
+  }
+
+  /** The groups of `stream`, by name, with their consumers. */
+  groupInfo(stream: string): Promise<GroupInfo[]> {
+    return this.#guard(() => this.#groups.info(stream), { reads: true });
+  }
+
+  /** Removes `ref.consumer` from the group, dropping its pending entries; returns how many it held. */
+  deleteConsumer(ref: ConsumerRef): Promise<number> {
+    return this.#guard(() => this.#groups.deleteConsumer(ref));
+  }
+
+  /** State and counters; `path` is the store's file. */
+  backendInfo(): BackendInfo {
+    const info: BackendInfo = { kind: "sqlite", state: this.#state, dedupeHits: this.#dedupeHits, reconnects: 0, path: this.path };
+    if (this.#lastError !== undefined) info.lastError = this.#lastError;
+    if (this.#state === "degraded" && this.#degraded !== undefined) info.degraded = this.#degraded;
+    return info;
+  }
+
+  /** Calls `listener` on state changes (`degraded` while writes fail, `ready` again, `closed`); returns the remover. */
+  onStateChange(listener: (state: BackendState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Commits what is queued, resolves blocked reads with no entries, and closes the file (leaving it in rollback-journal mode, one self-contained file). */
+  async close(): Promise<void> {
+    if (this.#state === "closed") return;
+    this.#commit.flush();
+    this.#setState("closed");
+    for (const t of this.#timers) clearInterval(t);
+    for (const set of this.#waiters.values()) for (const w of [...set]) this.#finish(w, []);
+    try {
+      if (!this.readOnly) this.#db.exec("PRAGMA journal_mode = DELETE");
+    } catch {
+      // another connection (an outside reader) keeps the WAL open: it stays, and is replayed at the next start
+    }
+    this.#db.close();
+    this.#lock.release();
+  }
+
+  // --- writes, inside a GroupCommit transaction ---
+
+  #write<T>(job: () => T): Promise<T> {
+    if (this.#state === "closed") return Promise.reject(closedError());
+    if (this.readOnly) return Promise.reject(this.#readOnlyError());
+    return this.#commit.run(job);
+  }
+
+  #addNow(name: string, entry: NewEntry, maxLen: number | undefined): AddResult {
+    const s = this.#streamForWrite(name);
+    const now = Date.now();
+    const { headers } = entry;
+    const opId = headers.opId;
+    if (this.#windowMs > 0) {
+      const swept = s.dedupe.sweep(now);
+      if (swept > this.#sweptRow) this.#sweptRow = swept;
+      const firstId = s.dedupe.get(opId);
+      if (firstId !== undefined) {
+        this.#dedupeHits++;
+        return { entryId: firstId, duplicate: true };
+      }
+    }
+    this.#touch(s);
+    let ms = now;
+    let seq = 0;
+    if (ms <= s.lastMs) {
+      ms = s.lastMs;
+      seq = s.lastSeq + 1;
+    }
+    this.#q.insEntry.run(
+      s.id, ms, seq, headers.id, opId, headers.type, headers.sender, headers.receiver,
+      headers.tier ?? null, headers.expiresAt ?? null, entry.msg,
+    );
+    s.lastMs = ms;
+    s.lastSeq = seq;
+    s.length++;
+    const entryId = `${ms}-${seq}`;
+    if (this.#windowMs > 0) {
+      const expiresAt = now + this.#windowMs;
+      const row = Number(this.#q.insDedupe.run(s.id, opId, ms, seq, expiresAt).lastInsertRowid);
+      s.dedupe.set(opId, { entryId, expiresAt, row });
+    }
+    if (maxLen !== undefined) this.#trimTo(s, maxLen);
+    this.#added.add(name);
+    return { entryId, duplicate: false };
+  }
+
+  #trimTo(s: StreamState, maxLen: number): number {
+    const remove = s.length - maxLen;
+    if (remove <= 0) return 0;
+    const cut = this.#q.nth.values(s.id, remove - 1)[0] as [number, number] | undefined;
+    if (cut === undefined) return 0;
+    this.#touch(s);
+    const n = this.#q.delUpTo.run(s.id, cut[0], cut[1]).changes;
+    s.length -= n;
+    return n;
+  }
+
+  /** The stream's state, creating its row when it has none (inside a transaction). */
+  #streamForWrite(name: string): StreamState {
+    let s = this.#streams.get(name);
+    if (s !== undefined) return s;
+    const id = Number(this.#q.insStream.run(name, Date.now()).lastInsertRowid);
+    s = { id, name, lastMs: 0, lastSeq: 0, length: 0, dedupe: new DedupeWindow() };
+    this.#streams.set(name, s);
+    this.#undo.push(() => this.#streams.delete(name));
+    return s;
+  }
+
+  /** Registers the undo step of `s`'s first change in this transaction. */
+  #touch(s: StreamState): void {
+    if (this.#dirty.has(s)) return;
+    this.#dirty.add(s);
+    const { lastMs, lastSeq, length } = s;
+    const mark = s.dedupe.mark();
+    this.#undo.push(() => {
+      s.lastMs = lastMs;
+      s.lastSeq = lastSeq;
+      s.length = length;
+      s.dedupe.undo(mark);
+    });
+  }
+
+  #writeDirty(): void {
+    for (const s of this.#dirty) this.#q.updStream.run(s.lastMs, s.lastSeq, s.length, s.id);
+  }
+
+  #afterCommit(): void {
+    this.#undo = [];
+    this.#dirty.clear();
+    if (this.#state === "degraded" && !this.readOnly) this.#setState("ready");
+    if (this.#added.size === 0) return;
+    const added = this.#added;
+    this.#added = new Set();
+    for (const name of added) {
+      const set = this.#waiters.get(name);
+      if (set === undefined) continue;
+      for (const w of [...set]) {
+        const batches = this.#gather(w.cursors, w.count);
+        if (batches.length > 0) this.#finish(w, batches);
+      }
+    }
+  }
+
+  #afterRollback(): void {
+    for (let i = this.#undo.length - 1; i >= 0; i--) this.#undo[i]!();
+    this.#undo = [];
+    this.#dirty.clear();
+    this.#added.clear();
+  }
+
+  // --- reads ---
+
+  #gather(cursors: Waiter["cursors"], count: number): StreamBatch[] {
+    const out: StreamBatch[] = [];
+    for (const c of cursors) {
+      const s = this.#streams.get(c.stream);
+      if (s === undefined || s.length === 0) continue;
+      if (c.ms > s.lastMs || (c.ms === s.lastMs && c.seq >= s.lastSeq)) continue;
+      const rows = this.#q.readAfter.values(s.id, c.ms, c.seq, count) as unknown as Row[];
+      if (rows.length > 0) out.push({ stream: c.stream, entries: rows.map(rowEntry) });
+    }
+    return out;
+  }
+
+  #finish(w: Waiter, batches: StreamBatch[]): void {
+    clearTimeout(w.timer);
+    if (w.onAbort !== undefined) w.signal!.removeEventListener("abort", w.onAbort);
+    for (const c of w.cursors) {
+      const set = this.#waiters.get(c.stream);
+      if (set === undefined) continue;
+      set.delete(w);
+      if (set.size === 0) this.#waiters.delete(c.stream);
+    }
+    w.resolve(batches);
+  }
+
+  // --- start-up, timers, state ---
+
+  #load(): void {
+    const rows = this.#db.query("SELECT id, name, last_ms, last_seq, length FROM streams").values() as [number, string, number, number, number][];
+    const byId = new Map<number, StreamState>();
+    for (const [id, name, lastMs, lastSeq, length] of rows) {
+      const s: StreamState = { id, name, lastMs, lastSeq, length, dedupe: new DedupeWindow() };
+      this.#streams.set(name, s);
+      byId.set(id, s);
+    }
+    if (this.#windowMs === 0) return;
+    const now = Date.now();
+    const opIds = this.#db.query("SELECT rowid, stream_id, op_id, entry_ms, entry_seq, expires_at FROM dedupe WHERE expires_at > ? ORDER BY rowid")
+      .values(now) as [number, number, string, number, number, number][];
+    for (const [row, streamId, opId, ms, seq, expiresAt] of opIds) {
+      byId.get(streamId)?.dedupe.set(opId, { entryId: `${ms}-${seq}`, expiresAt, row });
+    }
+  }
+
+  #startTimers(): void {
+    const every = (ms: number, fn: () => void) => {
+      const t = setInterval(fn, ms);
+      (t as { unref?: () => void }).unref?.();
+      this.#timers.push(t);
+    };
+    if (this.#windowMs > 0) {
+      every(Math.max(1000, Math.min(this.#windowMs, 60_000)), () => this.#sweep());
+      void this.#write(() => this.#q.delDedupe.run(Number.MAX_SAFE_INTEGER, Date.now())).catch(() => {});
+    }
+    const retain = this.#retainMs;
+    if (retain !== undefined) {
+      const run = () => void this.#write(() => this.#dropOlder(Date.now() - retain)).catch(() => {});
+      every(Math.max(1000, Math.min(Math.ceil(retain / 10), 60_000)), run);
+      run();
+    }
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const s of this.#streams.values()) {
+      const swept = s.dedupe.sweep(now);
+      if (swept > this.#sweptRow) this.#sweptRow = swept;
+      s.dedupe.compact();
+    }
+    if (this.#sweptRow === 0) return;
+    const upTo = this.#sweptRow;
+    this.#sweptRow = 0;
+    void this.#write(() => this.#q.delDedupe.run(upTo, now)).catch(() => {});
+  }
+
+  #dropOlder(beforeMs: number): number {
+    let n = 0;
+    for (const s of this.#streams.values()) {
+      if (s.length === 0) continue;
+      const gone = this.#q.delOlder.run(s.id, beforeMs).changes;
+      if (gone === 0) continue;
+      this.#touch(s);
+      s.length -= gone;
+      n += gone;
+    }
+    return n;
+  }
+
+  /** Runs a group operation: argument errors and storage errors reject; reads-only ones also run on a read-only store. */
+  async #guard<T>(fn: () => Promise<T> | T, options: { reads?: boolean } = {}): Promise<T> {
+    this.#checkOpen();
+    if (!options.reads) this.#checkWritable();
+    return await fn();
+  }
+
+  #checkOpen(): void {
+    if (this.#state === "closed") throw closedError();
+  }
+
+  #checkWritable(): void {
+    this.#checkOpen();
+    if (this.readOnly) throw this.#readOnlyError();
+  }
+
+  #readOnlyError(): BackendStorageError {
+    return new BackendStorageError("STORAGE_READ_ONLY", `${this.path} is read-only: nothing can be stored; reads go on`);
+  }
+
+  /** The error a caller sees for what SQLite threw; marks the backend degraded for storage faults. */
+  #storageError(e: unknown): unknown {
+    if (e instanceof AmpbusError) return e;
+    const code = String((e as { code?: string }).code ?? "");
+    const detail = (e as Error).message ?? String(e);
+    let err: BackendStorageError;
+    if (code === "SQLITE_FULL") {
+      err = new BackendStorageError("STORAGE_FULL", `${this.path}: the disk or file system is full (${detail}); nothing of this write was stored`, { cause: e });
+    } else if (code.startsWith("SQLITE_READONLY")) {
+      err = new BackendStorageError("STORAGE_READ_ONLY", `${this.path} is read-only (${detail}); nothing of this write was stored`, { cause: e });
+    } else if (code.startsWith("SQLITE_")) {
+      err = new BackendStorageError("STORAGE_ERROR", `${this.path}: ${detail} (${code}); nothing of this write was stored`, { cause: e });
+    } else {
+      return e;
+    }
+    this.#setState("degraded", { code: err.code as BackendInfo["degraded"], message: err.message });
+    return err;
+  }
+
+  #setState(state: BackendState, why?: { code: BackendInfo["degraded"]; message: string }): void {
+    if (why !== undefined) {
+      this.#degraded = why.code;
+      this.#lastError = why.message;
+    }
+    if (state === this.#state) return;
+    this.#state = state;
+    for (const l of this.#listeners) l(state);
+  }
+}
+
+function closedError(): BackendUnavailableError {
+  return new BackendUnavailableError("sqlite backend is closed");
+}
