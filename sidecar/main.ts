@@ -49,6 +49,9 @@ Flags:
                           fsync); normal may lose the last moments of writes on
                           power loss (never on a crash of ampd alone) and never
                           corrupts the store. Default: full
+  --max-size SIZE         sqlite: the largest the store's file may grow to; past
+                          it adds fail with STORAGE_FULL (reads go on).
+                          Default: no limit but the disk's
   --retain DUR            sqlite: delete entries older than DUR (by entry id
                           time), checked every DUR/10 up to 1m. Default: keep
                           everything (only per-stream maxLen trims)
@@ -114,6 +117,7 @@ const FLAGS = {
   data: {},
   sync: {},
   retain: {},
+  "max-size": {},
   "connect-timeout": {},
   fallback: {},
   "command-timeout": {},
@@ -146,6 +150,8 @@ export interface DaemonOptions {
   sync: "full" | "normal";
   /** sqlite: delete entries older than this (ms); absent keeps everything. */
   retainMs?: number;
+  /** sqlite: the file's size limit in bytes; absent for none. */
+  maxSizeBytes?: number;
   connectTimeoutMs: number;
   /** What to do when the named Redis is unreachable at start-up. */
   fallback: "none" | "memory";
@@ -185,7 +191,7 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
   const backend = parseChoice("backend", { text: get("backend") ?? "auto", choices: ["sqlite", "redis", "memory", "auto"] as const });
   const data = get("data") ?? "./ampd.db";
   if (data === "") throw new UsageError("--data must not be empty");
-  const sqliteOnly = ["data", "sync", "retain"].filter((f) => flags.has(f));
+  const sqliteOnly = ["data", "sync", "retain", "max-size"].filter((f) => flags.has(f));
   const sqlite = backend === "sqlite" || (backend === "auto" && redisUrl === undefined);
   if (!sqlite && sqliteOnly.length > 0) {
     throw new UsageError(`--${sqliteOnly[0]} applies to the sqlite backend only (the backend is ${backend === "auto" ? "redis, as a Redis URL is given" : backend})`);
@@ -206,6 +212,7 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
     dataPath: resolve(data),
     sync: parseChoice("sync", { text: get("sync") ?? "full", choices: ["full", "normal"] as const }),
     retainMs: get("retain") === undefined ? undefined : parseDuration("retain", { text: get("retain")!, min: 1000, max: 100 * 365 * 24 * 3_600_000 }),
+    maxSizeBytes: get("max-size") === undefined ? undefined : parseSize("max-size", { text: get("max-size")!, min: 64 * 1024, max: 2 ** 50 }),
     connectTimeoutMs: parseDuration("connect-timeout", { text: get("connect-timeout") ?? "10s", min: 50, max: 3_600_000 }),
     fallback,
     commandTimeoutMs: /^0+(ms|s)?$/.test(get("command-timeout") ?? "") ? 0 : parseDuration("command-timeout", { text: get("command-timeout") ?? "5s", min: 10, max: 3_600_000 }),
@@ -249,6 +256,7 @@ async function openBackend(o: DaemonOptions, log: Logger): Promise<StreamBackend
       dedupeWindowMs: o.dedupeWindowMs,
       claimTimeoutMs: o.claimTimeoutMs,
       retainMs: o.retainMs,
+      maxBytes: o.maxSizeBytes,
     });
     const retain = o.retainMs === undefined ? "keeping everything" : `deleting entries older than ${o.retainMs / 1000} s`;
     log.info(`backend sqlite: ${store.path} (sync ${o.sync}, ${retain})`);

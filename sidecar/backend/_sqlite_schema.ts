@@ -158,7 +158,7 @@ function isReadOnlyError(e: unknown): boolean {
  * `StoreRefusedError` when the file is not an ampd store or is newer; a file
  * that cannot be written is opened for reads only (`readOnly`).
  */
-export function openStore(path: string, options: { sync: SyncMode; exclusive: boolean }): OpenedStore {
+export function openStore(path: string, options: { sync: SyncMode; exclusive: boolean; maxBytes?: number }): OpenedStore {
   const foundVersion = inspect(path);
   let db: Database;
   try {
@@ -180,6 +180,10 @@ export function openStore(path: string, options: { sync: SyncMode; exclusive: bo
       db.exec(`PRAGMA application_id = ${APPLICATION_ID}`);
       db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     }).immediate();
+  }
+  if (options.maxBytes !== undefined) {
+    const pageSize = (db.query("PRAGMA page_size").get() as { page_size: number }).page_size;
+    db.exec(`PRAGMA max_page_count = ${Math.max(1, Math.floor(options.maxBytes / pageSize))}`);
   }
   return { db, readOnly: false, foundVersion };
 }

@@ -76,6 +76,8 @@ export interface SqliteBackendOptions {
   claimTimeoutMs?: number;
   /** Entries older than this (ms, by entry id) are deleted; absent keeps everything. */
   retainMs?: number;
+  /** The largest the file may grow to (bytes, `PRAGMA max_page_count`); past it writes fail with `STORAGE_FULL`. Absent: the disk's size. */
+  maxBytes?: number;
 }
 
 /** One stream's state in memory: its row, its last id, its length and its opId window. */
@@ -209,7 +211,7 @@ export class SqliteBackend implements StreamBackend {
       readOnly = true;
     }
     try {
-      const opened = openStore(path, { sync: options.sync ?? "full", exclusive: !lock.held });
+      const opened = openStore(path, { sync: options.sync ?? "full", exclusive: !lock.held, maxBytes: options.maxBytes });
       return new SqliteBackend(opened.db, lock, { ...options, path, readOnly: readOnly || opened.readOnly });
     } catch (e) {
       lock.release();

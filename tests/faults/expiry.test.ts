@@ -18,6 +18,7 @@ afterEach(() => procs.disposeAll());
 
 const backends = [
   { kind: "memory", skip: false },
+  { kind: "sqlite", skip: false },
   { kind: "redis", skip: REDIS_SKIP_REASON !== undefined },
 ];
 
@@ -26,9 +27,9 @@ for (const { kind, skip } of backends) {
     test("expired messages are not delivered (first read or redelivery) and are counted in info", async () => {
       const args = ["--claim-timeout", "1s", "--log-level", "warn"];
       const ampd = procs.track(
-        kind === "memory"
-          ? await Ampd.start({ args: ["--backend", "memory", ...args] })
-          : await startAmpd(procs.track(await RedisServer.start()), { args }),
+        kind === "redis"
+          ? await startAmpd(procs.track(await RedisServer.start()), { args })
+          : await Ampd.start({ args: ["--backend", kind, ...args] }),
       );
       const bus = await connect({ socket: ampd.socket, name: "expiry" });
       procs.track({ dispose: () => bus.close() });

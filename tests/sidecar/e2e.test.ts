@@ -1,6 +1,6 @@
 /**
  * End to end: three agents, on Bun, Deno and Node, exchange messages through
- * one compiled ampd, on memory and on a real redis-server. A ring: Bun sends
+ * one compiled ampd, on its default sqlite store and on a real redis-server. A ring: Bun sends
  * tasks to Deno's inbox, Deno answers each to Node (replyTo, same
  * conversationId), Node answers to Bun. Each agent prints a JSON summary
  * (tests/agents/ring.mjs) that the test checks against the others. When an
@@ -190,11 +190,11 @@ beforeAll(async () => {
 }, 120_000);
 
 describe("three runtimes through one ampd", () => {
-  test("on memory", async () => {
-    const ampd = await Ampd.start({ args: ["--backend", "memory"] });
+  test("on the default store (sqlite, no backend flag)", async () => {
+    const ampd = await Ampd.start();
     try {
       const run = `m${Date.now().toString(36)}`;
-      await ringChecked(ampd, run, "memory");
+      await ringChecked(ampd, run, "sqlite");
       expect(ampd.stderr).not.toMatch(/ERROR/);
     } finally {
       expect(await ampd.stop()).toBe(0);

@@ -4,8 +4,8 @@
  * subscriptions (`streamIter`, which request replies ride on) leave out
  * messages that expired while stored, and the reader's position still moves
  * past them (the `read` reply's `last`), so a stream of expired entries
- * neither stalls nor spins a reader. Against the compiled ampd, on memory and
- * on a real redis-server (whose stored `expiresAt` header is what decides).
+ * neither stalls nor spins a reader. Against the compiled ampd, on memory, on
+ * the sqlite store and on a real redis-server (whose stored `expiresAt` header is what decides).
  */
 import { afterEach, describe, expect, test } from "bun:test";
 import { connect } from "../../sdk/client/connect.ts";
@@ -20,9 +20,9 @@ afterEach(() => procs.disposeAll());
 
 async function start(kind: string): Promise<AmpClient> {
   const ampd = procs.track(
-    kind === "memory"
-      ? await Ampd.start({ args: ["--backend", "memory", "--log-level", "warn"] })
-      : await startAmpd(procs.track(await RedisServer.start())),
+    kind === "redis"
+      ? await startAmpd(procs.track(await RedisServer.start()))
+      : await Ampd.start({ args: ["--backend", kind, "--log-level", "warn"] }),
   );
   const bus = await connect({ socket: ampd.socket, name: "expiry-reads", reconnect: false });
   procs.track({ dispose: () => bus.close() });
@@ -40,6 +40,7 @@ async function addExpiring(bus: AmpClient, stream: string, run: string, range: [
 
 const backends = [
   { kind: "memory", skip: false },
+  { kind: "sqlite", skip: false },
   { kind: "redis", skip: REDIS_SKIP_REASON !== undefined },
 ];
 
