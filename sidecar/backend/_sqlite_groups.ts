@@ -35,7 +35,7 @@ import type {
   PendingOptions,
   ReadGroupOptions,
 } from "../../sdk/backend/types.ts";
-import type { StreamState } from "./sqlite.ts";
+import type { StreamState } from "./_sqlite_stream.ts";
 
 /** What the groups need of their backend. */
 export interface GroupsHost {

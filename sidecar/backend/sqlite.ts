@@ -56,7 +56,7 @@ import type {
   TrimOptions,
 } from "../../sdk/backend/types.ts";
 import { GroupCommit } from "./_sqlite_commit.ts";
-import { DedupeWindow } from "./_sqlite_dedupe.ts";
+import { DedupeWindow, type StreamState } from "./_sqlite_stream.ts";
 import { SqliteGroups } from "./_sqlite_groups.ts";
 import { lockStore, type StoreLock } from "./_sqlite_lock.ts";
 import { openStore, type SyncMode } from "./_sqlite_schema.ts";
@@ -78,16 +78,6 @@ export interface SqliteBackendOptions {
   retainMs?: number;
   /** The largest the file may grow to (bytes, `PRAGMA max_page_count`); past it writes fail with `STORAGE_FULL`. Absent: the disk's size. */
   maxBytes?: number;
-}
-
-/** One stream's state in memory: its row, its last id, its length and its opId window. */
-export interface StreamState {
-  id: number;
-  name: string;
-  lastMs: number;
-  lastSeq: number;
-  length: number;
-  dedupe: DedupeWindow;
 }
 
 /** A blocked `read()`. */

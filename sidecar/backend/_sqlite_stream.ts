@@ -1,5 +1,6 @@
 /**
- * The opId window of one stream of the SQLite store: a Map for lookups and
+ * One stream of the SQLite store in memory: its row's state, and its opId
+ * window: a Map for lookups and
  * the same opIds in expiry order (the window is constant, so insertion order
  * is expiry order), with the rowid of each one's `dedupe` row so that a sweep
  * deletes the expired rows by rowid range. Loaded from the `dedupe` table at
@@ -7,6 +8,16 @@
  *
  * @module
  */
+
+/** One stream's state in memory: its row, its last id, its length and its opId window. */
+export interface StreamState {
+  id: number;
+  name: string;
+  lastMs: number;
+  lastSeq: number;
+  length: number;
+  dedupe: DedupeWindow;
+}
 
 /** One stream's opIds within the window. */
 export class DedupeWindow {
