@@ -304,6 +304,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   }
   backend.onStateChange((s) => {
     if (s === "ready") return log.info(`backend ${backend.kind}: ready`);
+    if (s === "closed") return log.info(`backend ${backend.kind}: closed`);
     const why = backend.backendInfo().lastError;
     if (s === "degraded") log.error(`backend ${backend.kind}: degraded: ${why ?? "?"}`);
     else log.warn(`backend ${backend.kind}: ${s}${why && s === "reconnecting" ? ` (${why})` : ""}`);

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { connect } from "../../sdk/client/connect.ts";
+import { createMessage } from "../../sdk/envelope/builder.ts";
 import { Ampd, buildAmpd, runAmpd } from "../_helpers/ampd.ts";
 import { errorOf, RawConn } from "../_helpers/raw_conn.ts";
 import { RedisServer } from "../_helpers/redis_server.ts";
@@ -65,6 +66,11 @@ describe("command line", () => {
     [["--command-timeout", "soon"], "--command-timeout"],
     [["--log-level", "loud"], "--log-level"],
     [["--socket"], "--socket"],
+    [["--sync", "always"], "--sync"],
+    [["--retain", "forever"], "--retain"],
+    [["--max-size", "1KiB"], "--max-size"],
+    [["--backend", "memory", "--data", "x.db"], "--data applies to the sqlite backend only"],
+    [["--redis", "redis://127.0.0.1:1", "--sync", "normal"], "--sync applies to the sqlite backend only"],
     [["stray"], "stray"],
   ];
   for (const [args, named] of bad) {
@@ -165,6 +171,29 @@ describe("shutdown", () => {
 });
 
 describe("backend choice", () => {
+  test("with no Redis named, ampd keeps streams in ./ampd.db and says so; they survive a restart", async () => {
+    const a = await start([]);
+    const file = join(a.dir, "ampd.db");
+    expect(a.stderr).toContain(`backend sqlite: ${file} (sync full, keeping everything)`);
+    expect(existsSync(file)).toBe(true);
+    const bus = await connect({ socket: a.socket, name: "t", reconnect: false });
+    const { entryId } = await bus.streamAdd("kept", createMessage({ type: "note", sender: "t", receiver: "t" }));
+    await bus.close();
+    expect(await a.stop()).toBe(0);
+    const b = await start(["--data", file, "--sync", "normal"]);
+    expect(b.stderr).toContain(`backend sqlite: ${file} (sync normal, keeping everything)`);
+    const again = await connect({ socket: b.socket, name: "t", reconnect: false });
+    const got = await again.streamRead({ kept: "0" });
+    expect(got.map((e) => e.entryId)).toEqual([entryId]);
+    await again.close();
+  });
+
+  test("--backend memory says, at start, that everything is lost on exit", async () => {
+    const a = await start(["--backend", "memory"]);
+    expect(a.stderr).toMatch(/backend memory: .*ALL are lost when ampd exits/);
+    expect(existsSync(join(a.dir, "ampd.db"))).toBe(false);
+  });
+
   test("a named Redis that is unreachable is not replaced by memory: exit 1 naming the reason and --fallback", async () => {
     const r = await runAmpd(["--redis", "redis://127.0.0.1:1", "--connect-timeout", "1s"]);
     expect(r.code).toBe(1);
