@@ -131,13 +131,20 @@ export class FrameConn {
     this.#sock.write(bytes);
   }
 
-  /** Sends all of `f` with at most `inflight` requests unanswered; resolves when every reply is in. */
-  publish(f: Frames, inflight: number): Promise<void> {
+  /**
+   * Sends `f` with at most `inflight` requests unanswered; resolves with the
+   * number of replies once every sent request is answered. With `until` (a
+   * `performance.now()` time) it sends nothing after it, so it may stop short
+   * of `f.count`.
+   */
+  publish(f: Frames, inflight: number, until = Infinity): Promise<number> {
     return new Promise((resolve) => {
       let sent = 0;
       let done = 0;
+      let last = f.count;
       const pump = () => {
-        const upto = Math.min(f.count, done + inflight);
+        if (last === f.count && until !== Infinity && performance.now() >= until) last = sent;
+        const upto = Math.min(last, done + inflight);
         if (upto > sent) {
           this.write(f.buf.subarray(f.off[sent], f.off[upto]));
           sent = upto;
@@ -145,8 +152,8 @@ export class FrameConn {
       };
       this.onFrames = (k) => {
         done += k;
-        if (done >= f.count) resolve();
-        else pump();
+        pump();
+        if (done >= last) resolve(done);
       };
       pump();
     });

@@ -9,13 +9,14 @@
  *
  * @module
  */
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { loadavg } from "node:os";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
 import { commandOptions, createClient } from "redis";
 import { type AmpClient, connect } from "../mod.ts";
-import { Ampd } from "../tests/_helpers/ampd.ts";
-import { RedisServer } from "../tests/_helpers/redis_server.ts";
+import { Ampd, ROOT } from "../tests/_helpers/ampd.ts";
+import { RedisServer, type RedisServerOptions } from "../tests/_helpers/redis_server.ts";
 
 // ---------------------------------------------------------------------------
 // Flags and progress
@@ -24,6 +25,11 @@ import { RedisServer } from "../tests/_helpers/redis_server.ts";
 export function numberFlag(name: string, dflt: number): number {
   const arg = process.argv.slice(2).find((a) => a.startsWith(`--${name}=`));
   return Number(arg?.slice(name.length + 3) ?? dflt);
+}
+
+/** The text given as `--name=TEXT` on the command line, else `undefined`. */
+export function stringFlag(name: string): string | undefined {
+  return process.argv.slice(2).find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 }
 
 /** A progress line on stderr (stdout holds only the report). */
@@ -121,6 +127,31 @@ export async function timeWithCpu<T>(
   return { value, seconds, cpu: meter.stop() };
 }
 
+/**
+ * What one small durable write costs on the disk holding `dir`: `samples`
+ * times a 512-byte write then `fdatasync`, in ms (a fsync-per-commit backend
+ * cannot answer one writer faster than this).
+ */
+export function fsyncCost(dir: string, samples = 200): { p50: number; p99: number } {
+  const path = join(dir, "fsync-probe");
+  const fd = openSync(path, "w");
+  const block = new Uint8Array(512).fill(97);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < samples; i++) {
+      const t0 = performance.now();
+      writeSync(fd, block);
+      fdatasyncSync(fd);
+      times.push(performance.now() - t0);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(path, { force: true });
+  }
+  times.sort((a, b) => a - b);
+  return { p50: times[samples >> 1], p99: times[Math.min(samples - 1, Math.floor(samples * 0.99))] };
+}
+
 /** The 1-minute load average (runnable processes); on this machine's 2 cores, above 2 means waiting for a core. */
 export function loadAverage(): number {
   return loadavg()[0];
@@ -173,11 +204,21 @@ export function withTimeout<T>(p: Promise<T>, { what, ms }: { what: string; ms: 
 // ---------------------------------------------------------------------------
 // What a benchmark talks to, each registered in `cleanups`
 
-/** Starts a `redis-server` of its own (free port, temp dir, no persistence). */
-export async function startRedis(): Promise<RedisServer> {
-  const redis = await RedisServer.start();
+/**
+ * Starts a `redis-server` of its own (free port, temp dir; no persistence
+ * unless `options` turn on the append-only file).
+ */
+export async function startRedis(options: RedisServerOptions = {}): Promise<RedisServer> {
+  const redis = await RedisServer.start(options);
   cleanups.push(() => redis.dispose());
   return redis;
+}
+
+/** A fresh directory under `os.tmpdir()`, removed on the way out. */
+export function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /** ampd's flags for one backend: in-memory streams, or Redis at `redisUrl`. */
@@ -185,11 +226,84 @@ export function ampdArgs(backend: "memory" | "redis", redisUrl: string): string[
   return backend === "memory" ? ["--backend", "memory"] : ["--backend", "redis", "--redis", redisUrl];
 }
 
+/** ampd's flags for the sqlite backend: its store at `data` (a file, created), fsynced per commit (`full`) or not (`normal`). */
+export function sqliteArgs({ data, sync }: { data: string; sync: "full" | "normal" }): string[] {
+  return ["--backend", "sqlite", "--data", data, "--sync", sync];
+}
+
+/** What a bench needs of a running ampd, compiled (`Ampd`) or run from source under the profiler (`ProfiledAmpd`). */
+export interface AmpdProcess {
+  readonly socket: string;
+  readonly pid: number;
+  /** SIGTERM, then waits for the exit code. */
+  stop(): Promise<number | null>;
+  /** Kills it if it still runs and removes its temp dir. */
+  dispose(): Promise<void>;
+}
+
 /** Starts the compiled ampd with `args` on a socket in a temp dir, logging warnings only. */
 export async function startAmpd(args: readonly string[]): Promise<Ampd> {
   const ampd = await Ampd.start({ args: [...args, "--log-level", "warn"] });
   cleanups.push(() => ampd.dispose());
   return ampd;
+}
+
+/**
+ * ampd from source (`bun --cpu-prof sidecar/main.ts`), not the compiled
+ * binary: on a clean exit (SIGTERM, `stop()`) Bun writes a `.cpuprofile` of
+ * the daemon, named `name`, into `profileDir`.
+ */
+export class ProfiledAmpd implements AmpdProcess {
+  readonly socket: string;
+  readonly #dir: string;
+  readonly #child: ChildProcess;
+  readonly #exit: Promise<number | null>;
+
+  private constructor(child: ChildProcess, dir: string) {
+    this.#child = child;
+    this.#dir = dir;
+    this.socket = join(dir, "ampd.sock");
+    this.#exit = new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  }
+
+  get pid(): number {
+    return this.#child.pid!;
+  }
+
+  /** Starts it with `args` and waits for its ready line (registered for cleanup). */
+  static async start(args: readonly string[], { profileDir, name }: { profileDir: string; name: string }): Promise<ProfiledAmpd> {
+    const dir = mkdtempSync(join(tmpdir(), "ampbus-bench-prof-"));
+    const socket = join(dir, "ampd.sock");
+    const bun = process.versions.bun ? process.execPath : "bun";
+    const child = spawn(bun, [
+      "--cpu-prof", `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}`,
+      "sidecar/main.ts", ...args, "--log-level", "warn", "--socket", socket,
+    ], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, REDIS_URL: "", AMPD_TOKEN: "" } });
+    const ampd = new ProfiledAmpd(child, dir);
+    cleanups.push(() => ampd.dispose());
+    let out = "";
+    let err = "";
+    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    await withTimeout(new Promise<void>((resolve, reject) => {
+      child.stdout!.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (out.includes(`ampd ready ${socket}`)) resolve();
+      });
+      child.once("exit", (code) => reject(new Error(`ampd (from source) exited with ${code} before it was ready:\n${err}`)));
+    }), { what: "ampd from source: start", ms: 20_000 });
+    return ampd;
+  }
+
+  async stop(): Promise<number | null> {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill("SIGTERM");
+    return await this.#exit;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill("SIGKILL");
+    await this.#exit;
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
 }
 
 /** An SDK client connected to ampd's socket. */

@@ -1,8 +1,9 @@
 /**
  * The numbers every benchmark takes from its samples: the median of rounds,
  * their spread, a quantile of latencies, the machine's own timer noise, and
- * `windowed()`, which keeps a fixed number of requests in flight. No imports,
- * so the serializer bench (Bun, Deno and a Node bundle) can use it too.
+ * `windowed()`, which keeps a fixed number of requests in flight (up to a
+ * count or a deadline). No imports, so the serializer bench (Bun, Deno and a
+ * Node bundle) can use it too.
  *
  * @module
  */
@@ -82,27 +83,33 @@ export async function timerNoise(samples: number = NOISE_SAMPLES): Promise<{ p50
 
 /**
  * Runs `fn(0..count-1)` with at most `inflight` promises pending, starting
- * the next as each settles; rejects on the first failure. Resolves at once
- * for `count = 0`.
+ * the next as each settles; rejects on the first failure. With `until` (a
+ * `performance.now()` time), starts nothing after it, so a slow path stops
+ * early. Resolves with how many calls settled, once every started one has
+ * (at once with 0 for `count = 0`).
  *
  * @example
  * ```ts
  * await windowed({ count: msgs.length, inflight: 1000 }, (i) => client.port.add("s", msgs[i]));
+ * const done = await windowed({ count: msgs.length, inflight: 1, until: performance.now() + 3000 }, (i) => client.port.add("s", msgs[i]));
  * ```
  */
 export function windowed(
-  { count: n, inflight }: { count: number; inflight: number },
+  { count: n, inflight, until = Infinity }: { count: number; inflight: number; until?: number },
   fn: (i: number) => Promise<unknown>,
-): Promise<void> {
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    if (n === 0) return resolve();
+    if (n === 0) return resolve(0);
     let next = 0;
     let done = 0;
+    let last = n;
     const launch = () => {
-      while (next < n && next - done < inflight) {
+      if (last === n && until !== Infinity && performance.now() >= until) last = next;
+      if (done === last) return resolve(done);
+      while (next < last && next - done < inflight) {
         fn(next++).then(() => {
-          if (++done === n) resolve();
-          else launch();
+          done++;
+          launch();
         }, reject);
       }
     };

@@ -43,6 +43,7 @@ import type { StreamBackend } from "../sdk/backend/types.ts";
 import { RedisBackend } from "../sidecar/backend/redis.ts";
 import { CLAIM_SCRIPT, LuaScript, READ_GROUP_SCRIPT } from "../sidecar/backend/_redis_scripts.ts";
 import { buildAmpd } from "../tests/_helpers/ampd.ts";
+import { check, fetchAndAck, groupPending, iterateAndAck, Tally } from "./_groups.ts";
 import { numbered, type Prepared, prepare } from "./_messages.ts";
 import {
   ampdArgs,
@@ -77,10 +78,6 @@ const RR_WARM_S = 0.3;
 const CONSUMERS = [1, 4] as const;
 const PEL_SIZES = [0, 1000, 10_000] as const;
 const TIMEOUT_MS = 90_000;
-
-function check(ok: boolean, what: string): void {
-  if (!ok) throw new Error(`check failed: ${what}`);
-}
 
 // ---------------------------------------------------------------------------
 // Formats
@@ -158,24 +155,6 @@ const NAME = {
 
 let groupSerial = 0;
 
-/** Delivered entry ids and ack counts of one row; checked against N afterwards. */
-class Tally {
-  seen = new Set<string>();
-  acked = 0;
-  redelivered = 0;
-  fetches = 0;
-  see(id: string, deliveries: number): void {
-    this.seen.add(id);
-    if (deliveries !== 1) this.redelivered++;
-  }
-  check(what: string, pending: number, ackCounted = true): void {
-    check(this.seen.size === N, `${what}: ${this.seen.size} distinct entries delivered, expected ${N}`);
-    check(this.redelivered === 0, `${what}: ${this.redelivered} entries delivered more than once`);
-    if (ackCounted) check(this.acked === N, `${what}: acks counted ${this.acked}, expected ${N}`);
-    check(pending === 0, `${what}: ${pending} entries still pending after the run`);
-  }
-}
-
 /** Times one consume row: `setup` makes the consumers (untimed), `run` consumes; CPU metered. */
 async function measureConsume(
   env: Env,
@@ -194,18 +173,11 @@ async function measureConsume(
   const s0 = env.stats ? await commandStats(env.stats) : undefined;
   const { value: tally, seconds: s, cpu } = await timeWithCpu(env.pids, () => withTimeout(run(), { what: `${env.backend} ${name} x${consumers}`, ms: TIMEOUT_MS }));
   if (env.stats && s0) row.stats = diffStats(s0, await commandStats(env.stats));
-  tally.check(`${env.backend} ${name} x${consumers}`, await pending(), ackCounted);
+  tally.check(`${env.backend} ${name} x${consumers}`, { expected: N, pending: await pending(), ackCounted });
   row.rates.push(N / s);
   row.cpus.push(cpu);
   row.fetches = tally.fetches;
   log(`  ${env.backend.padEnd(6)} ${name.padEnd(52)} x${consumers} ${formatInt(N / s).padStart(8)} msg/s  cpu ${cpuLine(cpu)}  (${tally.fetches} fetches; verified)`);
-}
-
-async function groupPending(c: AmpClient, { stream, group }: { stream: string; group: string }): Promise<number> {
-  const info = await c.port.groupInfo(stream);
-  const g = (info.groups as { name: string; pending: number }[]).find((x) => x.name === group);
-  if (g === undefined) throw new Error(`group ${group} not found on ${stream}`);
-  return g.pending;
 }
 
 /** The SDK consumer rows through ampd: `consumers` connections, each its own consumer. */
@@ -225,27 +197,7 @@ async function ampdConsume(
       consumers,
       ackCounted: false,
       pending: () => groupPending(admin, { stream, group }),
-      run: async () => {
-      const t = new Tally();
-      let acked = 0;
-      let fail: Error | undefined;
-      await Promise.all(cons.map(async (c) => {
-        try {
-          for await (const d of c) {
-            t.see(d.entryId, d.deliveries);
-            await d.ack();
-            if (++acked === N) for (const o of cons) void o.return();
-          }
-        } catch (e) {
-          fail ??= e as Error;
-          for (const o of cons) void o.return();
-        }
-      }));
-      if (fail) throw fail;
-      t.acked = acked;
-      t.fetches = -1;
-      return t;
-      },
+      run: () => iterateAndAck(cons, { total: N }),
     });
     await Promise.all(clients.map((c) => c.close()));
   }
@@ -260,21 +212,7 @@ async function ampdConsume(
       name: NAME.batch,
       consumers,
       pending: () => groupPending(admin, { stream, group }),
-      run: async () => {
-      const t = new Tally();
-      await Promise.all(cons.map(async (c, i) => {
-        for (;;) {
-          const got = await c.fetch();
-          t.fetches++;
-          // Pre-filled: an empty fetch means every entry went to some consumer.
-          if (got.length === 0) return;
-          for (const d of got) t.see(d.entryId, d.deliveries);
-          const n = await clients[i].port.ack({ stream, group }, got.map((d) => d.entryId));
-          t.acked += n; // (not `t.acked += await`: that reads t.acked before the await, and the consumers run concurrently)
-        }
-      }));
-      return t;
-      },
+      run: () => fetchAndAck({ clients, cons, stream, group }),
     });
     await Promise.all(clients.map((c) => c.close()));
   }
