@@ -6,10 +6,11 @@
  * mode. So "acknowledged" means "on disk", and a thousand adds that arrive
  * together cost one fsync, not a thousand.
  *
- * When a batch fails (disk full, a read-only file, a job that throws), it is
- * rolled back whole, the in-memory caches are put back by the undo steps the
- * jobs registered, and each job is retried alone in its own transaction: only
- * the jobs that fail on their own are refused.
+ * When a batch fails, it is rolled back whole and the in-memory caches are
+ * put back by the undo steps the jobs registered. A fault of the store (disk
+ * full, a read-only file, an I/O error) fails every job of the batch; any
+ * other error (a job that throws) has each job retried alone in its own
+ * transaction, so only the jobs that fail on their own are refused.
  *
  * @module
  */
@@ -31,6 +32,8 @@ export interface CommitHooks {
   afterRollback(): void;
   /** Turns an SQLite error into the error a job's caller sees. */
   mapError(error: unknown): unknown;
+  /** True for an error (from `mapError`) of the store itself, not of one job: the batch is not retried job by job. */
+  isStorageFault(error: unknown): boolean;
 }
 
 /** Batches writes into shared transactions; see the module doc. */
@@ -66,16 +69,25 @@ export class GroupCommit {
     if (jobs.length === 0) return;
     this.#jobs = [];
     const results = this.#transaction(jobs);
-    if (results !== undefined) {
+    if (Array.isArray(results)) {
       for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(results[i]);
       return;
     }
-    if (jobs.length === 1) return; // #transaction rejected it
-    for (const job of jobs) this.#transaction([job]);
+    if (jobs.length === 1 || this.#hooks.isStorageFault(results.error)) {
+      // A full disk or a read-only file fails every job alike; retrying them one by one would
+      // only spend what room is left on one transaction each.
+      for (const job of jobs) job.reject(results.error);
+      return;
+    }
+    for (const job of jobs) {
+      const alone = this.#transaction([job]);
+      if (Array.isArray(alone)) job.resolve(alone[0]);
+      else job.reject(alone.error);
+    }
   }
 
-  /** One transaction over `jobs`: their results, or undefined after a rollback (a lone job is rejected). */
-  #transaction(jobs: Job[]): unknown[] | undefined {
+  /** One transaction over `jobs`: their results, or (after a rollback) the error callers see. */
+  #transaction(jobs: Job[]): unknown[] | { error: unknown } {
     const db = this.#db;
     const results: unknown[] = new Array(jobs.length);
     try {
@@ -92,8 +104,7 @@ export class GroupCommit {
         }
       }
       this.#hooks.afterRollback();
-      if (jobs.length === 1) jobs[0]!.reject(this.#hooks.mapError(e));
-      return undefined;
+      return { error: this.#hooks.mapError(e) };
     }
     this.commits++;
     this.jobs += jobs.length;

@@ -42,9 +42,9 @@ export const MIGRATIONS: readonly string[] = [
     receiver   TEXT    NOT NULL,
     tier       TEXT,
     expires_at INTEGER,
-    msg        BLOB    NOT NULL,
-    PRIMARY KEY (stream_id, ms, seq)
-  ) WITHOUT ROWID;
+    msg        BLOB    NOT NULL
+  );
+  CREATE UNIQUE INDEX entries_by_id ON entries (stream_id, ms, seq);
   CREATE TABLE dedupe (
     stream_id  INTEGER NOT NULL,
     op_id      TEXT    NOT NULL,
@@ -100,52 +100,64 @@ export interface OpenedStore {
   foundVersion: number;
 }
 
-function fileHeader(path: string): string | undefined {
+/** The first 108 bytes of the file (SQLite's database header and the first page's header), or undefined for a missing or empty file. */
+function fileHeader(path: string): Buffer | undefined {
   if (!existsSync(path) || statSync(path).size === 0) return undefined;
   const fd = openSync(path, "r");
   try {
-    const buf = Buffer.alloc(16);
-    const n = readSync(fd, buf, 0, 16, 0);
-    return buf.subarray(0, n).toString("latin1");
+    const buf = Buffer.alloc(108);
+    const n = readSync(fd, buf, 0, 108, 0);
+    return buf.subarray(0, n);
   } finally {
     closeSync(fd);
   }
 }
 
-/** Reads the store's mark and version without writing; throws `StoreRefusedError` for a foreign or newer file. */
+function refuseNewer(path: string, version: number): never {
+  throw new StoreRefusedError(
+    `${path} is an ampd store of schema version ${version}, newer than this ampd knows (${SCHEMA_VERSION}); run the newer ampd that wrote it, or upgrade`,
+  );
+}
+
+/**
+ * Reads the store's mark and version from the file's header bytes, without
+ * SQLite opening it (which could leave `-wal`/`-shm` files beside someone
+ * else's database): application_id at offset 68, user_version at 60, and
+ * the first page's table count (the cells of the `sqlite_schema` leaf at 100).
+ * Throws `StoreRefusedError` for a foreign or newer file; returns 0 for an
+ * empty one. `openStore()` checks again through SQLite once the file is open.
+ */
 function inspect(path: string): number {
   const header = fileHeader(path);
   if (header === undefined) return 0;
-  if (header !== SQLITE_MAGIC) throw new StoreRefusedError(`${path} is not an ampd store (not an SQLite database); ampd leaves it alone: pass another --data`);
-  let db: Database;
-  try {
-    db = new Database(path, { readonly: true });
-  } catch (e) {
-    throw new StoreRefusedError(`${path}: cannot open: ${(e as Error).message}`, { cause: e });
+  if (header.length < 108 || header.subarray(0, 16).toString("latin1") !== SQLITE_MAGIC) {
+    throw new StoreRefusedError(`${path} is not an ampd store (not an SQLite database); ampd leaves it alone: pass another --data`);
   }
-  try {
-    const appId = (db.query("PRAGMA application_id").get() as { application_id: number }).application_id;
-    const version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
-    if (appId !== APPLICATION_ID) {
-      const tables = (db.query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name LIMIT 5").all() as { name: string }[]).map((r) => r.name);
-      if (appId !== 0 || tables.length > 0) {
-        const what = appId !== 0 ? `application_id 0x${appId.toString(16)}` : `tables ${tables.join(", ")}`;
-        throw new StoreRefusedError(`${path} is not an ampd store (an SQLite database with ${what}); ampd leaves it alone: pass another --data`);
-      }
-      return 0;
-    }
-    if (version > SCHEMA_VERSION) {
-      throw new StoreRefusedError(
-        `${path} is an ampd store of schema version ${version}, newer than this ampd knows (${SCHEMA_VERSION}); run the newer ampd that wrote it, or upgrade`,
-      );
-    }
+  const markedId = header.readUInt32BE(68);
+  if (markedId === APPLICATION_ID) {
+    const version = header.readUInt32BE(60);
+    if (version > SCHEMA_VERSION) refuseNewer(path, version);
     return version;
-  } catch (e) {
-    if (e instanceof StoreRefusedError) throw e;
-    throw new StoreRefusedError(`${path} is not an ampd store (${(e as Error).message}); ampd leaves it alone: pass another --data`, { cause: e });
-  } finally {
-    db.close();
   }
+  if (markedId !== 0) {
+    throw new StoreRefusedError(`${path} is not an ampd store (an SQLite database with application_id 0x${markedId.toString(16)}); ampd leaves it alone: pass another --data`);
+  }
+  const emptyLeaf = header[100] === 0x0d && header.readUInt16BE(103) === 0;
+  if (!emptyLeaf) refuseForeign(path);
+  return 0;
+}
+
+function refuseForeign(path: string, tables?: string[]): never {
+  const what = tables === undefined ? "tables" : `tables ${tables.join(", ")}`;
+  throw new StoreRefusedError(`${path} is not an ampd store (an SQLite database with ${what} and no ampd mark); ampd leaves it alone: pass another --data`);
+}
+
+/** A store that cannot be written, opened for reads (a new or older one cannot be: it needs writing first). */
+function readOnly(path: string, foundVersion: number): OpenedStore {
+  if (foundVersion < SCHEMA_VERSION) {
+    throw new StoreRefusedError(`${path} is read-only and ${foundVersion === 0 ? "not yet a store" : `of schema version ${foundVersion}, which needs a migration`}`);
+  }
+  return { db: new Database(path, { readonly: true, strict: true }), readOnly: true, foundVersion };
 }
 
 function isReadOnlyError(e: unknown): boolean {
@@ -159,21 +171,38 @@ function isReadOnlyError(e: unknown): boolean {
  * that cannot be written is opened for reads only (`readOnly`).
  */
 export function openStore(path: string, options: { sync: SyncMode; exclusive: boolean; maxBytes?: number }): OpenedStore {
-  const foundVersion = inspect(path);
+  let foundVersion = inspect(path);
   let db: Database;
   try {
     db = new Database(path, { create: true, readwrite: true, strict: true });
-    db.exec("PRAGMA busy_timeout = 0");
-    if (options.exclusive) db.exec("PRAGMA locking_mode = EXCLUSIVE");
-    db.exec("PRAGMA journal_mode = WAL");
   } catch (e) {
     if (!isReadOnlyError(e)) throw new StoreRefusedError(`${path}: cannot open: ${(e as Error).message}`, { cause: e });
-    if (foundVersion < SCHEMA_VERSION) {
-      throw new StoreRefusedError(`${path} is read-only and ${foundVersion === 0 ? "not yet a store" : `of schema version ${foundVersion}, which needs a migration`}`);
-    }
-    return { db: new Database(path, { readonly: true, strict: true }), readOnly: true, foundVersion };
+    return readOnly(path, foundVersion);
+  }
+  try {
+    db.exec("PRAGMA busy_timeout = 0");
+    if (options.exclusive) db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    // The header may be older than a write-ahead log a killed ampd left: SQLite's answer now is the one that counts.
+    const version = (db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
+    const appId = (db.query("PRAGMA application_id").get() as { application_id: number }).application_id;
+    const tables = (db.query("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name LIMIT 5").all() as { name: string }[]).map((r) => r.name);
+    if (appId !== APPLICATION_ID && (appId !== 0 || tables.length > 0)) refuseForeign(path, tables);
+    if (version > SCHEMA_VERSION) refuseNewer(path, version);
+    foundVersion = version;
+  } catch (e) {
+    db.close();
+    if (e instanceof StoreRefusedError) throw e;
+    throw new StoreRefusedError(`${path} is not an ampd store (${(e as Error).message}); ampd leaves it alone: pass another --data`, { cause: e });
+  }
+  try {
+    db.exec("PRAGMA journal_mode = WAL");
+  } catch (e) {
+    db.close();
+    if (!isReadOnlyError(e)) throw new StoreRefusedError(`${path}: cannot open: ${(e as Error).message}`, { cause: e });
+    return readOnly(path, foundVersion);
   }
   db.exec(`PRAGMA synchronous = ${options.sync === "full" ? "FULL" : "NORMAL"}`);
+  db.exec("PRAGMA journal_size_limit = 67108864"); // a checkpointed log is cut back to 64 MiB
   if (foundVersion < SCHEMA_VERSION) {
     db.transaction(() => {
       for (let v = foundVersion; v < SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v]!);

@@ -13,6 +13,7 @@
  * @module
  */
 import type { Database, Statement } from "bun:sqlite";
+import { accessSync, constants } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import {
   checkHeaders,
@@ -169,6 +170,7 @@ export class SqliteBackend implements StreamBackend {
       afterCommit: () => this.#afterCommit(),
       afterRollback: () => this.#afterRollback(),
       mapError: (e) => this.#storageError(e),
+      isStorageFault: (e) => e instanceof BackendStorageError,
     });
     this.#groups = new SqliteGroups(db, {
       stream: (name, create) => (create ? this.#streamForWrite(name) : this.#streams.get(name)),
@@ -604,7 +606,7 @@ export class SqliteBackend implements StreamBackend {
     let err: BackendStorageError;
     if (code === "SQLITE_FULL") {
       err = new BackendStorageError("STORAGE_FULL", `${this.path}: the disk or file system is full (${detail}); nothing of this write was stored`, { cause: e });
-    } else if (code.startsWith("SQLITE_READONLY")) {
+    } else if (code.startsWith("SQLITE_READONLY") || (code.startsWith("SQLITE_IOERR") && isReadOnlyFs(this.path))) {
       err = new BackendStorageError("STORAGE_READ_ONLY", `${this.path} is read-only (${detail}); nothing of this write was stored`, { cause: e });
     } else if (code.startsWith("SQLITE_")) {
       err = new BackendStorageError("STORAGE_ERROR", `${this.path}: ${detail} (${code}); nothing of this write was stored`, { cause: e });
@@ -623,6 +625,16 @@ export class SqliteBackend implements StreamBackend {
     if (state === this.#state) return;
     this.#state = state;
     for (const l of this.#listeners) l(state);
+  }
+}
+
+/** True when the file system holding `path` refuses writes (EROFS), as after a remount read-only. */
+function isReadOnlyFs(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return false;
+  } catch (e) {
+    return (e as { code?: string }).code === "EROFS";
   }
 }
 

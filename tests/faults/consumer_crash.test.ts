@@ -9,20 +9,27 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { connect } from "../../sdk/client/connect.ts";
 import { decode, encode } from "../../sdk/codec/codec.ts";
 import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
+import { Ampd } from "../_helpers/ampd.ts";
 import { RedisServer, REDIS_SKIP_REASON } from "../_helpers/redis_server.ts";
 import { AgentProcess, DedupeStore, missing, numbered, printFigures, Processes, startAmpd, until } from "./_fault.ts";
 
-const describeRedis = REDIS_SKIP_REASON === undefined ? describe : describe.skip;
 const procs = new Processes();
 afterEach(() => procs.disposeAll());
 
-describeRedis("a consumer killed mid-batch", () => {
+const backends = [
+  { kind: "redis", skip: REDIS_SKIP_REASON !== undefined },
+  { kind: "sqlite", skip: false },
+];
+
+for (const { kind, skip } of backends) (skip ? describe.skip : describe)(`a consumer killed mid-batch, on ${kind}`, () => {
   test("its pending entries go to the other consumer; an always-failing entry is dead-lettered; nothing else is lost", async () => {
     const N = 300;
     const MAX_DELIVERIES = 3;
     const stream = "faults.consumer-crash";
-    const redis = procs.track(await RedisServer.start());
-    const ampd = procs.track(await startAmpd(redis, { args: ["--claim-timeout", "1s", "--max-deliveries", String(MAX_DELIVERIES)] }));
+    const args = ["--claim-timeout", "1s", "--max-deliveries", String(MAX_DELIVERIES)];
+    const ampd = procs.track(
+      kind === "redis" ? await startAmpd(procs.track(await RedisServer.start()), { args }) : await Ampd.start({ args: ["--backend", kind, ...args] }),
+    );
     const bus = await connect({ socket: ampd.socket, name: "survivor" });
     procs.track({ dispose: () => bus.close() });
     const group = bus.group(stream, "g", { from: "0" });
@@ -84,7 +91,7 @@ describeRedis("a consumer killed mid-batch", () => {
     const info = await bus.info();
     const letters = await bus.streamRead({ [dlq]: "0" });
     const lost = missing(sent.map((m) => m.opId).filter((op) => op !== poison.opId), store.processed).length;
-    printFigures("consumer-crash", {
+    printFigures(`consumer-crash (${kind})`, {
       sent: N,
       takenByCrasher: childGot.length,
       ackedByCrasher: childAcked.size,
