@@ -23,7 +23,7 @@ ${CONNECT_HELP}
 
 --json output (stable; keys may be added):
   {"server": {"version", "uptimeMs", "backend": {"kind", "state", "reconnects",
-              "degraded"?, "lastError"?}},
+              "path"? (the sqlite store's file), "degraded"?, "lastError"?}},
    "unavailable"?: {"code", "message"}   (the backend could not list streams:
               Redis stalled, unreachable; totals then count no streams)
    "totals": {"streams", "entries", "groups", "pending", "deadLetters",
@@ -101,9 +101,10 @@ async function stats(argv: readonly string[]): Promise<number> {
     const second = intervalMs > 0 ? await bus.client.info() : first;
     const elapsed = intervalMs > 0 ? performance.now() - t0 : 0;
     const rate = (k: string) => (elapsed > 0 ? Math.round(((num(second[k]) - num(first[k])) * 1000 / elapsed) * 10) / 10 : 0);
-    const backend = second.backend as { kind: string; state: string; dedupeHits: number; reconnects: number; degraded?: string; lastError?: string };
+    const backend = second.backend as { kind: string; state: string; dedupeHits: number; reconnects: number; path?: string; degraded?: string; lastError?: string };
     const sources = streams.filter((s) => !s.stream.endsWith(".dlq"));
     const backendOut: Record<string, unknown> = { kind: backend.kind, state: backend.state, reconnects: backend.reconnects };
+    if (backend.path !== undefined) backendOut.path = backend.path;
     if (backend.state !== "ready" && backend.degraded !== undefined) backendOut.degraded = backend.degraded;
     if (backend.state !== "ready" && backend.lastError !== undefined) backendOut.lastError = backend.lastError;
     const out = {
@@ -134,7 +135,7 @@ async function stats(argv: readonly string[]): Promise<number> {
     }
     const t = out.totals;
     const lines = [
-      `ampd ${out.server.version}, up ${Math.round(num(out.server.uptimeMs) / 1000)} s, backend ${backend.kind} (${backend.state}${backend.reconnects ? `, ${backend.reconnects} reconnects` : ""})`,
+      `ampd ${out.server.version}, up ${Math.round(num(out.server.uptimeMs) / 1000)} s, backend ${backend.kind}${backend.path ? ` ${backend.path}` : ""} (${backend.state}${backend.reconnects ? `, ${backend.reconnects} reconnects` : ""})`,
       `${t.streams} streams, ${t.entries} entries, ${t.groups} groups, ${t.pending} pending, ${t.deadLetters} dead letters`,
       `added ${t.added}, duplicates ${t.duplicates} (dedupe hits ${t.dedupeHits}), pushed ${t.pushed}, claimed ${t.claimed}, dead-lettered ${t.deadLettered}, expired ${t.expiredDropped}`,
       ...(backend.state !== "ready" && backend.lastError !== undefined ? [`backend ${backend.state}: ${backend.lastError}`] : []),

@@ -2,6 +2,7 @@
  * The commands of the compiled binary (`ampd pub|tail|stats|groups|pending|dlq|bench`)
  * against a running ampd: help, exit codes, and stable --json output.
  */
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
 import { Ampd, buildAmpd, runAmpd } from "../_helpers/ampd.ts";
@@ -80,7 +81,7 @@ describe("ampd commands against a running ampd", () => {
   let ampd: Ampd;
   let bus: AmpClient;
   beforeAll(async () => {
-    ampd = await Ampd.start({ args: ["--backend", "memory", "--claim-timeout", "50ms", "--max-deliveries", "1"] });
+    ampd = await Ampd.start({ args: ["--claim-timeout", "50ms", "--max-deliveries", "1"] }); // the default store: sqlite
     bus = await connect({ socket: ampd.socket, name: "cli-test", reconnect: false });
   }, 30_000);
   afterAll(async () => {
@@ -146,7 +147,7 @@ describe("ampd commands against a running ampd", () => {
     expect(r.code).toBe(0);
     const s = JSON.parse(r.lines[0]);
     expect(Object.keys(s)).toEqual(["server", "totals", "rates", "streams"]);
-    expect(s.server.backend).toEqual({ kind: "memory", state: "ready", reconnects: 0 });
+    expect(s.server.backend).toEqual({ kind: "sqlite", state: "ready", reconnects: 0, path: join(ampd.dir, "ampd.db") });
     expect(Object.keys(s.totals)).toEqual(["streams", "entries", "groups", "pending", "deadLetters", "dedupeHits", "duplicates", "added", "pushed", "claimed", "deadLettered", "expiredDropped", "connections", "subscriptions"]);
     expect(Object.keys(s.rates)).toEqual(["intervalMs", "addedPerSec", "pushedPerSec", "requestsPerSec"]);
     expect(s.totals.dedupeHits).toBeGreaterThanOrEqual(1);
@@ -154,7 +155,7 @@ describe("ampd commands against a running ampd", () => {
     expect(row).toMatchObject({ stream: "stats.s", length: 1, groups: 0, pending: 0, deadLetters: 0 });
     expect(s.totals.streams).toBe(s.streams.length);
     const pretty = await run(["stats", "--interval", "0", "--stream", "stats.s"], { socket: ampd.socket });
-    expect(pretty.stdout).toContain("backend memory (ready)");
+    expect(pretty.stdout).toContain(`backend sqlite ${join(ampd.dir, "ampd.db")} (ready)`);
     expect(pretty.stdout).toMatch(/stats\.s\s+1\s+0\s+0\s+0\s+\d+-\d+/);
   }, 30_000);
 
