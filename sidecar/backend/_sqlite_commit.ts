@@ -15,6 +15,7 @@
  * @module
  */
 import type { Database } from "bun:sqlite";
+import { closeSync, fdatasync, openSync } from "node:fs";
 
 interface Job {
   run: () => unknown;
@@ -26,8 +27,10 @@ interface Job {
 export interface CommitHooks {
   /** Inside the transaction, after the jobs and before COMMIT: write what the jobs left in caches. */
   beforeCommit(): void;
-  /** After COMMIT: wake readers of what was written. */
-  afterCommit(): void;
+  /** After COMMIT: settle the caches; returns what wakes readers of what was written, to run once it is durable. */
+  afterCommit(): (() => void) | undefined;
+  /** After COMMIT: a promise of the commit being on disk when the store syncs outside SQLite, else undefined. */
+  durable(): Promise<void> | undefined;
   /** After ROLLBACK: undo the cache changes of the jobs that ran. */
   afterRollback(): void;
   /** Turns an SQLite error into the error a job's caller sees. */
@@ -69,8 +72,17 @@ export class GroupCommit {
     if (jobs.length === 0) return;
     this.#jobs = [];
     const results = this.#transaction(jobs);
-    if (Array.isArray(results)) {
-      for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(results[i]);
+    if ("done" in results) {
+      const { done, wake, synced } = results;
+      const answer = () => {
+        wake?.();
+        for (let i = 0; i < jobs.length; i++) jobs[i]!.resolve(done[i]);
+      };
+      if (synced === undefined) return answer();
+      synced.then(answer, (e) => {
+        const error = this.#hooks.mapError(e);
+        for (const job of jobs) job.reject(error);
+      });
       return;
     }
     if (jobs.length === 1 || this.#hooks.isStorageFault(results.error)) {
@@ -81,13 +93,18 @@ export class GroupCommit {
     }
     for (const job of jobs) {
       const alone = this.#transaction([job]);
-      if (Array.isArray(alone)) job.resolve(alone[0]);
-      else job.reject(alone.error);
+      if (!("done" in alone)) {
+        job.reject(alone.error);
+        continue;
+      }
+      alone.wake?.();
+      if (alone.synced === undefined) job.resolve(alone.done[0]);
+      else alone.synced.then(() => job.resolve(alone.done[0]), (e) => job.reject(this.#hooks.mapError(e)));
     }
   }
 
-  /** One transaction over `jobs`: their results, or (after a rollback) the error callers see. */
-  #transaction(jobs: Job[]): unknown[] | { error: unknown } {
+  /** One transaction over `jobs`: their results (with what to do once durable), or (after a rollback) the error callers see. */
+  #transaction(jobs: Job[]): Committed | { error: unknown } {
     const db = this.#db;
     const results: unknown[] = new Array(jobs.length);
     try {
@@ -108,7 +125,66 @@ export class GroupCommit {
     }
     this.commits++;
     this.jobs += jobs.length;
-    this.#hooks.afterCommit();
-    return results;
+    const wake = this.#hooks.afterCommit();
+    return { done: results, wake, synced: this.#hooks.durable() };
+  }
+}
+
+interface Committed {
+  done: unknown[];
+  wake: (() => void) | undefined;
+  synced: Promise<void> | undefined;
+}
+
+/**
+ * `--sync full` without blocking the event loop: SQLite commits with
+ * `synchronous = NORMAL` (the write-ahead log is written, not fsynced), and
+ * this `fdatasync`s the log on libuv's thread pool before the commit's
+ * writes are answered. Meanwhile ampd goes on reading requests and forms the
+ * next batch. Requests coalesce: one `fdatasync` started after a commit
+ * covers it and every commit before it, so a commit waits for at most the
+ * one in progress and then the next.
+ */
+export class WalSyncer {
+  #walPath: string;
+  #fd: number | undefined;
+  #running: Promise<void> | undefined;
+  #next: { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } | undefined;
+
+  constructor(walPath: string) {
+    this.#walPath = walPath;
+  }
+
+  /** Resolves once an `fdatasync` started after this call has completed. */
+  sync(): Promise<void> {
+    if (this.#running === undefined) return this.#start();
+    this.#next ??= Promise.withResolvers<void>();
+    return this.#next.promise;
+  }
+
+  /** Waits for the syncs in progress (close() calls it before closing the file). */
+  async idle(): Promise<void> {
+    while (this.#running !== undefined) await this.#running.catch(() => {});
+  }
+
+  /** Closes the log's descriptor. */
+  close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+
+  #start(): Promise<void> {
+    this.#fd ??= openSync(this.#walPath, "r+");
+    const fd = this.#fd;
+    const running = new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve())));
+    this.#running = running;
+    const settle = () => {
+      this.#running = undefined;
+      const next = this.#next;
+      this.#next = undefined;
+      if (next !== undefined) this.#start().then(next.resolve, next.reject);
+    };
+    running.then(settle, settle);
+    return running;
   }
 }

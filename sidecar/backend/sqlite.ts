@@ -56,7 +56,7 @@ import type {
   StreamInfo,
   TrimOptions,
 } from "../../sdk/backend/types.ts";
-import { GroupCommit } from "./_sqlite_commit.ts";
+import { GroupCommit, WalSyncer } from "./_sqlite_commit.ts";
 import { DedupeWindow, type StreamState } from "./_sqlite_stream.ts";
 import { SqliteGroups } from "./_sqlite_groups.ts";
 import { lockStore, type StoreLock } from "./_sqlite_lock.ts";
@@ -114,6 +114,8 @@ export class SqliteBackend implements StreamBackend {
   #db: Database;
   #lock: StoreLock;
   #commit: GroupCommit;
+  /** With `--sync full`: the log's fdatasync, off the event loop. */
+  #syncer: WalSyncer | undefined;
   #groups: SqliteGroups;
   #streams = new Map<string, StreamState>();
   #windowMs: number;
@@ -168,6 +170,7 @@ export class SqliteBackend implements StreamBackend {
     this.#commit = new GroupCommit(db, {
       beforeCommit: () => this.#writeDirty(),
       afterCommit: () => this.#afterCommit(),
+      durable: () => this.#syncer?.sync(),
       afterRollback: () => this.#afterRollback(),
       mapError: (e) => this.#storageError(e),
       isStorageFault: (e) => e instanceof BackendStorageError,
@@ -179,6 +182,7 @@ export class SqliteBackend implements StreamBackend {
       claimTimeoutMs: this.#claimTimeoutMs,
       isClosed: () => this.#state === "closed",
     });
+    if (options.sync !== "normal" && !options.readOnly) this.#syncer = new WalSyncer(`${options.path}-wal`);
     this.#load();
     if (!this.readOnly) this.#startTimers();
     if (this.readOnly) this.#setState("degraded", { code: "STORAGE_READ_ONLY", message: `${this.path} is read-only` });
@@ -366,6 +370,8 @@ export class SqliteBackend implements StreamBackend {
   async close(): Promise<void> {
     if (this.#state === "closed") return;
     this.#commit.flush();
+    await this.#syncer?.idle();
+    this.#syncer?.close();
     this.#setState("closed");
     for (const t of this.#timers) clearInterval(t);
     for (const set of this.#waiters.values()) for (const w of [...set]) this.#finish(w, []);
@@ -465,14 +471,20 @@ export class SqliteBackend implements StreamBackend {
     for (const s of this.#dirty) this.#q.updStream.run(s.lastMs, s.lastSeq, s.length, s.id);
   }
 
-  #afterCommit(): void {
+  #afterCommit(): (() => void) | undefined {
     this.#undo = [];
     this.#dirty.clear();
     if (this.#state === "degraded" && !this.readOnly) this.#setState("ready");
-    if (this.#added.size === 0) return;
+    if (this.#added.size === 0) return undefined;
     const added = this.#added;
     this.#added = new Set();
-    for (const name of added) {
+    return () => this.#wake(added);
+  }
+
+  /** Answers the blocked reads of `streams` that now have entries. */
+  #wake(streams: Set<string>): void {
+    if (this.#state === "closed") return;
+    for (const name of streams) {
       const set = this.#waiters.get(name);
       if (set === undefined) continue;
       for (const w of [...set]) {
