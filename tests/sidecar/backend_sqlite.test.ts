@@ -54,6 +54,26 @@ describe("SqliteBackend specifics", () => {
     await b.close();
   });
 
+  test("--retain: entries older than the retention go (at start and on its timer); newer ones and the stream stay", async () => {
+    const path = join(dir, "retain.db");
+    const a = await SqliteBackend.open({ path });
+    for (let i = 0; i < 3; i++) await a.add("s", entry(i));
+    await a.close();
+    await sleep(400);
+    const b = await SqliteBackend.open({ path, retainMs: 300 });
+    const kept = await b.add("s", entry(9));
+    await sleep(50); // the start-up pass runs in the first commit
+    const [batch] = await b.read([{ stream: "s", after: "0" }]);
+    expect(batch!.entries.map((e) => e.entryId)).toEqual([kept.entryId]);
+    expect((await b.info("s")).length).toBe(1);
+    await sleep(1400); // the timer runs every max(1 s, retain / 10)
+    expect(await b.info("s")).toMatchObject({ length: 0, firstEntryId: null });
+    expect(await b.streams()).toEqual(["s"]);
+    const next = await b.add("s", entry(10));
+    expect(idLess(kept.entryId, next.entryId)).toBe(true);
+    await b.close();
+  });
+
   test("a second open of the same file is refused while the first holds it", async () => {
     const path = join(dir, "locked.db");
     const a = await SqliteBackend.open({ path });
