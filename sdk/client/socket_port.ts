@@ -7,7 +7,7 @@
 import type { MsgpackReader } from "../codec/msgpack_reader.ts";
 import { makeDecoder } from "../codec/codec.ts";
 import { BusError, ConnectionClosedError, TimeoutError } from "../errors.ts";
-import type { AddResult, ConsumerRef, CreateGroupResult, GroupRef } from "../backend/types.ts";
+import type { AddResult, BackendKind, ConsumerRef, CreateGroupResult, GroupRef } from "../backend/types.ts";
 import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawEntry, RawGroupEntry, StreamInfo } from "./bus_port.ts";
 import { DEFAULT_MAX_FRAME, FrameDecoder } from "../transport/frame.ts";
 import type { Transport } from "../transport/transport.ts";
@@ -72,7 +72,7 @@ export interface HelloReply {
   /** The server's release. */
   serverVersion: string;
   /** Which stream backend the sidecar runs on. */
-  backend: "redis" | "memory";
+  backend: BackendKind;
   /** Largest frame the sidecar accepts, in bytes. */
   maxFrame: number;
 }
