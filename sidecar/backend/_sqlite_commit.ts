@@ -45,9 +45,6 @@ export class GroupCommit {
   #hooks: CommitHooks;
   #jobs: Job[] = [];
   #scheduled = false;
-  /** Transactions committed and jobs they held, for `info`-style figures. */
-  commits = 0;
-  jobs = 0;
 
   constructor(db: Database, hooks: CommitHooks) {
     this.#db = db;
@@ -123,8 +120,6 @@ export class GroupCommit {
       this.#hooks.afterRollback();
       return { error: this.#hooks.mapError(e) };
     }
-    this.commits++;
-    this.jobs += jobs.length;
     const wake = this.#hooks.afterCommit();
     return { done: results, wake, synced: this.#hooks.durable() };
   }

@@ -26,7 +26,6 @@ import type {
   ConsumerRef,
   CreateGroupOptions,
   CreateGroupResult,
-  EntryHeaders,
   GroupEntry,
   GroupInfo,
   GroupRef,
@@ -35,7 +34,7 @@ import type {
   PendingOptions,
   ReadGroupOptions,
 } from "../../sdk/backend/types.ts";
-import type { StreamState } from "./_sqlite_stream.ts";
+import { ENTRY_COLUMNS, type EntryRow, rowEntry, type StreamState } from "./_sqlite_stream.ts";
 
 /** What the groups need of their backend. */
 export interface GroupsHost {
@@ -49,16 +48,18 @@ export interface GroupsHost {
   isClosed(): boolean;
 }
 
-type JoinedRow = [number, number, number, string | null, string, string, string, string, string | null, number | null, Uint8Array];
+/** An `entries` row (`ENTRY_COLUMNS`, from the pending list's side of a join, so its header columns are null once the entry was trimmed) and the delivery count. */
+type JoinedRow = [number, number, string | null, string, string, string, string, string | null, number | null, Uint8Array, number];
+
+/** The columns of a `JoinedRow`: `p` is the pending list, `e` the entries. */
+const JOINED = "p.ms, p.seq, e.id, e.op_id, e.type, e.sender, e.receiver, e.tier, e.expires_at, e.msg, p.deliveries";
 
 function joinedEntry(r: JoinedRow, deliveries: number): GroupEntry {
-  const headers: EntryHeaders = { id: r[3]!, opId: r[4], type: r[5], sender: r[6], receiver: r[7] };
-  if (r[8] !== null) headers.tier = r[8];
-  if (r[9] !== null) headers.expiresAt = r[9];
-  return { entryId: `${r[0]}-${r[1]}`, headers, msg: r[10], deliveries };
+  const e = rowEntry(r as unknown as EntryRow) as GroupEntry;
+  e.deliveries = deliveries;
+  return e;
 }
 
-const ENTRY = "e.id, e.op_id, e.type, e.sender, e.receiver, e.tier, e.expires_at, e.msg";
 const PAGE = 500;
 
 /** The consumer groups of one store. */
@@ -78,7 +79,7 @@ export class SqliteGroups {
       group: q("SELECT id, last_ms, last_seq FROM groups WHERE stream_id = ? AND name = ?"),
       insGroup: q("INSERT INTO groups (stream_id, name, last_ms, last_seq) VALUES (?, ?, ?, ?)"),
       updGroup: q("UPDATE groups SET last_ms = ?, last_seq = ? WHERE id = ?"),
-      after: q(`SELECT e.ms, e.seq, 1, ${ENTRY} FROM entries e WHERE e.stream_id = ? AND (e.ms, e.seq) > (?, ?) ORDER BY e.ms, e.seq LIMIT ?`),
+      after: q(`SELECT ${ENTRY_COLUMNS}, 1 FROM entries WHERE stream_id = ? AND (ms, seq) > (?, ?) ORDER BY ms, seq LIMIT ?`),
       hasAfter: q("SELECT 1 FROM entries WHERE stream_id = ? AND (ms, seq) > (?, ?) LIMIT 1"),
       insPending: q("INSERT OR REPLACE INTO pending (group_id, ms, seq, consumer, delivered_at, deliveries) VALUES (?, ?, ?, ?, ?, 1)"),
       delPending: q("DELETE FROM pending WHERE group_id = ? AND ms = ? AND seq = ?"),
@@ -87,7 +88,7 @@ export class SqliteGroups {
       entryExists: q("SELECT 1 FROM entries WHERE stream_id = ? AND ms = ? AND seq = ?"),
       seen: q("INSERT INTO consumers (group_id, name, seen_at) VALUES (?, ?, ?) ON CONFLICT (group_id, name) DO UPDATE SET seen_at = excluded.seen_at"),
       idle: q(
-        `SELECT p.ms, p.seq, p.deliveries, ${ENTRY} FROM pending p LEFT JOIN entries e ON e.stream_id = ? AND e.ms = p.ms AND e.seq = p.seq
+        `SELECT ${JOINED} FROM pending p LEFT JOIN entries e ON e.stream_id = ? AND e.ms = p.ms AND e.seq = p.seq
          WHERE p.group_id = ? AND (p.ms, p.seq) > (?, ?) AND p.delivered_at <= ? ORDER BY p.ms, p.seq LIMIT ?`,
       ),
       hasIdle: q("SELECT 1 FROM pending WHERE group_id = ? AND delivered_at <= ? LIMIT 1"),
@@ -253,12 +254,12 @@ export class SqliteGroups {
       const rows = q.idle.values(s.id, gid, after[0]!, after[1]!, now - o.minIdleMs, PAGE) as unknown as JoinedRow[];
       for (const r of rows) {
         if (out.length >= o.count) break;
-        if (r[3] === null) {
+        if (r[2] === null) {
           q.delPending.run(gid, r[0], r[1]); // trimmed: it leaves the PEL
           continue;
         }
         q.claimTo.run(ref.consumer, now, gid, r[0], r[1]);
-        out.push(joinedEntry(r, r[2] + 1));
+        out.push(joinedEntry(r, r[10] + 1));
       }
       if (rows.length < PAGE) break;
       const last = rows[rows.length - 1]!;

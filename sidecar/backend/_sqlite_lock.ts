@@ -51,7 +51,7 @@ export interface StoreLock {
 }
 
 /**
- * Takes the lock on `path` (created empty when missing and `create` is set).
+ * Takes the lock on `path` (created empty when missing, unless `readOnly`).
  * Throws `StoreLockedError` when another process holds it.
  */
 export async function lockStore(path: string, options: { readOnly: boolean }): Promise<StoreLock> {

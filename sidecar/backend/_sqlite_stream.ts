@@ -9,6 +9,22 @@
  * @module
  */
 
+import type { EntryHeaders, StreamEntry } from "../../sdk/backend/types.ts";
+
+/** The columns of an `entries` row as the store reads them, in `EntryRow` order. */
+export const ENTRY_COLUMNS = "ms, seq, id, op_id, type, sender, receiver, tier, expires_at, msg";
+
+/** A row of `entries` in `ENTRY_COLUMNS` order. */
+export type EntryRow = [number, number, string, string, string, string, string, string | null, number | null, Uint8Array];
+
+/** A row of `entries` as a stream entry. */
+export function rowEntry(r: EntryRow): StreamEntry {
+  const headers: EntryHeaders = { id: r[2], opId: r[3], type: r[4], sender: r[5], receiver: r[6] };
+  if (r[7] !== null) headers.tier = r[7];
+  if (r[8] !== null) headers.expiresAt = r[8];
+  return { entryId: `${r[0]}-${r[1]}`, headers, msg: r[9] };
+}
+
 /** One stream's state in memory: its row, its last id, its length and its opId window. */
 export interface StreamState {
   id: number;

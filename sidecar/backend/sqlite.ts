@@ -39,7 +39,6 @@ import type {
   ConsumerRef,
   CreateGroupOptions,
   CreateGroupResult,
-  EntryHeaders,
   GroupEntry,
   GroupInfo,
   GroupRef,
@@ -52,12 +51,11 @@ import type {
   ReadOptions,
   StreamBackend,
   StreamBatch,
-  StreamEntry,
   StreamInfo,
   TrimOptions,
 } from "../../sdk/backend/types.ts";
 import { GroupCommit, WalSyncer } from "./_sqlite_commit.ts";
-import { DedupeWindow, type StreamState } from "./_sqlite_stream.ts";
+import { DedupeWindow, ENTRY_COLUMNS, type EntryRow, rowEntry, type StreamState } from "./_sqlite_stream.ts";
 import { SqliteGroups } from "./_sqlite_groups.ts";
 import { lockStore, type StoreLock } from "./_sqlite_lock.ts";
 import { openStore, type SyncMode } from "./_sqlite_schema.ts";
@@ -89,18 +87,6 @@ interface Waiter {
   timer: ReturnType<typeof setTimeout> | undefined;
   signal: AbortSignal | undefined;
   onAbort: (() => void) | undefined;
-}
-
-type Row = [number, number, string, string, string, string, string, string | null, number | null, Uint8Array];
-
-const ENTRY_COLUMNS = "ms, seq, id, op_id, type, sender, receiver, tier, expires_at, msg";
-
-/** A row of `entries` (in `ENTRY_COLUMNS` order) as a stream entry. */
-export function rowEntry(r: Row): StreamEntry {
-  const headers: EntryHeaders = { id: r[2], opId: r[3], type: r[4], sender: r[5], receiver: r[6] };
-  if (r[7] !== null) headers.tier = r[7];
-  if (r[8] !== null) headers.expiresAt = r[8];
-  return { entryId: `${r[0]}-${r[1]}`, headers, msg: r[9] };
 }
 
 /** Streams in an SQLite file; see the module doc. */
@@ -509,7 +495,7 @@ export class SqliteBackend implements StreamBackend {
       const s = this.#streams.get(c.stream);
       if (s === undefined || s.length === 0) continue;
       if (c.ms > s.lastMs || (c.ms === s.lastMs && c.seq >= s.lastSeq)) continue;
-      const rows = this.#q.readAfter.values(s.id, c.ms, c.seq, count) as unknown as Row[];
+      const rows = this.#q.readAfter.values(s.id, c.ms, c.seq, count) as unknown as EntryRow[];
       if (rows.length > 0) out.push({ stream: c.stream, entries: rows.map(rowEntry) });
     }
     return out;
