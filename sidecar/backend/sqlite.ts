@@ -58,6 +58,7 @@ import { GroupCommit, WalSyncer } from "./_sqlite_commit.ts";
 import { DedupeWindow, ENTRY_COLUMNS, type EntryRow, rowEntry, type StreamState } from "./_sqlite_stream.ts";
 import { SqliteGroups } from "./_sqlite_groups.ts";
 import { lockStore, type StoreLock } from "./_sqlite_lock.ts";
+import { BlockedReads, type WaitCursor } from "./_sqlite_waiters.ts";
 import { openStore, type SyncMode } from "./_sqlite_schema.ts";
 
 export { StoreLockedError } from "./_sqlite_lock.ts";
@@ -77,16 +78,6 @@ export interface SqliteBackendOptions {
   retainMs?: number;
   /** The largest the file may grow to (bytes, `PRAGMA max_page_count`); past it writes fail with `STORAGE_FULL`. Absent: the disk's size. */
   maxBytes?: number;
-}
-
-/** A blocked `read()`. */
-interface Waiter {
-  cursors: { stream: string; ms: number; seq: number }[];
-  count: number;
-  resolve: (batches: StreamBatch[]) => void;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
 }
 
 /** Streams in an SQLite file; see the module doc. */
@@ -112,7 +103,7 @@ export class SqliteBackend implements StreamBackend {
   #degraded: BackendInfo["degraded"];
   #dedupeHits = 0;
   #listeners = new Set<(state: BackendState) => void>();
-  #waiters = new Map<string, Set<Waiter>>();
+  #blocked = new BlockedReads((cursors, count) => this.#gather(cursors, count));
   #timers: ReturnType<typeof setInterval>[] = [];
   /** Undo steps of the open transaction's cache changes, and the streams it changed. */
   #undo: (() => void)[] = [];
@@ -224,7 +215,7 @@ export class SqliteBackend implements StreamBackend {
       return Promise.reject(e);
     }
     const { count, block } = checked;
-    const wc: Waiter["cursors"] = [];
+    const wc: WaitCursor[] = [];
     for (const c of cursors) {
       const s = this.#streams.get(c.stream);
       if (c.after === "$") {
@@ -239,19 +230,7 @@ export class SqliteBackend implements StreamBackend {
     if (now.length > 0 || block === undefined) return Promise.resolve(now);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.resolve([]);
-    return new Promise<StreamBatch[]>((resolve) => {
-      const w: Waiter = { cursors: wc, count, resolve, timer: undefined, signal, onAbort: undefined };
-      w.timer = setTimeout(() => this.#finish(w, []), block);
-      if (signal !== undefined) {
-        w.onAbort = () => this.#finish(w, []);
-        signal.addEventListener("abort", w.onAbort, { once: true });
-      }
-      for (const c of wc) {
-        let set = this.#waiters.get(c.stream);
-        if (set === undefined) this.#waiters.set(c.stream, (set = new Set()));
-        set.add(w);
-      }
-    });
+    return this.#blocked.wait(wc, { count, block, signal });
   }
 
   /** Deletes the oldest entries beyond `options.maxLen`; returns how many went. */
@@ -360,7 +339,7 @@ export class SqliteBackend implements StreamBackend {
     this.#syncer?.close();
     this.#setState("closed");
     for (const t of this.#timers) clearInterval(t);
-    for (const set of this.#waiters.values()) for (const w of [...set]) this.#finish(w, []);
+    this.#blocked.endAll();
     try {
       if (!this.readOnly) this.#db.exec("PRAGMA journal_mode = DELETE");
     } catch {
@@ -464,20 +443,9 @@ export class SqliteBackend implements StreamBackend {
     if (this.#added.size === 0) return undefined;
     const added = this.#added;
     this.#added = new Set();
-    return () => this.#wake(added);
-  }
-
-  /** Answers the blocked reads of `streams` that now have entries. */
-  #wake(streams: Set<string>): void {
-    if (this.#state === "closed") return;
-    for (const name of streams) {
-      const set = this.#waiters.get(name);
-      if (set === undefined) continue;
-      for (const w of [...set]) {
-        const batches = this.#gather(w.cursors, w.count);
-        if (batches.length > 0) this.#finish(w, batches);
-      }
-    }
+    return () => {
+      if (this.#state !== "closed") this.#blocked.wake(added);
+    };
   }
 
   #afterRollback(): void {
@@ -489,7 +457,7 @@ export class SqliteBackend implements StreamBackend {
 
   // --- reads ---
 
-  #gather(cursors: Waiter["cursors"], count: number): StreamBatch[] {
+  #gather(cursors: readonly WaitCursor[], count: number): StreamBatch[] {
     const out: StreamBatch[] = [];
     for (const c of cursors) {
       const s = this.#streams.get(c.stream);
@@ -499,18 +467,6 @@ export class SqliteBackend implements StreamBackend {
       if (rows.length > 0) out.push({ stream: c.stream, entries: rows.map(rowEntry) });
     }
     return out;
-  }
-
-  #finish(w: Waiter, batches: StreamBatch[]): void {
-    clearTimeout(w.timer);
-    if (w.onAbort !== undefined) w.signal!.removeEventListener("abort", w.onAbort);
-    for (const c of w.cursors) {
-      const set = this.#waiters.get(c.stream);
-      if (set === undefined) continue;
-      set.delete(w);
-      if (set.size === 0) this.#waiters.delete(c.stream);
-    }
-    w.resolve(batches);
   }
 
   // --- start-up, timers, state ---
