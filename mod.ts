@@ -114,6 +114,7 @@ export {
   decompress,
   decompressBytes,
   decompressMessage,
+  unpackInflated,
   type DecompressOptions,
   DEFAULT_COMPRESS_THRESHOLD,
   DEFAULT_MAX_DECOMPRESSED,

@@ -6,7 +6,8 @@
  * 2. No file imports a `_private` file of another folder.
  * 3. `sdk/` never imports `sidecar/`; `mod.ts` imports only `sdk/`.
  * 4. Inside `sdk/`, imports run one way between the folders:
- *    client → backend → codec → envelope, client → transport, and every
+ *    client → backend → codec → envelope, client → trust → codec,
+ *    client → transport, and every
  *    folder → `sdk/errors.ts` and the helpers at `sdk/` top level, which
  *    import no folder. A new folder must be given its place in `SDK_LAYERS`.
  * 5. `mod.ts` exports by name: no `export *`.
@@ -27,7 +28,8 @@ const SDK_LAYERS: Record<string, readonly string[]> = {
   codec: ["envelope"],
   transport: [],
   backend: ["codec", "envelope"],
-  client: ["backend", "codec", "envelope", "transport"],
+  trust: ["codec", "envelope"],
+  client: ["backend", "codec", "envelope", "transport", "trust"],
 };
 
 function walk(dir: string, out: string[] = []): string[] {

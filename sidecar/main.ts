@@ -7,6 +7,8 @@
  *
  * @module
  */
+import { describeTrust, loadTrust, reloadKeyring, type TrustFlags, trustFlags } from "./keyring_file.ts";
+import type { TrustPolicy } from "../sdk/trust/policy.ts";
 import { resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { DEFAULT_MAX_FRAME } from "../sdk/transport/frame.ts";
@@ -77,7 +79,19 @@ Flags:
                           the dead-letter stream <stream>.dlq. Default: 5
   --token TOKEN           Require this token in hello (also AMPD_TOKEN). A wrong
                           token closes the connection
-  --hello-timeout DUR     Close a connection with no good hello by then. Default: 5s
+  --keyring PATH          Agents, their keys and permissions (JSON, see
+                          docs/security.md); every connection must then
+                          authenticate as one of them. Reloaded on SIGHUP (a bad
+                          file is refused and the loaded one kept)
+  --require-sig           Refuse adds whose signature does not verify with a key
+                          of their sender (BAD_SIGNATURE). Needs --keyring
+  --min-tier RULES        Least tier per stream, PATTERN=TIER comma-separated,
+                          such as 'inbox.*=silver,tasks.>=gold' (TIER_TOO_LOW)
+  --require-snap-sha PATTERNS
+                          Streams (comma-separated patterns, '>' for all) whose
+                          messages must carry snapSha
+  --hello-timeout DUR     Close a connection with no good hello (and auth) by
+                          then. Default: 5s
   --frame-timeout DUR     A frame must arrive whole this long after its first
                           byte. Default: 10s
   --partial-budget SIZE   Memory all connections together may hold for frames not
@@ -128,6 +142,10 @@ const FLAGS = {
   "claim-timeout": {},
   "max-deliveries": {},
   token: {},
+  keyring: {},
+  "require-sig": { boolean: true },
+  "min-tier": {},
+  "require-snap-sha": {},
   "hello-timeout": {},
   "frame-timeout": {},
   "partial-budget": {},
@@ -165,6 +183,8 @@ export interface DaemonOptions {
   claimTimeoutMs: number;
   maxDeliveries: number;
   token?: string;
+  /** --keyring, --require-sig, --min-tier, --require-snap-sha. */
+  trust: TrustFlags;
   helloTimeoutMs: number;
   frameTimeoutMs: number;
   partialBudget: number;
@@ -223,6 +243,7 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
     claimTimeoutMs: parseDuration("claim-timeout", { text: get("claim-timeout") ?? "30s", min: 10, max: 24 * 3_600_000 }),
     maxDeliveries: parseCount("max-deliveries", { text: get("max-deliveries") ?? "5", min: 1, max: 1000 }),
     token,
+    trust: trustFlags(get, (f) => flags.has(f)),
     helloTimeoutMs: parseDuration("hello-timeout", { text: get("hello-timeout") ?? "5s", min: 100, max: 3_600_000 }),
     frameTimeoutMs: parseDuration("frame-timeout", { text: get("frame-timeout") ?? "10s", min: 100, max: 3_600_000 }),
     partialBudget: parseSize("partial-budget", { text: get("partial-budget") ?? "256MiB", min: 1024 * 1024, max: 64 * 1024 * 1024 * 1024 }),
@@ -295,6 +316,13 @@ async function openBackend(o: DaemonOptions, log: Logger): Promise<StreamBackend
 export async function runDaemon(o: DaemonOptions): Promise<number> {
   const started = performance.now();
   const log = new Logger(o.logLevel);
+  let trust: TrustPolicy;
+  try {
+    trust = loadTrust(o.trust);
+  } catch (e) {
+    log.error(`cannot start: --keyring ${o.trust.keyringPath}: ${(e as Error).message}`);
+    return 1;
+  }
   let backend: StreamBackend;
   try {
     backend = await openBackend(o, log);
@@ -316,6 +344,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     helloTimeoutMs: o.helloTimeoutMs,
     frameTimeoutMs: o.frameTimeoutMs,
     partialBudget: o.partialBudget,
+    trust,
     delivery: { claimTimeoutMs: o.claimTimeoutMs, maxDeliveries: o.maxDeliveries },
   }, backend, log);
   let server;
@@ -344,6 +373,9 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     log.info(`live view at ${http.url}/`);
     console.log(`ampd http ${http.url}`);
   }
+  const trustLine = describeTrust(trust, o.trust);
+  if (trustLine !== "") log.info(trustLine);
+  process.on("SIGHUP", () => void reloadKeyring(state, { flags: o.trust, log }));
   const ms = (performance.now() - started).toFixed(1);
   log.info(`ready in ${ms} ms: listening on ${o.socket} (backend ${backend.kind}${o.token ? ", token required" : ""})`);
   console.log(`ampd ready ${o.socket}`);

@@ -32,6 +32,7 @@ import {
 
 import { Subscription } from "./subscription.ts";
 import { GROUP_OPS } from "./group_ops.ts";
+import { admitAdd, auth, newNonce } from "./trust.ts";
 
 
 /** Most subscriptions on one connection. */
@@ -58,16 +59,27 @@ function hello(s: OpContext, req: Request) {
     // The session closes the connection after this reply, and counts and logs the failure.
     throw new ProtocolError("AUTH_FAILED", token === undefined ? "this ampd requires a token" : "wrong token");
   }
+  const agent = req.agent === undefined ? undefined : strArg(req, { field: "agent", maxLen: 128 });
+  const authRequired = s.state.trust.authRequired;
+  if (authRequired && agent === undefined) {
+    throw new ProtocolError("AUTH_FAILED", "this ampd has a keyring: hello must name the agent (agent), which then proves its key with auth");
+  }
   s.helloDone = true;
   s.client = client;
   s.state.log.debug(`client ${s.id} is ${client}`);
-  return {
+  const reply: Record<string, unknown> = {
     version: Math.min(version, PROTOCOL_VERSION),
     server: "ampd",
     serverVersion: s.state.config.version,
     backend: s.backend.kind,
     maxFrame: s.state.config.maxFrame,
   };
+  if (authRequired) {
+    const nonce = newNonce();
+    s.pendingAuth = { agent: agent!, nonce };
+    reply.nonce = nonce;
+  }
+  return reply;
 }
 
 function add(s: OpContext, req: Request) {
@@ -85,6 +97,7 @@ function add(s: OpContext, req: Request) {
     throw e; // ValidationError (INVALID_MESSAGE, with issues) or UNKNOWN_VERSION
   }
   const headers = storedHeaders(msg); // throws EXPIRED for a message already past expiresAt
+  admitAdd(s, { stream, msg }); // permission, sender, signature, tier, the stream's requirements
   // The request's bytes are a view into a socket buffer: store a copy.
   const counters = s.state.counters;
   const stored = bytes.slice();
@@ -184,7 +197,10 @@ function info(s: OpContext, req: Request) {
 
 function streams(s: OpContext, req: Request) {
   const limit = intArg(req, { field: "limit", min: 1, max: 10_000, fallback: 10_000 });
-  return s.backend.streams({ limit }).then((names) => ({ streams: names }));
+  const grant = s.grant;
+  // An agent sees the streams it may publish to or read; an admin sees all.
+  const visible = (n: string) => grant === undefined || grant.agent.admin || grant.decide("subscribe", n).allowed || grant.decide("publish", n).allowed;
+  return s.backend.streams({ limit }).then((names) => ({ streams: names.filter(visible) }));
 }
 
 function ping() {
@@ -194,6 +210,7 @@ function ping() {
 /** Every op, by name. */
 export const OPS: Record<string, (s: OpContext, req: Request) => unknown> = {
   hello,
+  auth,
   add,
   read,
   subscribe,

@@ -8,6 +8,7 @@
 import { AmpbusError } from "../sdk/errors.ts";
 import { isReadFrom } from "../sdk/backend/args.ts";
 import type { StreamBackend, StreamEntry } from "../sdk/backend/types.ts";
+import type { AgentGrant } from "../sdk/trust/policy.ts";
 import type { ServerState } from "./server_state.ts";
 
 /** Protocol versions this server speaks. */
@@ -22,6 +23,12 @@ export type ErrorCode =
   | "HELLO_REQUIRED"
   | "VERSION_UNSUPPORTED"
   | "AUTH_FAILED"
+  | "AUTH_REQUIRED"
+  | "AUTH_REVOKED"
+  | "FORBIDDEN"
+  | "BAD_SIGNATURE"
+  | "TIER_MISMATCH"
+  | "TIER_TOO_LOW"
   | "INVALID_MESSAGE"
   | "UNKNOWN_VERSION"
   | "BACKEND_UNAVAILABLE"
@@ -79,6 +86,10 @@ export interface OpContext extends SubscriptionHost {
   readonly abortSignal: AbortSignal;
   client: string;
   helloDone: boolean;
+  /** The agent this connection authenticated as (ampd with a keyring); undefined before `auth`, or without a keyring. */
+  grant: AgentGrant | undefined;
+  /** The agent named in `hello` and the nonce sent to it, until `auth` answers. */
+  pendingAuth: { agent: string; nonce: Uint8Array } | undefined;
   close(): void;
 }
 

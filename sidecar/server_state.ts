@@ -7,6 +7,7 @@
 import type { StreamBackend } from "../sdk/backend/types.ts";
 import type { AISPMessage } from "../sdk/envelope/envelope.ts";
 import type { Logger } from "./log.ts";
+import { TrustPolicy } from "../sdk/trust/policy.ts";
 
 /** A message `add` stored (not a duplicate): what `ServerState.onAdded` and the live mirror get. */
 export interface AddedEntry {
@@ -37,6 +38,8 @@ export interface ServerConfig {
   frameTimeoutMs?: number;
   /** Memory all connections together may hold for frames not yet whole, in bytes. Defaults to 256 MiB. */
   partialBudget?: number;
+  /** Identities, permissions and stream requirements. Defaults to none: no identities, every spec still graded. */
+  trust?: TrustPolicy;
 }
 
 /** Default of `ServerConfig.helloTimeoutMs`: 5 s. */
@@ -68,8 +71,14 @@ export interface Counters {
   added: number;
   duplicates: number;
   pushed: number;
-  /** `hello`s refused for a missing or wrong token. */
+  /** `hello`s and `auth`s refused: a missing or wrong token, an unknown agent or key, a proof that does not verify. */
   authFailures: number;
+  /** Requests refused with `FORBIDDEN`. */
+  forbidden: number;
+  /** Adds refused with `BAD_SIGNATURE`. */
+  badSignatures: number;
+  /** Adds refused with `TIER_MISMATCH` or `TIER_TOO_LOW`. */
+  tierRefusals: number;
   /** Connections closed because `hello` or a frame did not arrive in time. */
   timeouts: number;
   /** Connections closed because partly received frames were over the memory budget. */
@@ -93,6 +102,9 @@ export class ServerState {
     duplicates: 0,
     pushed: 0,
     authFailures: 0,
+    forbidden: 0,
+    badSignatures: 0,
+    tierRefusals: 0,
     timeouts: 0,
     overBudget: 0,
   };
@@ -105,6 +117,8 @@ export class ServerState {
   /** Called after `add` stored a message (not for duplicates), with the stored bytes: the live mirror. */
   onAdded: ((added: AddedEntry) => void) | undefined;
   inFlight = 0;
+  /** The trust policy in force; `ampd` replaces it when the keyring is reloaded. */
+  trust: TrustPolicy;
   #idleWaiters: (() => void)[] = [];
   #swept = new Set<Swept>();
   #sweeper: ReturnType<typeof setInterval> | undefined;
@@ -115,6 +129,12 @@ export class ServerState {
     this.backend = backend;
     this.log = log;
     this.groups = new GroupReader(backend, config.delivery);
+    this.trust = config.trust ?? new TrustPolicy();
+  }
+
+  /** Every open connection (each one's deadlines are watched). */
+  connections(): Iterable<Swept> {
+    return this.#swept;
   }
 
   /** `config.helloTimeoutMs` with its default. */
@@ -161,7 +181,7 @@ export class ServerState {
    * Counts a refused `hello` from `peer` and logs, at most every tenth time,
    * when one peer keeps failing (someone guessing the token).
    */
-  noteAuthFailure(peer: string, client: string): void {
+  noteAuthFailure(peer: string, client: string, what = "bad or missing token"): void {
     this.counters.authFailures++;
     const now = Date.now();
     let f = this.#authFailures.get(peer);
@@ -171,9 +191,9 @@ export class ServerState {
       this.#authFailures.set(peer, f);
     }
     f.count++;
-    if (f.count === 1) this.log.warn(`${peer} (${client}): bad or missing token; closing`);
+    if (f.count === 1) this.log.warn(`${peer} (${client}): ${what}; closing`);
     else if (f.count >= AUTH_REPORT_AFTER && (f.count - AUTH_REPORT_AFTER) % 10 === 0) {
-      this.log.warn(`${peer}: ${f.count} hellos with a bad or missing token in ${Math.round((now - f.since) / 1000)} s; each one closes its connection`);
+      this.log.warn(`${peer}: ${f.count} refused hellos or auths in ${Math.round((now - f.since) / 1000)} s (the last: ${what}); each one closes its connection`);
     }
   }
 

@@ -15,6 +15,8 @@ import type { StreamBackend, StreamEntry } from "../sdk/backend/types.ts";
 import { OPS } from "./ops.ts";
 import { AddReply, errorBody, type OpContext, PROTOCOL_VERSION, ProtocolError, type Request, show, type SubscriptionHandle } from "./protocol.ts";
 import type { ServerState } from "./server_state.ts";
+import type { AgentGrant } from "../sdk/trust/policy.ts";
+import { authorizeOp } from "./trust.ts";
 
 /** The byte pipe a session talks over. */
 export interface Wire {
@@ -62,6 +64,8 @@ export class Session implements OpContext {
   readonly state: ServerState;
   client = "";
   helloDone = false;
+  grant: AgentGrant | undefined;
+  pendingAuth: { agent: string; nonce: Uint8Array } | undefined;
   readonly subscriptions = new Map<number, SubscriptionHandle>();
   readonly #abort = new AbortController();
   #wire: Wire;
@@ -241,7 +245,8 @@ export class Session implements OpContext {
 
   #who(): string {
     const peer = this.#wire.peer;
-    const name = this.client || "before hello";
+    let name = this.client || "before hello";
+    if (this.grant !== undefined) name += ` as ${this.grant.agent.name}`;
     return peer === undefined ? name : `${name}, ${peer}`;
   }
 
@@ -249,8 +254,9 @@ export class Session implements OpContext {
   sweep(now: number): void {
     if (this.#closed || this.#closing) return;
     let err: ProtocolError | undefined;
-    if (!this.helloDone && now - this.#openedAt > this.state.helloTimeoutMs) {
-      err = new ProtocolError("HELLO_TIMEOUT", `no hello within ${this.state.helloTimeoutMs} ms of connecting; closing`);
+    if (!this.#opened() && now - this.#openedAt > this.state.helloTimeoutMs) {
+      const what = this.helloDone ? "auth" : "hello";
+      err = new ProtocolError("HELLO_TIMEOUT", `no ${what} within ${this.state.helloTimeoutMs} ms of connecting; closing`);
     } else if (this.#partialSince > 0 && now - this.#partialSince > this.state.frameTimeoutMs) {
       err = new ProtocolError(
         "FRAME_TIMEOUT",
@@ -261,6 +267,19 @@ export class Session implements OpContext {
     this.state.counters.timeouts++;
     this.state.log.info(`client ${this.id} (${this.#who()}): ${err.message}`);
     this.#replyError(null, err);
+    this.#closeWhenAnswered();
+  }
+
+  /** True once the connection may run ops: after hello, and after auth on an ampd with a keyring. */
+  #opened(): boolean {
+    return this.helloDone && (this.grant !== undefined || !this.state.trust.authRequired);
+  }
+
+  /** Closes the connection: its agent lost its keys or permissions (a keyring reload). */
+  revoke(reason: string): void {
+    if (this.#closed || this.#closing) return;
+    this.state.log.info(`client ${this.id} (${this.#who()}): ${reason}; closing`);
+    this.#replyError(null, new ProtocolError("AUTH_REVOKED", reason));
     this.#closeWhenAnswered();
   }
 
@@ -298,6 +317,10 @@ export class Session implements OpContext {
       this.#replyError(rid, new ProtocolError("HELLO_REQUIRED", `send hello before ${op}`));
       return;
     }
+    if (!this.#opened() && op !== "hello" && op !== "auth" && op !== "ping") {
+      this.#replyError(rid, new ProtocolError("AUTH_REQUIRED", `this ampd has a keyring: authenticate (auth) before ${op}`));
+      return;
+    }
     if (this.state.shuttingDown && op !== "ping" && op !== "info") {
       this.#replyError(rid, new ProtocolError("SHUTTING_DOWN", "ampd is shutting down; reconnect later"));
       return;
@@ -305,12 +328,14 @@ export class Session implements OpContext {
     this.state.counters.requests++;
     let result: unknown;
     try {
+      if (this.grant !== undefined) authorizeOp(this, op as string, r);
       result = handler(this, r);
     } catch (e) {
       this.#replyError(rid, e);
-      if (op === "hello" && e instanceof ProtocolError && e.code === "AUTH_FAILED") {
-        // One guess per connection: nothing after a refused hello is read.
-        this.state.noteAuthFailure(this.#wire.peer ?? "unix socket", typeof r.client === "string" ? show(r.client) : "?");
+      if ((op === "hello" || op === "auth") && e instanceof ProtocolError && e.code === "AUTH_FAILED") {
+        // One guess per connection: nothing after a refused hello or auth is read.
+        const who = typeof r.client === "string" ? show(r.client) : this.pendingAuth?.agent ?? this.client;
+        this.state.noteAuthFailure(this.#wire.peer ?? "unix socket", who, e.message);
         this.#closeWhenAnswered();
       }
       return;
@@ -416,13 +441,19 @@ export class Session implements OpContext {
       code = e.code;
       message = e.message;
       const issues = (e as { issues?: unknown }).issues;
-      if (issues !== undefined) details = { issues };
+      const more = (e as { details?: Record<string, unknown> }).details;
+      if (more !== undefined) details = { ...more };
+      if (issues !== undefined) details = { ...details, issues };
     } else {
       code = "INTERNAL";
       message = `internal error: ${(e as Error)?.message ?? String(e)}`;
       this.state.log.error(`client ${this.id}: ${(e as Error)?.stack ?? e}`);
     }
-    this.state.counters.errors++;
+    const counters = this.state.counters;
+    counters.errors++;
+    if (code === "FORBIDDEN") counters.forbidden++;
+    else if (code === "BAD_SIGNATURE") counters.badSignatures++;
+    else if (code === "TIER_MISMATCH" || code === "TIER_TOO_LOW") counters.tierRefusals++;
     const error = errorBody({ code, message, details });
     const w = this.#out;
     const start = w.beginFrame();

@@ -394,7 +394,24 @@ export async function decompress(packed: CompressedPayload, options: DecompressO
   if (packed.size > limit) {
     throw new CompressionError("DECOMPRESSION_LIMIT", `compressed.size ${packed.size} is over the limit of ${limit} bytes; refused`);
   }
-  const raw = await decompressBytes(packed.data, { alg: packed.alg, maxSize: packed.size });
+  return unpackInflated(await decompressBytes(packed.data, { alg: packed.alg, maxSize: packed.size }), packed);
+}
+
+/**
+ * The checks `decompress()` makes once `packed.data` is inflated (to `raw`):
+ * the size it promised, and a `{spec?, payload?}` map. For a caller that
+ * inflates by itself (ampd does, synchronously). Throws `CompressionError`.
+ *
+ * @example
+ * ```ts
+ * import { compress, decompressBytes, unpackInflated } from "@ampbus/ampbus";
+ *
+ * const packed = await compress({ payload: "x".repeat(3000) });
+ * const raw = await decompressBytes(packed.data, { alg: packed.alg, maxSize: packed.size });
+ * if (unpackInflated(raw, packed).payload !== "x".repeat(3000)) throw new Error("round trip failed");
+ * ```
+ */
+export function unpackInflated(raw: Uint8Array, packed: CompressedPayload): SpecAndPayload {
   if (raw.length !== packed.size) {
     throw new CompressionError("CORRUPT_COMPRESSED", `compressed data inflated to ${raw.length} bytes, but compressed.size says ${packed.size}`);
   }

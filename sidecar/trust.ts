@@ -1,0 +1,171 @@
+/**
+ * ampd's side of the trust policy: the `auth` op, which op needs which
+ * access, the checks of `add` (permission, sender, signature, tier, stream
+ * requirements), and the keyring reload. Crypto here is `node:crypto`,
+ * synchronous, so that an add that is verified is stored in the order it
+ * arrived, with the adds around it. docs/security.md describes the rules.
+ *
+ * @module
+ */
+import { createHmac, createPublicKey, type KeyObject, randomBytes, timingSafeEqual, verify as verifyEd25519 } from "node:crypto";
+import { gunzipSync, inflateRawSync } from "node:zlib";
+import { encodeValid } from "../sdk/codec/codec.ts";
+import { unpackInflated } from "../sdk/codec/compress.ts";
+import { assertValid } from "../sdk/envelope/schema.ts";
+import type { AISPMessage } from "../sdk/envelope/envelope.ts";
+import { CompressionError } from "../sdk/errors.ts";
+import { AUTH_NONCE_BYTES, authBytes } from "../sdk/trust/auth.ts";
+import type { KeyringKey } from "../sdk/trust/keyring.ts";
+import { type Access, AgentGrant, signatureMismatch, type TrustPolicy } from "../sdk/trust/policy.ts";
+import { binArg, type OpContext, ProtocolError, type Request, strArg } from "./protocol.ts";
+
+const publicKeys = new WeakMap<KeyringKey, KeyObject>();
+
+/** True when `sig` is `key`'s signature (Ed25519) or MAC (HMAC-SHA256) of `data`. */
+export function verifyWith(key: KeyringKey, data: Uint8Array, sig: Uint8Array): boolean {
+  if (key.alg === "hmac-sha256") {
+    if (sig.length !== 32) return false;
+    const mac = createHmac("sha256", key.bytes).update(data).digest();
+    return timingSafeEqual(mac, sig);
+  }
+  if (sig.length !== 64) return false;
+  let k = publicKeys.get(key);
+  if (k === undefined) {
+    k = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(key.bytes).toString("base64url") }, format: "jwk" });
+    publicKeys.set(key, k);
+  }
+  return verifyEd25519(null, data, k, sig);
+}
+
+/** The message with `spec` and `payload` back out of `compressed`, inflated synchronously. */
+function unpack(msg: AISPMessage, maxSize: number): AISPMessage {
+  const packed = msg.compressed!;
+  if (packed.size > maxSize) {
+    throw new CompressionError("DECOMPRESSION_LIMIT", `compressed.size ${packed.size} is over the limit of ${maxSize} bytes; refused`);
+  }
+  let raw: Uint8Array;
+  try {
+    const opts = { maxOutputLength: Math.max(1, packed.size) };
+    raw = packed.alg === "gzip" ? gunzipSync(packed.data, opts) : inflateRawSync(packed.data, opts);
+  } catch (e) {
+    throw new CompressionError("CORRUPT_COMPRESSED", `compressed data does not inflate to its ${packed.size} bytes: ${(e as Error).message}`, { cause: e });
+  }
+  const body = unpackInflated(raw, packed);
+  const { compressed: _c, ...rest } = msg;
+  const out: AISPMessage = { ...rest };
+  if (body.spec !== undefined) out.spec = body.spec;
+  if (body.payload !== undefined) out.payload = body.payload;
+  return assertValid(out);
+}
+
+/**
+ * Every check of an `add` before the message is stored; throws the refusal
+ * (`FORBIDDEN`, `BAD_SIGNATURE`, `TIER_MISMATCH`, `TIER_TOO_LOW`,
+ * `INVALID_MESSAGE`). Synchronous.
+ */
+export function admitAdd(s: OpContext, o: { stream: string; msg: AISPMessage }): void {
+  const { stream, msg } = o;
+  const policy = s.state.trust;
+  const a = policy.admit(s.grant, { stream, msg });
+  const view = a.unpack ? unpack(msg, s.state.config.maxFrame) : msg;
+  policy.checkSpec(stream, { msg: view, requirements: a.requirements });
+  if (a.key !== undefined && !verifyWith(a.key, encodeValid(view, false), msg.sig!.value)) {
+    throw signatureMismatch(msg, stream);
+  }
+}
+
+/** What each op needs of an authenticated agent, and the streams it names. `undefined`: nothing beyond authentication. */
+const OP_ACCESS: Record<string, Access | undefined> = {
+  add: "publish",
+  read: "subscribe",
+  subscribe: "subscribe",
+  "group.create": "subscribe",
+  "group.read": "subscribe",
+  ack: "subscribe",
+  nack: "subscribe",
+  extend: "subscribe",
+  pending: "subscribe",
+  claim: "subscribe",
+  "group.info": "subscribe",
+  info: "subscribe", // with a stream; without one it is ampd's own counters
+  trim: "admin",
+  "dlq.replay": "admin",
+};
+
+/** Throws `FORBIDDEN` when the session's agent may not run `op` on the streams it names. */
+export function authorizeOp(s: OpContext, op: string, req: Request): void {
+  const grant = s.grant;
+  const access = OP_ACCESS[op];
+  if (grant === undefined || access === undefined) return;
+  if (op === "read") {
+    const streams = req.streams;
+    if (typeof streams !== "object" || streams === null) return; // the op says what is wrong
+    for (const stream of Object.keys(streams)) grant.check(op, access, stream);
+    return;
+  }
+  const stream = req.stream;
+  if (typeof stream === "string") grant.check(op, access, stream);
+  else if (access === "admin") grant.check(op, access, "");
+}
+
+/** `auth`: proves the agent named in `hello` holds the key `kid`, by its signature over the nonce. */
+export function auth(s: OpContext, req: Request) {
+  const keyring = s.state.trust.keyring;
+  const kid = strArg(req, { field: "kid", maxLen: 128 })!;
+  const proof = binArg(req, "proof");
+  if (keyring === undefined) throw new ProtocolError("BAD_REQUEST", "this ampd has no keyring: hello alone opens the connection");
+  if (s.grant !== undefined) throw new ProtocolError("BAD_REQUEST", `this connection is already authenticated as ${s.grant.agent.name}`);
+  const pending = s.pendingAuth;
+  if (pending === undefined) throw new ProtocolError("BAD_REQUEST", "send hello before auth");
+  s.pendingAuth = undefined; // one nonce, one try: the session closes after a refusal
+  const key = keyring.keyOf(kid);
+  const agent = keyring.agents.get(pending.agent);
+  if (agent === undefined) throw new ProtocolError("AUTH_FAILED", `no agent ${JSON.stringify(pending.agent)} in the keyring`);
+  if (key === undefined || key.agent !== pending.agent) {
+    throw new ProtocolError("AUTH_FAILED", `agent ${pending.agent} has no key ${JSON.stringify(kid)} in the keyring`);
+  }
+  if (!verifyWith(key, authBytes({ agent: pending.agent, kid, nonce: pending.nonce }), proof)) {
+    throw new ProtocolError("AUTH_FAILED", `the proof does not verify with key ${JSON.stringify(kid)} of ${pending.agent} (it must be the ${key.alg === "ed25519" ? "Ed25519 signature" : "HMAC-SHA256"} of the auth bytes of this connection's nonce)`);
+  }
+  s.grant = new AgentGrant(agent, kid);
+  s.state.log.debug(`client ${s.id} is agent ${agent.name} (key ${kid})`);
+  return {
+    agent: agent.name,
+    kid,
+    admin: agent.admin,
+    publish: agent.publish.allow.map(String),
+    subscribe: agent.subscribe.allow.map(String),
+  };
+}
+
+/** A fresh nonce for a hello on an ampd with a keyring. */
+export function newNonce(): Uint8Array {
+  return new Uint8Array(randomBytes(AUTH_NONCE_BYTES));
+}
+
+/**
+ * Applies a new policy to the open connections: a connection whose agent
+ * was removed, or whose agent's keys or permissions changed, is closed
+ * (`AUTH_REVOKED`), so that nothing it started under the old rules goes on;
+ * every other connection keeps going under the new policy. Returns how many
+ * were closed.
+ */
+export function applyPolicy(sessions: Iterable<OpContext & { revoke(reason: string): void }>, policies: { before: TrustPolicy; after: TrustPolicy }): number {
+  const { before, after } = policies;
+  let closed = 0;
+  for (const s of sessions) {
+    const grant = s.grant;
+    if (grant === undefined) continue;
+    const name = grant.agent.name;
+    const was = before.keyring?.fingerprintOf(name);
+    const now = after.keyring?.fingerprintOf(name);
+    if (now !== undefined && now === was) {
+      s.grant = new AgentGrant(after.keyring!.agents.get(name)!, grant.kid);
+      continue;
+    }
+    const why = now === undefined ? `agent ${name} is no longer in the keyring` : `the keyring entry of agent ${name} changed`;
+    s.revoke(`${why}; reconnect to authenticate again`);
+    closed++;
+  }
+  return closed;
+}
