@@ -215,3 +215,18 @@ export {
   type SocketRequestOptions,
 } from "./sdk/client/socket_port.ts";
 export { ReconnectingPort, type ReconnectOptions } from "./sdk/client/reconnect.ts";
+export { StreamPattern } from "./sdk/trust/subject.ts";
+export {
+  Keyring,
+  type KeyringAgent,
+  KeyringError,
+  type KeyringIssue,
+  type KeyringKey,
+  type RuleDecision,
+  type StreamPolicyRule,
+  type StreamRequirements,
+  StreamRules,
+} from "./sdk/trust/keyring.ts";
+export { type Access, type Admission, AgentGrant, signatureMismatch, type TrustOptions, TrustPolicy } from "./sdk/trust/policy.ts";
+export { type AgentKey, AUTH_CONTEXT, AUTH_NONCE_BYTES, authBytes, newAgentKey, parseKeyFile, proveAuth } from "./sdk/trust/auth.ts";
+export { TrustGate, verifyWithKey } from "./sdk/trust/gate.ts";

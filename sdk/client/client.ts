@@ -8,6 +8,7 @@
 import type { AISPMessage } from "../envelope/envelope.ts";
 import type { AmpbusError } from "../errors.ts";
 import { decode, encode } from "../codec/codec.ts";
+import { sign, type SigningKey } from "../codec/sign.ts";
 import type { BusInfo, BusPort, RawEntry, StreamInfo } from "./bus_port.ts";
 import { Group } from "./group.ts";
 import { AgentInbox, type ListenOptions } from "./listen.ts";
@@ -51,13 +52,21 @@ export class AmpClient implements ClientCore {
   #iters = new Set<{ return(): Promise<unknown> }>();
   #onInvalid?: InvalidEntryHandler;
   #requester = new Requester(this);
+  #signer: SigningKey | undefined;
+  /** Settles once the add before the newest one was handed to the port: adds go out in call order while signing. */
+  #turn: Promise<void> = Promise.resolve();
   /** Entries skipped because they were not valid messages. */
   invalidEntries = 0;
 
-  /** A client over `port`; `onInvalid` hears of entries skipped as invalid. `connect()` and `createLocalBus()` call this. */
-  constructor(port: BusPort, options: { onInvalid?: InvalidEntryHandler } = {}) {
+  /**
+   * A client over `port`; `onInvalid` hears of entries skipped as invalid;
+   * with `signer`, every message added without a `sig` is signed with it
+   * first. `connect()` and `createLocalBus()` call this.
+   */
+  constructor(port: BusPort, options: { onInvalid?: InvalidEntryHandler; signer?: SigningKey } = {}) {
     this.#port = port;
     this.#onInvalid = options.onInvalid;
+    this.#signer = options.signer;
   }
 
   /** The port underneath (the sidecar protocol, or the in-process bus). */
@@ -86,8 +95,26 @@ export class AmpClient implements ClientCore {
    * and answers `duplicate: true` with the first copy's entry id.
    */
   async streamAdd(stream: string, msg: AISPMessage, options: { maxLen?: number } = {}): Promise<AddResult> {
-    const r = await this.#port.add(stream, encode(msg), { maxLen: options.maxLen });
+    const maxLen = options.maxLen;
+    const r = this.#signer === undefined ? await this.#port.add(stream, encode(msg), { maxLen }) : await this.#signedAdd(stream, msg, maxLen);
     return { stream, entryId: r.entryId, duplicate: r.duplicate };
+  }
+
+  /** Signs (unless signed already) and adds, handing adds to the port in the order they were called, signed or not. */
+  #signedAdd(stream: string, msg: AISPMessage, maxLen: number | undefined) {
+    const signing = msg.sig === undefined ? sign(msg, this.#signer!) : Promise.resolve(msg);
+    const before = this.#turn;
+    let handed!: () => void;
+    this.#turn = new Promise((resolve) => (handed = resolve));
+    return (async () => {
+      try {
+        const signed = await signing;
+        await before;
+        return this.#port.add(stream, encode(signed), { maxLen });
+      } finally {
+        void before.then(handed); // never ahead of an earlier add, refused or not
+      }
+    })();
   }
 
   /** Publishes a message to its receiver's inbox (`inbox.<receiver>`), or to `broadcast`. */

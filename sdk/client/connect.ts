@@ -12,6 +12,7 @@ import { defaultTransport } from "../transport/default.ts";
 import type { TransportFactory } from "../transport/transport.ts";
 import { webSocketTransport } from "../transport/websocket.ts";
 import { runtime } from "../runtime.ts";
+import type { SigningKey } from "../codec/sign.ts";
 
 /**
  * Options of `connect()`. Every field has a default: `connect()` alone
@@ -39,6 +40,16 @@ export interface ConnectOptions {
   name?: string;
   /** Token, when ampd requires one. Defaults to `$AMPD_TOKEN`. */
   token?: string;
+  /**
+   * The agent to connect as, on an ampd with a keyring (`ampd --keyring`):
+   * named in `hello`, proven with `key`. Only this agent's messages may be added.
+   */
+  agent?: string;
+  /**
+   * The agent's key: proves the identity (`auth`) and signs every message
+   * added without a `sig`. `parseKeyFile()` reads the file `ampd keygen` writes.
+   */
+  key?: SigningKey;
   /** Opens the byte pipe. Defaults to the Unix-socket transport of this runtime. */
   transport?: TransportFactory;
   /** How long to wait for each reply, in ms. Defaults to 30 000. */
@@ -84,11 +95,13 @@ export async function connect(options: ConnectOptions = {}): Promise<AmpClient> 
   const socket = options.socket ?? env("AMPD_SOCKET") ?? "./ampd.sock";
   const factory = options.transport ?? (options.url !== undefined ? webSocketTransport(options.url) : await defaultTransport());
   const portOptions = {
-    name: options.name ?? `${runtime}-agent`,
+    name: options.name ?? options.agent ?? `${runtime}-agent`,
     token: options.token ?? env("AMPD_TOKEN"),
+    agent: options.agent,
+    key: options.key,
     requestTimeout: options.requestTimeout,
   };
   const open = async () => await SocketPort.open(await factory({ socket }), portOptions);
   const port = options.reconnect === false ? await open() : await ReconnectingPort.open(open, options.reconnect || {});
-  return new AmpClient(port, { onInvalid: options.onInvalid });
+  return new AmpClient(port, { onInvalid: options.onInvalid, signer: options.key });
 }

@@ -19,6 +19,9 @@ import { readLive } from "../backend/live_read.ts";
 import { MemoryBackend } from "../backend/memory.ts";
 import type { AddResult, ConsumerRef, CreateGroupResult, GroupRef, StreamBackend } from "../backend/types.ts";
 import { PacedReader } from "../backend/paced_reader.ts";
+import type { SigningKey } from "../codec/sign.ts";
+import { TrustGate } from "../trust/gate.ts";
+import { type TrustOptions, TrustPolicy } from "../trust/policy.ts";
 
 /** `BusPort` over a `StreamBackend` in this process. */
 export class LocalPort implements BusPort {
@@ -32,12 +35,19 @@ export class LocalPort implements BusPort {
   #abort = new AbortController();
 
   #groups: GroupReader;
+  #gate: TrustGate;
+  /** Settles when the add before the newest one reached the backend: verified adds are stored in call order. */
+  #turn: Promise<void> = Promise.resolve();
 
-  /** A port over `backend`; `options.ownsBackend`: `close()` closes the backend too. */
-  constructor(backend: StreamBackend, options: { ownsBackend: boolean; policy?: DeliveryPolicy }) {
+  /**
+   * A port over `backend`; `options.ownsBackend`: `close()` closes the backend
+   * too; `options.gate`: the trust policy and who this client is.
+   */
+  constructor(backend: StreamBackend, options: { ownsBackend: boolean; policy?: DeliveryPolicy; gate?: TrustGate }) {
     this.#backend = backend;
     this.#groups = new GroupReader(backend, options.policy);
     this.#ownsBackend = options.ownsBackend;
+    this.#gate = options.gate ?? new TrustGate(new TrustPolicy());
     this.#closedPromise = new Promise((r) => (this.#resolveClosed = r));
   }
 
@@ -45,15 +55,37 @@ export class LocalPort implements BusPort {
     if (this.#closed) throw new ConnectionClosedError("the local bus is closed");
   }
 
-  async add(stream: string, msg: Uint8Array, options: { maxLen?: number } = {}): Promise<AddResult> {
+  /** The checks ampd makes of an op that names streams (permission, and authentication first). */
+  async #allow(op: string, streams: readonly string[], access: "subscribe" | "admin" = "subscribe"): Promise<void> {
+    this.#check();
+    await this.#gate.authorize(op, { access, streams });
+  }
+
+  add(stream: string, msg: Uint8Array, options: { maxLen?: number } = {}): Promise<AddResult> {
     const { maxLen } = options;
     this.#check();
-    const headers = storedHeaders(decode(msg)); // the same checks ampd makes
-    return await this.#backend.add(stream, { headers, msg }, maxLen === undefined ? undefined : { maxLen });
+    const decoded = decode(msg);
+    const headers = storedHeaders(decoded); // the same checks ampd makes
+    const admitted = this.#gate.admitAdd(stream, decoded);
+    const before = this.#turn;
+    let handed!: () => void;
+    this.#turn = new Promise((resolve) => (handed = resolve));
+    return (async () => {
+      try {
+        await admitted;
+        await before;
+      } catch (e) {
+        void before.then(handed); // a refused add still lets the next one go only after the earlier ones
+        throw e;
+      }
+      const stored = this.#backend.add(stream, { headers, msg }, maxLen === undefined ? undefined : { maxLen });
+      handed();
+      return await stored;
+    })();
   }
 
   async read(streams: Record<string, string>, o: { count?: number; block?: number }): Promise<RawBatch[]> {
-    this.#check();
+    await this.#allow("read", Object.keys(streams));
     const cursors = Object.entries(streams).map(([stream, after]) => ({ stream, after }));
     const batches = await readLive(this.#backend, cursors, { count: o.count, block: o.block, signal: this.#abort.signal });
     return batches.map((b) => ({ stream: b.stream, entries: b.entries.map((e) => [e.entryId, e.msg]), last: b.last }));
@@ -62,7 +94,7 @@ export class LocalPort implements BusPort {
   async subscribe(stream: string, options: { from: string; credit: number; onEntries: PushHandler }): Promise<{ sub: number; from: string }> {
     const { credit, onEntries } = options;
     let from = options.from;
-    this.#check();
+    await this.#allow("subscribe", [stream]);
     if (from === "$") from = (await this.#backend.info(stream)).lastEntryId ?? "0";
     const sub = this.#nextSub++;
     const s = new PacedReader(this.#backend, {
@@ -90,51 +122,59 @@ export class LocalPort implements BusPort {
   }
 
   async groupCreate(ref: GroupRef, from: string): Promise<CreateGroupResult> {
-    this.#check();
+    await this.#allow("group.create", [ref.stream]);
     return await this.#backend.createGroup(ref, { from });
   }
 
   async groupRead(ref: ConsumerRef, o: { count?: number; block?: number }): Promise<RawGroupEntry[]> {
-    this.#check();
+    await this.#allow("group.read", [ref.stream]);
     const { stream, group, consumer } = ref;
     const entries = await this.#groups.read({ stream, group, consumer, count: o.count, block: o.block, signal: this.#abort.signal });
     return entries.map((e) => [e.entryId, e.msg, e.deliveries]);
   }
 
-  ack(ref: GroupRef, ids: string[]): Promise<number> {
-    return this.#backend.ack(ref, ids);
+  async ack(ref: GroupRef, ids: string[]): Promise<number> {
+    await this.#allow("ack", [ref.stream]);
+    return await this.#backend.ack(ref, ids);
   }
 
   async nack(ref: ConsumerRef, options: { ids: string[]; delay: number }): Promise<number> {
+    await this.#allow("nack", [ref.stream]);
     const n = await this.#backend.nack(ref, { entryIds: options.ids, delayMs: options.delay, claimTimeoutMs: this.#groups.claimTimeoutMs });
     this.#groups.noteNack(ref);
     return n;
   }
 
-  extend(ref: ConsumerRef, ids: string[]): Promise<number> {
-    return this.#backend.extend(ref, ids);
+  async extend(ref: ConsumerRef, ids: string[]): Promise<number> {
+    await this.#allow("extend", [ref.stream]);
+    return await this.#backend.extend(ref, ids);
   }
 
-  pending(ref: GroupRef, options: { consumer?: string } = {}): Promise<PendingEntry[]> {
-    return this.#backend.pending(ref, { consumer: options.consumer });
+  async pending(ref: GroupRef, options: { consumer?: string } = {}): Promise<PendingEntry[]> {
+    await this.#allow("pending", [ref.stream]);
+    return await this.#backend.pending(ref, { consumer: options.consumer });
   }
 
   async claim(ref: ConsumerRef, options: { minIdle?: number } = {}): Promise<RawGroupEntry[]> {
     const { stream, group, consumer } = ref;
+    await this.#allow("claim", [stream]);
     const entries = await this.#groups.claimFor({ stream, group, consumer }, options.minIdle ?? this.#groups.claimTimeoutMs);
     return entries.map((e) => [e.entryId, e.msg, e.deliveries]);
   }
 
   async groupInfo(stream: string): Promise<Record<string, unknown>> {
+    await this.#allow("group.info", [stream]);
     return { groups: await this.#backend.groupInfo(stream), deadLetterStream: this.#groups.deadLetterStream(stream) };
   }
 
-  trim(stream: string, options: { maxLen: number; approximate: boolean }): Promise<number> {
-    return this.#backend.trim(stream, { maxLen: options.maxLen, approximate: options.approximate });
+  async trim(stream: string, options: { maxLen: number; approximate: boolean }): Promise<number> {
+    await this.#allow("trim", [stream], "admin");
+    return await this.#backend.trim(stream, { maxLen: options.maxLen, approximate: options.approximate });
   }
 
-  streamInfo(stream: string): Promise<StreamInfo> {
-    return this.#backend.info(stream);
+  async streamInfo(stream: string): Promise<StreamInfo> {
+    await this.#allow("info", [stream]);
+    return await this.#backend.info(stream);
   }
 
   info(): Promise<BusInfo> {
@@ -185,6 +225,16 @@ export interface LocalBusOptions {
   delivery?: DeliveryPolicy;
   /** Called for each stream entry that is not a valid message (it is skipped). Defaults to none. */
   onInvalid?: InvalidEntryHandler;
+  /**
+   * The trust policy, as `ampd --keyring` (and its flags) would enforce it:
+   * a `TrustPolicy`, or its options (`{ keyring, requireSig, minTier, requireSnapSha }`).
+   * Defaults to none: no identities, every spec still graded.
+   */
+  trust?: TrustPolicy | TrustOptions;
+  /** With a keyring: the agent this client is. */
+  agent?: string;
+  /** With a keyring: the agent's key; it proves the identity and signs every message added without a `sig`. */
+  key?: SigningKey;
 }
 
 /**
@@ -209,5 +259,8 @@ export interface LocalBusOptions {
  */
 export function createLocalBus(options: LocalBusOptions = {}): AmpClient {
   const backend = options.backend ?? new MemoryBackend({ dedupeWindowMs: options.dedupeWindowMs });
-  return new AmpClient(new LocalPort(backend, { ownsBackend: options.backend === undefined, policy: options.delivery }), { onInvalid: options.onInvalid });
+  const trust = options.trust instanceof TrustPolicy ? options.trust : new TrustPolicy(options.trust);
+  const gate = new TrustGate(trust, { agent: options.agent, key: options.key });
+  const port = new LocalPort(backend, { ownsBackend: options.backend === undefined, policy: options.delivery, gate });
+  return new AmpClient(port, { onInvalid: options.onInvalid, signer: options.key });
 }

@@ -12,6 +12,8 @@ import type { BusInfo, BusPort, PendingEntry, PushHandler, RawBatch, RawEntry, R
 import { DEFAULT_MAX_FRAME, FrameDecoder } from "../transport/frame.ts";
 import type { Transport } from "../transport/transport.ts";
 import { MsgpackWriter } from "../codec/msgpack_writer.ts";
+import type { SigningKey } from "../codec/sign.ts";
+import { proveAuth } from "../trust/auth.ts";
 
 /** The protocol version this client speaks. */
 export const CLIENT_PROTOCOL_VERSION = 1;
@@ -75,6 +77,8 @@ export interface HelloReply {
   backend: BackendKind;
   /** Largest frame the sidecar accepts, in bytes. */
   maxFrame: number;
+  /** The agent this connection authenticated as (an ampd with a keyring), else undefined. */
+  agent?: string;
 }
 
 /**
@@ -92,6 +96,13 @@ export interface SocketPortOptions {
   name: string;
   /** Token sent in `hello`, when ampd requires one. Defaults to none. */
   token?: string;
+  /**
+   * The agent to authenticate as, on an ampd with a keyring; `key` proves it
+   * (`auth`). Without them such an ampd refuses the connection with `AUTH_REQUIRED`.
+   */
+  agent?: string;
+  /** The agent's key (Ed25519 private key or HMAC secret, with its kid in the keyring). */
+  key?: SigningKey;
   /** How long to wait for each reply, in ms. Defaults to 30 000. */
   requestTimeout?: number;
   /** Largest frame accepted from the sidecar. Defaults to 16 MiB. */
@@ -146,8 +157,19 @@ export class SocketPort implements BusPort {
     const port = new SocketPort(t, o);
     const req: Record<string, unknown> = { version: CLIENT_PROTOCOL_VERSION, client: o.name };
     if (o.token !== undefined) req.token = o.token;
+    if (o.agent !== undefined) req.agent = o.agent;
     try {
-      port.hello = (await port.request("hello", req)) as unknown as HelloReply;
+      const hello = (await port.request("hello", req)) as unknown as HelloReply & { nonce?: Uint8Array };
+      if (hello.nonce instanceof Uint8Array) {
+        if (o.agent === undefined || o.key === undefined) {
+          throw new BusError("AUTH_REQUIRED", "this ampd has a keyring: connect as an agent of it, with its key (connect({ agent, key }), or --agent and --key FILE)");
+        }
+        const proof = await proveAuth(o.key, { agent: o.agent, nonce: hello.nonce });
+        await port.request("auth", { kid: o.key.kid, proof });
+        hello.agent = o.agent;
+        delete hello.nonce;
+      }
+      port.hello = hello;
     } catch (e) {
       await t.close().catch(() => {});
       throw e;

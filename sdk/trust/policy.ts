@@ -139,11 +139,6 @@ export class TrustPolicy {
     this.#rules = rules;
   }
 
-  /** A policy with the same flags over another keyring (a reload). */
-  withKeyring(keyring: Keyring, options: TrustOptions): TrustPolicy {
-    return new TrustPolicy({ ...options, keyring });
-  }
-
   /** True when connections must authenticate as an agent of the keyring. */
   get authRequired(): boolean {
     return this.keyring !== undefined;
