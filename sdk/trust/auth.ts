@@ -57,7 +57,9 @@ export async function proveAuth(key: SigningKey, o: { agent: string; nonce: Uint
 
 /** An agent's identity from its key file: its name and the key it signs with. */
 export interface AgentKey {
+  /** The agent's name. */
   agent: string;
+  /** Its key, with the kid the keyring knows it by. */
   key: SigningKey;
 }
 

@@ -52,11 +52,13 @@ export async function verifyWithKey(key: KeyringKey, data: Uint8Array, sig: Uint
  * ```
  */
 export class TrustGate {
+  /** The policy the checks apply. */
   readonly policy: TrustPolicy;
   readonly #agent: string | undefined;
   readonly #key: SigningKey | undefined;
   #grant: Promise<AgentGrant | undefined> | undefined;
 
+  /** A gate of `policy` for the client `identity.agent`, proven with `identity.key`. */
   constructor(policy: TrustPolicy, identity: { agent?: string; key?: SigningKey } = {}) {
     this.policy = policy;
     this.#agent = identity.agent;

@@ -19,6 +19,7 @@ export interface KeyringIssue {
   path: (string | number)[];
   /** The line of the file it is on (1-based), when parsed from text. */
   line?: number;
+  /** What is wrong. */
   message: string;
 }
 
@@ -39,7 +40,9 @@ export interface KeyringIssue {
  * ```
  */
 export class KeyringError extends AmpbusError {
+  /** Every problem found, in file order. */
   readonly issues: KeyringIssue[];
+  /** An error listing `issues`. */
   constructor(issues: KeyringIssue[]) {
     const lines = issues.map((i) => `${i.line === undefined ? "" : `line ${i.line}: `}${formatPath(i.path)}: ${i.message}`);
     super("BAD_KEYRING", `bad keyring: ${lines.join("; ")}`);
@@ -52,6 +55,7 @@ export class KeyringError extends AmpbusError {
 export interface KeyringKey {
   /** Key id: what `auth` and a message's `sig.kid` name. Unique in the keyring. */
   readonly kid: string;
+  /** The algorithm the key is for. */
   readonly alg: SignatureAlgorithm;
   /** The agent that holds it. */
   readonly agent: string;
@@ -61,6 +65,7 @@ export interface KeyringKey {
 
 /** What an agent's allow and deny patterns decided for one stream. */
 export interface RuleDecision {
+  /** Whether the access is allowed. */
   allowed: boolean;
   /** The rule that decided, for error messages: `deny "tasks.secret"`, `allow "tasks.*"`, `own inbox`, `no rule matches`. */
   rule: string;
@@ -68,8 +73,11 @@ export interface RuleDecision {
 
 /** An agent's patterns for one kind of access. Deny wins over allow. */
 export class StreamRules {
+  /** Patterns that allow access. */
   readonly allow: readonly StreamPattern[];
+  /** Patterns that deny access; they win over `allow` and the defaults. */
   readonly deny: readonly StreamPattern[];
+  /** Rules from allow and deny patterns. */
   constructor(allow: StreamPattern[], deny: StreamPattern[]) {
     this.allow = allow;
     this.deny = deny;
@@ -91,7 +99,9 @@ export class StreamRules {
 
 /** An agent of the keyring. */
 export interface KeyringAgent {
+  /** The agent's name: the `sender` of its messages. */
   readonly name: string;
+  /** Its keys; any of them proves it and signs for it. */
   readonly keys: readonly KeyringKey[];
   /** Streams it may `add` to. */
   readonly publish: StreamRules;
@@ -113,6 +123,7 @@ export interface StreamRequirements {
 
 /** A pattern and what streams matching it require. */
 export interface StreamPolicyRule extends StreamRequirements {
+  /** The streams the rule applies to. */
   readonly pattern: StreamPattern;
 }
 
@@ -138,6 +149,7 @@ const STREAM_FIELDS = new Set(["requireSig", "minTier", "requireSnapSha"]);
  * ```
  */
 export class Keyring {
+  /** The agents, by name. */
   readonly agents: ReadonlyMap<string, KeyringAgent>;
   /** Stream policy rules, in file order. */
   readonly streams: readonly StreamPolicyRule[];

@@ -50,12 +50,14 @@ const rank = (t: QualityTier) => TIERS.indexOf(t); // 0 is best
  * from one keyring; a reload makes new grants.
  */
 export class AgentGrant {
+  /** The agent, as the keyring that made this grant has it. */
   readonly agent: KeyringAgent;
   /** The kid the connection authenticated with. */
   readonly kid: string;
   readonly #defaults: { publish: { stream: string; rule: string }[]; subscribe: { stream: string; rule: string }[] };
   readonly #cache = { publish: new Map<string, RuleDecision>(), subscribe: new Map<string, RuleDecision>() };
 
+  /** The grant of `agent`, authenticated with key `kid`. */
   constructor(agent: KeyringAgent, kid: string) {
     this.agent = agent;
     this.kid = kid;
@@ -118,6 +120,7 @@ export interface Admission {
  * ```
  */
 export class TrustPolicy {
+  /** The keyring, when connections must authenticate. */
   readonly keyring: Keyring | undefined;
   readonly #rules: StreamPolicyRule[];
   readonly #cache = new Map<string, StreamRequirements>();

@@ -65,6 +65,7 @@ export class StreamPattern {
     return true;
   }
 
+  /** The pattern as written. */
   toString(): string {
     return this.source;
   }
