@@ -204,8 +204,8 @@ export class TrustPolicy {
   /**
    * The tier checks of an `add`, on the message with its spec in view (unpacked
    * when it was compressed): a claimed tier better than the graded one is
-   * `TIER_MISMATCH`; a claim below the stream's least tier is `TIER_TOO_LOW`
-   * (a `task` without a spec counts as `reject`).
+   * `TIER_MISMATCH` (a tier without a spec grades `reject`); a claim below the
+   * stream's least tier is `TIER_TOO_LOW` (a `task` without a spec counts as `reject`).
    */
   checkSpec(stream: string, options: { msg: AISPMessage; requirements: StreamRequirements }): void {
     const { msg, requirements } = options;
@@ -219,6 +219,10 @@ export class TrustPolicy {
           details: { stream, claimed, graded },
         });
       }
+    } else if (claimed !== undefined && claimed !== "reject") {
+      throw new BusError("TIER_MISMATCH", `message ${msg.id} claims tier ${claimed} but carries no spec, which grades reject`, {
+        details: { stream, claimed, graded: "reject" },
+      });
     } else if (msg.type === "task") claimed = "reject";
     else claimed = undefined;
     const min = requirements.minTier;
