@@ -339,7 +339,7 @@ test("auth bytes verify with the keyring's key", async () => {
   const { keyring, agents } = await team("hmac-sha256");
   const nonce = crypto.getRandomValues(new Uint8Array(32));
   const data = authBytes({ agent: "planner", kid: "planner-1", nonce });
-  const sig = new Uint8Array(await crypto.subtle.sign({ name: "HMAC" }, agents[0].key.key, data));
+  const sig = new Uint8Array(await crypto.subtle.sign({ name: "HMAC" }, agents[0].key.key, data as BufferSource));
   expect(await verifyWithKey(keyring.keyOf("planner-1")!, data, sig)).toBe(true);
   sig[0] ^= 1;
   expect(await verifyWithKey(keyring.keyOf("planner-1")!, data, sig)).toBe(false);
