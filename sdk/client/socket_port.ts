@@ -139,6 +139,8 @@ export class SocketPort implements BusPort {
   #frames: FrameDecoder;
   #timeout: number;
   #closedWith: Error | undefined;
+  /** The last error ampd sent with `rid` nil: why it closes the connection, if it does. */
+  #closeReason: BusError | undefined;
   #closed: Promise<Error | undefined>;
   /** The sidecar's `hello` reply, set by `open()`. */
   hello!: HelloReply;
@@ -183,7 +185,8 @@ export class SocketPort implements BusPort {
       for await (const chunk of this.#t) {
         for (const f of this.#frames.push(chunk)) this.#onFrame(f);
       }
-      error = await this.#t.closed();
+      // ampd says why it closes (AUTH_REVOKED, HELLO_TIMEOUT...) in an error with rid nil before it does.
+      error = (await this.#t.closed()) ?? this.#closeReason;
     } catch (e) {
       error = e as Error;
     }
@@ -205,6 +208,7 @@ export class SocketPort implements BusPort {
       // An error the sidecar could not tie to a request (a frame it could not read): fail everything pending.
       const e = m.error as { code: string; message: string; details?: Record<string, unknown> } | undefined;
       const err = new BusError(e?.code ?? "BAD_REQUEST", e?.message ?? "sidecar refused a frame", { details: e?.details });
+      if (err.code !== "BAD_REQUEST") this.#closeReason = err; // the one rid-nil error after which the connection goes on
       for (const p of this.#pending.values()) p.reject(err);
       this.#pending.clear();
       return;
