@@ -344,3 +344,21 @@ test("auth bytes verify with the keyring's key", async () => {
   sig[0] ^= 1;
   expect(await verifyWithKey(keyring.keyOf("planner-1")!, data, sig)).toBe(false);
 });
+
+test("the hello + auth hex in docs/protocol.md holds: the proof is the HMAC of the auth bytes shown", async () => {
+  const doc = readFileSync(join(import.meta.dir, "../../docs/protocol.md"), "utf8");
+  const section = doc.slice(doc.indexOf("### hello and auth on an ampd with a keyring"));
+  const blocks = [...section.matchAll(/```\n([\s\S]*?)```/g)].map((m) =>
+    Uint8Array.from(m[1].trim().split("\n").flatMap((line) => line.slice(6, 6 + 47).trim().split(/\s+/).map((h) => parseInt(h, 16))))
+  );
+  const [hello, helloReply, auth, authRequest] = blocks;
+  const { decodeValue, importKey } = await import("../../mod.ts");
+  expect(decodeValue(hello.subarray(4))).toMatchObject({ op: "hello", agent: "planner" });
+  const nonce = (decodeValue(helloReply.subarray(4)) as { nonce: Uint8Array }).nonce;
+  expect(auth).toEqual(authBytes({ agent: "planner", kid: "planner-1", nonce }));
+  const req = decodeValue(authRequest.subarray(4)) as { op: string; kid: string; proof: Uint8Array };
+  expect(req).toMatchObject({ op: "auth", kid: "planner-1" });
+  const key = await importKey({ alg: "hmac-sha256", kid: "planner-1", use: "sign", raw: new Uint8Array(32).fill(1) });
+  const mac = new Uint8Array(await crypto.subtle.sign({ name: "HMAC" }, key.key, auth as BufferSource));
+  expect(req.proof).toEqual(mac);
+});
