@@ -355,7 +355,7 @@ test("the hello + auth hex in docs/protocol.md holds: the proof is the HMAC of t
   const { decodeValue, importKey } = await import("../../mod.ts");
   expect(decodeValue(hello.subarray(4))).toMatchObject({ op: "hello", agent: "planner" });
   const nonce = (decodeValue(helloReply.subarray(4)) as { nonce: Uint8Array }).nonce;
-  expect(auth).toEqual(authBytes({ agent: "planner", kid: "planner-1", nonce }));
+  expect(Array.from(auth)).toEqual(Array.from(authBytes({ agent: "planner", kid: "planner-1", nonce })));
   const req = decodeValue(authRequest.subarray(4)) as { op: string; kid: string; proof: Uint8Array };
   expect(req).toMatchObject({ op: "auth", kid: "planner-1" });
   const key = await importKey({ alg: "hmac-sha256", kid: "planner-1", use: "sign", raw: new Uint8Array(32).fill(1) });
