@@ -11,8 +11,9 @@ bus = ampbus.connect(sys.argv[1], client="py-coder")
 for d in bus.listen("py-coder", broadcast=False, block=500):
     task = d.message
     bus.reply(task, "result", payload={"done": task["payload"]["file"], "by": "python"},
-              spec={"preconditions": ["file exists"], "task": f"fix {task['payload']['file']}",
-                    "postconditions": ["tests pass"],
+              # This spec grades platinum; claiming gold (lower) is allowed, higher never is.
+              spec={"preconditions": ["∃f ∈ Files: exists(f) = ⊤"], "task": "fix ≜ λf.repair(f)",
+                    "postconditions": ["∀t ∈ Tests: passed(t) = ⊤"],
                     "evidence": {"prover": "pytest", "method": "test-execution", "confidence": 0.9}},
               tier="gold")
     d.ack()

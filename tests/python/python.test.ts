@@ -220,7 +220,7 @@ except ampbus.ServerError as e:
     test("redis-py reads what the TypeScript SDK added, from docs/storage.md alone", async () => {
       const bus = await connect({ socket: ampd.socket, name: "ts" });
       const msgs = [
-        createMessage({ type: "task", sender: "planner", receiver: "coder", spec: { preconditions: [], task: "fix it", postconditions: [] }, tier: "silver", expiresAt: 4_000_000_000_000, payload: { b: new Uint8Array([1, 2]) } }),
+        createMessage({ type: "task", sender: "planner", receiver: "coder", spec: { preconditions: ["∃f ∈ Files: exists(f)"], task: "fix ≜ λf.repair(f)", postconditions: ["tests pass"] }, tier: "silver", expiresAt: 4_000_000_000_000, payload: { b: new Uint8Array([1, 2]) } }),
         createMessage({ type: "obs.tick", sender: "planner", receiver: "broadcast" }),
       ];
       const ids = [];
