@@ -23,11 +23,12 @@ const PIECES = [
     missing: `no Chromium at ${CHROMIUM}`,
   },
   {
-    name: "python3 msgpack redis",
+    name: "python3 msgpack redis cryptography",
     usedBy: "the Python client's tests",
-    packages: ["python3", "python3-msgpack", "python3-redis"],
-    present: () => runs(PYTHON, ["-c", "import msgpack, redis"]),
-    missing: `${PYTHON} cannot import msgpack and redis`,
+    // cryptography: the Python client's Ed25519 (auth proofs and signatures, tests/python/trust.test.ts).
+    packages: ["python3", "python3-msgpack", "python3-redis", "python3-cryptography"],
+    present: () => runs(PYTHON, ["-c", "import msgpack, redis; from cryptography.hazmat.primitives.asymmetric import ed25519"]),
+    missing: `${PYTHON} cannot import msgpack, redis and cryptography's ed25519`,
   },
   {
     name: "venv setuptools",

@@ -8,6 +8,10 @@ and many requests and subscriptions share one connection.
         entry_id, duplicate = bus.add("tasks", new_message("task", "me", "coder"))
         for entry in bus.subscribe("tasks", start="0"):
             print(entry.id, entry.message["type"])
+
+On an ampd with a keyring (docs/security.md), connect as an agent with its key:
+`connect(path, key=load_key("planner.key"))` says hello as the key's agent, answers the
+nonce with `auth`, and signs every message added without a `sig`.
 """
 
 import itertools
@@ -20,8 +24,10 @@ import time
 import msgpack
 
 from .canonical import encode_message
-from .errors import ConnectionClosedError, DecodeError, InvalidMessageError, RequestTimeoutError, ServerError
-from .message import check_message, decode_message, new_message, uuid7
+from .errors import (AuthRequiredError, ClosedByServerError, ConnectionClosedError, DecodeError, InvalidMessageError,
+                     RequestTimeoutError, ServerError)
+from .keys import as_key, prove_auth
+from .message import check_message, decode_message, new_message, sign, uuid7
 
 PROTOCOL_VERSION = 1
 _LEN = struct.Struct(">I")
@@ -32,9 +38,23 @@ def inbox_of(agent):
     return "broadcast" if agent == "broadcast" else f"inbox.{agent}"
 
 
-def connect(path="./ampd.sock", client="ampbus-python", token=None, timeout=30.0):
-    """Connects to ampd, says hello, and returns a Client (also a context manager)."""
-    return Client(path, client=client, token=token, timeout=timeout)
+#: Errors ampd sends with `rid` nil and then closes the connection (docs/protocol.md, "Error codes").
+_CLOSING_CODES = frozenset(("AUTH_REVOKED", "BAD_FRAME", "HELLO_TIMEOUT", "FRAME_TIMEOUT", "LIMIT_EXCEEDED"))
+
+
+def connect(path="./ampd.sock", client=None, token=None, timeout=30.0, *, agent=None, key=None, sign=True):
+    """Connects to ampd, says hello, and returns a Client (also a context manager).
+
+    On an ampd with a keyring (`ampd --keyring`), pass the agent's `key` (a Key from
+    `load_key`, or the key file's path): hello names `agent` (default: the key's agent)
+    and `auth` proves the key over ampd's nonce. With a key, `add`, `send`, `request` and
+    `reply` sign every message that has no `sig` (`sign=False` sends them unsigned).
+    `client` (the name in ampd's logs) defaults to the agent, else "ampbus-python".
+
+    Raises AuthRequiredError when ampd asks for authentication and no key was given,
+    ServerError AUTH_FAILED when ampd refuses the hello or the proof (it then closes).
+    """
+    return Client(path, client=client, token=token, timeout=timeout, agent=agent, key=key, sign=sign)
 
 
 class Entry:
@@ -77,10 +97,23 @@ class _Pending:
 
 
 class Client:
-    """A connection to ampd. See `connect`."""
+    """A connection to ampd. See `connect`.
 
-    def __init__(self, path, client="ampbus-python", token=None, timeout=30.0):
+    `server` is ampd's hello reply (without the nonce; with `agent` once authenticated);
+    `agent` the agent this connection proved to be (None on an ampd without a keyring);
+    `auth` ampd's auth reply (`agent`, `kid`, `admin`, `publish`, `subscribe`) or None;
+    `key` the key messages are signed with (None: messages go as they are).
+    """
+
+    def __init__(self, path, client=None, token=None, timeout=30.0, agent=None, key=None, sign=True):
+        key = as_key(key) if key is not None else None
+        if agent is None and key is not None:
+            agent = key.agent
+        if key is not None and not key.can_sign:
+            raise TypeError(f"key {key.kid} is a public key: connecting needs the agent's private key or secret")
         self.timeout = timeout
+        self.agent, self.auth = None, None
+        self.key = key if sign else None
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock.connect(path)
         self._send_lock = threading.Lock()
@@ -88,12 +121,40 @@ class Client:
         self._pending = {}
         self._subs = {}
         self._closed = None
+        self._closing_error = None
         self._reader = threading.Thread(target=self._read_loop, name="ampbus-reader", daemon=True)
         self._reader.start()
+        try:
+            self._open(client or agent or "ampbus-python", token, agent, key)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open(self, client, token, agent, key):
+        """hello, then (when ampd sends a nonce) auth."""
         args = {"version": PROTOCOL_VERSION, "client": client}
         if token is not None:
             args["token"] = token
-        self.server = self.call("hello", **args)
+        if agent is not None:
+            args["agent"] = agent
+        try:
+            hello = self.call("hello", **args)
+        except ServerError as e:
+            if e.code == "AUTH_FAILED" and agent is None:
+                # An ampd with a keyring refuses a hello without agent: say what would work.
+                raise ServerError(e.code, e.server_message, e.details,
+                                  hint="if this ampd has a keyring: ampbus.connect(path, key=ampbus.load_key(PATH))") from None
+            raise
+        nonce = hello.pop("nonce", None)
+        if nonce is not None:
+            if key is None:
+                raise AuthRequiredError(
+                    "this ampd has a keyring: connect as one of its agents with the agent's key, "
+                    "ampbus.connect(path, key=ampbus.load_key(PATH)) (the key file ampd keygen writes)")
+            r = self.call("auth", kid=key.kid, proof=prove_auth(key, agent, nonce))
+            self.auth = {k: v for k, v in r.items() if k not in ("rid", "ok")}
+            self.agent = hello["agent"] = agent
+        self.server = hello
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -105,6 +166,9 @@ class Client:
     def call_async(self, op, _on_reply=None, **args):
         """Sends a request without waiting; returns a handle for `wait`."""
         if self._closed:
+            e = self._closing_error
+            if e is not None:  # still what ampd said when it closed the connection
+                raise ClosedByServerError(e.code, e.server_message, e.details)
             raise ConnectionClosedError(f"connection closed: {self._closed}")
         rid = next(self._rids) & 0xFFFFFFFF
         p = _Pending(_on_reply)
@@ -156,10 +220,13 @@ class Client:
                     if sub is not None:  # pushes for ended subscriptions are ignored
                         for entry_id, raw in frame.get("entries", ()):
                             sub._queue.put(Entry(sub.stream, entry_id, raw))
-                elif rid is None:  # ampd could not read a frame of ours as a request
+                elif rid is None:  # about the connection, not one request
                     err = frame.get("error") or {}
-                    if err.get("code") == "BAD_FRAME":  # ampd closes: the stream cannot be framed
-                        raise ConnectionClosedError(f"BAD_FRAME: {err.get('message', '')}")
+                    code = err.get("code")
+                    if code in _CLOSING_CODES:  # ampd closes the connection after this
+                        self._closing_error = ClosedByServerError(code, err.get("message", ""), err.get("details"))
+                        if code == "BAD_FRAME":  # every reply came before it: the stream cannot be framed
+                            raise self._closing_error
                 else:
                     p = self._pending.pop(rid, None)
                     if p is not None:
@@ -168,6 +235,8 @@ class Client:
                         p.reply = frame
                         p.event.set()
         except Exception as e:  # the socket closed or broke; every waiter learns why
+            if self._closing_error is not None:
+                e = self._closing_error  # what ampd said before it closed (AUTH_REVOKED...)
             self._shutdown(e if isinstance(e, ConnectionClosedError) else ConnectionClosedError(str(e)))
 
     def _shutdown(self, error):
@@ -198,12 +267,20 @@ class Client:
 
     # -- operations ---------------------------------------------------------------
 
+    def sign(self, msg):
+        """`msg` signed with the connection's key (see `connect`) when it has no `sig`;
+        as it is when it has one, or when the connection signs nothing."""
+        if self.key is None or msg.get("sig") is not None:
+            return msg
+        return sign(msg, self.key)
+
     def add(self, stream, msg, max_len=None):
-        """Publishes `msg` (a dict, validated and encoded canonically, or encoded bytes).
-        Returns (entry_id, duplicate)."""
+        """Publishes `msg` (a dict, validated, signed when the connection has a key and
+        the message no `sig`, and encoded canonically; or encoded bytes, sent as they
+        are). Returns (entry_id, duplicate)."""
         if isinstance(msg, dict):
             check_message(msg)
-            msg = encode_message(msg)
+            msg = encode_message(self.sign(msg))
         args = {"stream": stream, "msg": bytes(msg)}
         if max_len is not None:
             args["maxLen"] = max_len
@@ -280,10 +357,12 @@ class Client:
 
     def reply(self, request, type="result", payload=None, **fields):
         """Answers `request`: a message to its sender on `reply.<sender>` with `replyTo`
-        and the conversation id set. Returns (message, entry_id)."""
+        and the conversation id set, signed as `add` signs. Its sender is `sender=`, else
+        the connection's agent, else the request's receiver. Returns (message, entry_id)."""
         fields.setdefault("conversationId", request.get("conversationId") or request["id"])
-        msg = new_message(type, sender=request["receiver"], receiver=request["sender"],
-                          payload=payload, replyTo=request["id"], **fields)
+        sender = fields.pop("sender", None) or self.agent or request["receiver"]
+        msg = self.sign(new_message(type, sender=sender, receiver=request["sender"],
+                                    payload=payload, replyTo=request["id"], **fields))
         entry_id, _ = self.add(f"reply.{request['sender']}", msg)
         return msg, entry_id
 

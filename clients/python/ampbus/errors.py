@@ -20,10 +20,14 @@ class AmpbusError(Exception):
 
 
 class ServerError(AmpbusError):
-    """ampd answered `ok: false`: `code`, `message`, `details` as sent (docs/protocol.md)."""
+    """ampd answered `ok: false`: `code`, `message` (as `server_message`) and `details` as
+    sent (docs/protocol.md, "Error codes"). With a keyring these include FORBIDDEN
+    (`details.op`, `stream`, `agent`, `rule`; `sender` for a message speaking for another
+    agent), BAD_SIGNATURE (`details.reason`), TIER_MISMATCH, TIER_TOO_LOW, AUTH_FAILED
+    and AUTH_REQUIRED. `hint`, when given, is advice of the client's, added to str(error)."""
 
-    def __init__(self, code, message, details=None):
-        super().__init__(f"{code}: {message}", code)
+    def __init__(self, code, message, details=None, hint=None):
+        super().__init__(f"{code}: {message}" + (f" ({hint})" if hint else ""), code)
         self.server_message = message
         self.details = details or {}
         self.issues = list(self.details.get("issues") or [])
@@ -55,6 +59,20 @@ class ConnectionClosedError(AmpbusError):
     """The connection to ampd closed; requests in flight fail with this."""
 
     code = "CONNECTION_CLOSED"
+
+
+class ClosedByServerError(ServerError, ConnectionClosedError):
+    """ampd closed the connection with an error of its own, sent with `rid` nil:
+    AUTH_REVOKED (a keyring reload removed or changed this agent), HELLO_TIMEOUT,
+    FRAME_TIMEOUT, BAD_FRAME, LIMIT_EXCEEDED. Both a ServerError (`code`, `details`) and a
+    ConnectionClosedError: requests in flight and subscriptions fail with it."""
+
+
+class AuthRequiredError(AmpbusError):
+    """ampd has a keyring (its hello reply carried a nonce) but no key was given to
+    `connect`, so the connection cannot authenticate. Pass key=ampbus.load_key(PATH)."""
+
+    code = "AUTH_REQUIRED"
 
 
 class RequestTimeoutError(AmpbusError):

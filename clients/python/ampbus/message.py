@@ -14,6 +14,7 @@ import zlib
 
 from .canonical import ENVELOPE_KEYS, decode_value, encode_message, encode_value
 from .errors import DecodeError, InvalidMessageError
+from .keys import Key
 
 TIERS = ("platinum", "gold", "silver", "bronze", "reject")
 METHODS = ("static-analysis", "test-execution", "formal-verification")
@@ -249,9 +250,58 @@ def signing_bytes(msg):
 
 
 def sign_hmac(msg, secret, kid):
-    """A copy of `msg` signed with HMAC-SHA256 (Ed25519 needs a library outside the stdlib)."""
+    """A copy of `msg` signed with HMAC-SHA256 by `secret` (bytes) under key id `kid`."""
     value = hmac.new(secret, signing_bytes(msg), hashlib.sha256).digest()
     return dict(msg, sig={"alg": "hmac-sha256", "kid": kid, "value": value})
+
+
+def sign_ed25519(msg, seed, kid):
+    """A copy of `msg` signed with Ed25519 by the private key `seed` (the 32 bytes of a key
+    file's `privateKey`) under key id `kid`. Needs cryptography or PyNaCl (keys.py)."""
+    return sign(msg, Key(None, kid, "ed25519", secret=seed))
+
+
+def sign(msg, key):
+    """A copy of `msg` signed with `key` (a Key, from `load_key`): `sig` = {alg, kid, value}
+    over `signing_bytes(msg)`, as the TypeScript SDK's sign() makes it. An existing `sig`
+    is replaced. Raises InvalidMessageError when `msg` is not a valid message."""
+    check_message(msg)
+    return dict(msg, sig={"alg": key.alg, "kid": key.kid, "value": key.sign_bytes(signing_bytes(msg))})
+
+
+def verify_ed25519(msg, public_key):
+    """True when `msg` carries a valid Ed25519 signature by `public_key` (32 bytes),
+    whatever its `sig.kid`."""
+    return _verified(msg, Key(None, "ed25519", "ed25519", public_key=public_key))
+
+
+def verify(msg, keys):
+    """True when `msg` carries a signature that verifies with the key its `sig.kid` names;
+    False otherwise (unsigned, tampered, invalid, an unknown kid, another algorithm).
+
+    `keys`: one Key, a list of Keys, or a dict kid -> Key (`keyring_keys` reads a keyring).
+    """
+    sig = msg.get("sig") if isinstance(msg, dict) else None
+    if not isinstance(sig, dict):
+        return False
+    kid = sig.get("kid")
+    if isinstance(keys, Key):
+        key = keys if keys.kid == kid else None
+    elif isinstance(keys, dict):
+        key = keys.get(kid) if isinstance(kid, str) else None
+    else:
+        key = next((k for k in keys if k.kid == kid), None)
+    return key is not None and _verified(msg, key)
+
+
+def _verified(msg, key):
+    try:
+        if not isinstance(msg, dict) or validate_message(msg) or "sig" not in msg:
+            return False
+        sig = msg["sig"]
+        return sig["alg"] == key.alg and key.verify_bytes(signing_bytes(msg), sig["value"])
+    except Exception:  # a message that cannot be checked (say, a corrupt `compressed`) is not verified
+        return False
 
 
 def verify_hmac(msg, secret):
