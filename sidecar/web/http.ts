@@ -2,6 +2,8 @@
  * ampd's HTTP server (`ampd --http HOST:PORT`, Bun.serve): the live-view page,
  * the SDK's browser bundle, the WebSocket mirror of every added message, and
  * the sidecar protocol over WebSocket for agents that cannot open a Unix
+ * socket. With a keyring, a mirror watcher must first prove an admin
+ * agent's key (mirror_auth.ts) and /ws/bus sessions authenticate as on the
  * socket. docs/live-view.md describes the endpoints.
  *
  * @module
@@ -14,6 +16,9 @@ import { networkInterfaces } from "node:os";
 import { show, tokensEqual } from "../protocol.ts";
 import { Session, type Wire } from "../session.ts";
 import type { ServerState } from "../server_state.ts";
+import { toBase64 } from "../../sdk/codec/sign.ts";
+import { newNonce } from "../trust.ts";
+import { MirrorAuthError, type MirrorIdentity, MirrorRevoker, verifyMirrorAuth } from "./mirror_auth.ts";
 import pageText from "./index.html" with { type: "text" };
 import { sdkBundle } from "./sdk_bundle.ts" with { type: "macro" };
 
@@ -108,6 +113,18 @@ interface MirrorData {
   kind: "mirror";
   filter: MirrorFilter;
   watcher?: MirrorWatcher;
+  /** The client's address, for logs. */
+  peer: string;
+  /**
+   * `"auth"`: on an ampd with a keyring, waiting for the one auth answer to
+   * `nonce` (nothing is sent to it before); `"open"`: watching; `"closing"`:
+   * refused or revoked, reading nothing more.
+   */
+  phase: "auth" | "open" | "closing";
+  nonce?: Uint8Array;
+  authTimer?: ReturnType<typeof setTimeout>;
+  /** The admin agent it proved to be (with a keyring). */
+  identity?: MirrorIdentity;
 }
 
 interface BusData {
@@ -167,6 +184,69 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
   const maxFrame = state.config.maxFrame;
   const hostAllowed = hostAllowedBy(o.host, o.allowHosts ?? []);
   const allowOrigins = new Set((o.allowOrigins ?? []).map((x) => new URL(x).origin));
+  type MirrorWs = ServerWebSocket<WsData> & { data: MirrorData };
+
+  // Sends the error frame of a refused or ended auth and closes (1008, policy violation).
+  const endMirror = (ws: MirrorWs, code: string, message: string): void => {
+    const d = ws.data;
+    if (d.phase === "closing") return;
+    d.phase = "closing";
+    clearTimeout(d.authTimer);
+    if (d.watcher) mirror.detach(d.watcher);
+    revoker.delete(ws);
+    try {
+      ws.sendText(JSON.stringify({ error: { code, message } }));
+      ws.close(1008, code);
+    } catch {
+      // already closed by the peer
+    }
+  };
+  // Watchers of agents a keyring reload removed or changed are closed, as the protocol's connections are.
+  const revoker = new MirrorRevoker<MirrorWs>({
+    current: () => state.trust,
+    revoke(ws, reason) {
+      state.log.info(`http: live-view watcher ${ws.data.peer} (agent ${ws.data.identity?.agent}): ${reason}; closing`);
+      endMirror(ws, "AUTH_REVOKED", reason);
+    },
+  });
+  mirror.beforePublish = () => void revoker.check();
+
+  const startWatching = (ws: MirrorWs): void => {
+    const d = ws.data;
+    d.phase = "open";
+    d.watcher = mirror.attach(ws, d.filter);
+    ws.sendText(JSON.stringify({ filter: d.filter }));
+  };
+
+  // The one auth answer of a watcher on an ampd with a keyring.
+  const onMirrorAuth = (ws: MirrorWs, message: string | Uint8Array): void => {
+    const d = ws.data;
+    const nonce = d.nonce!;
+    d.nonce = undefined; // one nonce, one try
+    clearTimeout(d.authTimer);
+    let answer: unknown;
+    try {
+      answer = JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message));
+    } catch {
+      answer = undefined;
+    }
+    try {
+      d.identity = verifyMirrorAuth(state.trust, { nonce, answer });
+    } catch (e) {
+      if (!(e instanceof MirrorAuthError)) throw e;
+      if (e.code === "FORBIDDEN") {
+        state.counters.forbidden++;
+        state.log.warn(`http: live-view watcher ${d.peer}: ${e.message}; closing`);
+      } else state.noteAuthFailure(d.peer, e.agent ?? "live view", `live view: ${e.message}`);
+      endMirror(ws, e.code, e.message);
+      return;
+    }
+    const { agent, kid } = d.identity;
+    state.log.info(`http: live-view watcher ${d.peer} is agent ${agent} (key ${kid})`);
+    revoker.add(ws, d.identity);
+    ws.sendText(JSON.stringify({ authenticated: { agent, kid } }));
+    startWatching(ws);
+  };
 
   const server: Server<WsData> = Bun.serve<WsData>({
     hostname: o.host,
@@ -211,7 +291,8 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
         } catch (e) {
           return text(400, (e as Error).message);
         }
-        data = { kind: "mirror", filter };
+        const ip = server.requestIP(req);
+        data = { kind: "mirror", filter, phase: "auth", peer: ip ? `${ip.address}:${ip.port}` : "websocket" };
       } else {
         // The token is checked by hello, as on the Unix socket.
         const ip = server.requestIP(req);
@@ -227,8 +308,16 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
       open(ws) {
         const d = ws.data;
         if (d.kind === "mirror") {
-          d.watcher = mirror.attach(ws, d.filter);
-          ws.sendText(JSON.stringify({ filter: d.filter }));
+          const mws = ws as MirrorWs;
+          // Read at each connection: a reload replaces state.trust.
+          if (!state.trust.authRequired) return startWatching(mws);
+          d.nonce = newNonce();
+          const ms = state.helloTimeoutMs;
+          d.authTimer = setTimeout(() => {
+            state.counters.timeouts++;
+            endMirror(mws, "HELLO_TIMEOUT", `no auth within ${ms} ms of connecting; closing`);
+          }, ms);
+          ws.sendText(JSON.stringify({ auth: { nonce: toBase64(d.nonce) } }));
           return;
         }
         const session = new Session(nextId++, busWire(ws as ServerWebSocket<WsData>, d), state);
@@ -244,11 +333,14 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
           else d.session!.onData(message);
           return;
         }
-        onMirrorMessage(ws, d, message);
+        if (d.phase === "auth") return onMirrorAuth(ws as MirrorWs, message);
+        if (d.phase === "closing") return;
+        revoker.check();
+        if (d.phase === "open") onMirrorMessage(ws, d, message);
       },
       drain(ws) {
         const d = ws.data;
-        if (d.kind === "mirror") return d.watcher?.flush();
+        if (d.kind === "mirror") return d.phase === "open" ? d.watcher?.flush() : undefined;
         while (d.pending.length > 0 && ws.getBufferedAmount() < BUS_HIGH_WATER) {
           const head = d.pending.shift()!;
           d.pendingBytes -= head.length;
@@ -261,7 +353,10 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
       close(ws) {
         const d = ws.data;
         if (d.kind === "mirror") {
+          clearTimeout(d.authTimer);
+          d.phase = "closing";
           if (d.watcher) mirror.detach(d.watcher);
+          revoker.delete(ws as MirrorWs);
           return;
         }
         if (d.session === undefined) return;
@@ -276,6 +371,8 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
   return {
     url: `http://${host}:${server.port}`,
     async shutdown() {
+      revoker.stop();
+      mirror.beforePublish = undefined;
       for (const s of sessions) s.close();
       await server.stop(true);
     },

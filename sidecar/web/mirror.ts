@@ -170,6 +170,12 @@ export class Mirror {
   #flushScheduled = false;
   /** Messages published to the mirror (with at least one watcher). */
   published = 0;
+  /**
+   * Called before each message is fanned out (when there are watchers):
+   * `listenHttp()` closes here the watchers a keyring reload revoked, so no
+   * message added after the reload reaches them.
+   */
+  beforePublish: (() => void) | undefined;
 
   constructor(options: MirrorOptions = {}) {
     const maxFrame = options.maxFrame ?? 16 * 1024 * 1024;
@@ -208,6 +214,7 @@ export class Mirror {
   publish(added: AddedEntry): void {
     const { stream, msg } = added;
     if (this.#watchers.size === 0) return;
+    this.beforePublish?.();
     const expiresAt = msg.expiresAt ?? Infinity;
     if (expiresAt < Date.now()) return;
     let text: string | undefined;

@@ -4,8 +4,8 @@
  * (skipped with a printed reason when absent, except under CI, where it fails;
  * `npm test` installs Debian's chromium first, as root on Debian).
  */
-import { existsSync } from "node:fs";
-import type { AISPMessage } from "../../mod.ts";
+import { existsSync, writeFileSync } from "node:fs";
+import { type AISPMessage, fromBase64, newAgentKey, parseKeyFile, proveAuth, type SigningKey, toBase64 } from "../../mod.ts";
 import { Ampd } from "../_helpers/ampd.ts";
 
 /** Starts the compiled ampd (memory backend) with `--http 127.0.0.1:0` unless `args` has `--http`; returns it with its base URL. */
@@ -18,12 +18,26 @@ export async function startLive(args: string[] = []): Promise<{ ampd: Ampd; http
 }
 
 /** One frame of /ws/mirror. */
-export type MirrorFrame = { stream?: string; entryId?: string; size?: number; message?: AISPMessage; dropped?: number; filter?: unknown; error?: { code: string; message: string } };
+export type MirrorFrame = {
+  stream?: string;
+  entryId?: string;
+  size?: number;
+  message?: AISPMessage;
+  dropped?: number;
+  filter?: unknown;
+  error?: { code: string; message: string };
+  /** With a keyring: ampd's first frame, the nonce to sign. */
+  auth?: { nonce: string };
+  /** With a keyring: the agent the watcher proved to be. */
+  authenticated?: { agent: string; kid: string };
+};
 
 /** A /ws/mirror client that keeps every frame. */
 export class Watcher {
   readonly frames: MirrorFrame[] = [];
   readonly ws: WebSocket;
+  /** Resolves when the socket closes, with ampd's close code and reason. */
+  readonly closed: Promise<{ code: number; reason: string }>;
   #opened: Promise<void>;
 
   constructor(url: string) {
@@ -33,6 +47,46 @@ export class Watcher {
       this.ws.onopen = () => resolve();
       this.ws.onerror = () => reject(new Error(`cannot open ${url}`));
     });
+    this.closed = new Promise((resolve) => (this.ws.onclose = (e) => resolve({ code: e.code, reason: e.reason })));
+  }
+
+  /** With a keyring: the nonce of ampd's first frame. */
+  async nonce(): Promise<Uint8Array> {
+    await this.#opened;
+    const [f] = await this.waitFor((x) => x.auth !== undefined);
+    return fromBase64(f.auth!.nonce)!;
+  }
+
+  /** Sends a JSON text frame. */
+  send(value: unknown): void {
+    this.ws.send(JSON.stringify(value));
+  }
+
+  /**
+   * With a keyring: answers the nonce with a proof made with `key` for `agent`
+   * (`kid` defaults to the key's); returns the answer sent.
+   */
+  async answer(agent: string, key: SigningKey, kid = key.kid): Promise<{ auth: { agent: string; kid: string; proof: string } }> {
+    const proof = await proveAuth(key, { agent, nonce: await this.nonce() });
+    const a = { auth: { agent, kid, proof: toBase64(proof) } };
+    this.send(a);
+    return a;
+  }
+
+  /** With a keyring: authenticates and waits for the `{filter}` greeting that follows. */
+  async login(agent: string, key: SigningKey): Promise<this> {
+    await this.answer(agent, key);
+    const [f] = await this.waitFor((x) => x.authenticated !== undefined || x.error !== undefined);
+    if (f.error) throw new Error(`mirror auth refused: ${f.error.code}: ${f.error.message}`);
+    await this.waitFor((x) => x.filter !== undefined);
+    return this;
+  }
+
+  /** Waits for an error frame, then for ampd to close; returns both. */
+  async refused(): Promise<{ code: string; message: string; close: number; reason: string }> {
+    const [f] = await this.waitFor((x) => x.error !== undefined);
+    const c = await this.closed;
+    return { ...f.error!, close: c.code, reason: c.reason };
   }
 
   /** Resolves once open and the first `{filter}` frame (ampd's greeting) arrived. */
@@ -113,4 +167,25 @@ export async function launchChromium(): Promise<any> {
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
   });
+}
+
+/** An agent of a test keyring: its key file text, its key, and its keyring entry. */
+export interface TestAgent {
+  name: string;
+  keyFile: string;
+  key: SigningKey;
+  entry: Record<string, string>;
+}
+
+/** Makes a key for `name` (kid `<name>-1`) with `newAgentKey`. */
+export async function makeAgent(name: string, alg: "ed25519" | "hmac-sha256" = "ed25519"): Promise<TestAgent> {
+  const m = await newAgentKey({ agent: name, kid: `${name}-1`, alg });
+  return { name, keyFile: m.keyFile, key: (await parseKeyFile(m.keyFile)).key, entry: m.keyringKey };
+}
+
+/** Writes a keyring of `agents` (each with its rules: publish, subscribe, admin) to `path`. */
+export function writeKeyring(path: string, agents: TestAgent[], rules: Record<string, Record<string, unknown>> = {}): void {
+  const out: Record<string, unknown> = {};
+  for (const a of agents) out[a.name] = { keys: [a.entry], ...rules[a.name] };
+  writeFileSync(path, JSON.stringify({ agents: out }, null, 2));
 }

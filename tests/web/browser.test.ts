@@ -63,10 +63,10 @@ describe.skipIf(missing !== undefined)("in headless Chromium", () => {
         sender: "coder",
         receiver: "tester",
         tier: "gold",
-        spec: {
-          preconditions: ["compiled(src)"],
+        spec: { // grades gold (ampd re-grades every spec)
+          preconditions: ["∀f ∈ Src: compiled(src) = ⊤"],
           task: "run the unit tests of parser.ts",
-          postconditions: ["passed(all)"],
+          postconditions: ["∀t ∈ Tests: passed(all) = ⊤"],
           evidence: { prover: "bun-test", method: "test-execution", confidence: 0.9 },
         },
       }),
@@ -120,7 +120,14 @@ describe.skipIf(missing !== undefined)("in headless Chromium", () => {
     const page = await openPage();
     const agents = ["planner", "coder", "tester", "reviewer", "deployer"];
     const tiers = ["platinum", "gold", "silver", "bronze", "reject"] as const;
-    const tasks = ["implement parseConfig ≜ λs.yaml(s)", "run the unit tests of parser.ts", "review PR #142 for races", "deploy build 7f3c2a1 to staging", "summarise failing tests"];
+    // One spec per tier, each grading at least the tier it claims (ampd re-grades every spec).
+    const specs = [
+      { preconditions: ["∀f ∈ Src: compiled(f) = ⊤"], task: "deploy ≜ λb.ship(b) ∘ verify(b)", postconditions: ["∀s ∈ Staging: healthy(s) = ⊤"], evidence: { prover: "lean", method: "formal-verification" as const, confidence: 0.95 } },
+      { preconditions: ["∀f ∈ Src: compiled(f) = ⊤"], task: "implement parseConfig ≜ λs.yaml(s)", postconditions: ["∀t ∈ Tests: passed(t) = ⊤"] },
+      { preconditions: ["∀f ∈ Src: parsed(f)"], task: "review PR #142 for races", postconditions: ["reviewed(pr) = ⊤"] },
+      { preconditions: ["compiled(src)"], task: "run the unit tests of parser.ts", postconditions: ["passed(all)"], evidence: { prover: "bun-test", method: "test-execution" as const, confidence: 0.9 } },
+      { preconditions: [], task: "summarise failing tests", postconditions: [] },
+    ];
     const N = 6000;
     const started = performance.now();
     let last: AISPMessage | undefined;
@@ -136,7 +143,7 @@ describe.skipIf(missing !== undefined)("in headless Chromium", () => {
           type: k % 4 === 3 ? "result" : "task",
           conversationId: conv,
           tier: tiers[k % 5],
-          spec: { preconditions: [], task: tasks[k % 5], postconditions: [] },
+          spec: specs[k % 5],
         });
         last = m;
         batch.push(bus.send(m));
@@ -172,7 +179,7 @@ describe.skipIf(missing !== undefined)("in headless Chromium", () => {
     const sent = await page.evaluate(async (url: string) => {
       const sdk = await import("/ampbus.js" as string);
       const web = await sdk.connect({ url, name: "chromium-agent" });
-      const msg = new sdk.AISPMessageBuilder().setSender("chromium-agent").setReceiver("node-agent").setTask("hello from a browser").setTier("silver").build();
+      const msg = new sdk.AISPMessageBuilder().setSender("chromium-agent").setReceiver("node-agent").setPreconditions(["∀f ∈ Src: parsed(f)"]).setTask("hello from a browser").setPostconditions(["reviewed(pr) = ⊤"]).setTier("silver").build();
       const r = await web.send(msg);
       const pong = await web.ping();
       await web.close();

@@ -58,7 +58,8 @@ describe("ampd --http with --token", () => {
     const gold = await new Watcher(`${ws}/ws/mirror?token=${TOKEN}&tier=gold&stream=inbox.*`).ready();
     expect(gold.frames[0]).toEqual({ filter: { stream: ["inbox.*"], tier: ["gold"] } });
     const bus = await connect({ socket: ampd.socket, token: TOKEN, name: "pub" });
-    const spec = { preconditions: ["p"], task: "review the patch", postconditions: ["q"] };
+    // A spec that grades gold (ampd re-grades every spec: a claim may not be better than the grade).
+    const spec = { preconditions: ["∀f ∈ Src: compiled(f) = ⊤"], task: "review the patch", postconditions: ["∀t ∈ Tests: passed(t) = ⊤"] };
     const m1 = testMessage(1, { spec, tier: "gold", receiver: "reviewer" });
     const m2 = testMessage(2, { spec, tier: "silver" });
     const m3 = testMessage(3, { spec, tier: "gold" });

@@ -7,6 +7,8 @@ import { describe, expect, test } from "bun:test";
 import { encode, sign, generateKeyPair, type AISPMessage } from "../../mod.ts";
 import { Mirror, type MirrorSocket } from "../../sidecar/web/mirror.ts";
 import { FilterError, filterFromQuery, FilterMatcher, parseFilter } from "../../sidecar/web/mirror_filter.ts";
+import { MirrorAuthError, MirrorRevoker, verifyMirrorAuth } from "../../sidecar/web/mirror_auth.ts";
+import { Keyring, newAgentKey, parseKeyFile, proveAuth, toBase64, TrustPolicy } from "../../mod.ts";
 
 /** A socket that takes frames until `capacity` bytes are buffered, then reports back-pressure. */
 class FakeSocket implements MirrorSocket {
@@ -175,5 +177,67 @@ describe("mirror", () => {
     await tick();
     expect(s.frames.length).toBe(0);
     expect(mirror.size).toBe(0);
+  });
+});
+
+describe("mirror auth (with a keyring)", () => {
+  async function ring(admin: boolean, extra: Record<string, unknown> = {}) {
+    const made = await newAgentKey({ agent: "ops", kid: "ops-1", alg: "hmac-sha256" });
+    const { key } = await parseKeyFile(made.keyFile);
+    const policy = (a: boolean, more = {}) => new TrustPolicy({ keyring: Keyring.from({ agents: { ops: { keys: [made.keyringKey], admin: a, ...more } } }) });
+    return { key, policy: policy(admin, extra), policyOf: policy };
+  }
+
+  test("verifyMirrorAuth: the proof of authBytes over the nonce, by an admin", async () => {
+    const { key, policy, policyOf } = await ring(true);
+    const nonce = crypto.getRandomValues(new Uint8Array(32));
+    const proof = toBase64(await proveAuth(key, { agent: "ops", nonce }));
+    const id = verifyMirrorAuth(policy, { nonce, answer: { auth: { agent: "ops", kid: "ops-1", proof } } });
+    expect(id).toMatchObject({ agent: "ops", kid: "ops-1", fingerprint: policy.keyring!.fingerprintOf("ops") });
+    const code = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        return (e as MirrorAuthError).code;
+      }
+      return "ok";
+    };
+    const other = crypto.getRandomValues(new Uint8Array(32));
+    expect(code(() => verifyMirrorAuth(policy, { nonce: other, answer: { auth: { agent: "ops", kid: "ops-1", proof } } }))).toBe("AUTH_FAILED");
+    expect(code(() => verifyMirrorAuth(policyOf(false), { nonce, answer: { auth: { agent: "ops", kid: "ops-1", proof } } }))).toBe("FORBIDDEN");
+    expect(code(() => verifyMirrorAuth(policy, { nonce, answer: { filter: {} } }))).toBe("AUTH_REQUIRED");
+    expect(code(() => verifyMirrorAuth(new TrustPolicy(), { nonce, answer: { auth: { agent: "ops", kid: "ops-1", proof } } }))).toBe("AUTH_FAILED");
+  });
+
+  test("MirrorRevoker: unchanged entries stay, changed or removed ones are revoked; Mirror.beforePublish runs before the fan-out", async () => {
+    const { policy, policyOf } = await ring(true);
+    let current = policy;
+    const revoked: [string, string][] = [];
+    const mirror = new Mirror();
+    const revoker = new MirrorRevoker<string>({ current: () => current, revoke: (w, why) => revoked.push([w, why]), intervalMs: 60_000 });
+    const id = () => ({ agent: "ops", kid: "ops-1", fingerprint: policy.keyring!.fingerprintOf("ops")!, policy });
+    const sockets = { a: new FakeSocket(), b: new FakeSocket() };
+    const watchers = { a: mirror.attach(sockets.a), b: mirror.attach(sockets.b) };
+    revoker.add("a", id());
+    mirror.beforePublish = () => {
+      revoker.check();
+      for (const [w] of revoked) mirror.detach(watchers[w as "a" | "b"]);
+    };
+    expect(revoker.check()).toBe(0);
+    current = policyOf(true); // the same entry, a new policy object (a reload of the same file)
+    expect(revoker.check()).toBe(0);
+    expect(revoker.size).toBe(1);
+    current = policyOf(true, { subscribe: ["tasks.>"] }); // changed
+    publish(mirror, "t", msg(1));
+    await tick();
+    expect(revoked).toEqual([["a", "the keyring entry of agent ops changed; reconnect to authenticate again"]]);
+    expect(sockets.a.frames).toEqual([]); // revoked before the message was fanned out
+    expect(sockets.b.frames.length).toBe(1);
+    expect(revoker.size).toBe(0);
+    revoker.add("b", id());
+    current = new TrustPolicy({ keyring: Keyring.from({ agents: {} }) });
+    expect(revoker.check()).toBe(1);
+    expect(revoked[1]).toEqual(["b", "agent ops is no longer in the keyring; reconnect to authenticate again"]);
+    revoker.stop();
   });
 });
