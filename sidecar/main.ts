@@ -368,7 +368,10 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
       return 1;
     }
     if (!isLoopback(o.http.host)) {
-      log.warn(`--http ${o.http.host} is reachable from other machines: anyone who can connect may watch${o.token ? "" : " and publish (no --token)"}`);
+      const who = trust.authRequired
+        ? "every connection must prove an agent's key (the live view: an admin's)"
+        : `anyone who can connect may watch${o.token ? "" : " and publish (no --token)"}`;
+      log.warn(`--http ${o.http.host} is reachable from other machines: ${who}`);
     }
     log.info(`live view at ${http.url}/`);
     console.log(`ampd http ${http.url}`);
