@@ -32,6 +32,7 @@ import {
 
 import { Subscription } from "./subscription.ts";
 import { GROUP_OPS } from "./group_ops.ts";
+import { DLQ_OPS } from "./dlq_ops.ts";
 import { admitAdd, auth, newNonce } from "./trust.ts";
 
 
@@ -221,4 +222,5 @@ export const OPS: Record<string, (s: OpContext, req: Request) => unknown> = {
   streams,
   ping,
   ...GROUP_OPS,
+  ...DLQ_OPS,
 };

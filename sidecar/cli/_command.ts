@@ -5,12 +5,15 @@
  *
  * @module
  */
+import { readFileSync, statSync } from "node:fs";
 import { type AmpClient } from "../../sdk/client/client.ts";
 import { inboxOf } from "../../sdk/client/types.ts";
 import { connect } from "../../sdk/client/connect.ts";
 import { AmpbusError, formatPath, ValidationError } from "../../sdk/errors.ts";
 import { BusError } from "../../sdk/errors.ts";
 import type { SocketPort } from "../../sdk/client/socket_port.ts";
+import type { SigningKey } from "../../sdk/codec/sign.ts";
+import { parseKeyFile } from "../../sdk/trust/auth.ts";
 import { type FlagSpec, parseArgs, type ParsedArgs, UsageError } from "./args.ts";
 
 /** A subcommand of the ampd binary. */
@@ -34,6 +37,8 @@ export class CommandError extends Error {
 export const CONNECT_FLAGS: Record<string, FlagSpec> = {
   socket: {},
   token: {},
+  agent: {},
+  key: {},
   json: { boolean: true },
   help: { boolean: true, short: "h" },
 };
@@ -41,27 +46,121 @@ export const CONNECT_FLAGS: Record<string, FlagSpec> = {
 /** The connection flags' help lines. */
 export const CONNECT_HELP = `  --socket PATH      ampd's socket. Default: $AMPD_SOCKET, else ./ampd.sock
   --token TOKEN      Token, when ampd requires one. Default: $AMPD_TOKEN
+  --key FILE         The agent's key file (from 'ampd keygen'): proves who this
+                     command is to an ampd with --keyring, and signs what it
+                     publishes. Default: $AMPD_KEY
+  --agent NAME       The agent to connect as. Default: the key file's agent,
+                     else $AMPD_AGENT
   --json             Machine-readable output: one JSON value per line
   -h, --help         Show this help`;
 
 /** The exit codes' help lines. */
-export const EXIT_HELP = "Exit codes: 0 ok, 1 runtime failure (ampd unreachable, request refused), 2 bad usage.";
+export const EXIT_HELP = "Exit codes: 0 ok, 1 runtime failure (ampd unreachable, request refused), 2 bad usage\n(also a bad --key file, or no --key for an ampd with --keyring).";
 
 /** An open connection: the agent client and its protocol port (for ops the client has no call for). */
 export interface Bus {
   client: AmpClient;
   port: SocketPort;
   socket: string;
+  /** The agent this command connected as (--agent, the key file's, $AMPD_AGENT), if any. */
+  agent?: string;
 }
 
-/** Connects to ampd without reconnecting (a command should fail fast). */
+/** Who a command is: `--agent` / `--key` (or $AMPD_AGENT / $AMPD_KEY), read and checked. */
+export interface Identity {
+  /** The agent's name: `--agent`, else the key file's agent, else $AMPD_AGENT. */
+  agent?: string;
+  /** The key from the key file. */
+  key?: SigningKey;
+  /** Where the key came from, for messages: `--key FILE` or `$AMPD_KEY FILE`. */
+  keyFrom?: string;
+  /** The agent the key file names. */
+  fileAgent?: string;
+}
+
+/** An agent name as the keyring allows it (sdk/trust/keyring.ts). */
+const AGENT_NAME = /^[^\s\x00-\x1f\x7f]{1,128}$/;
+
+const identities = new WeakMap<ParsedArgs, Promise<Identity>>();
+
+/**
+ * The identity the command's flags (or environment) name, read once per
+ * command line. A key file that is missing, unreadable or not a key file,
+ * and a bad agent name, are usage errors (exit 2) naming the file and field.
+ */
+export function identityOf(args: ParsedArgs): Promise<Identity> {
+  let id = identities.get(args);
+  if (id === undefined) {
+    id = loadIdentity(args);
+    identities.set(args, id);
+  }
+  return id;
+}
+
+async function loadIdentity(args: ParsedArgs): Promise<Identity> {
+  const flagAgent = args.flags.get("agent") as string | undefined;
+  const flagKey = args.flags.get("key") as string | undefined;
+  const envAgent = process.env.AMPD_AGENT || undefined;
+  const file = flagKey ?? (process.env.AMPD_KEY || undefined);
+  if (flagAgent !== undefined && !AGENT_NAME.test(flagAgent)) {
+    throw new UsageError(`--agent must be 1 to 128 characters without white space or control characters (was ${JSON.stringify(flagAgent)})`);
+  }
+  if (file === undefined) {
+    const agent = flagAgent ?? envAgent;
+    if (agent !== undefined && !AGENT_NAME.test(agent)) throw new UsageError(`$AMPD_AGENT must be 1 to 128 characters without white space (was ${JSON.stringify(agent)})`);
+    return { agent };
+  }
+  const keyFrom = `${flagKey !== undefined ? "--key" : "$AMPD_KEY"} ${file}`;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === "ENOENT" ? "no such file" : err.code === "EACCES" ? "permission denied" : err.code === "EISDIR" ? "a directory, not a key file" : err.message;
+    throw new UsageError(`${keyFrom}: cannot read the key file: ${why}`);
+  }
+  let parsed;
+  try {
+    parsed = await parseKeyFile(text);
+  } catch (e) {
+    const why = ((e as Error).message ?? String(e)).replace(/^key file: /, "");
+    throw new UsageError(`${keyFrom}: not a usable key file: ${why} (a key file is what 'ampd keygen' writes: {"agent", "kid", "alg", "privateKey" or "secret"})`);
+  }
+  warnIfShared(file, keyFrom);
+  return { agent: flagAgent ?? parsed.agent, key: parsed.key, keyFrom, fileAgent: parsed.agent };
+}
+
+/** A key file others can read is a leaked key: say so (the command goes on). */
+function warnIfShared(file: string, keyFrom: string): void {
+  if (process.platform === "win32") return;
+  try {
+    const mode = statSync(file).mode & 0o777;
+    if ((mode & 0o077) !== 0) console.error(`ampd: warning: ${keyFrom} can be read by others (mode ${mode.toString(8)}); chmod 600 it`);
+  } catch {
+    // read a moment ago: nothing to say
+  }
+}
+
+/** Connects to ampd without reconnecting (a command should fail fast), as the agent of --agent / --key. */
 export async function openBus(args: ParsedArgs, name: string): Promise<Bus> {
   const socket = (args.flags.get("socket") as string | undefined) ?? process.env.AMPD_SOCKET ?? "./ampd.sock";
   const token = (args.flags.get("token") as string | undefined) ?? (process.env.AMPD_TOKEN || undefined);
+  const { agent, key, keyFrom, fileAgent } = await identityOf(args);
   try {
-    const client = await connect({ socket, name, token, reconnect: false });
-    return { client, port: client.port as SocketPort, socket };
+    const client = await connect({ socket, name, token, agent, key, reconnect: false });
+    return { client, port: client.port as SocketPort, socket, agent };
   } catch (e) {
+    const code = e instanceof AmpbusError ? e.code : undefined;
+    if (key === undefined && (code === "AUTH_REQUIRED" || (code === "AUTH_FAILED" && /keyring/.test((e as Error).message)))) {
+      throw new UsageError(
+        `ampd at ${socket} has a keyring: pass --agent NAME --key FILE (or set $AMPD_AGENT and $AMPD_KEY) to connect as an agent of it; 'ampd keygen' makes a key`,
+      );
+    }
+    if (code === "AUTH_FAILED" && key !== undefined) {
+      const hint = fileAgent !== undefined && fileAgent !== agent ? ` (the key file is ${fileAgent}'s, not ${agent}'s: drop --agent?)` : "";
+      throw new CommandError(`ampd at ${socket} refused agent ${agent} with key ${key.kid} (${keyFrom}): AUTH_FAILED: ${(e as Error).message}${hint}`, { cause: e });
+    }
+    if (code === "AUTH_FAILED") throw new CommandError(`ampd at ${socket} refused the connection: AUTH_FAILED: ${(e as Error).message}`, { cause: e });
     throw new CommandError(`cannot reach ampd at ${socket}: ${(e as Error).message}`, { cause: e });
   }
 }

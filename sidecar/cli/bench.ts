@@ -41,8 +41,11 @@ Examples:
   ampd bench
   ampd bench --messages 100000 --size 1KiB --publishers 8
   ampd bench --json --messages 1000
+  ampd bench --key ops.key --stream bench.ops # with --keyring: an agent that may publish to
+                                              # and read the stream, and trim it (admin), or --keep
 
-${EXIT_HELP} Not every message delivered within --timeout is exit 1.`;
+${EXIT_HELP}
+Not every message delivered within --timeout is exit 1.`;
 
 const FLAGS = {
   messages: {},
@@ -101,10 +104,11 @@ async function bench(argv: readonly string[]): Promise<number> {
 
     let next = 0;
     let published = 0;
+    const sender = main.agent ?? "ampd-bench"; // with --keyring, ampd takes only the agent's own messages
     const started = performance.now();
     const worker = async (client: AmpClient) => {
       for (let n = next++; n < total; n = next++) {
-        const msg = createMessage({ type: "bench", sender: "ampd-bench", receiver: "bench", payload: { n, pad } });
+        const msg = createMessage({ type: "bench", sender, receiver: "bench", payload: { n, pad } });
         const t = performance.now();
         sentAt[n] = t;
         await client.streamAdd(stream, msg);

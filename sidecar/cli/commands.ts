@@ -8,12 +8,13 @@ import type { Command } from "./_command.ts";
 import { benchCommand } from "./bench.ts";
 import { dlqCommand } from "./dlq.ts";
 import { groupsCommand, pendingCommand } from "./groups.ts";
+import { keygenCommand } from "./keygen.ts";
 import { pubCommand } from "./pub.ts";
 import { statsCommand } from "./stats.ts";
 import { tailCommand } from "./tail.ts";
 
 /** Every command, in the order `ampd --help` lists them. */
-export const COMMANDS: readonly Command[] = [pubCommand, tailCommand, statsCommand, groupsCommand, pendingCommand, dlqCommand, benchCommand];
+export const COMMANDS: readonly Command[] = [pubCommand, tailCommand, statsCommand, groupsCommand, pendingCommand, dlqCommand, keygenCommand, benchCommand];
 
 /** The command named `name`, if any. */
 export function findCommand(name: string): Command | undefined {

@@ -5,11 +5,12 @@
  * @module
  */
 import type { Delivery } from "../../sdk/client/types.ts";
+import { BusError } from "../../sdk/errors.ts";
 import { decode } from "../../sdk/codec/codec.ts";
 import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 import { serialize } from "../../sdk/codec/json.ts";
 import { parseCount } from "./args.ts";
-import { type Command, CONNECT_HELP, EXIT_HELP, needPositional, noMorePositional, openBus, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
+import { type Bus, type Command, CommandError, CONNECT_HELP, EXIT_HELP, needPositional, noMorePositional, openBus, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
 import { table } from "./stats.ts";
 
 const HELP = `ampd dlq: dead letters of a stream, and replaying them
@@ -20,16 +21,22 @@ Usage:
 
 An entry a consumer group delivered more than --max-deliveries times moves to
 the stream <STREAM>.dlq as a message of type dead-letter (docs/protocol.md).
-"dlq" lists them; "dlq replay" adds each one's original message to the stream
-it came from again, under the opId replay:<dead-letter entry id>:<opId>, so
-replaying the same dead letter twice stores it once. A signed message is
-replayed with its original bytes (a new opId would break the signature), so
-within the dedupe window it reports duplicate. Dead letters stay in the .dlq
-stream either way.
+"dlq" lists them; "dlq replay" has ampd (the op dlq.replay) add each one's
+original message to the stream it came from again, under the opId
+replay:<dead-letter entry id>:<opId>, so replaying the same dead letter twice
+stores it once. A signed message is replayed with its original bytes (a new
+opId would break the signature), so within the dedupe window it reports
+duplicate. Dead letters stay in the .dlq stream either way.
+
+ampd replays on behalf of the original senders: with --keyring, replay needs
+an admin agent's key ("admin": true; others get FORBIDDEN), and each message is
+still held to its signature, tier and the stream's requirements. Every dead
+letter is checked before any is added: a refusal replays nothing.
 
 Flags:
-  --count N          Most dead letters listed or replayed. Default: 100
-  --id ID[,ID...]    replay: the dead letters' entry ids in <STREAM>.dlq
+  --count N          Most dead letters listed, or replayed with --all. Default: 100
+  --id ID[,ID...]    replay: the dead letters' entry ids in <STREAM>.dlq (all of
+                     them are replayed; an id that is not there is exit 2)
   --all              replay: every dead letter (up to --count)
 ${CONNECT_HELP}
 
@@ -43,6 +50,7 @@ Examples:
   ampd dlq tasks --json --count 10
   ampd dlq replay tasks --id 1706745600000-0
   ampd dlq replay tasks --all
+  ampd dlq replay tasks --all --key ops.key   # an ampd with --keyring: an admin
 
 ${EXIT_HELP}`;
 
@@ -74,6 +82,31 @@ function deadLetter(d: Delivery): DeadLetter | undefined {
   };
 }
 
+/** One dead letter put back by `dlq.replay`. */
+interface Replayed {
+  dlqEntryId: string;
+  stream: string;
+  entryId: string;
+  duplicate: boolean;
+}
+
+/** Has ampd replay dead letters of `stream` (op `dlq.replay`); a named dead letter that is not there is a usage error. */
+async function replayOn(bus: Bus, o: { stream: string; ids?: string[]; count: number }): Promise<Replayed[]> {
+  const req: Record<string, unknown> = { stream: o.stream };
+  if (o.ids !== undefined) req.ids = o.ids;
+  else Object.assign(req, { all: true, count: o.count });
+  try {
+    const r = await bus.port.request("dlq.replay", req);
+    return r.replayed as Replayed[];
+  } catch (e) {
+    if (e instanceof BusError && e.code === "BAD_ARGUMENT" && e.details?.field === "ids") throw new UsageError(e.message);
+    if (e instanceof BusError && e.code === "UNKNOWN_OP") {
+      throw new CommandError(`the ampd at ${bus.socket} has no dlq.replay op: it is older than this command; upgrade it`, { cause: e });
+    }
+    throw e;
+  }
+}
+
 async function dlq(argv: readonly string[]): Promise<number> {
   const replay = argv[0] === "replay";
   const args = parseCommand(replay ? argv.slice(1) : argv, { count: {}, id: {}, all: { boolean: true } });
@@ -84,36 +117,30 @@ async function dlq(argv: readonly string[]): Promise<number> {
   const ids = idText === undefined ? undefined : new Set(idText.split(",").map((s) => s.trim()).filter((s) => s !== ""));
   if (!replay && (ids !== undefined || args.flags.has("all"))) throw new UsageError("--id and --all are for 'ampd dlq replay'");
   if (replay && (ids === undefined) === !args.flags.has("all")) throw new UsageError("dlq replay needs either --id ID[,ID...] or --all");
+  if (replay && ids !== undefined && args.flags.has("count")) throw new UsageError("--count goes with --all (every --id named is replayed)");
   const json = args.flags.has("json");
   const bus = await openBus(args, "ampd-dlq");
   try {
-    const all = await bus.client.streamRead({ [`${stream}.dlq`]: "0" }, { count: ids ? 10_000 : count });
-    const letters = all.map(deadLetter).filter((x): x is DeadLetter => x !== undefined && (ids === undefined || ids.has(x.dlqEntryId)));
-    if (!replay) {
-      if (json) {
-        for (const l of letters) {
-          const { bytes: _b, message, ...rest } = l;
-          await writeLine(JSON.stringify({ ...rest, message: JSON.parse(serialize(message)) }));
-        }
-      } else if (letters.length === 0) await writeLine(`${stream}.dlq: no dead letters`);
-      else {
-        const rows = [["DLQ ENTRY", "SOURCE ENTRY", "GROUP", "CONSUMER", "DELIVERIES", "TYPE", "SENDER", "REASON"]];
-        for (const l of letters) rows.push([l.dlqEntryId, l.entryId, l.group, l.consumer, String(l.deliveries), l.message.type, l.message.sender, l.reason]);
-        for (const line of table(rows)) await writeLine(line);
+    if (replay) {
+      for (const r of await replayOn(bus, { stream, ids: ids && [...ids], count })) {
+        await writeLine(json
+          ? JSON.stringify({ dlqEntryId: r.dlqEntryId, stream: r.stream, entryId: r.entryId, duplicate: r.duplicate })
+          : `${r.dlqEntryId} -> ${r.stream} ${r.entryId}${r.duplicate ? " duplicate" : ""}`);
       }
       return 0;
     }
-    if (ids !== undefined) {
-      const missing = [...ids].filter((id) => !letters.some((l) => l.dlqEntryId === id));
-      if (missing.length > 0) throw new UsageError(`no dead letter ${missing.join(", ")} in ${stream}.dlq`);
-    }
-    for (const l of letters.slice(0, count)) {
-      const r = l.message.sig !== undefined
-        ? await bus.port.add(l.stream, l.bytes)
-        : await bus.client.streamAdd(l.stream, { ...l.message, opId: `replay:${l.dlqEntryId}:${l.message.opId}`.slice(0, 128) });
-      await writeLine(json
-        ? JSON.stringify({ dlqEntryId: l.dlqEntryId, stream: l.stream, entryId: r.entryId, duplicate: r.duplicate })
-        : `${l.dlqEntryId} -> ${l.stream} ${r.entryId}${r.duplicate ? " duplicate" : ""}`);
+    const all = await bus.client.streamRead({ [`${stream}.dlq`]: "0" }, { count });
+    const letters = all.map(deadLetter).filter((x): x is DeadLetter => x !== undefined);
+    if (json) {
+      for (const l of letters) {
+        const { bytes: _b, message, ...rest } = l;
+        await writeLine(JSON.stringify({ ...rest, message: JSON.parse(serialize(message)) }));
+      }
+    } else if (letters.length === 0) await writeLine(`${stream}.dlq: no dead letters`);
+    else {
+      const rows = [["DLQ ENTRY", "SOURCE ENTRY", "GROUP", "CONSUMER", "DELIVERIES", "TYPE", "SENDER", "REASON"]];
+      for (const l of letters) rows.push([l.dlqEntryId, l.entryId, l.group, l.consumer, String(l.deliveries), l.message.type, l.message.sender, l.reason]);
+      for (const line of table(rows)) await writeLine(line);
     }
     return 0;
   } finally {

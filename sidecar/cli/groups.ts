@@ -23,6 +23,7 @@ ${CONNECT_HELP}
 Examples:
   ampd groups inbox.coder
   ampd groups tasks --json
+  ampd groups tasks --key ops.key             # an ampd with --keyring: as ops
 
 ${EXIT_HELP}`;
 
@@ -89,6 +90,7 @@ ${CONNECT_HELP}
 Examples:
   ampd pending inbox.coder coder
   ampd pending tasks workers --consumer w1 --json
+  AMPD_KEY=ops.key ampd pending tasks workers  # the key from the environment
 
 ${EXIT_HELP}`;
 

@@ -9,7 +9,7 @@ import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 import { deserialize } from "../../sdk/codec/json.ts";
 import { uuidv7 } from "../../sdk/envelope/id.ts";
 import { parseDuration } from "./args.ts";
-import { type Command, CONNECT_HELP, describeError, EXIT_HELP, inboxOf, noMorePositional, openBus, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
+import { type Command, CONNECT_HELP, describeError, EXIT_HELP, identityOf, inboxOf, noMorePositional, openBus, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
 
 const HELP = `ampd pub: publish messages
 
@@ -22,12 +22,21 @@ their JSON form (docs/protocol.md, "JSON form"), one a line, from stdin; v, id,
 opId and timestamp are filled in when missing. STREAM defaults to the
 receiver's inbox: inbox.<receiver>, or broadcast.
 
+As an agent (--agent / --key), the sender defaults to the agent (a JSON line
+without "sender" gets it too), and with --key every message that has no sig
+is signed with the key before it is sent. An ampd with --keyring takes only
+messages whose sender is the connection's agent (FORBIDDEN otherwise).
+
 Flags:
   --type TYPE            Message type, such as task or obs.tick
-  --sender NAME          Sending agent. Default: ampd-cli
+  --sender NAME          Sending agent. Default: the --agent, else ampd-cli
   --receiver NAME        Receiving agent, or broadcast
   --payload JSON         Payload, as JSON (bytes as {"$bin": "<base64>"})
-  --tier TIER            platinum, gold, silver, bronze or reject
+  --spec JSON            Task spec {"preconditions", "task", "postconditions",
+                         "evidence"?} (docs/grading.md): ampd grades it, and a
+                         --tier may not be better than the grade
+  --tier TIER            platinum, gold, silver, bronze or reject (without
+                         --spec only reject: a message without a spec grades reject)
   --conversation-id ID   Thread of related messages
   --reply-to ID          Id of the message this answers
   --op-id ID             Idempotency key. Default: the message id
@@ -41,16 +50,21 @@ opId was already stored); with --json {"stream","entryId","duplicate","id"}.
 Examples:
   ampd pub --type task --sender planner --receiver coder --payload '{"file":"a.ts"}'
   ampd pub events --type obs.tick --receiver broadcast --json
+  ampd pub --type task --receiver coder --tier gold \\
+    --spec '{"preconditions":["∀f ∈ F: compiles(f)"],"task":"test F","postconditions":["∀t ∈ T: passes(t)"]}'
   printf '%s\\n' '{"type":"t","sender":"a","receiver":"b"}' | ampd pub
+  ampd pub --key planner.key --type note --receiver coder   # signed, from planner
+  AMPD_KEY=planner.key ampd pub < messages.jsonl
 
-${EXIT_HELP} A message ampd refuses is exit 1; with stdin, the other lines
-are still published.`;
+${EXIT_HELP}
+A message ampd refuses is exit 1; with stdin, the other lines are still published.`;
 
 const FLAGS = {
   type: {},
   sender: {},
   receiver: {},
   payload: {},
+  spec: {},
   tier: {},
   "conversation-id": {},
   "reply-to": {},
@@ -67,12 +81,12 @@ function parseJson(flag: string, text: string): unknown {
   }
 }
 
-function fromFlags(get: (k: string) => string | undefined): AISPMessage {
+function fromFlags(get: (k: string) => string | undefined, agent: string | undefined): AISPMessage {
   const receiver = get("receiver");
   if (receiver === undefined) throw new UsageError("--receiver is required with --type");
   const fields: Record<string, unknown> = {
     type: get("type"),
-    sender: get("sender") ?? "ampd-cli",
+    sender: get("sender") ?? agent ?? "ampd-cli",
     receiver,
     tier: get("tier"),
     conversationId: get("conversation-id"),
@@ -81,6 +95,8 @@ function fromFlags(get: (k: string) => string | undefined): AISPMessage {
   };
   const payload = get("payload");
   if (payload !== undefined) fields.payload = fromJsonPayload(parseJson("payload", payload));
+  const spec = get("spec");
+  if (spec !== undefined) fields.spec = parseJson("spec", spec);
   const expires = get("expires-in");
   if (expires !== undefined) fields.expiresAt = Date.now() + parseDuration("expires-in", { text: expires, min: 1, max: 365 * 86_400_000 });
   try {
@@ -96,8 +112,8 @@ function fromJsonPayload(v: unknown): unknown {
   return m.payload;
 }
 
-/** A message from one JSON line, with v, id, opId and timestamp filled in when missing. */
-export function messageFromJsonLine(line: string): AISPMessage {
+/** A message from one JSON line, with v, id, opId and timestamp (and sender, when `sender` is given) filled in when missing. */
+export function messageFromJsonLine(line: string, sender?: string): AISPMessage {
   let obj: unknown;
   try {
     obj = JSON.parse(line);
@@ -110,6 +126,7 @@ export function messageFromJsonLine(line: string): AISPMessage {
   m.id ??= uuidv7();
   m.opId ??= m.id;
   m.timestamp ??= Date.now();
+  if (sender !== undefined) m.sender ??= sender;
   return deserialize(JSON.stringify(m));
 }
 
@@ -135,7 +152,8 @@ async function pub(argv: readonly string[]): Promise<number> {
   const maxLenText = get("max-len");
   if (maxLenText !== undefined && !/^[1-9]\d*$/.test(maxLenText)) throw new UsageError(`--max-len must be a positive whole number (was ${JSON.stringify(maxLenText)})`);
   const maxLen = maxLenText === undefined ? undefined : Number(maxLenText);
-  const single = get("type") !== undefined ? fromFlags(get) : undefined;
+  const { agent } = await identityOf(args); // a bad --key is a usage error before anything is built
+  const single = get("type") !== undefined ? fromFlags(get, agent) : undefined;
   if (single === undefined) {
     for (const k of Object.keys(FLAGS)) {
       if (k !== "max-len" && args.flags.has(k)) throw new UsageError(`--${k} needs --type (without --type, messages come from stdin)`);
@@ -159,7 +177,7 @@ async function pub(argv: readonly string[]): Promise<number> {
       n++;
       if (line.trim() === "") continue;
       try {
-        await publish(messageFromJsonLine(line));
+        await publish(messageFromJsonLine(line, agent));
       } catch (e) {
         failed++;
         console.error(`ampd pub: line ${n}: ${describeError(e)}`);

@@ -37,6 +37,7 @@ Examples:
   ampd stats
   ampd stats --json --interval 0
   ampd stats --stream tasks
+  ampd stats --agent ops --key ops.key        # with --keyring, an agent sees the streams it may use
 
 ${EXIT_HELP}`;
 

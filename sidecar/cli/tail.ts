@@ -36,6 +36,7 @@ Examples:
   ampd tail inbox.coder
   ampd tail tasks results --from 0 --type 'task.*' --json
   ampd tail broadcast --sender planner --count 10
+  ampd tail inbox.planner --key planner.key   # an ampd with --keyring: as planner
 
 ${EXIT_HELP}`;
 

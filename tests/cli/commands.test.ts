@@ -1,5 +1,5 @@
 /**
- * The commands of the compiled binary (`ampd pub|tail|stats|groups|pending|dlq|bench`)
+ * The commands of the compiled binary (`ampd pub|tail|stats|groups|pending|dlq|keygen|bench`)
  * against a running ampd: help, exit codes, and stable --json output.
  */
 import { join } from "node:path";
@@ -10,7 +10,9 @@ import { connect } from "../../sdk/client/connect.ts";
 import { createMessage } from "../../sdk/envelope/builder.ts";
 import type { AmpClient } from "../../sdk/client/client.ts";
 
-const COMMANDS = ["pub", "tail", "stats", "groups", "pending", "dlq", "bench"];
+const COMMANDS = ["pub", "tail", "stats", "groups", "pending", "dlq", "keygen", "bench"];
+/** A spec that grades gold (docs/grading.md): a message may claim gold or any lower tier with it. */
+const GOLD_SPEC = { preconditions: ["∀f ∈ F: compiles(f)"], task: "test F", postconditions: ["∀t ∈ T: passes(t)"] };
 
 /** Runs `ampd <args>` with stdin; resolves with code and output. */
 async function run(args: string[], options: { socket?: string; input?: string; timeoutMs?: number } = {}) {
@@ -58,6 +60,7 @@ describe("ampd commands: usage", () => {
       [["pub", "--type", "t"], "--receiver is required"],
       [["pub", "--type", "t", "--receiver", "r", "--payload", "{"], "--payload is not valid JSON"],
       [["pub", "--type", "t", "--receiver", "r", "--tier", "tin"], "tier"],
+      [["pub", "--type", "t", "--receiver", "r", "--spec", "{"], "--spec is not valid JSON"],
       [["pending", "s"], "missing GROUP"],
       [["dlq", "replay", "s"], "needs either --id"],
       [["bench", "--messages", "0"], "--messages must be from 1"],
@@ -90,7 +93,7 @@ describe("ampd commands against a running ampd", () => {
   }, 30_000);
 
   test("pub from flags, then tail --json shows it (stable shape)", async () => {
-    const p = await run(["pub", "--type", "task", "--sender", "planner", "--receiver", "coder", "--payload", '{"file":"a.ts","raw":{"$bin":"AAE="}}', "--tier", "gold", "--conversation-id", "c-1", "--json"], { socket: ampd.socket });
+    const p = await run(["pub", "--type", "task", "--sender", "planner", "--receiver", "coder", "--payload", '{"file":"a.ts","raw":{"$bin":"AAE="}}', "--spec", JSON.stringify(GOLD_SPEC), "--tier", "gold", "--conversation-id", "c-1", "--json"], { socket: ampd.socket });
     expect(p.stderr).toBe("");
     expect(p.code).toBe(0);
     const pub = JSON.parse(p.lines[0]);
@@ -101,7 +104,7 @@ describe("ampd commands against a running ampd", () => {
     const line = JSON.parse(t.lines[0]);
     expect(Object.keys(line)).toEqual(["stream", "entryId", "message"]);
     expect(line.entryId).toBe(pub.entryId);
-    expect(line.message).toMatchObject({ v: 1, id: pub.id, type: "task", sender: "planner", receiver: "coder", tier: "gold", conversationId: "c-1", payload: { file: "a.ts", raw: { $bin: "AAE=" } } });
+    expect(line.message).toMatchObject({ v: 1, id: pub.id, type: "task", sender: "planner", receiver: "coder", tier: "gold", spec: GOLD_SPEC, conversationId: "c-1", payload: { file: "a.ts", raw: { $bin: "AAE=" } } });
     const pretty = await run(["tail", "inbox.coder", "--from", "0", "--count", "1"], { socket: ampd.socket });
     expect(pretty.lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} inbox\.coder \d+-\d+ task planner -> coder \[gold\] \{"file":"a\.ts","raw":"<2 bytes>"\}$/);
   }, 30_000);
@@ -128,7 +131,7 @@ describe("ampd commands against a running ampd", () => {
     const tail = run(["tail", "filtered", "--type", "job.*", "--sender", "s1", "--tier", "gold", "--count", "2", "--json"], { socket: ampd.socket });
     // The tail subscribes at the end: wait until ampd counts its subscription.
     while (((await bus.info()).subscriptions as number) < 1) await new Promise((r) => setTimeout(r, 20));
-    const spec = { preconditions: [], task: "x", postconditions: [] };
+    const spec = GOLD_SPEC;
     const add = (type: string, sender: string, tier: "gold" | "silver") => bus.streamAdd("filtered", createMessage({ type, sender, receiver: "w", spec, tier }));
     const a = await add("job.a", "s1", "gold");
     await add("job.b", "s2", "gold");
