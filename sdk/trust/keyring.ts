@@ -225,6 +225,7 @@ function checkAgent(name: string, a: unknown, ctx: { bad: Bad; kids: Map<string,
   const { bad, kids } = ctx;
   const at = ["agents", name];
   if (!NAME.test(name)) bad(at, "an agent name is 1 to 128 characters without white space or control characters");
+  if (name === "ampd") bad(at, "ampd is the sender of the dead letters ampd writes; give the agent another name");
   if (!isMap(a)) {
     bad(at, "must be an object with keys (and publish, subscribe, admin)");
     return undefined;

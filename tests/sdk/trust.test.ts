@@ -362,3 +362,8 @@ test("the hello + auth hex in docs/protocol.md holds: the proof is the HMAC of t
   const mac = new Uint8Array(await crypto.subtle.sign({ name: "HMAC" }, key.key, auth as BufferSource));
   expect(req.proof).toEqual(mac);
 });
+
+test("the agent name ampd is reserved: it is the sender of the dead letters ampd writes", async () => {
+  const k = await newAgentKey({ agent: "ampd", kid: "a1" });
+  expect(() => Keyring.from({ agents: { ampd: { keys: [k.keyringKey], admin: true } } })).toThrow(/ampd is the sender of the dead letters/);
+});
