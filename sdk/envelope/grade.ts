@@ -81,10 +81,48 @@ export const METHOD_WEIGHTS: Record<ProofMethod, number> = {
  */
 export const AISP_SYMBOLS = "∀∃∄λ≜≔⇒→←↔⇔∧∨¬⊕∈∉⊆⊂⊇⊃∪∩∅⊤⊥≡≢≠≤≥≈∘⊢⊨↦×∑∏∫ℕℤℚℝℂ𝔹∞◊□";
 
-const SYMBOL_SET = new Set(Array.from(AISP_SYMBOLS));
-const SYMBOL_CLASS = Array.from(AISP_SYMBOLS).join("");
-// A token is one AISP symbol, or a run of characters that are neither white space nor symbols.
-const TOKEN = new RegExp(`[${SYMBOL_CLASS}]|[^\\s${SYMBOL_CLASS}]+`, "gu");
+// A token is one AISP symbol, or a run of characters that are neither white space nor
+// symbols (as the regex /[symbols]|[^\s symbols]+/gu would cut them). ampd grades every
+// spec it stores, so tokens are counted with a scan over char codes, not a regex.
+const SYMBOL_CODES = new Uint8Array(0x10000);
+const ASTRAL_SYMBOLS = new Set<number>();
+for (const ch of AISP_SYMBOLS) {
+  const cp = ch.codePointAt(0)!;
+  if (cp > 0xffff) ASTRAL_SYMBOLS.add(cp);
+  else SYMBOL_CODES[cp] = 1;
+}
+
+/** White space as the regex class `\s` has it. */
+function isSpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
+    c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/** Adds the tokens of `s`, and how many of them are AISP symbols, to `count`. */
+function countTokens(s: string, count: { tokens: number; symbols: number }): void {
+  let inRun = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let symbol = SYMBOL_CODES[c] === 1;
+    if (!symbol && c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        symbol = ASTRAL_SYMBOLS.has(((c - 0xd800) << 10) + (d - 0xdc00) + 0x10000);
+        if (symbol) i++;
+      }
+    }
+    if (symbol) {
+      count.tokens++;
+      count.symbols++;
+      inRun = false;
+    } else if (isSpace(c)) inRun = false;
+    else if (!inRun) {
+      count.tokens++;
+      inRun = true;
+    }
+  }
+}
 // A quantifier, its bound variables, and what follows them.
 const QUANTIFIER = /(∀|∃!?|∄)\s*([\p{L}_][\p{L}\p{N}_']*(?:\s*,\s*[\p{L}_][\p{L}\p{N}_']*)*)\s*(∈|⊆|:)?/gu;
 
@@ -158,6 +196,7 @@ export function tierOf(score: number): QualityTier {
  * (`∈`, `⊆` or `:`), 0.5 if at least one does not, 0 if it has no quantifier.
  */
 function conditionPrecision(condition: string): number {
+  if (!/[∀∃∄]/.test(condition)) return 0;
   let quantifiers = 0;
   let bounded = 0;
   for (const m of condition.matchAll(QUANTIFIER)) {
@@ -186,15 +225,11 @@ const round4 = (x: number) => Math.round(x * 10000) / 10000;
  * ```
  */
 export function grade(spec: TaskSpec): Grade {
-  const statements = [...spec.preconditions, spec.task, ...spec.postconditions];
-  let tokens = 0;
-  let symbols = 0;
-  for (const s of statements) {
-    for (const m of s.matchAll(TOKEN)) {
-      tokens++;
-      if (SYMBOL_SET.has(m[0])) symbols++;
-    }
-  }
+  const count = { tokens: 0, symbols: 0 };
+  for (const s of spec.preconditions) countTokens(s, count);
+  countTokens(spec.task, count);
+  for (const s of spec.postconditions) countTokens(s, count);
+  const { tokens, symbols } = count;
   const symbolDensity = tokens === 0 ? 0 : Math.min(1, symbols / tokens / SYMBOL_DENSITY_SATURATION);
 
   const conditions = [...spec.preconditions, ...spec.postconditions];

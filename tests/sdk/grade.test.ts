@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { GRADE_WEIGHTS, grade, TIER_THRESHOLDS, tierOf } from "../../mod.ts";
+import { AISP_SYMBOLS, GRADE_WEIGHTS, grade, TIER_THRESHOLDS, tierOf } from "../../mod.ts";
 import { seedMessage } from "./_fixtures.ts";
 
 // Formula (sdk/envelope/grade.ts): score = 0.30·density + 0.25·precision + 0.25·completeness + 0.20·evidence
@@ -134,4 +134,26 @@ describe("tierOf", () => {
     ];
     for (const [score, tier] of cases) expect(`${score} ${tierOf(score)}`).toBe(`${score} ${tier}`);
   });
+});
+
+test("token counts match the regex definition (one symbol, or a run of neither white space nor symbols) on random text", () => {
+  const symbols = Array.from(AISP_SYMBOLS);
+  const klass = symbols.join("");
+  const TOKEN = new RegExp(`[${klass}]|[^\\s${klass}]+`, "gu");
+  const pieces = [...symbols, " ", "\t", "\n", "\u00a0", "\u2003", "\u3000", "\ufeff", "a", "Z", "9", "(", "_", "é", "λx", "\ud835", "\udd39", "😀", "𝔸", "≜≜"];
+  let seed = 12345;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  for (let round = 0; round < 2000; round++) {
+    let s = "";
+    const len = rand(30);
+    for (let i = 0; i < len; i++) s += pieces[rand(pieces.length)];
+    let tokens = 0;
+    let syms = 0;
+    for (const m of s.matchAll(TOKEN)) {
+      tokens++;
+      if (symbols.includes(m[0])) syms++;
+    }
+    const b = grade({ preconditions: [], task: s, postconditions: [] }).breakdown;
+    if (b.tokens !== tokens || b.symbols !== syms) throw new Error(`${JSON.stringify(s)}: ${b.tokens}/${b.symbols}, regex ${tokens}/${syms}`);
+  }
 });
