@@ -240,9 +240,9 @@ export function boolArg(req: Request, spec: { field: string; fallback: boolean }
   return v;
 }
 
-export function binArg(req: Request, field: string): Uint8Array {
+export function binArg(req: Request, field: string, what = "the encoded message bytes"): Uint8Array {
   const v = req[field];
-  if (!(v instanceof Uint8Array)) throw bad(field, { want: "MessagePack bin (the encoded message bytes)", got: v });
+  if (!(v instanceof Uint8Array)) throw bad(field, { want: `MessagePack bin (${what})`, got: v });
   return v;
 }
 

@@ -335,7 +335,8 @@ export class Session implements OpContext {
       if ((op === "hello" || op === "auth") && e instanceof ProtocolError && e.code === "AUTH_FAILED") {
         // One guess per connection: nothing after a refused hello or auth is read.
         const who = typeof r.client === "string" ? show(r.client) : this.pendingAuth?.agent ?? this.client;
-        this.state.noteAuthFailure(this.#wire.peer ?? "unix socket", who, e.message);
+        const why = e.cause instanceof Error ? e.cause.message : e.message;
+        this.state.noteAuthFailure(this.#wire.peer ?? "unix socket", who, why);
         this.#closeWhenAnswered();
       }
       return;

@@ -112,7 +112,7 @@ export function authorizeOp(s: OpContext, op: string, req: Request): void {
 export function auth(s: OpContext, req: Request) {
   const keyring = s.state.trust.keyring;
   const kid = strArg(req, { field: "kid", maxLen: 128 })!;
-  const proof = binArg(req, "proof");
+  const proof = binArg(req, "proof", "the signature of the auth bytes");
   if (keyring === undefined) throw new ProtocolError("BAD_REQUEST", "this ampd has no keyring: hello alone opens the connection");
   if (s.grant !== undefined) throw new ProtocolError("BAD_REQUEST", `this connection is already authenticated as ${s.grant.agent.name}`);
   const pending = s.pendingAuth;
@@ -120,12 +120,18 @@ export function auth(s: OpContext, req: Request) {
   s.pendingAuth = undefined; // one nonce, one try: the session closes after a refusal
   const key = keyring.keyOf(kid);
   const agent = keyring.agents.get(pending.agent);
-  if (agent === undefined) throw new ProtocolError("AUTH_FAILED", `no agent ${JSON.stringify(pending.agent)} in the keyring`);
-  if (key === undefined || key.agent !== pending.agent) {
-    throw new ProtocolError("AUTH_FAILED", `agent ${pending.agent} has no key ${JSON.stringify(kid)} in the keyring`);
-  }
+  // One answer for every failure, so that a guess tells nothing of which agents and kids exist;
+  // the reason is logged by ampd (the cause).
+  const refuse = (why: string) =>
+    new ProtocolError(
+      "AUTH_FAILED",
+      `cannot authenticate as ${pending.agent} with key ${JSON.stringify(kid)}: the keyring has no such agent or key of it, or the proof is not its signature of this connection's auth bytes`,
+      { cause: new Error(why) },
+    );
+  if (agent === undefined) throw refuse(`no agent ${JSON.stringify(pending.agent)} in the keyring`);
+  if (key === undefined || key.agent !== pending.agent) throw refuse(`agent ${pending.agent} has no key ${JSON.stringify(kid)} in the keyring`);
   if (!verifyWith(key, authBytes({ agent: pending.agent, kid, nonce: pending.nonce }), proof)) {
-    throw new ProtocolError("AUTH_FAILED", `the proof does not verify with key ${JSON.stringify(kid)} of ${pending.agent} (it must be the ${key.alg === "ed25519" ? "Ed25519 signature" : "HMAC-SHA256"} of the auth bytes of this connection's nonce)`);
+    throw refuse(`the proof does not verify with key ${JSON.stringify(kid)} of ${pending.agent}`);
   }
   s.grant = new AgentGrant(agent, kid);
   s.state.log.debug(`client ${s.id} is agent ${agent.name} (key ${kid})`);

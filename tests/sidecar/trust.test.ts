@@ -197,8 +197,12 @@ describe("ampd --keyring --require-sig --min-tier --require-snap-sha", () => {
     const c = await RawConn.open(ampd.socket);
     const h3 = await c.call({ op: "hello", rid: 0, version: 1, client: "x", agent: "planner" });
     const wrong = await proveAuth(coder.key, { agent: "planner", nonce: h3.nonce as Uint8Array });
-    expect(((await c.call({ op: "auth", rid: 1, kid: "coder-1", proof: wrong })).error as { message: string }).message).toContain('agent planner has no key "coder-1"');
+    const refused = (await c.call({ op: "auth", rid: 1, kid: "coder-1", proof: wrong })).error as { message: string };
+    // The same answer for an unknown agent, a kid of another agent and a bad proof; ampd's log says which.
+    expect(refused.message).toBe('cannot authenticate as planner with key "coder-1": the keyring has no such agent or key of it, or the proof is not its signature of this connection\'s auth bytes');
+    expect(((replay.error as { message: string }).message).replace("planner-1", "coder-1")).toBe(refused.message);
     await c.closed;
+    await waitFor(() => ampd.stderr.includes('agent planner has no key "coder-1" in the keyring; closing'));
     a.close();
   });
 
