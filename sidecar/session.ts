@@ -41,6 +41,14 @@ export interface Wire {
 export const OUTBOX_HIGH_WATER = 4 * 1024 * 1024;
 /** Requests in flight above which the session stops reading: 8192. */
 export const MAX_IN_FLIGHT = 8192;
+/**
+ * How long one connection may keep the event loop in one turn, handling its
+ * frames (ms). Past it, the rest of what it sent waits in its backlog for the
+ * next turn, so that other connections are served in between: one client
+ * with a thousand adds in flight does not hold every other client's ping for
+ * the time of all of them.
+ */
+export const SLICE_MS = 0.5;
 /** How long a closing session waits for its requests in flight before it closes anyway (ms). */
 const CLOSE_GRACE_MS = 5000;
 
@@ -91,6 +99,9 @@ export class Session implements OpContext {
   /** A bad length seen behind the backlog: answered once the frames before it are. */
   #badFrame: FrameError | undefined;
   #pumping = false;
+  #pumpScheduled = false;
+  /** When this connection's slice of the current turn ends (`performance.now()`). */
+  #sliceEnd = 0;
   /** Bytes this session counts in `state.partialBytes`. */
   #held = 0;
   readonly #openedAt = Date.now();
@@ -141,6 +152,7 @@ export class Session implements OpContext {
     if (this.#frames.pending === 0) this.#partialSince = 0;
     else if (frames.length > 0 || this.#partialSince === 0) this.#partialSince = this.#paused ? 0 : Date.now();
     let i = 0;
+    this.#sliceEnd = performance.now() + SLICE_MS;
     if (this.#backlog.length === 0) {
       // The fast path: frames are handled straight from the socket's buffer.
       for (; i < frames.length && !this.#closing; i++) {
@@ -158,14 +170,39 @@ export class Session implements OpContext {
       this.#backlogBytes += run.length;
     }
     if (bad !== undefined) this.#badFrame = bad;
-    if (this.#backlog.length > 0) this.#pauseReading();
+    if (this.#backlog.length > 0) {
+      this.#pauseReading();
+      if (this.#sliceOver()) this.#schedulePump(); // nothing else may come to take the backlog up
+    }
     if (!this.#account()) return;
     if (this.#backlog.length === 0 && bad !== undefined) this.#onBadFrame(bad);
   }
 
-  /** True while this client must wait: too many requests running, or too many answers not yet taken. */
+  /**
+   * True while this client must wait: too many requests running, too many
+   * answers not yet taken, or its slice of this turn used up.
+   */
   #mustWait(): boolean {
+    return this.#overLimits() || this.#sliceOver();
+  }
+
+  /** Too many requests running, or too many answers not yet taken: only a settle or a drain ends this. */
+  #overLimits(): boolean {
     return this.#inFlight >= MAX_IN_FLIGHT || this.#wire.buffered() + this.#out.length >= OUTBOX_HIGH_WATER;
+  }
+
+  #sliceOver(): boolean {
+    return performance.now() >= this.#sliceEnd;
+  }
+
+  /** Takes the backlog up again in a later turn (one pending at a time), after other connections had theirs. */
+  #schedulePump(): void {
+    if (this.#pumpScheduled || this.#closed) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
   }
 
   #pauseReading(): void {
@@ -179,9 +216,14 @@ export class Session implements OpContext {
   #pump(): void {
     if (this.#pumping || this.#closed || this.#closing) return;
     this.#pumping = true;
+    this.#sliceEnd = performance.now() + SLICE_MS;
     try {
       while (this.#backlog.length > 0 && !this.#closing) {
-        if (this.#mustWait()) return void this.#account();
+        if (this.#mustWait()) {
+          // Requests or answers past their limits: a settle or a drain calls again. The slice: this turn ends here.
+          if (this.#sliceOver()) this.#schedulePump();
+          return void this.#account();
+        }
         const run = this.#backlog[0];
         const pos = this.#backlogPos;
         const size = ((run[pos] << 24) | (run[pos + 1] << 16) | (run[pos + 2] << 8) | run[pos + 3]) >>> 0;
@@ -196,7 +238,7 @@ export class Session implements OpContext {
       this.#account();
       if (this.#closing) return;
       if (this.#badFrame !== undefined) return this.#onBadFrame(this.#badFrame);
-      if (this.#paused && !this.#mustWait()) {
+      if (this.#paused && !this.#overLimits()) {
         this.#paused = false;
         if (this.#frames.pending > 0) this.#partialSince = Date.now();
         this.#wire.resume?.();
@@ -374,7 +416,7 @@ export class Session implements OpContext {
   #afterSettle(): void {
     if (this.#closing) {
       if (this.#inFlight === 0) this.close();
-    } else if (this.#paused) this.#pump();
+    } else if (this.#paused) this.#schedulePump(); // not in this settle's microtask chain: others get their turn
   }
 
   /**
