@@ -25,6 +25,7 @@ import {
   TrustPolicy,
   verifyWithKey,
 } from "../../mod.ts";
+import { refusal } from "../_helpers/refusal.ts";
 
 function keyringError(text: string): KeyringError {
   try {
@@ -220,16 +221,6 @@ async function team(alg: "ed25519" | "hmac-sha256" = "ed25519") {
     agents.push({ name: agent, key });
   }
   return { keyring, agents };
-}
-
-async function refusal(p: Promise<unknown>): Promise<BusError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof BusError) return e;
-    throw e;
-  }
-  throw new Error("should have been refused");
 }
 
 describe("createLocalBus with a keyring: the same rules as ampd", () => {

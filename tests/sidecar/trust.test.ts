@@ -21,6 +21,7 @@ import {
 } from "../../mod.ts";
 import { Ampd, runAmpd } from "../_helpers/ampd.ts";
 import { RawConn } from "../_helpers/raw_conn.ts";
+import { refusal } from "../_helpers/refusal.ts";
 
 interface Made {
   name: string;
@@ -37,16 +38,6 @@ function keyringOf(agents: Made[], rules: Record<string, Record<string, unknown>
   const out: Record<string, unknown> = {};
   for (const a of agents) out[a.name] = { keys: [a.entry], ...rules[a.name] };
   return JSON.stringify({ agents: out }, null, 2);
-}
-
-async function refusal(p: Promise<unknown>): Promise<BusError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof BusError) return e;
-    throw e;
-  }
-  throw new Error("should have been refused");
 }
 
 const precise = () =>

@@ -10,20 +10,11 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type AmpClient, BusError, connect, proveAuth, toBase64 } from "../../mod.ts";
+import { type AmpClient, connect, proveAuth, toBase64 } from "../../mod.ts";
 import type { Ampd } from "../_helpers/ampd.ts";
 import { requestFrame } from "../_helpers/raw_conn.ts";
 import { makeAgent, startLive, type TestAgent, testMessage, Watcher, writeKeyring } from "./_live.ts";
-
-async function refusal(p: Promise<unknown>): Promise<BusError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof BusError) return e;
-    throw e;
-  }
-  throw new Error("should have been refused");
-}
+import { refusal } from "../_helpers/refusal.ts";
 
 /** A raw /ws/bus client: binary messages of protocol frames, decoded with @msgpack/msgpack. */
 class RawWs {
