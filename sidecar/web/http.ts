@@ -237,7 +237,7 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
       if (e.code === "FORBIDDEN") {
         state.counters.forbidden++;
         state.log.warn(`http: live-view watcher ${d.peer}: ${e.message}; closing`);
-      } else state.noteAuthFailure(d.peer, e.agent ?? "live view", `live view: ${e.message}`);
+      } else state.noteAuthFailure(d.peer, e.agent ?? "live view", `live view: ${e.reason}`);
       endMirror(ws, e.code, e.message);
       return;
     }

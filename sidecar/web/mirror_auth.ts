@@ -23,12 +23,15 @@ export class MirrorAuthError extends Error {
   readonly code: MirrorAuthCode;
   /** The agent the watcher claimed, when it named one (for logs). */
   readonly agent: string | undefined;
+  /** What ampd logs: the reason, where the message the watcher gets does not say it. */
+  readonly reason: string;
 
-  constructor(code: MirrorAuthCode, message: string, agent?: string) {
+  constructor(code: MirrorAuthCode, message: string, agent?: string, reason?: string) {
     super(message);
     this.name = "MirrorAuthError";
     this.code = code;
     this.agent = agent;
+    this.reason = reason ?? message;
   }
 }
 
@@ -69,14 +72,20 @@ export function verifyMirrorAuth(trust: TrustPolicy, o: { nonce: Uint8Array; ans
   if (agent === undefined || kid === undefined || proof === undefined) {
     throw new MirrorAuthError("AUTH_FAILED", `auth needs agent and kid (strings of 1 to 128 characters) and proof (base64): ${ANSWER}`, agent);
   }
+  // One answer for an unknown agent, another agent's kid and a bad proof (as the protocol's auth gives),
+  // so a guess tells nothing of which agents and kids exist; ampd logs which it was.
+  const refuse = (reason: string) =>
+    new MirrorAuthError(
+      "AUTH_FAILED",
+      `cannot authenticate as ${agent} with key ${JSON.stringify(kid)}: the keyring has no such agent or key of it, or the proof is not its signature of this connection's auth bytes`,
+      agent,
+      reason,
+    );
   const entry = keyring.agents.get(agent);
-  if (entry === undefined) throw new MirrorAuthError("AUTH_FAILED", `no agent ${JSON.stringify(agent)} in the keyring`, agent);
+  if (entry === undefined) throw refuse(`no agent ${JSON.stringify(agent)} in the keyring`);
   const key = keyring.keyOf(kid);
-  if (key === undefined || key.agent !== agent) throw new MirrorAuthError("AUTH_FAILED", `agent ${agent} has no key ${JSON.stringify(kid)} in the keyring`, agent);
-  if (!verifyWith(key, authBytes({ agent, kid, nonce: o.nonce }), proof)) {
-    const what = key.alg === "ed25519" ? "Ed25519 signature" : "HMAC-SHA256";
-    throw new MirrorAuthError("AUTH_FAILED", `the proof does not verify with key ${JSON.stringify(kid)} of ${agent} (it must be the ${what} of the auth bytes of this connection's nonce)`, agent);
-  }
+  if (key === undefined || key.agent !== agent) throw refuse(`agent ${agent} has no key ${JSON.stringify(kid)} in the keyring`);
+  if (!verifyWith(key, authBytes({ agent, kid, nonce: o.nonce }), proof)) throw refuse(`the proof does not verify with key ${JSON.stringify(kid)} of ${agent}`);
   if (!entry.admin) {
     throw new MirrorAuthError("FORBIDDEN", `agent ${agent} is not an admin: only an agent with "admin": true in the keyring may watch the live view`, agent);
   }
