@@ -14,17 +14,15 @@ import type { SigningKey } from "../sdk/codec/sign.ts";
 import { CLIENT_PROTOCOL_VERSION } from "../sdk/client/socket_port.ts";
 import { frame } from "../sdk/transport/frame.ts";
 import { proveAuth } from "../sdk/trust/auth.ts";
-import type { Frames } from "./_frames.ts";
+import { FrameCounter, type Frames } from "./_frames.ts";
 
 /** One connection: requests by rid while it opens and pings; replies only counted while it publishes. */
 export class AuthConn {
   #sock: Socket;
   /** Reply frames not yet whole, in decode mode. */
   #buf: Buffer = Buffer.alloc(0);
-  /** Count mode: the length prefix being read, and the bytes of the current frame still to skip. */
-  #hdr = 0;
-  #hdrN = 0;
-  #skip = 0;
+  /** Count mode: replies counted by their length prefixes. */
+  #counter = new FrameCounter();
   #counting = false;
   #onFrames: (n: number) => void = () => {};
   #waiting = new Map<number, (f: Record<string, unknown>) => void>();
@@ -87,24 +85,7 @@ export class AuthConn {
   }
 
   #count(chunk: Buffer): void {
-    let i = 0;
-    let done = 0;
-    const n = chunk.length;
-    while (i < n) {
-      if (this.#skip > 0) {
-        const k = Math.min(this.#skip, n - i);
-        this.#skip -= k;
-        i += k;
-        if (this.#skip === 0) done++;
-        continue;
-      }
-      this.#hdr = this.#hdr * 256 + chunk[i++];
-      if (++this.#hdrN === 4) {
-        this.#skip = this.#hdr;
-        this.#hdr = 0;
-        this.#hdrN = 0;
-      }
-    }
+    const done = this.#counter.push(chunk);
     if (done > 0) this.#onFrames(done);
   }
 

@@ -65,6 +65,45 @@ export function helloFrame(name: string): Uint8Array {
 }
 
 /**
+ * Counts whole frames in a byte stream by their length prefixes alone (a
+ * reply is never decoded): what the bench clients use to count replies.
+ *
+ * @example
+ * ```ts
+ * const counter = new FrameCounter();
+ * sock.on("data", (chunk: Buffer) => (replies += counter.push(chunk)));
+ * ```
+ */
+export class FrameCounter {
+  #hdr = 0;
+  #hdrN = 0;
+  #skip = 0;
+
+  /** Takes the next bytes; returns how many frames they completed. */
+  push(chunk: Uint8Array): number {
+    let i = 0;
+    let done = 0;
+    const n = chunk.length;
+    while (i < n) {
+      if (this.#skip > 0) {
+        const k = Math.min(this.#skip, n - i);
+        this.#skip -= k;
+        i += k;
+        if (this.#skip === 0) done++;
+        continue;
+      }
+      this.#hdr = this.#hdr * 256 + chunk[i++];
+      if (++this.#hdrN === 4) {
+        this.#skip = this.#hdr;
+        this.#hdr = 0;
+        this.#hdrN = 0;
+      }
+    }
+    return done;
+  }
+}
+
+/**
  * A minimal protocol client: writes pre-built frames, counts reply frames
  * (it reads only their length prefixes, never decodes them).
  *
@@ -77,9 +116,7 @@ export function helloFrame(name: string): Uint8Array {
  */
 export class FrameConn {
   #sock: Socket;
-  #hdr = 0;
-  #hdrN = 0;
-  #skip = 0;
+  #counter = new FrameCounter();
   /** Called with the number of frames completed in one chunk. */
   onFrames: (n: number) => void = () => {};
 
@@ -106,24 +143,7 @@ export class FrameConn {
   }
 
   #onData(chunk: Buffer): void {
-    let i = 0;
-    let done = 0;
-    const n = chunk.length;
-    while (i < n) {
-      if (this.#skip > 0) {
-        const k = Math.min(this.#skip, n - i);
-        this.#skip -= k;
-        i += k;
-        if (this.#skip === 0) done++;
-        continue;
-      }
-      this.#hdr = this.#hdr * 256 + chunk[i++];
-      if (++this.#hdrN === 4) {
-        this.#skip = this.#hdr;
-        this.#hdr = 0;
-        this.#hdrN = 0;
-      }
-    }
+    const done = this.#counter.push(chunk);
     if (done > 0) this.onFrames(done);
   }
 

@@ -108,10 +108,4 @@ export class TrustGate {
       throw signatureMismatch(msg, stream);
     }
   }
-
-  /** True when the agent may see a stream in a listing (it may read or publish to it; admins see all). */
-  async visible(stream: string): Promise<boolean> {
-    const g = await this.grant();
-    return g === undefined || g.agent.admin || g.decide("subscribe", stream).allowed || g.decide("publish", stream).allowed;
-  }
 }

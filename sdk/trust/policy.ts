@@ -81,6 +81,11 @@ export class AgentGrant {
     return d;
   }
 
+  /** True when the agent may see the stream in a listing: it may read or publish to it (an admin sees all). */
+  sees(stream: string): boolean {
+    return this.agent.admin || this.decide("subscribe", stream).allowed || this.decide("publish", stream).allowed;
+  }
+
   /** Throws `FORBIDDEN` naming the op, the stream and the rule, unless allowed. */
   check(op: string, access: Access, stream: string): void {
     const d = this.decide(access, stream);

@@ -34,6 +34,7 @@ import { join } from "node:path";
 import { authBytes, createMessage, encode, newAgentKey, parseKeyFile, proveAuth, sign, type SigningKey } from "../../mod.ts";
 import { Ampd, buildAmpd } from "../_helpers/ampd.ts";
 import { errorOf, type Frame, RawConn } from "../_helpers/raw_conn.ts";
+import { prng, type Rng } from "../_helpers/prng.ts";
 
 const SEED = Number(process.env.AUTH_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const FRAMES = Number(process.env.AUTH_FUZZ_FRAMES ?? 12_000);
@@ -47,26 +48,6 @@ const SENTINEL = 0xfffffff0;
  */
 const SYNC_RIDS = 0x7fff0000;
 
-/** mulberry32: a small seeded PRNG, so a failing run's choices can be replayed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)];
-  const bytes = (n: number) => {
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) b[i] = int(0, 255);
-    return b;
-  };
-  return { next, int, pick, bytes };
-}
-type Rng = ReturnType<typeof prng>;
 
 // ---------------------------------------------------------------------------
 // The keyring: four agents, Ed25519 and HMAC keys, one agent with one of each.

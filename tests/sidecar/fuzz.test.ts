@@ -18,32 +18,13 @@ import { connect } from "../../sdk/client/connect.ts";
 import { Ampd, buildAmpd } from "../_helpers/ampd.ts";
 import { RawConn, requestFrame } from "../_helpers/raw_conn.ts";
 import { REDIS_SKIP_REASON, RedisServer } from "../_helpers/redis_server.ts";
+import { prng, type Rng } from "../_helpers/prng.ts";
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const FUZZERS = 4;
 const FRAMES = Number(process.env.FUZZ_FRAMES ?? 100_000);
 const GOOD_MESSAGES = 600;
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)];
-  const bytes = (n: number) => {
-    const b = new Uint8Array(n);
-    for (let i = 0; i < n; i++) b[i] = int(0, 255);
-    return b;
-  };
-  return { next, int, pick, bytes };
-}
-type Rng = ReturnType<typeof prng>;
 
 const OPS = [
   "hello", "add", "read", "subscribe", "credit", "unsubscribe", "trim", "info", "streams", "ping",
