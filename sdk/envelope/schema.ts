@@ -7,6 +7,7 @@
 import { type, type Type } from "arktype";
 import type { AISPMessage, ProofBlock, TaskSpec } from "./envelope.ts";
 import { formatPath, type Issue, ValidationError } from "../errors.ts";
+import { isValidMessage, type ValidationPolicy } from "./quick_check.ts";
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
@@ -73,27 +74,7 @@ export const messageSchema: Type<AISPMessage> = type({
   },
 });
 
-/**
- * What a deployment requires of every message beyond the schema. Every
- * function that validates (`validate`, `assertValid`, `encode`, `decode`,
- * `build`...) takes one.
- *
- * @example
- * ```ts
- * import { createMessage, validate, type ValidationPolicy } from "@ampbus/ampbus";
- *
- * const strict: ValidationPolicy = { requireSnapSha: true };
- * const msg = createMessage({ type: "event", sender: "a", receiver: "b" });
- * const r = validate(msg, strict);
- * if (r.ok || r.issues[0].path[0] !== "snapSha") throw new Error("snapSha should be required");
- * ```
- */
-export interface ValidationPolicy {
-  /** Require `snapSha`. Defaults to false. */
-  requireSnapSha?: boolean;
-  /** Require `sig`. Defaults to false. (Presence only: `verify()` checks the signature.) */
-  requireSig?: boolean;
-}
+export type { ValidationPolicy };
 
 /**
  * The outcome of `validate()`: the message, or every issue found.
@@ -142,7 +123,9 @@ function crossFieldIssues(m: Record<string, unknown>, policy: ValidationPolicy |
 
 /**
  * Checks a value against the envelope schema and an optional policy.
- * Returns every problem found, each with its field path. Never throws: a
+ * Returns every problem found, each with its field path. (A valid message
+ * is recognised by `quick_check.ts` without arktype; the schema here
+ * runs for the others, to name their issues.) Never throws: a
  * getter or proxy that throws while being read is reported as an issue at
  * the path where it threw.
  *
@@ -156,6 +139,17 @@ function crossFieldIssues(m: Record<string, unknown>, policy: ValidationPolicy |
  * ```
  */
 export function validate(msg: unknown, policy?: ValidationPolicy): ValidationResult {
+  // The plain-JS check answers for valid messages; arktype runs only to name the issues.
+  if (isValidMessage(msg, policy)) return { ok: true, value: msg as AISPMessage };
+  return validateWithSchema(msg, policy);
+}
+
+/**
+ * `validate()` by the arktype schema alone, without the fast path: what
+ * names the issues, and what the differential test holds `isValidMessage()`
+ * to. Internal (mod.ts does not list it).
+ */
+export function validateWithSchema(msg: unknown, policy?: ValidationPolicy): ValidationResult {
   try {
     return check(msg, policy);
   } catch (e) {
