@@ -109,11 +109,9 @@ export {
   compressBytes,
   type CompressionEngine,
   compressionEngine,
-  compressMessage,
   type CompressOptions,
   decompress,
   decompressBytes,
-  decompressMessage,
   unpackInflated,
   type DecompressOptions,
   DEFAULT_COMPRESS_THRESHOLD,
@@ -121,6 +119,7 @@ export {
   setCompressionEngine,
   type SpecAndPayload,
 } from "./sdk/codec/compress.ts";
+export { compressMessage, decompressMessage } from "./sdk/codec/compress_message.ts";
 export {
   assertSigned,
   exportKey,
@@ -227,6 +226,6 @@ export {
   type StreamRequirements,
   StreamRules,
 } from "./sdk/trust/keyring.ts";
-export { type Access, type Admission, AgentGrant, signatureMismatch, type TrustOptions, TrustPolicy } from "./sdk/trust/policy.ts";
+export { type Access, type Admission, AgentGrant, type MessageFacts, signatureMismatch, type TrustOptions, TrustPolicy } from "./sdk/trust/policy.ts";
 export { type AgentKey, AUTH_CONTEXT, AUTH_NONCE_BYTES, authBytes, newAgentKey, parseKeyFile, proveAuth } from "./sdk/trust/auth.ts";
 export { TrustGate, verifyWithKey } from "./sdk/trust/gate.ts";

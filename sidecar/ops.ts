@@ -6,14 +6,10 @@
  *
  * @module
  */
-import { decode } from "../sdk/codec/codec.ts";
-import { DecodeError } from "../sdk/errors.ts";
-import { storedHeaders } from "../sdk/backend/headers.ts";
-import { checkEntrySize, readLive } from "../sdk/backend/live_read.ts";
+import { readLive } from "../sdk/backend/live_read.ts";
+import { add } from "./add_op.ts";
 import type { ReadCursor } from "../sdk/backend/types.ts";
 import {
-  AddReply,
-  binArg,
   boolArg,
   fromArg,
   intArg,
@@ -33,7 +29,7 @@ import {
 import { Subscription } from "./subscription.ts";
 import { GROUP_OPS } from "./group_ops.ts";
 import { DLQ_OPS } from "./dlq_ops.ts";
-import { admitAdd, auth, newNonce } from "./trust.ts";
+import { auth, newNonce } from "./trust.ts";
 
 
 /** Most subscriptions on one connection. */
@@ -81,35 +77,6 @@ function hello(s: OpContext, req: Request) {
     reply.nonce = nonce;
   }
   return reply;
-}
-
-function add(s: OpContext, req: Request) {
-  const stream = streamArg(req);
-  const bytes = binArg(req, "msg");
-  const maxLen = optIntArg(req, { field: "maxLen", min: 1, max: 0x7fffffff });
-  checkEntrySize(bytes.length, s.state.config.maxFrame); // TOO_LARGE: what could not be delivered is not stored
-  let msg;
-  try {
-    msg = decode(bytes, { maxBytes: s.state.config.maxFrame });
-  } catch (e) {
-    if (e instanceof DecodeError && e.code === "BAD_BYTES") {
-      throw new ProtocolError("BAD_ARGUMENT", `msg is not an encoded message: ${e.message}`, { details: { field: "msg" }, cause: e });
-    }
-    throw e; // ValidationError (INVALID_MESSAGE, with issues) or UNKNOWN_VERSION
-  }
-  const headers = storedHeaders(msg); // throws EXPIRED for a message already past expiresAt
-  admitAdd(s, { stream, msg }); // permission, sender, signature, tier, the stream's requirements
-  // The request's bytes are a view into a socket buffer: store a copy.
-  const counters = s.state.counters;
-  const stored = bytes.slice();
-  return s.backend.add(stream, { headers, msg: stored }, maxLen === undefined ? undefined : { maxLen }).then((r) => {
-    if (r.duplicate) counters.duplicates++;
-    else {
-      counters.added++;
-      s.state.onAdded?.({ stream, entryId: r.entryId, msg, bytes: stored });
-    }
-    return new AddReply(r.entryId, r.duplicate);
-  });
 }
 
 function read(s: OpContext, req: Request) {

@@ -43,7 +43,7 @@ export function isExpired(headers: EntryHeaders, now: number): boolean {
  * await backend.close();
  * ```
  */
-export function storedHeaders(msg: AISPMessage, now: number = Date.now()): EntryHeaders {
+export function storedHeaders(msg: Pick<AISPMessage, "id" | "opId" | "type" | "sender" | "receiver" | "tier" | "expiresAt">, now: number = Date.now()): EntryHeaders {
   const headers: EntryHeaders = { id: msg.id, opId: msg.opId, type: msg.type, sender: msg.sender, receiver: msg.receiver };
   if (msg.tier !== undefined) headers.tier = msg.tier;
   if (msg.expiresAt !== undefined) {

@@ -8,7 +8,7 @@
  */
 import type { AISPMessage } from "../envelope/envelope.ts";
 import { DecodeError, formatPath, ValidationError } from "../errors.ts";
-import { fromBase64, toBase64 } from "./_base64.ts";
+import { fromBase64, toBase64 } from "./base64.ts";
 import { checkDecoded } from "./codec.ts";
 import { assertValid, type ValidationPolicy } from "../envelope/schema.ts";
 

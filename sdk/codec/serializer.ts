@@ -10,13 +10,12 @@ import { assertValid } from "../envelope/schema.ts";
 import { deserialize, serialize } from "./json.ts";
 import {
   compress,
-  compressMessage,
   type CompressOptions,
   decompress,
-  decompressMessage,
   type DecompressOptions,
   type SpecAndPayload,
 } from "./compress.ts";
+import { compressMessage, decompressMessage } from "./compress_message.ts";
 import type { ValidationPolicy } from "../envelope/schema.ts";
 
 /**

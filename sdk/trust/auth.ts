@@ -7,7 +7,8 @@
  * @module
  */
 import type { SignatureAlgorithm } from "../envelope/envelope.ts";
-import { exportKey, fromBase64, generateHmacKey, generateKeyPair, importKey, type SigningKey, toBase64 } from "../codec/sign.ts";
+import { fromBase64, toBase64 } from "../codec/base64.ts";
+import { exportKey, generateHmacKey, generateKeyPair, importKey, type SigningKey } from "../codec/keys.ts";
 
 /** The first line of every auth proof: names the protocol and its version, so a proof means nothing elsewhere. */
 export const AUTH_CONTEXT = "ampbus-auth-v1";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { AISPMessage } from "../envelope/envelope.ts";
-import { decompressMessage } from "../codec/compress.ts";
+import { decompressMessage } from "../codec/compress_message.ts";
 import { signedBytes, type SigningKey } from "../codec/sign.ts";
 import { BusError } from "../errors.ts";
 import { authBytes, proveAuth } from "./auth.ts";

@@ -9,7 +9,7 @@
 import type { QualityTier, SignatureAlgorithm } from "../envelope/envelope.ts";
 import { TIERS } from "../envelope/envelope.ts";
 import { AmpbusError, formatPath } from "../errors.ts";
-import { fromBase64 } from "../codec/sign.ts";
+import { fromBase64 } from "../codec/base64.ts";
 import { JsonSyntaxError, parseJsonWithLines, pathKey } from "./_json_lines.ts";
 import { StreamPattern } from "./subject.ts";
 

@@ -19,6 +19,21 @@ import { StreamPattern } from "./subject.ts";
 export type Access = "publish" | "subscribe" | "admin";
 
 /**
+ * The fields of a message that the checks of an `add` read: a whole
+ * `AISPMessage`, or what ampd's scan of the bytes yields.
+ *
+ * @example
+ * ```ts
+ * import { createMessage, type MessageFacts, TrustPolicy } from "@ampbus/ampbus";
+ *
+ * const facts: MessageFacts = createMessage({ type: "event", sender: "a", receiver: "b" });
+ * const policy = new TrustPolicy();
+ * policy.checkSpec("events", { msg: facts, requirements: policy.requirements("events") });
+ * ```
+ */
+export type MessageFacts = Pick<AISPMessage, "id" | "type" | "sender" | "snapSha" | "tier" | "spec" | "sig" | "compressed">;
+
+/**
  * Policy given beside the keyring (ampd's `--require-sig`, `--min-tier`,
  * `--require-snap-sha`). Each list entry is a stream pattern (`>` for every stream).
  *
@@ -174,7 +189,7 @@ export class TrustPolicy {
    * signature. Throws `FORBIDDEN`, `BAD_SIGNATURE` or `INVALID_MESSAGE`.
    * `grant` is the connection's agent (undefined without a keyring).
    */
-  admit(grant: AgentGrant | undefined, options: { stream: string; msg: AISPMessage }): Admission {
+  admit(grant: AgentGrant | undefined, options: { stream: string; msg: MessageFacts }): Admission {
     const { stream, msg } = options;
     if (grant !== undefined) {
       grant.check("add", "publish", stream);
@@ -212,7 +227,7 @@ export class TrustPolicy {
    * `TIER_MISMATCH` (a tier without a spec grades `reject`); a claim below the
    * stream's least tier is `TIER_TOO_LOW` (a `task` without a spec counts as `reject`).
    */
-  checkSpec(stream: string, options: { msg: AISPMessage; requirements: StreamRequirements }): void {
+  checkSpec(stream: string, options: { msg: MessageFacts; requirements: StreamRequirements }): void {
     const { msg, requirements } = options;
     const spec: TaskSpec | undefined = msg.spec;
     let claimed: QualityTier | undefined = msg.tier;

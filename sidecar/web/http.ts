@@ -16,7 +16,7 @@ import { networkInterfaces } from "node:os";
 import { show, tokensEqual } from "../protocol.ts";
 import { Session, type Wire } from "../session.ts";
 import type { ServerState } from "../server_state.ts";
-import { toBase64 } from "../../sdk/codec/sign.ts";
+import { toBase64 } from "../../sdk/codec/base64.ts";
 import { newNonce } from "../trust.ts";
 import { MirrorAuthError, type MirrorIdentity, MirrorRevoker, verifyMirrorAuth } from "./mirror_auth.ts";
 import pageText from "./index.html" with { type: "text" };

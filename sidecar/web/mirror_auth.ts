@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { fromBase64 } from "../../sdk/codec/sign.ts";
+import { fromBase64 } from "../../sdk/codec/base64.ts";
 import { authBytes } from "../../sdk/trust/auth.ts";
 import type { TrustPolicy } from "../../sdk/trust/policy.ts";
 import { verifyWith } from "../trust.ts";
