@@ -18,7 +18,7 @@ import { entryFields } from "../sidecar/backend/_redis_reply.ts";
 import { ADD_SCRIPT } from "../sidecar/backend/_redis_scripts.ts";
 import { addFrames, type FrameConn } from "./_frames.ts";
 import { Fanout } from "./_fanout.ts";
-import { check, fetchAndAck, groupPending } from "./_groups.ts";
+import { check, fetchAndAck, groupPending, type Tally } from "./_groups.ts";
 import type { Prepared } from "./_messages.ts";
 import { corePublish, jsPublish, jsPullConsume, STREAM, subjectCount } from "./_nats.ts";
 import { bufs, type Raw, sdkClient, type XEntries } from "./_proc.ts";
@@ -111,15 +111,12 @@ export async function ampdSystem(
       const g = consumer.group(stream, group, { from: "0" });
       await g.ensure();
       const cons = [g.consumer("c0", { count: 100, block: 1 })];
-      const t = await (async () => {
-        let tally: Awaited<ReturnType<typeof fetchAndAck>> | undefined;
-        await rec.measure(row(TABLE.group, PATH.group), async () => {
-          tally = await fetchAndAck({ clients: [consumer], cons, stream, group });
-          return tally.acked;
-        });
-        return tally!;
-      })();
-      t.check(`${name} group`, { expected: io.seed.bytes.length, pending: await groupPending(consumer, { stream, group }) });
+      let t: Tally | undefined;
+      await rec.measure(row(TABLE.group, PATH.group), async () => {
+        t = await fetchAndAck({ clients: [consumer], cons, stream, group });
+        return t.acked;
+      });
+      t!.check(`${name} group`, { expected: io.seed.bytes.length, pending: await groupPending(consumer, { stream, group }) });
       // Fan-out: every subscriber connection follows one new stream from "$".
       const fanStream = `bench.fanout.${r}`;
       streams.push(fanStream);

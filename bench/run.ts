@@ -4,7 +4,8 @@
  *
  * Usage: `bun bench/run.ts [--runs=N] [--time=MS] [--only=bun,deno,node]`
  *        `bun bench/run.ts --bus [bus flags]`: the bus benchmark instead
- *        (`bench/bus.ts`, on Bun; its flags are passed through).
+ *        (`bench/bus.ts`, on Bun: ampd beside raw Redis, NATS JetStream and
+ *        core NATS; its flags are passed through).
  *        `bun bench/run.ts --groups [groups flags]`: the consumer-group and
  *        request/reply benchmark instead (`bench/groups.ts`, on Bun).
  * - `--runs=N`: run each runtime N times and report the median of each row,
@@ -34,7 +35,7 @@ const opt = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slic
 
 for (const [flag, file] of [["--bus", "bench/bus.ts"], ["--groups", "bench/groups.ts"]]) {
   if (!argv.includes(flag)) continue;
-  // The bus benchmarks (ampd, Redis, memory) run on Bun; their output as it comes.
+  // The bus benchmarks (ampd, Redis, memory, NATS) run on Bun; their output as it comes.
   const r = spawnSync(bin("bun"), [file, ...argv.filter((a) => a !== flag)], { cwd: root, stdio: "inherit" });
   if (r.error) throw r.error;
   g.process.exit(r.status ?? 1);
