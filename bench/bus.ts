@@ -4,7 +4,7 @@
  * NATS, all from the same runtime in the same run, the systems interleaved.
  *
  * Usage: `bun bench/bus.ts [--n=100000] [--rounds=3] [--inflight=1000] [--seconds=5] [--rate=10000]
- * [--n-large=N/10] [--subscribers=100] [--fanout-msgs=N/20] [--idle-agents=1000]`
+ * [--n-large=N/10] [--subscribers=100] [--fanout-msgs=N/20] [--idle-agents=1000] [--no-nats]`
  * (also `npm run bench -- --bus`, which runs this file); quick check:
  * `bun bench/bus.ts --n=20000 --rounds=1`. `--seconds` defaults to 5 at
  * N = 100,000 and shrinks with N (1 s at 20,000). With `--durable` it runs
@@ -83,6 +83,8 @@ const FANOUT_MSGS = numberFlag("fanout-msgs", Math.max(500, Math.round(N / 20)))
 const IDLE_AGENTS = numberFlag("idle-agents", 1000);
 const STARTS = 5;
 const TIMEOUT_MS = 120_000;
+/** Why the NATS rows are skipped (`--no-nats`, or no nats-server binary), `undefined` when they run. */
+const NATS_SKIP = process.argv.includes("--no-nats") ? "--no-nats given" : NATS_SKIP_REASON;
 const PACING: Pacing = { rate: RATE, seconds: SECONDS, warm: 0.5, timeoutMs: TIMEOUT_MS };
 
 /** The system names in the tables. */
@@ -114,11 +116,11 @@ async function main(): Promise<void> {
   const started = performance.now();
   log(`building dist/ampd if missing or stale...`);
   const bin = await buildAmpd();
-  log(`starting redis-server${NATS_SKIP_REASON ? "" : ", nats-server -js"} and 4 ampds...`);
+  log(`starting redis-server${NATS_SKIP ? "" : ", nats-server -js"} and 4 ampds...`);
   const redis = await startRedis();
   const { pid: redisPid, version: redisVersion } = await redisInfo(redis.url);
-  const nats = NATS_SKIP_REASON ? undefined : await startNats();
-  if (NATS_SKIP_REASON) log(NATS_SKIP_REASON);
+  const nats = NATS_SKIP ? undefined : await startNats();
+  if (NATS_SKIP) log(NATS_SKIP);
   const memArgs = ampdArgs("memory", "");
   const redisArgs = ampdArgs("redis", redis.url);
   const [aMem, aRedis, aOne, aMany] = [await startAmpd(memArgs), await startAmpd(redisArgs), await startAmpd(memArgs), await startAmpd(memArgs)];
@@ -235,7 +237,7 @@ async function main(): Promise<void> {
       bun: (process.versions as Record<string, string>).bun ?? process.version,
       redis: redisVersion,
       nats: nats ? natsServerVersion() : undefined,
-      natsSkip: NATS_SKIP_REASON,
+      natsSkip: NATS_SKIP,
       n: N, nLarge: N_LARGE, seedBytes: io.seed.bytes[0].length, largeBytes: io.large.bytes[0].length,
       inflight: INFLIGHT, rounds: ROUNDS, subscribers: SUBSCRIBERS, fanoutMsgs: FANOUT_MSGS, idleAgents: IDLE_AGENTS,
       pacing: PACING, starts: STARTS,
