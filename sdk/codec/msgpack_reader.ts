@@ -56,20 +56,102 @@ export interface ReaderLimits {
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const fromCharCode = String.fromCharCode;
+// The code units of the string being decoded in JS, reused (no array per string).
 const charCodes: number[] = [];
 // Node and Bun have a native UTF-8 slice that needs no subarray (an allocation per
-// string); elsewhere short ASCII is built from char codes, the rest by TextDecoder.
+// string): used for the long strings. Elsewhere those go to TextDecoder.
 // The native slice is lenient: a U+FFFD in its result sends the bytes to
 // `firstInvalidUtf8` (ASCII and most text hold none, so the check costs one scan).
 const utf8Slice: ((this: Uint8Array, start: number, end: number) => string) | undefined = (runtime === "node" || runtime === "bun")
   // deno-lint-ignore no-explicit-any
   ? (globalThis as any).Buffer?.prototype?.utf8Slice
   : undefined;
+// Strings up to this many bytes are decoded in JS, where that beats the native
+// call: on Deno (V8's TextDecoder call and its subarray cost more than the loop up
+// to ~200 bytes, msgpack-javascript's threshold too), not on Node or Bun, whose
+// utf8Slice is cheaper than the JS loop beyond the cache's 16 bytes (measured).
+const JS_UTF8_MAX = utf8Slice === undefined ? 200 : 16;
 
-// Short map keys repeat in every message: cache their strings by content.
-const KEY_CACHE_SIZE = 4096;
-const keyCacheBytes: (Uint8Array | undefined)[] = new Array(KEY_CACHE_SIZE);
-const keyCacheStrings: string[] = new Array(KEY_CACHE_SIZE);
+// Short strings (map keys, and values such as names, tiers and methods) repeat from
+// message to message: cache them by content, as msgpack-javascript's
+// CachedKeyDecoder does for keys.
+const CACHE_MAX_LENGTH = 16;
+const CACHE_SIZE = 4096;
+const cacheBytes: (Uint8Array | undefined)[] = new Array(CACHE_SIZE);
+const cacheStrings: string[] = new Array(CACHE_SIZE);
+
+// Floats are read through a scratch array, not a DataView per read.
+const f64 = new Float64Array(1);
+const f64Bytes = new Uint8Array(f64.buffer);
+const f32 = new Float32Array(1);
+const f32Bytes = new Uint8Array(f32.buffer);
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * The string of the bytes `b[start, end)` if they are all ASCII, else
+ * undefined. Eight characters per `fromCharCode` call: V8 builds it faster
+ * that way than from an array.
+ */
+function asciiJs(b: Uint8Array, start: number, end: number): string | undefined {
+  let out = "";
+  let i = start;
+  for (; i + 8 <= end; i += 8) {
+    const c0 = b[i], c1 = b[i + 1], c2 = b[i + 2], c3 = b[i + 3], c4 = b[i + 4], c5 = b[i + 5], c6 = b[i + 6], c7 = b[i + 7];
+    if ((c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7) & 0x80) return undefined;
+    out += fromCharCode(c0, c1, c2, c3, c4, c5, c6, c7);
+  }
+  for (; i < end; i++) {
+    const c = b[i];
+    if (c & 0x80) return undefined;
+    out += fromCharCode(c);
+  }
+  return out;
+}
+
+/**
+ * The string that the UTF-8 in `b[start, end)` spells, or undefined when it
+ * is not well-formed (the same rules as `firstInvalidUtf8`, which then
+ * names the bad byte).
+ */
+function utf8Js(b: Uint8Array, start: number, end: number): string | undefined {
+  const codes = charCodes;
+  let k = 0;
+  let i = start;
+  while (i < end) {
+    const c = b[i++];
+    if (c < 0x80) {
+      codes[k++] = c;
+      continue;
+    }
+    if (c >= 0xc2 && c <= 0xdf) {
+      if (i >= end) return undefined;
+      const d = b[i++];
+      if ((d & 0xc0) !== 0x80) return undefined;
+      codes[k++] = ((c & 0x1f) << 6) | (d & 0x3f);
+    } else if (c >= 0xe0 && c <= 0xef) {
+      if (i + 1 >= end) return undefined;
+      const d = b[i];
+      const e = b[i + 1];
+      i += 2;
+      if ((d & 0xc0) !== 0x80 || (e & 0xc0) !== 0x80) return undefined;
+      if ((c === 0xe0 && d < 0xa0) || (c === 0xed && d > 0x9f)) return undefined;
+      codes[k++] = ((c & 0x0f) << 12) | ((d & 0x3f) << 6) | (e & 0x3f);
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      if (i + 2 >= end) return undefined;
+      const d = b[i];
+      const e = b[i + 1];
+      const f = b[i + 2];
+      i += 3;
+      if ((d & 0xc0) !== 0x80 || (e & 0xc0) !== 0x80 || (f & 0xc0) !== 0x80) return undefined;
+      if ((c === 0xf0 && d < 0x90) || (c === 0xf4 && d > 0x8f)) return undefined;
+      const cp = (((c & 0x07) << 18) | ((d & 0x3f) << 12) | ((e & 0x3f) << 6) | (f & 0x3f)) - 0x10000;
+      codes[k++] = 0xd800 | (cp >> 10);
+      codes[k++] = 0xdc00 | (cp & 0x3ff);
+    } else return undefined;
+  }
+  codes.length = k;
+  return fromCharCode.apply(null, codes);
+}
 
 function hex(b: number): string {
   return "0x" + b.toString(16).padStart(2, "0");
@@ -169,10 +251,20 @@ export class MsgpackReader {
     return ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0;
   }
 
-  // Floats are rare in messages: make the DataView only when one comes.
-  #view(): DataView {
+  #f64(p: number): number {
     const b = this.#b;
-    return new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const s = f64Bytes;
+    if (littleEndian) for (let i = 0; i < 8; i++) s[i] = b[p + 7 - i];
+    else for (let i = 0; i < 8; i++) s[i] = b[p + i];
+    return f64[0];
+  }
+
+  #f32(p: number): number {
+    const b = this.#b;
+    const s = f32Bytes;
+    if (littleEndian) for (let i = 0; i < 4; i++) s[i] = b[p + 3 - i];
+    else for (let i = 0; i < 4; i++) s[i] = b[p + i];
+    return f32[0];
   }
 
   #need(n: number): void {
@@ -188,7 +280,7 @@ export class MsgpackReader {
     this.#p = p + 1;
     if (t < 0x80) return t;
     if (t >= 0xe0) return t - 0x100;
-    if (t >= 0xa0 && t < 0xc0) return this.#str(t & 0x1f, false);
+    if (t >= 0xa0 && t < 0xc0) return this.#str(t & 0x1f);
     if (t >= 0x80 && t < 0x90) return this.#map(t & 0x0f, depth);
     if (t >= 0x90 && t < 0xa0) return this.#array(t & 0x0f, depth);
     switch (t) {
@@ -238,22 +330,22 @@ export class MsgpackReader {
       case 0xca:
         this.#need(4);
         this.#p += 4;
-        return this.#view().getFloat32(this.#p - 4);
+        return this.#f32(this.#p - 4);
       case 0xcb:
         this.#need(8);
         this.#p += 8;
-        return this.#view().getFloat64(this.#p - 8);
+        return this.#f64(this.#p - 8);
       case 0xd9:
         this.#need(1);
-        return this.#str(this.#b[this.#p++], false);
+        return this.#str(this.#b[this.#p++]);
       case 0xda:
         this.#need(2);
         this.#p += 2;
-        return this.#str(this.#u16(this.#p - 2), false);
+        return this.#str(this.#u16(this.#p - 2));
       case 0xdb:
         this.#need(4);
         this.#p += 4;
-        return this.#str(this.#u32(this.#p - 4), false);
+        return this.#str(this.#u32(this.#p - 4));
       case 0xc4:
         this.#need(1);
         return this.#bin(this.#b[this.#p++]);
@@ -288,7 +380,7 @@ export class MsgpackReader {
     throw new MsgpackReadError(`byte ${hex(t)} at offset ${p} is not a MessagePack type (0xc1 is never used)`, p);
   }
 
-  #str(n: number, isKey: boolean): string {
+  #str(n: number): string {
     if (n > this.limits.maxStrLength) {
       throw new MsgpackReadError(`string of ${n} bytes at offset ${this.#p} is over the limit of ${this.limits.maxStrLength}`, this.#p);
     }
@@ -298,23 +390,19 @@ export class MsgpackReader {
     const end = start + n;
     this.#p = end;
     if (n === 0) return "";
-    if (isKey && n <= 16) return this.#key(start, n);
+    if (n <= CACHE_MAX_LENGTH) return this.#cached(start, n);
+    if (n <= JS_UTF8_MAX) return asciiJs(b, start, end) ?? utf8Js(b, start, end) ?? this.#badUtf8(start, end);
     if (utf8Slice !== undefined) {
       const s = utf8Slice.call(b, start, end);
       if (s.indexOf("\ufffd") !== -1) this.#checkUtf8(start, end);
       return s;
     }
-    if (n <= 64) {
-      const codes = charCodes;
-      codes.length = n;
-      for (let i = 0; i < n; i++) {
-        const c = b[start + i];
-        if (c >= 0x80) return this.#utf8(start, end);
-        codes[i] = c;
-      }
-      return fromCharCode.apply(null, codes);
-    }
     return this.#utf8(start, end);
+  }
+
+  #badUtf8(start: number, end: number): never {
+    this.#checkUtf8(start, end);
+    throw new MsgpackReadError(`string at offset ${start} could not be decoded as UTF-8`, start);
   }
 
   #utf8(start: number, end: number): string {
@@ -343,12 +431,14 @@ export class MsgpackReader {
     );
   }
 
-  #key(start: number, n: number): string {
+  #cached(start: number, n: number): string {
     const b = this.#b;
-    let h = n;
-    for (let i = start; i < start + n; i++) h = (h * 31 + b[i]) | 0;
-    const slot = h & (KEY_CACHE_SIZE - 1);
-    const cached = keyCacheBytes[slot];
+    // The slot comes from the length and the first and last two bytes (as msgpackr's
+    // key cache does from a few bytes): cheaper than hashing them all, and the bytes
+    // are compared in full anyway.
+    const last = start + n - 1;
+    const slot = ((n << 7) ^ (b[start] << 5) ^ (b[start + (n >> 1)] << 2) ^ b[last] ^ (b[last - (n > 1 ? 1 : 0)] << 4)) & (CACHE_SIZE - 1);
+    const cached = cacheBytes[slot];
     if (cached !== undefined && cached.length === n) {
       let same = true;
       for (let i = 0; i < n; i++) {
@@ -357,11 +447,11 @@ export class MsgpackReader {
           break;
         }
       }
-      if (same) return keyCacheStrings[slot];
+      if (same) return cacheStrings[slot];
     }
-    const s = this.#utf8(start, start + n);
-    keyCacheBytes[slot] = b.slice(start, start + n);
-    keyCacheStrings[slot] = s;
+    const s = utf8Js(b, start, start + n) ?? this.#badUtf8(start, start + n);
+    cacheBytes[slot] = b.slice(start, start + n);
+    cacheStrings[slot] = s;
     return s;
   }
 
@@ -406,7 +496,7 @@ export class MsgpackReader {
       let key: string;
       if (t >= 0xa0 && t < 0xc0) {
         this.#p++;
-        key = this.#str(t & 0x1f, true);
+        key = this.#str(t & 0x1f);
       } else if (t === 0xd9 || t === 0xda || t === 0xdb) {
         key = this.#value(depth + 1) as string;
       } else {

@@ -2,14 +2,23 @@
  * A MessagePack writer that emits the canonical form ampbus signs and sends:
  * shortest integer and length headers, float64 for every non-integral number,
  * and map keys in Unicode code point order (the byte order of their UTF-8).
- * One instance reuses one growing buffer; `finish()` copies the bytes out.
+ * One instance reuses its buffer; `finish()` hands out a view of the bytes.
  *
  * @module
  */
 import { EncodeError } from "../errors.ts";
+import { runtime } from "../runtime.ts";
 
 const MAX_DEPTH = 100;
 const utf8 = new TextEncoder();
+// Strings longer than this go to TextEncoder.encodeInto (measured: below it the JS loop wins on Bun, Deno and Node).
+const STR_JS_MAX = 64;
+// Node and Bun write UTF-8 into any Uint8Array with no subarray (an allocation per string).
+const utf8Write: ((this: Uint8Array, s: string, offset: number, length: number) => number) | undefined =
+  runtime === "node" || runtime === "bun"
+    // deno-lint-ignore no-explicit-any
+    ? (globalThis as any).Buffer?.prototype?.utf8Write
+    : undefined;
 
 /**
  * Compares two strings in Unicode code point order, which is also the byte
@@ -32,6 +41,13 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
+// Payloads repeat the same few object shapes (records in a list): remember how the
+// keys of a recent shape sort, and reorder by that when the same keys come again in
+// the same order (compared with ===, which is cheap for the same key strings).
+const SORT_MEMO_SIZE = 64;
+const memoKeys: (string[] | undefined)[] = new Array(SORT_MEMO_SIZE);
+const memoSorted: string[][] = new Array(SORT_MEMO_SIZE);
+
 /** Sorts keys in code point order; insertion sort for the small maps payloads mostly hold. */
 function sortKeys(keys: string[]): void {
   const n = keys.length;
@@ -39,6 +55,30 @@ function sortKeys(keys: string[]): void {
     keys.sort(compareCodePoints);
     return;
   }
+  const slot = (n * 7 + keys[0].length * 3 + keys[n - 1].length + keys[n >> 1].length * 5) & (SORT_MEMO_SIZE - 1);
+  const seen = memoKeys[slot];
+  if (seen !== undefined && seen.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (seen[i] !== keys[i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) {
+      const sorted = memoSorted[slot];
+      for (let i = 0; i < n; i++) keys[i] = sorted[i];
+      return;
+    }
+  }
+  const before = keys.slice();
+  insertionSort(keys);
+  memoKeys[slot] = before;
+  memoSorted[slot] = keys.slice();
+}
+
+function insertionSort(keys: string[]): void {
+  const n = keys.length;
   for (let i = 1; i < n; i++) {
     const k = keys[i];
     let j = i - 1;
@@ -57,55 +97,94 @@ function describe(v: unknown): string {
 }
 
 
-/** Writes canonical MessagePack into a reused, growing buffer. */
+/**
+ * Writes canonical MessagePack into a reused, growing buffer.
+ *
+ * `finish()` hands out a view of the value's bytes, not a copy (a copy cost
+ * 20–30% of encoding a small message on V8): the next value is written after
+ * it, never over it, and when less than a quarter of the buffer is left the
+ * writer moves to a fresh one (the old one lives on in the views). So views
+ * of several values may share one `ArrayBuffer`, as Node's pooled Buffers
+ * do: a caller that transfers `bytes.buffer` to a worker should transfer a
+ * `slice()`.
+ */
 export class MsgpackWriter {
   #buf: Uint8Array;
   #view: DataView;
+  // The value being written is buf[start, pos); what lies before start belongs to views.
+  #start = 0;
   #pos = 0;
+  #handedOut = false;
+  readonly #chunk: number;
 
-  constructor(initialSize = 4096) {
-    this.#buf = new Uint8Array(initialSize);
+  /** A writer whose buffers are `chunkSize` bytes (more when a value needs it). Defaults to 16 KiB. */
+  constructor(chunkSize = 16 * 1024) {
+    this.#chunk = chunkSize;
+    this.#buf = new Uint8Array(chunkSize);
     this.#view = new DataView(this.#buf.buffer);
   }
 
-  /** Starts a new value, keeping the buffer. */
+  /** Starts a new value: after the last one `finish()` handed out, or over an unfinished one. */
   reset(): void {
-    this.#pos = 0;
+    if (!this.#handedOut) {
+      this.#pos = this.#start;
+      if (this.#buf.length !== 0) return; // (0: transferred away with a view of it)
+    }
+    this.#handedOut = false;
+    // Room for a quarter of the buffer and twice the last value, or a fresh buffer
+    // for a few more values of its size: growing mid-value would copy it.
+    const used = this.#pos - this.#start;
+    const buf = this.#buf;
+    if (buf.length - this.#pos >= Math.max(buf.length >>> 2, 2 * used)) {
+      this.#start = this.#pos;
+      return;
+    }
+    this.#buf = new Uint8Array(Math.max(this.#chunk, Math.min(4 * used, used + (1 << 20))));
+    this.#view = new DataView(this.#buf.buffer);
+    this.#start = this.#pos = 0;
   }
 
-  /** A copy of the bytes written since `reset()`. */
+  /** The bytes written since `reset()`: a view that later writes leave alone. */
   finish(): Uint8Array {
-    return this.#buf.slice(0, this.#pos);
+    this.#handedOut = true;
+    return this.#buf.subarray(this.#start, this.#pos);
   }
 
   /**
    * Starts a length-prefixed frame: reserves the 4-byte length that
-   * `endFrame()` fills in. Returns the frame's start.
+   * `endFrame()` fills in. Returns the frame's start (in the value).
    */
   beginFrame(): number {
     this.#ensure(4);
-    const start = this.#pos;
+    const start = this.#pos - this.#start;
     this.#pos += 4;
     return start;
   }
 
   /** Writes the big-endian length of the frame begun at `start`. */
   endFrame(start: number): void {
-    this.#view.setUint32(start, this.#pos - start - 4);
+    const at = this.#start + start;
+    this.#view.setUint32(at, this.#pos - at - 4);
   }
 
   /** Bytes written since `reset()`. */
   get length(): number {
-    return this.#pos;
+    return this.#pos - this.#start;
   }
 
+  // Small enough to inline at every write; growing is the rare case, out of line.
   #ensure(n: number): void {
-    const need = this.#pos + n;
-    if (need <= this.#buf.length) return;
-    let size = this.#buf.length * 2;
+    if (this.#pos + n > this.#buf.length) this.#grow(this.#pos + n - this.#start);
+  }
+
+  // Moves the value being written to a buffer of at least `need` bytes (at its start).
+  #grow(need: number): void {
+    let size = Math.max(this.#chunk, this.#buf.length);
     while (size < need) size *= 2;
     const next = new Uint8Array(size);
-    next.set(this.#buf.subarray(0, this.#pos));
+    next.set(this.#buf.subarray(this.#start, this.#pos));
+    this.#pos -= this.#start;
+    this.#start = 0;
     this.#buf = next;
     this.#view = new DataView(next.buffer);
   }
@@ -209,85 +288,76 @@ export class MsgpackWriter {
     const len = s.length;
     this.#ensure(len * 3 + 5);
     const buf = this.#buf;
-    if (len > 48) {
+    const at = this.#pos;
+    if (len > STR_JS_MAX) {
       // Long strings: let the native encoder write, then fit the header to the real size.
       const max = len * 3;
-      const reserved = max < 32 ? 1 : max < 0x100 ? 2 : max < 0x10000 ? 3 : 5;
-      const start = this.#pos + reserved;
-      const written = utf8.encodeInto(s, buf.subarray(start)).written;
-      const actual = written < 32 ? 1 : written < 0x100 ? 2 : written < 0x10000 ? 3 : 5;
-      if (actual !== reserved) buf.copyWithin(this.#pos + actual, start, start + written);
-      this.#pos = this.#strHeader(this.#pos, written) + written;
+      const reserved = max < 0x10000 ? 3 : 5;
+      const start = at + reserved;
+      const written = utf8Write !== undefined
+        ? utf8Write.call(buf, s, start, buf.length - start)
+        : utf8.encodeInto(s, buf.subarray(start)).written;
+      this.#pos = this.#fitHeader(at, reserved, written);
       return;
     }
-    // Short strings: most are ASCII (ids, names, keys); write them in one pass,
-    // with the header an ASCII string of this length gets (1 byte below 32, else 2).
-    {
-      const start = this.#pos;
-      const head = len < 32 ? 1 : 2;
-      let q = start + head;
-      let i = 0;
-      for (; i < len; i++) {
-        const c = s.charCodeAt(i);
-        if (c >= 0x80) break;
-        buf[q++] = c;
-      }
-      if (i === len) {
-        if (head === 1) buf[start] = 0xa0 | len;
-        else {
-          buf[start] = 0xd9;
-          buf[start + 1] = len;
-        }
-        this.#pos = q;
-        return;
-      }
-    }
-    // Otherwise count UTF-8 bytes, then write them by hand (faster than a native call).
-    let bytes = 0;
-    for (let i = 0; i < len; i++) {
+    // Short strings, in one pass: most are ASCII (ids, names, keys), the rest is
+    // written as UTF-8 by hand (faster than a native call at this size). The bytes
+    // go after the header an ASCII string of this length gets (1 byte below 32,
+    // else 2); a string whose UTF-8 is longer has its bytes moved if its header is.
+    const head = len < 32 ? 1 : 2;
+    let q = at + head;
+    let i = 0;
+    for (; i < len; i++) {
       const c = s.charCodeAt(i);
-      if (c < 0x80) bytes++;
-      else if (c < 0x800) bytes += 2;
-      else if (c >= 0xd800 && c < 0xdc00 && i + 1 < len) {
-        const d = s.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d < 0xe000) {
-          bytes += 4;
-          i++;
-        } else bytes += 3;
-      } else bytes += 3;
+      if (c >= 0x80) break;
+      buf[q++] = c;
     }
-    let p = this.#strHeader(this.#pos, bytes);
-    if (bytes === len) {
-      for (let i = 0; i < len; i++) buf[p++] = s.charCodeAt(i);
-      this.#pos = p;
+    if (i === len) {
+      if (head === 1) buf[at] = 0xa0 | len;
+      else {
+        buf[at] = 0xd9;
+        buf[at + 1] = len;
+      }
+      this.#pos = q;
       return;
     }
-    for (let i = 0; i < len; i++) {
+    for (; i < len; i++) {
       let c = s.charCodeAt(i);
-      if (c < 0x80) buf[p++] = c;
+      if (c < 0x80) buf[q++] = c;
       else if (c < 0x800) {
-        buf[p++] = 0xc0 | (c >> 6);
-        buf[p++] = 0x80 | (c & 0x3f);
+        buf[q++] = 0xc0 | (c >> 6);
+        buf[q++] = 0x80 | (c & 0x3f);
       } else {
         if (c >= 0xd800 && c < 0xe000) {
           const d = i + 1 < len ? s.charCodeAt(i + 1) : 0;
           if (c < 0xdc00 && d >= 0xdc00 && d < 0xe000) {
             c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
             i++;
-            buf[p++] = 0xf0 | (c >> 18);
-            buf[p++] = 0x80 | ((c >> 12) & 0x3f);
-            buf[p++] = 0x80 | ((c >> 6) & 0x3f);
-            buf[p++] = 0x80 | (c & 0x3f);
+            buf[q++] = 0xf0 | (c >> 18);
+            buf[q++] = 0x80 | ((c >> 12) & 0x3f);
+            buf[q++] = 0x80 | ((c >> 6) & 0x3f);
+            buf[q++] = 0x80 | (c & 0x3f);
             continue;
           }
           c = 0xfffd; // lone surrogate: written as U+FFFD, as TextEncoder does
         }
-        buf[p++] = 0xe0 | (c >> 12);
-        buf[p++] = 0x80 | ((c >> 6) & 0x3f);
-        buf[p++] = 0x80 | (c & 0x3f);
+        buf[q++] = 0xe0 | (c >> 12);
+        buf[q++] = 0x80 | ((c >> 6) & 0x3f);
+        buf[q++] = 0x80 | (c & 0x3f);
       }
     }
-    this.#pos = p;
+    this.#pos = this.#fitHeader(at, head, q - at - head);
+  }
+
+  /**
+   * Writes at `at` the header of a string of `n` bytes that were written
+   * after `reserved` bytes, moving them when the shortest header is another
+   * size; returns the end of the string.
+   */
+  #fitHeader(at: number, reserved: number, n: number): number {
+    const actual = n < 32 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : 5;
+    if (actual !== reserved) this.#buf.copyWithin(at + actual, at + reserved, at + reserved + n);
+    return this.#strHeader(at, n) + n;
   }
 
   bin(b: Uint8Array): void {

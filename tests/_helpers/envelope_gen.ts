@@ -206,32 +206,32 @@ function sites(m: Obj): Site[] {
 
 /** Wrong or borderline values of any type, plain data only. */
 const ODD_VALUES: ((rng: Rng) => unknown)[] = [
-  (rng) => undefined,
-  (rng) => null,
-  (rng) => true,
-  (rng) => 0,
-  (rng) => 1,
-  (rng) => -1,
-  (rng) => -0,
-  (rng) => 1.5,
-  (rng) => NaN,
-  (rng) => Infinity,
-  (rng) => -Infinity,
-  (rng) => MAX_SAFE,
-  (rng) => MAX_SAFE + 1,
-  (rng) => 2,
-  (rng) => "",
-  (rng) => "1",
-  (rng) => "x",
+  (_rng) => undefined,
+  (_rng) => null,
+  (_rng) => true,
+  (_rng) => 0,
+  (_rng) => 1,
+  (_rng) => -1,
+  (_rng) => -0,
+  (_rng) => 1.5,
+  (_rng) => NaN,
+  (_rng) => Infinity,
+  (_rng) => -Infinity,
+  (_rng) => MAX_SAFE,
+  (_rng) => MAX_SAFE + 1,
+  (_rng) => 2,
+  (_rng) => "",
+  (_rng) => "1",
+  (_rng) => "x",
   (rng) => text(rng, 128),
   (rng) => text(rng, 129),
   (rng) => text(rng, 64),
   (rng) => text(rng, 65),
-  (rng) => "gold",
-  (rng) => "Gold",
-  (rng) => "gzip",
-  (rng) => "ed25519",
-  (rng) => "test-execution",
+  (_rng) => "gold",
+  (_rng) => "Gold",
+  (_rng) => "gzip",
+  (_rng) => "ed25519",
+  (_rng) => "test-execution",
   (rng) => hex(rng, 7),
   (rng) => hex(rng, 6),
   (rng) => hex(rng, 64),
@@ -241,18 +241,18 @@ const ODD_VALUES: ((rng: Rng) => unknown)[] = [
   (rng) => `${hex(rng, 2)}-${hex(rng, 32)}-${hex(rng, 16)}-${hex(rng, 2)}\n`,
   (rng) => `${hex(rng, 2)}_${hex(rng, 32)}-${hex(rng, 16)}-${hex(rng, 2)}`,
   (rng) => `${hex(rng, 3)}-${hex(rng, 31)}-${hex(rng, 16)}-${hex(rng, 2)}`,
-  (rng) => "\ud800", // a lone surrogate: a string like any other to the schema
-  (rng) => [],
-  (rng) => ["a", "b"],
-  (rng) => ["a", 1],
-  (rng) => [undefined],
-  (rng) => ({}),
-  (rng) => ({ alg: "gzip" }),
-  (rng) => new Uint8Array(3),
+  (_rng) => "\ud800", // a lone surrogate: a string like any other to the schema
+  (_rng) => [],
+  (_rng) => ["a", "b"],
+  (_rng) => ["a", 1],
+  (_rng) => [undefined],
+  (_rng) => ({}),
+  (_rng) => ({ alg: "gzip" }),
+  (_rng) => new Uint8Array(3),
   (rng) => spec(rng),
   (rng) => evidence(rng),
-  (rng) => ({ alg: "gzip", size: 1, data: new Uint8Array(1) }),
-  (rng) => ({ alg: "ed25519", kid: "k", value: new Uint8Array(1) }),
+  (_rng) => ({ alg: "gzip", size: 1, data: new Uint8Array(1) }),
+  (_rng) => ({ alg: "ed25519", kid: "k", value: new Uint8Array(1) }),
   (rng) => payload(rng),
 ];
 
@@ -262,21 +262,21 @@ function oddValue(rng: Rng): unknown {
 
 /** Values only JavaScript code can hand to validate(). */
 const HOSTILE_VALUES: ((rng: Rng) => unknown)[] = [
-  (rng) => () => 1,
+  (_rng) => () => 1,
   (rng) => Object.assign(() => 1, spec(rng)),
-  (rng) => new Date(0),
-  (rng) => new Map(),
-  (rng) => new Uint16Array(2),
-  (rng) => new ArrayBuffer(2),
-  (rng) => new String("x"),
-  (rng) => 1n,
-  (rng) => Symbol("s"),
-  (rng) => new Proxy(["a"], {}),
-  (rng) => Object.create(Array.prototype),
-  (rng) => Object.setPrototypeOf(["a"], null),
-  (rng) => Object.create(Uint8Array.prototype),
+  (_rng) => new Date(0),
+  (_rng) => new Map(),
+  (_rng) => new Uint16Array(2),
+  (_rng) => new ArrayBuffer(2),
+  (_rng) => new String("x"),
+  (_rng) => 1n,
+  (_rng) => Symbol("s"),
+  (_rng) => new Proxy(["a"], {}),
+  (_rng) => Object.create(Array.prototype),
+  (_rng) => Object.setPrototypeOf(["a"], null),
+  (_rng) => Object.create(Uint8Array.prototype),
   (rng) => Object.assign(Object.create(null), evidence(rng)),
-  (rng) => new (class Spec { preconditions = []; task = "t"; postconditions = [] })(),
+  (_rng) => new (class Spec { preconditions = []; task = "t"; postconditions = [] })(),
 ];
 
 function hostileValue(rng: Rng): unknown {
@@ -356,7 +356,7 @@ function mutateOnce(rng: Rng, m: Obj, hostile: boolean): Obj {
         null,
       ]));
       break;
-    case 15: // the whole message in a proxy
+    case 15: { // the whole message in a proxy
       if (rng.next() < 0.3) {
         const { proxy, revoke } = Proxy.revocable(m, {});
         revoke();
@@ -369,6 +369,7 @@ function mutateOnce(rng: Rng, m: Obj, hostile: boolean): Obj {
         { get: (t, k) => (k === key ? odd : t[k as string]) },
         { ownKeys: () => { throw new Error("no keys"); } },
       ]));
+    }
   }
   return m;
 }
