@@ -95,6 +95,11 @@ export class RedisHealth {
     this.#o.onChange();
   }
 
+  /** True when an add may be served right now (no check after a reconnection in flight, the policy fine). */
+  get admitsAdds(): boolean {
+    return this.#verifying === undefined && this.#policyError === undefined;
+  }
+
   /** Resolves when an add may be served; rejects with `BackendMisconfiguredError` while the policy evicts. */
   async admitAdd(): Promise<void> {
     if (this.#verifying !== undefined) await this.#verifying;

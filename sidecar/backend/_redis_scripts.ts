@@ -12,7 +12,9 @@ import type { CommandSender, RawReply, RETURN_BUFFERS } from "./_redis_reply.ts"
  * Idempotent add. KEYS[1] stream key, KEYS[2] dedupe key; ARGV[1] dedupe
  * window in ms, ARGV[2] maxLen or "" for none, ARGV[3..] the XADD fields.
  * Returns `{entryId, 1}` when the opId was already stored, else `{entryId, 0}`.
- * Atomic: two sidecars racing on one opId store it once.
+ * Atomic: two sidecars racing on one opId store it once. ampd itself runs
+ * `ADD_BATCH_SCRIPT`, which does the same for many entries; this one is for
+ * writers of one entry at a time (and the bench's raw EVALSHA row).
  */
 export const ADD_SCRIPT = `
 local first = redis.call('GET', KEYS[2])
@@ -25,6 +27,83 @@ else
 end
 redis.call('SET', KEYS[2], id, 'PX', ARGV[1])
 return {id, 0}
+`;
+
+/**
+ * Idempotent adds of a batch of entries to one stream, in order: what
+ * `RedisBackend` runs for the adds of one event-loop turn. KEYS[1] stream
+ * key, KEYS[1 + i] the dedupe key of entry i; ARGV[1] dedupe window in ms,
+ * then 9 values per entry: maxLen or "", the values of the fields id, opId,
+ * type, sender, receiver, tier ("" for none), expiresAt ("" for none), and
+ * the byte length of its msg; the last ARGV is every entry's msg bytes, one
+ * after the other (one argument instead of one per entry: for node-redis,
+ * each binary argument is a separate socket write).
+ * Per entry, as `ADD_SCRIPT`: a stored opId answers its first entry id
+ * (also for an opId stored earlier in the same batch), else XADD and SET.
+ * Returns `{flag1, value1, flag2, value2, ...}`: flag 0 stored (value the
+ * new entry id), 1 duplicate (value the first entry id), 2 refused (value
+ * Redis's error, e.g. OOM): one refused entry does not stop the others.
+ */
+export const ADD_BATCH_SCRIPT = `
+local out = {}
+local window = ARGV[1]
+local msgs = ARGV[#ARGV]
+local at = 1
+for i = 1, #KEYS - 1 do
+  local b = 2 + (i - 1) * 9
+  local len = tonumber(ARGV[b + 8])
+  local first = redis.pcall('GET', KEYS[i + 1])
+  if type(first) == 'table' then
+    out[#out + 1] = 2
+    out[#out + 1] = first.err
+  elseif first then
+    out[#out + 1] = 1
+    out[#out + 1] = first
+  else
+    local x = {'XADD', KEYS[1]}
+    if ARGV[b] ~= '' then
+      x[3] = 'MAXLEN'
+      x[4] = '~'
+      x[5] = ARGV[b]
+    end
+    local n = #x
+    x[n + 1] = '*'
+    x[n + 2] = 'id'
+    x[n + 3] = ARGV[b + 1]
+    x[n + 4] = 'opId'
+    x[n + 5] = ARGV[b + 2]
+    x[n + 6] = 'type'
+    x[n + 7] = ARGV[b + 3]
+    x[n + 8] = 'sender'
+    x[n + 9] = ARGV[b + 4]
+    x[n + 10] = 'receiver'
+    x[n + 11] = ARGV[b + 5]
+    n = n + 11
+    if ARGV[b + 6] ~= '' then
+      x[n + 1] = 'tier'
+      x[n + 2] = ARGV[b + 6]
+      n = n + 2
+    end
+    if ARGV[b + 7] ~= '' then
+      x[n + 1] = 'expiresAt'
+      x[n + 2] = ARGV[b + 7]
+      n = n + 2
+    end
+    x[n + 1] = 'msg'
+    x[n + 2] = string.sub(msgs, at, at + len - 1)
+    local id = redis.pcall(unpack(x))
+    if type(id) == 'table' then
+      out[#out + 1] = 2
+      out[#out + 1] = id.err
+    else
+      redis.pcall('SET', KEYS[i + 1], id, 'PX', window)
+      out[#out + 1] = 0
+      out[#out + 1] = id
+    end
+  end
+  at = at + len
+end
+return out
 `;
 
 /** Length, first and last entry id of KEYS[1], without sending any message bytes back. */

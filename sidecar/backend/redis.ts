@@ -8,13 +8,14 @@
 import { backoffDelay } from "../../sdk/backoff.ts";
 import { createClient } from "redis";
 import { checkHeaders, checkMaxLen, checkMs, checkRead, checkStream } from "../../sdk/backend/args.ts";
+import { AddBatcher } from "./_redis_adds.ts";
 import { BlockingPool } from "./_redis_blocking.ts";
 import type { BlockCursor } from "./_redis_blocking.ts";
 import { RedisGroups } from "./_redis_groups.ts";
 import { RedisHealth } from "./_redis_health.ts";
 import { entryFields, parseXRead, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
 import type { RawReply, RedisClient } from "./_redis_reply.ts";
-import { ADD_SCRIPT, INFO_SCRIPT, LAST_ID_SCRIPT, LuaScript } from "./_redis_scripts.ts";
+import { INFO_SCRIPT, LAST_ID_SCRIPT, LuaScript } from "./_redis_scripts.ts";
 import { TimedCommands } from "./_redis_timed.ts";
 import {
   BackendUnavailableError,
@@ -82,7 +83,6 @@ export interface RedisBackendOptions {
 /** Default command timeout of the main connection: 5 seconds. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
 
-const ADD = new LuaScript(ADD_SCRIPT);
 const INFO = new LuaScript(INFO_SCRIPT);
 const LAST_ID = new LuaScript(LAST_ID_SCRIPT);
 
@@ -92,7 +92,8 @@ function reconnectDelay(retries: number): number {
 }
 
 /**
- * Streams in Redis. Adds go through one connection (pipelined by node-redis);
+ * Streams in Redis. Adds go through one connection: those of one event-loop
+ * turn as one dedupe script call per stream (`AddBatcher`);
  * blocking reads through at most `maxBlockingConnections` others. While
  * Redis is unreachable every call fails fast with `BackendUnavailableError`
  * and the backend reconnects on its own. A command Redis does not answer
@@ -128,6 +129,7 @@ export class RedisBackend implements StreamBackend {
   /** The main connection is up. */
   #connected = false;
   #health: RedisHealth;
+  #adds: AddBatcher;
 
   private constructor(options: RedisBackendOptions) {
     this.#prefix = options.prefix ?? "ampbus:";
@@ -170,6 +172,11 @@ export class RedisBackend implements StreamBackend {
       this.#everReady = true;
       this.#connected = true;
       this.#health.connected();
+    });
+    this.#adds = new AddBatcher({
+      commands: this.#timed,
+      windowMs: this.#windowMs,
+      onDuplicate: () => this.#dedupeHits++,
     });
     this.#pool = new BlockingPool(this.#client, options.maxBlockingConnections ?? 4);
     this.#groups = new RedisGroups({
@@ -217,23 +224,12 @@ export class RedisBackend implements StreamBackend {
     const maxLen = options?.maxLen;
     if (maxLen !== undefined) checkMaxLen(maxLen);
     const key = this.#key(stream);
-    const fields = entryFields(entry.headers, entry.msg);
-    await this.#health.admitAdd();
+    if (!this.#health.admitsAdds) await this.#health.admitAdd();
+    if (this.#windowMs > 0) return await this.#adds.add({ stream, key }, { entry, maxLen });
     try {
-      if (this.#windowMs <= 0) {
-        const trim = maxLen === undefined ? [] : ["MAXLEN", "~", String(maxLen)];
-        const id = await this.#timed.sendCommand<string>(["XADD", key, ...trim, "*", ...fields]);
-        return { entryId: id, duplicate: false };
-      }
-      const opKey = `${key}:op:${entry.headers.opId}`;
-      const reply = (await ADD.run(this.#timed, { keys: [key, opKey], args: [
-        String(this.#windowMs),
-        maxLen === undefined ? "" : String(maxLen),
-        ...fields,
-      ] })) as [string, number];
-      const duplicate = reply[1] === 1;
-      if (duplicate) this.#dedupeHits++;
-      return { entryId: String(reply[0]), duplicate };
+      const trim = maxLen === undefined ? [] : ["MAXLEN", "~", String(maxLen)];
+      const id = await this.#timed.sendCommand<string>(["XADD", key, ...trim, "*", ...entryFields(entry.headers, entry.msg)]);
+      return { entryId: id, duplicate: false };
     } catch (e) {
       throw toBackendError(e, `add to stream ${JSON.stringify(stream)}`);
     }
