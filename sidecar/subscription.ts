@@ -4,11 +4,14 @@
  * ampd buffer without bound: at most `credit` entries are read ahead, and
  * nothing is read while the client's socket is backed up. Messages past
  * `expiresAt` are skipped without using credit; `Session.push` splits a
- * batch into frames of at most `maxFrame` bytes.
+ * batch into frames of at most `maxFrame` bytes. All subscriptions of one
+ * stream share one backend read (`sharedReader`): 100 subscribers cost one
+ * XREAD per batch, not 100.
  *
  * @module
  */
 import { PacedReader } from "../sdk/backend/paced_reader.ts";
+import { sharedReader } from "../sdk/backend/shared_reader.ts";
 import type { SubscriptionHandle, SubscriptionHost } from "./protocol.ts";
 
 /** One `subscribe` of one session. */
@@ -22,6 +25,8 @@ export class Subscription implements SubscriptionHandle {
       stream: opts.stream,
       cursor: opts.cursor,
       credit: opts.credit,
+      // Every subscription of this stream on this ampd is served by one backend read.
+      shared: sharedReader(session.backend, opts.stream),
       sink: {
         push: (entries) => session.push(this.id, entries),
         full: () => session.outboxFull(),

@@ -9,6 +9,7 @@
  */
 import { Backoff } from "../backoff.ts";
 import { readLive } from "./live_read.ts";
+import type { SharedRead } from "./shared_reader.ts";
 import { BackendUnavailableError, type StreamBackend, type StreamEntry } from "./types.ts";
 
 /** Most entries one hand-over carries. */
@@ -39,9 +40,16 @@ export class PacedReader {
   #abort = new AbortController();
   #wake: (() => void) | undefined;
   #stopped = false;
+  #shared: SharedRead | undefined;
 
-  constructor(backend: StreamBackend, opts: { stream: string; cursor: string; credit: number; sink: PacedSink }) {
+  /**
+   * With `opts.shared` (a `sharedReader()` of the same stream and backend),
+   * entries come from the stream's shared read instead of reads of its own;
+   * it is released on `stop()`.
+   */
+  constructor(backend: StreamBackend, opts: { stream: string; cursor: string; credit: number; sink: PacedSink; shared?: SharedRead }) {
     this.#backend = backend;
+    this.#shared = opts.shared;
     this.stream = opts.stream;
     this.cursor = opts.cursor;
     this.credit = opts.credit;
@@ -85,11 +93,13 @@ export class PacedReader {
       }
       let batches;
       try {
-        batches = await readLive(this.#backend, [{ stream: this.stream, after: this.cursor }], {
-          count: Math.min(this.credit, MAX_BATCH),
-          block: BLOCK_MS,
-          signal: this.#abort.signal,
-        });
+        const count = Math.min(this.credit, MAX_BATCH);
+        if (this.#shared !== undefined) {
+          const b = await this.#shared.read(this.cursor, { count, signal: this.#abort.signal });
+          batches = b === undefined ? [] : [b];
+        } else {
+          batches = await readLive(this.#backend, [{ stream: this.stream, after: this.cursor }], { count, block: BLOCK_MS, signal: this.#abort.signal });
+        }
         backoff.reset();
       } catch (e) {
         if (this.#stopped) return;
@@ -113,6 +123,7 @@ export class PacedReader {
     if (this.#stopped) return;
     this.#stopped = true;
     this.#abort.abort();
+    this.#shared?.release();
     this.#wakeUp();
   }
 }
