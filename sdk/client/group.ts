@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { IdBatcher } from "./_id_batch.ts";
 import type { ClientCore, Delivery } from "./types.ts";
 import type { PendingEntry, RawGroupEntry } from "./bus_port.ts";
 import type { ConsumerRef, GroupRef } from "../backend/types.ts";
@@ -32,11 +33,15 @@ export interface GroupDelivery extends Delivery {
   consumer: string;
   /** How many times this entry has been delivered (1 the first time). */
   deliveries: number;
-  /** Marks the entry done. */
+  /**
+   * Marks the entry done. The acks of one group made in the same tick go
+   * out as one `ack` request (so `Promise.all(ds.map((d) => d.ack()))`
+   * costs one round trip); each promise settles with that request.
+   */
   ack(): Promise<void>;
-  /** Gives the entry back for redelivery after `delay` ms (default 0) instead of waiting for the claim timeout. */
+  /** Gives the entry back for redelivery after `delay` ms (default 0) instead of waiting for the claim timeout. Coalesced per tick like `ack()`. */
   nack(options?: { delay?: number }): Promise<void>;
-  /** Keeps the entry yours while you still work on it (resets its idle time). */
+  /** Keeps the entry yours while you still work on it (resets its idle time). Coalesced per tick like `ack()`. */
   extend(): Promise<void>;
 }
 
@@ -88,6 +93,8 @@ export class Group {
   #ref: GroupRef;
   #created: Promise<void> | undefined;
   #from: string;
+  /** Acks, nacks and extends of this group's consumers, coalesced per tick. */
+  readonly #batch = new IdBatcher();
 
   /** The group `options.name` of `options.stream`, created after `options.from` on first use. `AmpClient.group()` calls this. */
   constructor(client: ClientCore, options: { stream: string; name: string; from: string }) {
@@ -110,7 +117,9 @@ export class Group {
    * are redelivered later, to this or another consumer).
    */
   consumer(id: string, options: ConsumerOptions = {}): GroupConsumer {
-    return new GroupConsumer(this.#client, { ...options, group: this, id });
+    const c = new GroupConsumer(this.#client, { ...options, group: this, id });
+    batchers.set(c, this.#batch);
+    return c;
   }
 
   /** Pending entries of the group (or of one consumer). */
@@ -118,6 +127,9 @@ export class Group {
     return this.#client.port.pending(this.#ref, { consumer });
   }
 }
+
+/** Each consumer's group's batcher (set by `Group.consumer()`). */
+const batchers = new WeakMap<GroupConsumer, IdBatcher>();
 
 /**
  * Iterates a consumer's deliveries (`group.consumer(id)`): each step fetches
@@ -147,6 +159,7 @@ export class GroupConsumer implements AsyncIterableIterator<GroupDelivery> {
   #block: number;
   #buffer: GroupDelivery[] = [];
   #done = false;
+  #ownBatch = new IdBatcher();
 
   /** Consumer `options.id` of `options.group`; registers with `client` so that `close()` ends it. `Group.consumer()` calls this. */
   constructor(client: ClientCore, options: ConsumerOptions & { group: Group; id: string }) {
@@ -168,15 +181,21 @@ export class GroupConsumer implements AsyncIterableIterator<GroupDelivery> {
     const port = this.#client.port;
     const consumer = this.id;
     const ref = this.#ref;
+    const group = { stream: ref.stream, group: ref.group };
+    // A consumer made with `new GroupConsumer` (not `group.consumer()`) batches on its own.
+    const batch = batchers.get(this) ?? this.#ownBatch;
     for (const d of this.#client.deliveries(g.stream, [[entryId, bytes]])) {
       out.push({
         ...d,
         group: g.name,
         consumer,
         deliveries,
-        ack: () => port.ack(ref, [entryId]).then(() => {}),
-        nack: (o = {}) => port.nack(ref, { ids: [entryId], delay: o.delay ?? 0 }).then(() => {}),
-        extend: () => port.extend(ref, [entryId]).then(() => {}),
+        ack: () => batch.add("ack", entryId, (ids) => port.ack(group, ids)),
+        nack: (o = {}) => {
+          const delay = o.delay ?? 0;
+          return batch.add(`nack\0${consumer}\0${delay}`, entryId, (ids) => port.nack(ref, { ids, delay }));
+        },
+        extend: () => batch.add(`extend\0${consumer}`, entryId, (ids) => port.extend(ref, ids)),
       });
     }
   }

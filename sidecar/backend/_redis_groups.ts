@@ -1,8 +1,9 @@
 /**
  * Consumer groups of `RedisBackend`: Redis stream groups on the stream's own
  * key. Everything runs on the main connection and never blocks there: a
- * blocking `readGroup` runs a non-blocking `XREADGROUP` (a script that also
- * answers the group's position when nothing is new), then waits on the
+ * blocking `readGroup` runs a non-blocking `XREADGROUP` (when that finds
+ * nothing, a script that reads again and else answers the group's
+ * position), then waits on the
  * shared `BlockingPool` (multiplexed `XREAD BLOCK`) for any entry after that
  * position, and tries again. So any number of consumers, of any groups,
  * block on at most `maxBlockingConnections` connections, an abort only ends
@@ -108,6 +109,19 @@ export class RedisGroups {
     for (;;) {
       if (signal?.aborted || this.#c.closed()) return [];
       try {
+        // The common case, entries waiting, is a plain XREADGROUP: the script below costs Redis
+        // ~3.5x as much for a full batch (every entry converted to Lua and back).
+        const got = await this.#c.client.sendCommand<RawReply>(
+          ["XREADGROUP", "GROUP", group, consumer, "COUNT", count, "STREAMS", key, ">"],
+          RETURN_BUFFERS,
+        );
+        const entries = Array.isArray(got) ? ((got[0] as RawReply[] | undefined)?.[1] as RawReply[] | undefined) : undefined;
+        if (entries !== undefined && entries.length > 0) {
+          reached = true;
+          recreated = false;
+          return entries.map((raw) => parseGroupEntry(raw, 1));
+        }
+        // Nothing new: read again and, still nothing, take the group's position, atomically.
         const r = (await READ_GROUP.run(this.#c.client, { keys: [key], args: [group, consumer, count], options: RETURN_BUFFERS })) as [
           number,
           RawReply,
