@@ -11,6 +11,11 @@
  *    folder → `sdk/errors.ts` and the helpers at `sdk/` top level, which
  *    import no folder. A new folder must be given its place in `SDK_LAYERS`.
  * 5. `mod.ts` exports by name: no `export *`.
+ * 6. ampd's start-up loads only what serving needs: the static imports from
+ *    `sidecar/main.ts` (type-only and dynamic `import()` left out) reach none
+ *    of `STARTUP_EXCLUDED` (the schema machinery, the Redis client, SQLite);
+ *    those load with `import()` when a message must be explained, a backend
+ *    is chosen, or a command runs.
  *
  * `bun scripts/check_imports.ts [ROOT]` prints every broken rule and exits 1,
  * or prints one line and exits 0.
@@ -127,8 +132,47 @@ function visit(v: string): void {
 for (const v of graph.keys()) if (!idx.has(v)) visit(v);
 for (const c of cycles) problems.push(`import cycle among ${c.length} files: ${c.join(", ")}`);
 
+/** What ampd's start-up must not load (issue: idle RSS and time to ready). */
+const STARTUP_EXCLUDED = ["arktype", "redis", "bun:sqlite", "sdk/envelope/schema.ts"];
+
+/** Specifiers a file imports statically for its values: not `import type`, not `import()`. */
+function staticSpecifiers(text: string): string[] {
+  const out: string[] = [];
+  const src = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+  const re = /^\s*(import|export)\s+(type\s)?([^"';]*?\bfrom\s*)?["']([^"']+)["']/gm;
+  for (let m; (m = re.exec(src)) !== null;) {
+    if (m[2] !== undefined) continue;
+    if (m[1] === "export" && m[3] === undefined) continue;
+    out.push(m[4]);
+  }
+  return out;
+}
+
+{
+  const seen = new Set<string>();
+  const via = new Map<string, string>();
+  const queue = ["sidecar/main.ts"];
+  while (queue.length > 0) {
+    const from = queue.shift()!;
+    if (seen.has(from)) continue;
+    seen.add(from);
+    for (const spec of staticSpecifiers(readFileSync(join(root, from), "utf8"))) {
+      const to = spec.startsWith(".") ? rel(resolve(dirname(join(root, from)), spec)) : spec;
+      if (STARTUP_EXCLUDED.includes(to)) {
+        const chain = [to, from];
+        for (let f = from; via.has(f);) chain.push(f = via.get(f)!);
+        problems.push(`ampd's start-up loads ${to}: ${chain.reverse().join(" → ")} (import it with import() where it is needed)`);
+      }
+      if (to.endsWith(".ts") && !seen.has(to)) {
+        if (!via.has(to)) via.set(to, from);
+        queue.push(to);
+      }
+    }
+  }
+}
+
 if (problems.length > 0) {
   console.error(`import rules broken (${problems.length}):\n${problems.map((p) => `- ${p}`).join("\n")}`);
   process.exit(1);
 }
-console.log(`imports: ${graph.size} files, no cycle, layers respected, mod.ts exports by name`);
+console.log(`imports: ${graph.size} files, no cycle, layers respected, mod.ts exports by name, ampd's start-up loads no ${STARTUP_EXCLUDED.join(", ")}`);

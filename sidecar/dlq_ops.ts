@@ -14,11 +14,15 @@ import { deadLetterStreamOf } from "../sdk/backend/group_reader.ts";
 import { storedHeaders } from "../sdk/backend/headers.ts";
 import { checkEntrySize } from "../sdk/backend/live_read.ts";
 import type { EntryHeaders, StreamEntry } from "../sdk/backend/types.ts";
-import { decode, encode } from "../sdk/codec/codec.ts";
 import type { AISPMessage } from "../sdk/envelope/envelope.ts";
 import { AmpbusError } from "../sdk/errors.ts";
 import { boolArg, type ErrorCode, isStreamName, type OpContext, optIntArg, ProtocolError, type Request, streamArg } from "./protocol.ts";
 import { admitAdd } from "./trust.ts";
+
+// The validating codec (and the schema under it) loads with the first replay, not at start-up.
+type Codec = typeof import("../sdk/codec/codec.ts");
+let codec: Codec | undefined;
+const loadCodec = async (): Promise<Codec> => codec ??= await import("../sdk/codec/codec.ts");
 
 /** Most dead letters one `dlq.replay` names (`ids`) or replays (`count`). */
 export const MAX_REPLAY = 10_000;
@@ -58,7 +62,7 @@ interface Letter {
 function letterOf(s: OpContext, e: StreamEntry, stream: string): Letter | string {
   let m: AISPMessage;
   try {
-    m = decode(e.msg, { maxBytes: s.state.config.maxFrame });
+    m = codec!.decode(e.msg, { maxBytes: s.state.config.maxFrame });
   } catch (err) {
     return `it is not a valid message (${(err as Error).message})`;
   }
@@ -143,11 +147,11 @@ function refusal(l: Letter, e: unknown): unknown {
  * an unsigned one gets the opId `replay:<dlqEntryId>:<opId>`, cut to 128
  * characters, so replaying one dead letter twice stores it once.
  */
-function prepare(s: OpContext, l: Letter): Replay {
+async function prepare(s: OpContext, l: Letter): Promise<Replay> {
   const maxFrame = s.state.config.maxFrame;
   let original: AISPMessage;
   try {
-    original = decode(l.bytes, { maxBytes: maxFrame });
+    original = codec!.decode(l.bytes, { maxBytes: maxFrame });
   } catch (e) {
     if (e instanceof AmpbusError && e.code === "BAD_BYTES") {
       throw new ProtocolError("BAD_ARGUMENT", `dead letter ${l.dlqEntryId}: its message is not an encoded message: ${e.message}`, { details: { field: "ids", dlqEntryId: l.dlqEntryId } });
@@ -155,10 +159,10 @@ function prepare(s: OpContext, l: Letter): Replay {
     throw e;
   }
   const msg = original.sig !== undefined ? original : { ...original, opId: `replay:${l.dlqEntryId}:${original.opId}`.slice(0, MAX_OP_ID) };
-  const bytes = original.sig !== undefined ? l.bytes.slice() : encode(msg);
+  const bytes = original.sig !== undefined ? l.bytes.slice() : codec!.encode(msg);
   checkEntrySize(bytes.length, maxFrame);
   const headers = storedHeaders(msg); // EXPIRED: a message past its expiresAt is not put back
-  admitAdd(asAmpd(s), { stream: l.stream, msg });
+  await admitAdd(asAmpd(s), { stream: l.stream, msg });
   return { dlqEntryId: l.dlqEntryId, stream: l.stream, headers, msg, bytes };
 }
 
@@ -188,6 +192,7 @@ function idsArg(req: Request): string[] | undefined {
  * replays nothing. Admin only with a keyring (`authorizeOp`).
  */
 async function dlqReplay(s: OpContext, req: Request) {
+  await loadCodec();
   const stream = streamArg(req);
   const ids = idsArg(req);
   const all = boolArg(req, { field: "all", fallback: false });
@@ -206,7 +211,7 @@ async function dlqReplay(s: OpContext, req: Request) {
   const replays: Replay[] = [];
   for (const l of letters) {
     try {
-      replays.push(prepare(s, l));
+      replays.push(await prepare(s, l));
     } catch (e) {
       throw refusal(l, e);
     }

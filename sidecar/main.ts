@@ -13,14 +13,12 @@ import { resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { DEFAULT_MAX_FRAME } from "../sdk/transport/frame.ts";
 import { MemoryBackend } from "../sdk/backend/memory.ts";
-import { RedisBackend } from "./backend/redis.ts";
-import { SqliteBackend } from "./backend/sqlite.ts";
 import { BackendUnavailableError, DEFAULT_DEDUPE_WINDOW_MS, type StreamBackend } from "../sdk/backend/types.ts";
 import { parseArgs, parseChoice, parseCount, parseDuration, parseSize, UsageError } from "./cli/args.ts";
 import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
 import { listenSocket, SocketInUseError } from "./server.ts";
-import { type HttpAddress, type HttpServer, isLoopback, listenHttp, parseHttpAddress } from "./web/http.ts";
-import { Mirror } from "./web/mirror.ts";
+import { type HttpAddress, isLoopback, parseHttpAddress } from "./web/address.ts";
+import type { HttpServer } from "./web/http.ts";
 import { ServerState } from "./server_state.ts";
 import { commandsHelp, findCommand } from "./cli/commands.ts";
 
@@ -271,6 +269,7 @@ async function openBackend(o: DaemonOptions, log: Logger): Promise<StreamBackend
     return memory();
   }
   if (o.backend === "sqlite" || o.redisUrl === undefined) {
+    const { SqliteBackend } = await import("./backend/sqlite.ts"); // bun:sqlite loads only for this backend
     const store = await SqliteBackend.open({
       path: o.dataPath,
       sync: o.sync,
@@ -285,6 +284,7 @@ async function openBackend(o: DaemonOptions, log: Logger): Promise<StreamBackend
     return store;
   }
   if (o.allowEviction) log.warn("--allow-eviction: Redis may delete stored messages if its maxmemory-policy evicts keys");
+  const { RedisBackend } = await import("./backend/redis.ts"); // the Redis client loads only for this backend
   try {
     return await RedisBackend.connect({
       url: o.redisUrl,
@@ -357,6 +357,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   }
   let http: HttpServer | undefined;
   if (o.http) {
+    const [{ listenHttp }, { Mirror }] = await Promise.all([import("./web/http.ts"), import("./web/mirror.ts")]);
     const mirror = new Mirror({ maxFrame: o.maxFrame });
     state.onAdded = (added) => mirror.publish(added);
     try {

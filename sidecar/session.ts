@@ -6,7 +6,7 @@
  * @module
  */
 import type { MsgpackReader } from "../sdk/codec/msgpack_reader.ts";
-import { makeDecoder } from "../sdk/codec/codec.ts";
+import { makeDecoder } from "../sdk/codec/value.ts";
 import { AmpbusError } from "../sdk/errors.ts";
 import { FrameDecoder, FrameError } from "../sdk/transport/frame.ts";
 import { MsgpackWriter } from "../sdk/codec/msgpack_writer.ts";

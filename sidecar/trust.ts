@@ -7,8 +7,7 @@
  *
  * @module
  */
-import { createHmac, createPublicKey, type KeyObject, randomBytes, timingSafeEqual, verify as verifyEd25519 } from "node:crypto";
-import { gunzipSync, inflateRawSync } from "node:zlib";
+import type { KeyObject } from "node:crypto";
 import { encodeValid } from "../sdk/codec/value.ts";
 import { unpackInflated } from "../sdk/codec/compress.ts";
 import { MessageScanner } from "../sdk/codec/scan.ts";
@@ -21,20 +20,28 @@ import { binArg, type OpContext, ProtocolError, type Request, strArg } from "./p
 
 const publicKeys = new WeakMap<KeyringKey, KeyObject>();
 
+// node:crypto and node:zlib load when first needed (a signed message, a keyring, a
+// compressed message), synchronously, so that start-up pays for neither.
+let crypto: typeof import("node:crypto") | undefined;
+let zlib: typeof import("node:zlib") | undefined;
+const nodeCrypto = () => crypto ??= process.getBuiltinModule("node:crypto");
+const nodeZlib = () => zlib ??= process.getBuiltinModule("node:zlib");
+
 /** True when `sig` is `key`'s signature (Ed25519) or MAC (HMAC-SHA256) of `data`. */
 export function verifyWith(key: KeyringKey, data: Uint8Array, sig: Uint8Array): boolean {
   if (key.alg === "hmac-sha256") {
     if (sig.length !== 32) return false;
+    const { createHmac, timingSafeEqual } = nodeCrypto();
     const mac = createHmac("sha256", key.bytes).update(data).digest();
     return timingSafeEqual(mac, sig);
   }
   if (sig.length !== 64) return false;
   let k = publicKeys.get(key);
   if (k === undefined) {
-    k = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(key.bytes).toString("base64url") }, format: "jwk" });
+    k = nodeCrypto().createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: Buffer.from(key.bytes).toString("base64url") }, format: "jwk" });
     publicKeys.set(key, k);
   }
-  return verifyEd25519(null, data, k, sig);
+  return nodeCrypto().verify(null, data, k, sig);
 }
 
 /** The message with `spec` and `payload` back out of `compressed`, inflated synchronously. */
@@ -46,7 +53,8 @@ function unpack(msg: AISPMessage, maxSize: number): AISPMessage | Promise<never>
   let raw: Uint8Array;
   try {
     const opts = { maxOutputLength: Math.max(1, packed.size) };
-    raw = packed.alg === "gzip" ? gunzipSync(packed.data, opts) : inflateRawSync(packed.data, opts);
+    const z = nodeZlib();
+    raw = packed.alg === "gzip" ? z.gunzipSync(packed.data, opts) : z.inflateRawSync(packed.data, opts);
   } catch (e) {
     throw new CompressionError("CORRUPT_COMPRESSED", `compressed data does not inflate to its ${packed.size} bytes: ${(e as Error).message}`, { cause: e });
   }
@@ -168,7 +176,7 @@ export function auth(s: OpContext, req: Request) {
 
 /** A fresh nonce for a hello on an ampd with a keyring. */
 export function newNonce(): Uint8Array {
-  return new Uint8Array(randomBytes(AUTH_NONCE_BYTES));
+  return new Uint8Array(nodeCrypto().randomBytes(AUTH_NONCE_BYTES));
 }
 
 /**

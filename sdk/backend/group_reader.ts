@@ -19,8 +19,7 @@
  *
  * @module
  */
-import { createMessage } from "../envelope/builder.ts";
-import { encodeValid } from "../codec/codec.ts";
+import { encodeValid } from "../codec/value.ts";
 import { isExpired, storedHeaders } from "./headers.ts";
 import { FRAME_BASE_COST, fitCount } from "./live_read.ts";
 import { type ConsumerRef, DEFAULT_CLAIM_TIMEOUT_MS, type GroupEntry, type GroupRef, type StreamBackend } from "./types.ts";
@@ -300,6 +299,8 @@ export class GroupReader {
     const h = e.headers;
     // The dead letter is an ordinary ampbus message, so every client and tool can read it.
     // Its opId is fixed per source entry: moving it twice stores it once.
+    // The builder (and the schema it validates with) loads with the first dead letter, not at start-up.
+    const { createMessage } = await import("../envelope/builder.ts");
     const letter = createMessage({
       type: "dead-letter",
       sender: "ampd",

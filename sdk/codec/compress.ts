@@ -11,7 +11,6 @@ import type { CompressedPayload, CompressionAlgorithm, TaskSpec } from "../envel
 import { CompressionError } from "../errors.ts";
 import { decodeValue, encodeValue } from "./value.ts";
 import { loadNodeZlib, type NodeZlib } from "../runtime.ts";
-import { makeCompressionStream, makeDecompressionStream } from "compression-streams-polyfill/ponyfill";
 
 /**
  * Largest decompressed size accepted by default: 16 MiB.
@@ -97,57 +96,66 @@ export type CompressionEngine = "node:zlib" | "CompressionStream" | "polyfill";
  * The polyfill's engine (fflate) may run in a worker and keep sending output
  * after the reader gave up at the size limit; enqueueing into a cancelled
  * stream then throws in a callback nobody can catch. This base class hands the
- * polyfill a controller that drops such late output instead.
+ * polyfill a controller that drops such late output instead. Made on first
+ * use: naming `TransformStream` at load time would make some runtimes (Bun)
+ * set up their whole streams machinery at start-up (about 10 MB).
  */
-class QuietTransformStream<I, O> extends TransformStream<I, O> {
-  constructor(t: Transformer<I, O> = {}, w?: QueuingStrategy<I>, r?: QueuingStrategy<O>) {
-    const start = t.start;
-    super({
-      ...t,
-      start: (c) =>
-        start?.call(t, {
-          get desiredSize() {
-            return c.desiredSize;
-          },
-          enqueue: (chunk?: O) => {
-            try {
-              c.enqueue(chunk);
-            } catch { /* cancelled: drop */ }
-          },
-          error: (e?: unknown) => {
-            try {
-              c.error(e);
-            } catch { /* already closed */ }
-          },
-          terminate: () => {
-            try {
-              c.terminate();
-            } catch { /* already closed */ }
-          },
-        }),
-    }, w, r);
-  }
+let quietTransformStream: typeof TransformStream | undefined;
+function quietStreamClass(): typeof TransformStream {
+  return quietTransformStream ??= class QuietTransformStream<I, O> extends TransformStream<I, O> {
+    constructor(t: Transformer<I, O> = {}, w?: QueuingStrategy<I>, r?: QueuingStrategy<O>) {
+      const start = t.start;
+      super({
+        ...t,
+        start: (c) =>
+          start?.call(t, {
+            get desiredSize() {
+              return c.desiredSize;
+            },
+            enqueue: (chunk?: O) => {
+              try {
+                c.enqueue(chunk);
+              } catch { /* cancelled: drop */ }
+            },
+            error: (e?: unknown) => {
+              try {
+                c.error(e);
+              } catch { /* already closed */ }
+            },
+            terminate: () => {
+              try {
+                c.terminate();
+              } catch { /* already closed */ }
+            },
+          }),
+      }, w, r);
+    }
+  };
 }
 
 type StreamCtor = new (format: CompressionAlgorithm) => TransformStream<Uint8Array, Uint8Array>;
 let streamCtors: { c: StreamCtor; d: StreamCtor; engine: CompressionEngine } | undefined;
 
-function streams(): { c: StreamCtor; d: StreamCtor; engine: CompressionEngine } {
+type Streams = { c: StreamCtor; d: StreamCtor; engine: CompressionEngine };
+
+async function streams(): Promise<Streams> {
   if (streamCtors) return streamCtors;
   // deno-lint-ignore no-explicit-any
   const g = globalThis as any;
-  try {
-    new g.CompressionStream("deflate-raw");
-    new g.DecompressionStream("deflate-raw");
-    streamCtors = { c: g.CompressionStream, d: g.DecompressionStream, engine: "CompressionStream" };
-  } catch {
-    streamCtors = {
-      c: makeCompressionStream(QuietTransformStream) as unknown as StreamCtor,
-      d: makeDecompressionStream(QuietTransformStream) as unknown as StreamCtor,
-      engine: "polyfill",
-    };
+  if (forcedEngine !== "polyfill") {
+    try {
+      new g.CompressionStream("deflate-raw");
+      new g.DecompressionStream("deflate-raw");
+      return streamCtors = { c: g.CompressionStream, d: g.DecompressionStream, engine: "CompressionStream" };
+    } catch { /* none here: the polyfill */ }
   }
-  return streamCtors;
+  // Loaded only when it is used: its engine sets up tables and workers when it loads.
+  const { makeCompressionStream, makeDecompressionStream } = await import("compression-streams-polyfill/ponyfill");
+  return streamCtors = {
+    c: makeCompressionStream(quietStreamClass()) as unknown as StreamCtor,
+    d: makeDecompressionStream(quietStreamClass()) as unknown as StreamCtor,
+    engine: "polyfill",
+  };
 }
 
 let forcedEngine: CompressionEngine | undefined;
@@ -167,13 +175,7 @@ let forcedEngine: CompressionEngine | undefined;
  */
 export function setCompressionEngine(engine: CompressionEngine | undefined): void {
   forcedEngine = engine;
-  if (engine === "polyfill") {
-    streamCtors = {
-      c: makeCompressionStream(QuietTransformStream) as unknown as StreamCtor,
-      d: makeDecompressionStream(QuietTransformStream) as unknown as StreamCtor,
-      engine: "polyfill",
-    };
-  } else streamCtors = undefined;
+  streamCtors = undefined;
 }
 
 async function zlibIfUsed(): Promise<NodeZlib | undefined> {
@@ -194,7 +196,7 @@ async function zlibIfUsed(): Promise<NodeZlib | undefined> {
  * ```
  */
 export async function compressionEngine(): Promise<CompressionEngine> {
-  return (await zlibIfUsed()) ? "node:zlib" : streams().engine;
+  return (await zlibIfUsed()) ? "node:zlib" : (await streams()).engine;
 }
 
 function checkAlg(alg: string): asserts alg is CompressionAlgorithm {
@@ -235,13 +237,13 @@ function sliceSize(limit: number): number {
   return Math.min(65536, Math.max(256, Math.floor(limit / 1024)));
 }
 
-async function throughStream(o: { ctor: StreamCtor; alg: CompressionAlgorithm; data: Uint8Array; limit: number; what: string }) {
-  const { ctor, alg, data, limit, what } = o;
-  const ts = new ctor(alg);
+async function throughStream(o: { engine: Streams; compress: boolean; alg: CompressionAlgorithm; data: Uint8Array; limit: number; what: string }) {
+  const { engine, alg, data, limit, what } = o;
+  const ts = new (o.compress ? engine.c : engine.d)(alg);
   const writer = ts.writable.getWriter();
   // The polyfill may transfer (detach) the buffers it is given to a worker:
   // hand it copies, never a view of the caller's bytes.
-  const copy = streams().engine === "polyfill";
+  const copy = engine.engine === "polyfill";
   const step = sliceSize(limit);
   let stopped = false;
   const written = (async () => {
@@ -285,7 +287,7 @@ export async function compressBytes(data: Uint8Array, options: CompressOptions =
     const out = alg === "gzip" ? z.gzipSync(data, { level }) : z.deflateRawSync(data, { level });
     return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
   }
-  return await throughStream({ ctor: streams().c, alg, data, limit: Number.MAX_SAFE_INTEGER, what: "data" });
+  return await throughStream({ engine: await streams(), compress: true, alg, data, limit: Number.MAX_SAFE_INTEGER, what: "data" });
 }
 
 /**
@@ -318,7 +320,7 @@ export async function decompressBytes(
       if (out.byteLength > limit) throw new RangeError("over limit");
       return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
     }
-    return await throughStream({ ctor: streams().d, alg, data, limit, what: "compressed data" });
+    return await throughStream({ engine: await streams(), compress: false, alg, data, limit, what: "compressed data" });
   } catch (e) {
     if (e instanceof CompressionError) throw e;
     const code = (e as { code?: string }).code;

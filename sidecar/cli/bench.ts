@@ -8,7 +8,7 @@ import { createMessage } from "../../sdk/envelope/builder.ts";
 import type { AmpClient } from "../../sdk/client/client.ts";
 import { uuidv7 } from "../../sdk/envelope/id.ts";
 import { parseCount, parseDuration, parseSize } from "./args.ts";
-import { type Bus, type Command, CONNECT_HELP, EXIT_HELP, noMorePositional, openBus, parseCommand, runCommand, writeLine } from "./_command.ts";
+import { type Bus, CONNECT_HELP, EXIT_HELP, noMorePositional, openBus, parseCommand, runCommand, writeLine } from "./_command.ts";
 
 const HELP = `ampd bench: publish/consume load against a running ampd
 
@@ -170,9 +170,5 @@ async function bench(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** `ampd bench`. */
-export const benchCommand: Command = {
-  name: "bench",
-  summary: "publish/consume load with throughput and latency percentiles",
-  run: (argv) => runCommand(argv, { name: "bench", help: HELP, body: bench }),
-};
+/** Runs `ampd bench` with the arguments after the command name; resolves with the exit code. */
+export const runBench = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "bench", help: HELP, body: bench });

@@ -10,7 +10,7 @@ import { decode } from "../../sdk/codec/codec.ts";
 import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 import { serialize } from "../../sdk/codec/json.ts";
 import { parseCount } from "./args.ts";
-import { type Bus, type Command, CommandError, CONNECT_HELP, EXIT_HELP, needPositional, noMorePositional, openBus, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
+import { type Bus, CommandError, CONNECT_HELP, EXIT_HELP, needPositional, noMorePositional, openBus, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
 import { table } from "./stats.ts";
 
 const HELP = `ampd dlq: dead letters of a stream, and replaying them
@@ -148,9 +148,5 @@ async function dlq(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** `ampd dlq`. */
-export const dlqCommand: Command = {
-  name: "dlq",
-  summary: "list a stream's dead letters; 'dlq replay' puts them back",
-  run: (argv) => runCommand(argv, { name: "dlq", help: HELP, body: dlq }),
-};
+/** Runs `ampd dlq` with the arguments after the command name; resolves with the exit code. */
+export const runDlq = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "dlq", help: HELP, body: dlq });

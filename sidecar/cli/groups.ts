@@ -5,7 +5,7 @@
  * @module
  */
 import { parseCount } from "./args.ts";
-import { type Command, CONNECT_HELP, EXIT_HELP, needPositional, noMorePositional, openBus, parseCommand, runCommand, writeLine } from "./_command.ts";
+import { CONNECT_HELP, EXIT_HELP, needPositional, noMorePositional, openBus, parseCommand, runCommand, writeLine } from "./_command.ts";
 import { table } from "./stats.ts";
 
 const GROUPS_HELP = `ampd groups: the consumer groups of a stream
@@ -67,12 +67,8 @@ async function groups(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** `ampd groups`. */
-export const groupsCommand: Command = {
-  name: "groups",
-  summary: "the consumer groups of a stream, their consumers and pending counts",
-  run: (argv) => runCommand(argv, { name: "groups", help: GROUPS_HELP, body: groups }),
-};
+/** Runs `ampd groups` with the arguments after the command name; resolves with the exit code. */
+export const runGroups = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "groups", help: GROUPS_HELP, body: groups });
 
 const PENDING_HELP = `ampd pending: entries delivered to a group but not acked
 
@@ -122,9 +118,5 @@ async function pending(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** `ampd pending`. */
-export const pendingCommand: Command = {
-  name: "pending",
-  summary: "entries of a group delivered but not acked",
-  run: (argv) => runCommand(argv, { name: "pending", help: PENDING_HELP, body: pending }),
-};
+/** Runs `ampd pending` with the arguments after the command name; resolves with the exit code. */
+export const runPending = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "pending", help: PENDING_HELP, body: pending });

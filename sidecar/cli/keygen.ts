@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, closeSync, lstatSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { newAgentKey } from "../../sdk/trust/auth.ts";
 import { parseArgs, parseChoice, UsageError } from "./args.ts";
-import { type Command, CommandError, noMorePositional, runCommand, writeLine } from "./_command.ts";
+import { CommandError, noMorePositional, runCommand, writeLine } from "./_command.ts";
 
 const HELP = `ampd keygen: make an agent's key
 
@@ -125,9 +125,5 @@ async function keygen(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-/** `ampd keygen`. */
-export const keygenCommand: Command = {
-  name: "keygen",
-  summary: "make an agent's key file and print its keyring entry",
-  run: (argv) => runCommand(argv, { name: "keygen", help: HELP, body: keygen }),
-};
+/** Runs `ampd keygen` with the arguments after the command name; resolves with the exit code. */
+export const runKeygen = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "keygen", help: HELP, body: keygen });

@@ -9,7 +9,7 @@ import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 import { deserialize } from "../../sdk/codec/json.ts";
 import { uuidv7 } from "../../sdk/envelope/id.ts";
 import { parseDuration } from "./args.ts";
-import { type Command, CONNECT_HELP, describeError, EXIT_HELP, identityOf, inboxOf, noMorePositional, openBus, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
+import { CONNECT_HELP, describeError, EXIT_HELP, identityOf, inboxOf, noMorePositional, openBus, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
 
 const HELP = `ampd pub: publish messages
 
@@ -189,9 +189,5 @@ async function pub(argv: readonly string[]): Promise<number> {
   return failed > 0 ? 1 : 0;
 }
 
-/** `ampd pub`. */
-export const pubCommand: Command = {
-  name: "pub",
-  summary: "publish a message from flags, or JSON messages from stdin",
-  run: (argv) => runCommand(argv, { name: "pub", help: HELP, body: pub }),
-};
+/** Runs `ampd pub` with the arguments after the command name; resolves with the exit code. */
+export const runPub = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "pub", help: HELP, body: pub });

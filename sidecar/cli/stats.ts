@@ -6,7 +6,7 @@
  */
 import { BusError } from "../../sdk/errors.ts";
 import { parseDuration } from "./args.ts";
-import { type Bus, type Command, CONNECT_HELP, EXIT_HELP, noMorePositional, openBus, parseCommand, runCommand, writeLine } from "./_command.ts";
+import { type Bus, CONNECT_HELP, EXIT_HELP, noMorePositional, openBus, parseCommand, runCommand, writeLine } from "./_command.ts";
 
 const HELP = `ampd stats: streams, groups, pending, dead letters, backend and rates
 
@@ -153,11 +153,7 @@ async function stats(argv: readonly string[]): Promise<number> {
   }
 }
 
-/** `ampd stats`. */
-export const statsCommand: Command = {
-  name: "stats",
-  summary: "streams, lengths, groups, pending, dead letters, backend and rates",
-  run: (argv) => runCommand(argv, { name: "stats", help: HELP, body: stats }),
-};
+/** Runs `ampd stats` with the arguments after the command name; resolves with the exit code. */
+export const runStats = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "stats", help: HELP, body: stats });
 
 export { table };

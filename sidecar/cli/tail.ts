@@ -8,7 +8,7 @@ import type { Delivery } from "../../sdk/client/types.ts";
 import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 import { serialize } from "../../sdk/codec/json.ts";
 import { parseCount } from "./args.ts";
-import { type Command, CONNECT_HELP, EXIT_HELP, openBus, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
+import { CONNECT_HELP, EXIT_HELP, openBus, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
 
 const HELP = `ampd tail: follow streams and print their messages
 
@@ -124,9 +124,5 @@ async function tail(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-/** `ampd tail`. */
-export const tailCommand: Command = {
-  name: "tail",
-  summary: "follow streams and print their messages (pretty or --json)",
-  run: (argv) => runCommand(argv, { name: "tail", help: HELP, body: tail }),
-};
+/** Runs `ampd tail` with the arguments after the command name; resolves with the exit code. */
+export const runTail = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "tail", help: HELP, body: tail });

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Server, ServerWebSocket } from "bun";
-import { UsageError } from "../cli/args.ts";
+import { type HttpAddress, isLoopback } from "./address.ts";
 import { Mirror, type MirrorWatcher } from "./mirror.ts";
 import { FilterError, filterFromQuery, type MirrorFilter, parseFilter } from "./mirror_filter.ts";
 import { networkInterfaces } from "node:os";
@@ -20,6 +20,8 @@ import { toBase64 } from "../../sdk/codec/base64.ts";
 import { newNonce } from "../trust.ts";
 import { MirrorAuthError, type MirrorIdentity, MirrorRevoker, verifyMirrorAuth } from "./mirror_auth.ts";
 import pageText from "./index.html" with { type: "text" };
+
+export { type HttpAddress, isLoopback, parseHttpAddress } from "./address.ts";
 import { sdkBundle } from "./sdk_bundle.ts" with { type: "macro" };
 
 /** The live-view page, embedded at compile time. */
@@ -29,35 +31,6 @@ const SDK_BUNDLE: string = sdkBundle();
 
 /** Bytes a /ws/bus socket may buffer before replies wait in ampd's own queue: 1 MiB. */
 const BUS_HIGH_WATER = 1024 * 1024;
-
-/** Where the HTTP server listens. */
-export interface HttpAddress {
-  host: string;
-  port: number;
-}
-
-/**
- * Reads `--http`: `HOST:PORT`, `[IPv6]:PORT`, or a bare `PORT` (on 127.0.0.1).
- * Port 0 picks a free port. Throws `UsageError`.
- *
- * @example
- * ```ts
- * parseHttpAddress("127.0.0.1:8080"); // { host: "127.0.0.1", port: 8080 }
- * ```
- */
-export function parseHttpAddress(text: string): HttpAddress {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s\[\]]+))?:?(\d{1,5})$/.exec(text);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || !(port >= 0 && port <= 65535) || (m[1] === undefined && m[2] === undefined && text.includes(":") && !text.startsWith(":"))) {
-    throw new UsageError(`--http must be HOST:PORT, such as 127.0.0.1:8080 (was ${JSON.stringify(text)})`);
-  }
-  return { host: m[1] ?? m[2] ?? "127.0.0.1", port };
-}
-
-/** True for addresses only this machine can reach. */
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
 
 /** Options of `listenHttp()`. */
 export interface HttpOptions extends HttpAddress {

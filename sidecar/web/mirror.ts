@@ -12,7 +12,7 @@
  */
 import { jsonForm } from "../../sdk/codec/json.ts";
 import type { MsgpackReader } from "../../sdk/codec/msgpack_reader.ts";
-import { decodeValue, makeDecoder } from "../../sdk/codec/codec.ts";
+import { decodeValue, makeDecoder } from "../../sdk/codec/value.ts";
 import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 import type { AddedEntry } from "../server_state.ts";
 import { FilterMatcher, type MirrorFilter } from "./mirror_filter.ts";
