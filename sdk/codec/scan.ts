@@ -59,10 +59,13 @@ export interface ScannedBody {
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const fromCharCode = String.fromCharCode;
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
-const utf8Slice: ((this: Uint8Array, start: number, end: number) => string) | undefined = (runtime === "node" || runtime === "bun")
-  // deno-lint-ignore no-explicit-any
-  ? (globalThis as any).Buffer?.prototype?.utf8Slice
-  : undefined;
+type Slice = (this: Uint8Array, start: number, end: number) => string;
+// Node and Bun slice a Buffer's bytes into a string natively, with no subarray; for
+// ASCII, which ids and names mostly are, latin1Slice is the quickest (2-5x a JS loop).
+// deno-lint-ignore no-explicit-any
+const bufferProto = runtime === "node" || runtime === "bun" ? (globalThis as any).Buffer?.prototype : undefined;
+const utf8Slice: Slice | undefined = bufferProto?.utf8Slice;
+const latin1Slice: Slice | undefined = bufferProto?.latin1Slice;
 
 /** The one failure of a scan: the message is not valid (`decode()` tells why). */
 class NotValid extends Error {}
@@ -677,6 +680,7 @@ function sameBytes(b: Uint8Array, x: number, y: number, n: number): boolean {
 
 /** The text of well-formed UTF-8 bytes `b[start, start + n)`. */
 function decodeText(b: Uint8Array, start: number, n: number, ascii: boolean): string {
+  if (ascii && latin1Slice !== undefined) return latin1Slice.call(b, start, start + n);
   if (ascii && n <= 40) {
     let s = "";
     for (let i = start; i < start + n; i++) s += fromCharCode(b[i]);
