@@ -96,6 +96,8 @@ export class Session implements OpContext {
   /** Read position in `#backlog[0]`. */
   #backlogPos = 0;
   #backlogBytes = 0;
+  /** True while the backlog holds frames: it counts as one request in `state.inFlight`, so shutdown waits for it. */
+  #backlogCounted = false;
   /** A bad length seen behind the backlog: answered once the frames before it are. */
   #badFrame: FrameError | undefined;
   #pumping = false;
@@ -168,6 +170,7 @@ export class Session implements OpContext {
       const run = new Uint8Array(first.buffer, first.byteOffset - 4, last.byteOffset + last.length - first.byteOffset + 4).slice();
       this.#backlog.push(run);
       this.#backlogBytes += run.length;
+      this.#countBacklog(true);
     }
     if (bad !== undefined) this.#badFrame = bad;
     if (this.#backlog.length > 0) {
@@ -193,6 +196,18 @@ export class Session implements OpContext {
 
   #sliceOver(): boolean {
     return performance.now() >= this.#sliceEnd;
+  }
+
+  /**
+   * Counts a non-empty backlog as one request in flight (`state.waitIdle()`,
+   * which shutdown waits on, then also waits for frames read but not yet
+   * handled), and uncounts it once it is empty or the session ends.
+   */
+  #countBacklog(held: boolean): void {
+    if (held === this.#backlogCounted) return;
+    this.#backlogCounted = held;
+    if (held) this.state.inFlight++;
+    else if (--this.state.inFlight === 0) this.state.onIdle();
   }
 
   /** Takes the backlog up again in a later turn (one pending at a time), after other connections had theirs. */
@@ -235,6 +250,7 @@ export class Session implements OpContext {
         } else this.#backlogPos = end;
         this.#onFrame(run.subarray(pos + 4, end));
       }
+      this.#countBacklog(false);
       this.#account();
       if (this.#closing) return;
       if (this.#badFrame !== undefined) return this.#onBadFrame(this.#badFrame);
@@ -595,6 +611,7 @@ export class Session implements OpContext {
   // Stops everything that works for this session: blocked reads, subscriptions, drain waiters.
   #end(): void {
     this.#closed = true;
+    this.#countBacklog(false);
     this.state.unwatch(this);
     this.state.partialBytes -= this.#held;
     this.#held = 0;

@@ -8,8 +8,9 @@ import { join } from "node:path";
 import pkg from "../../package.json" with { type: "json" };
 import { connect } from "../../sdk/client/connect.ts";
 import { createMessage } from "../../sdk/envelope/builder.ts";
+import { encode } from "../../sdk/codec/codec.ts";
 import { Ampd, buildAmpd, runAmpd } from "../_helpers/ampd.ts";
-import { errorOf, RawConn } from "../_helpers/raw_conn.ts";
+import { errorOf, RawConn, requestFrame } from "../_helpers/raw_conn.ts";
 import { RedisServer } from "../_helpers/redis_server.ts";
 
 const started: Ampd[] = [];
@@ -168,6 +169,36 @@ describe("shutdown", () => {
       await a.dispose();
     }
   }, 15_000);
+
+  test("SIGTERM while a connection's frames wait in its backlog: they are answered in order, none skipped, before it closes", async () => {
+    const a = await Ampd.start({ args: ["--backend", "memory"] });
+    try {
+      const c = await RawConn.hello(a.socket);
+      // 20 000 adds in one write: ampd handles 0.5 ms of them per turn; the rest wait in its
+      // backlog or, unread, in the socket (ampd stops reading while it has a backlog).
+      const N = 20_000;
+      const parts: Uint8Array[] = [];
+      for (let i = 0; i < N; i++) {
+        const msg = encode(createMessage({ type: "note", sender: "t", receiver: "t", payload: i }));
+        parts.push(requestFrame({ op: "add", rid: 100 + i, stream: "backlog", msg }));
+      }
+      c.write(Buffer.concat(parts));
+      await c.waitFor((f) => f.rid === 100, "the first add's reply", 10_000);
+      const code = a.stop();
+      await c.waitClosed(15_000);
+      expect(await code).toBe(0);
+      // What ampd read it answered, in order: the replies are adds 0..k-1, none skipped; those it
+      // took up after the signal are refused with SHUTTING_DOWN, not dropped.
+      const adds = c.frames.filter((f) => typeof f.rid === "number" && f.rid >= 100);
+      expect(adds.map((f) => f.rid)).toEqual(Array.from({ length: adds.length }, (_, i) => 100 + i));
+      const refused = adds.filter((f) => f.ok === false);
+      for (const f of refused) expect(errorOf(f).code).toBe("SHUTTING_DOWN");
+      expect(refused.length).toBeGreaterThan(0);
+      expect(adds.slice(0, adds.length - refused.length).every((f) => f.ok === true)).toBe(true);
+    } finally {
+      await a.dispose();
+    }
+  }, 30_000);
 });
 
 describe("backend choice", () => {
