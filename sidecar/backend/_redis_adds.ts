@@ -5,8 +5,9 @@
  * Here the adds of one event-loop turn are queued per stream and sent as one
  * `ADD_BATCH_SCRIPT` call per stream (chunked, so one script stays short),
  * which checks each entry's opId and XADDs it in arrival order and answers
- * every entry's id, duplicate flag or error. The messages travel as one
- * binary argument (node-redis writes each Buffer argument separately).
+ * every entry's id, duplicate flag or error. Small messages travel joined
+ * in one binary argument (node-redis writes each Buffer argument
+ * separately); large ones each as their own, uncopied.
  *
  * What stays as it was: adds of one stream are stored in the order they
  * arrived (one connection; batches of a stream go out in order and are
@@ -19,7 +20,7 @@
  */
 import { ErrorReply } from "redis";
 import type { AddResult, EntryHeaders, NewEntry } from "../../sdk/backend/types.ts";
-import { toBackendError } from "./_redis_reply.ts";
+import { asBuffer, toBackendError } from "./_redis_reply.ts";
 import type { CommandSender, RawReply } from "./_redis_reply.ts";
 import { ADD_BATCH_SCRIPT } from "./_redis_scripts.ts";
 
@@ -27,6 +28,9 @@ import { ADD_BATCH_SCRIPT } from "./_redis_scripts.ts";
 export const MAX_BATCH_ENTRIES = 256;
 /** Most message bytes per script call (one entry always goes, however large). */
 export const MAX_BATCH_BYTES = 2 * 1024 * 1024;
+
+/** Average message size from which a batch's messages go as arguments of their own. */
+export const JOIN_BELOW = 4096;
 
 /** ARGV values per entry of `ADD_BATCH_SCRIPT`. */
 const VALUES_PER_ENTRY = 9;
@@ -131,11 +135,16 @@ export class AddBatcher {
   async #send(q: StreamQueue, batch: QueuedAdd[]): Promise<void> {
     const keys: string[] = new Array(1 + batch.length);
     keys[0] = q.key;
-    const args: (string | Buffer)[] = new Array(2 + batch.length * VALUES_PER_ENTRY);
-    args[0] = this.#window;
-    const msgs: Uint8Array[] = new Array(batch.length);
     let bytes = 0;
-    let a = 1;
+    for (const add of batch) bytes += add.msg.length;
+    // Small messages joined in one argument (node-redis writes each Buffer argument
+    // separately); from JOIN_BELOW bytes on average, apart (no copy).
+    const joined = bytes < JOIN_BELOW * batch.length;
+    const args: (string | Buffer)[] = new Array(2 + batch.length * VALUES_PER_ENTRY + (joined ? 1 : 0));
+    args[0] = this.#window;
+    args[1] = joined ? "joined" : "apart";
+    const msgs: Uint8Array[] = joined ? new Array(batch.length) : [];
+    let a = 2;
     for (let i = 0; i < batch.length; i++) {
       const add = batch[i]!;
       const h = add.headers;
@@ -148,11 +157,12 @@ export class AddBatcher {
       args[a++] = h.receiver;
       args[a++] = h.tier ?? "";
       args[a++] = h.expiresAt === undefined ? "" : String(h.expiresAt);
-      args[a++] = String(add.msg.length);
-      msgs[i] = add.msg;
-      bytes += add.msg.length;
+      if (joined) {
+        args[a++] = String(add.msg.length);
+        msgs[i] = add.msg;
+      } else args[a++] = asBuffer(add.msg);
     }
-    args[a] = Buffer.concat(msgs, bytes);
+    if (joined) args[a] = Buffer.concat(msgs, bytes);
     const what = `add to stream ${JSON.stringify(q.stream)}`;
     let reply: RawReply[];
     try {

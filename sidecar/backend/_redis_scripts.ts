@@ -33,11 +33,13 @@ return {id, 0}
  * Idempotent adds of a batch of entries to one stream, in order: what
  * `RedisBackend` runs for the adds of one event-loop turn. KEYS[1] stream
  * key, KEYS[1 + i] the dedupe key of entry i; ARGV[1] dedupe window in ms,
- * then 9 values per entry: maxLen or "", the values of the fields id, opId,
- * type, sender, receiver, tier ("" for none), expiresAt ("" for none), and
- * the byte length of its msg; the last ARGV is every entry's msg bytes, one
- * after the other (one argument instead of one per entry: for node-redis,
- * each binary argument is a separate socket write).
+ * ARGV[2] how the msgs come: "joined" (every entry's msg bytes one after the
+ * other in the last ARGV, each entry giving its length) or "apart" (each
+ * entry giving its msg itself); then 9 values per entry: maxLen or "", the
+ * values of the fields id, opId, type, sender, receiver, tier ("" for none),
+ * expiresAt ("" for none), and the msg's byte length ("joined") or the msg
+ * ("apart"). Joined, small messages cost node-redis one socket write for the
+ * batch instead of one per entry; large ones go apart, uncopied.
  * Per entry, as `ADD_SCRIPT`: a stored opId answers its first entry id
  * (also for an opId stored earlier in the same batch), else XADD and SET.
  * Returns `{flag1, value1, flag2, value2, ...}`: flag 0 stored (value the
@@ -47,11 +49,19 @@ return {id, 0}
 export const ADD_BATCH_SCRIPT = `
 local out = {}
 local window = ARGV[1]
+local joined = ARGV[2] == 'joined'
 local msgs = ARGV[#ARGV]
 local at = 1
 for i = 1, #KEYS - 1 do
-  local b = 2 + (i - 1) * 9
-  local len = tonumber(ARGV[b + 8])
+  local b = 3 + (i - 1) * 9
+  local msg
+  if joined then
+    local len = tonumber(ARGV[b + 8])
+    msg = string.sub(msgs, at, at + len - 1)
+    at = at + len
+  else
+    msg = ARGV[b + 8]
+  end
   local first = redis.pcall('GET', KEYS[i + 1])
   if type(first) == 'table' then
     out[#out + 1] = 2
@@ -90,7 +100,7 @@ for i = 1, #KEYS - 1 do
       n = n + 2
     end
     x[n + 1] = 'msg'
-    x[n + 2] = string.sub(msgs, at, at + len - 1)
+    x[n + 2] = msg
     local id = redis.pcall(unpack(x))
     if type(id) == 'table' then
       out[#out + 1] = 2
@@ -101,7 +111,6 @@ for i = 1, #KEYS - 1 do
       out[#out + 1] = id
     end
   end
-  at = at + len
 end
 return out
 `;

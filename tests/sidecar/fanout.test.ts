@@ -61,6 +61,8 @@ async function subscribe(bus: AmpClient, o: { stream: string; from: string; cred
   return { got, sub, grant: (n: number) => bus.port.credit(sub, n) };
 }
 
+type Sub = Awaited<ReturnType<typeof subscribe>>;
+
 async function xreadCalls(): Promise<number> {
   const stats = String(await raw.sendCommand(["INFO", "commandstats"]));
   return Number(/cmdstat_xread:calls=(\d+)/.exec(stats)?.[1] ?? 0);
@@ -89,7 +91,7 @@ describeRedis("fan-out through ampd on Redis", () => {
     const before = await publish(pub, stream, 100);
     // Cursors: the start, 18 points inside the stream, its last entry.
     const cursors = ["0", ...Array.from({ length: 18 }, (_, k) => before[k * 5]!), before[99]!];
-    const subs = [];
+    const subs: Sub[] = [];
     for (let k = 0; k < cursors.length; k++) {
       subs.push(await subscribe(clients[k % 4]!, { stream, from: cursors[k]!, credit: 64, regrant: true }));
     }
@@ -113,7 +115,7 @@ describeRedis("fan-out through ampd on Redis", () => {
   test("a subscription out of credit holds nobody back and, given credit, gets everything it missed, once and in order", async () => {
     const stream = `fanout.${crypto.randomUUID()}`;
     const pub = clients[4]!;
-    const fast = [];
+    const fast: Sub[] = [];
     for (let k = 0; k < 3; k++) fast.push(await subscribe(clients[k]!, { stream, from: "0", credit: 200, regrant: true }));
     const slow = await subscribe(clients[3]!, { stream, from: "0", credit: 10, regrant: false });
     const ids: string[] = [];

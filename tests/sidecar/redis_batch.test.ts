@@ -88,6 +88,29 @@ describeRedis("RedisBackend batched adds", () => {
     expect((await storedOpIds(raw, s)).slice(1)).toEqual(entries.map((e) => e.headers.opId));
   });
 
+  test("messages are stored byte for byte, small ones (joined in one argument) and large ones (apart)", async () => {
+    const b = await open();
+    for (const size of [1, 300, 5000, 70_000]) {
+      const s = freshStream(`batch-bytes-${size}`);
+      const entries = Array.from({ length: 30 }, (_, i) => {
+        const e = makeEntry(i, i % 3 === 0 ? { tier: "gold", expiresAt: Date.now() + 600_000 } : {});
+        const msg = new Uint8Array(size);
+        for (let k = 0; k < size; k++) msg[k] = (k * 31 + i * 7) & 0xff;
+        return { headers: e.headers, msg };
+      });
+      // A duplicate in the middle of the batch must not shift the bytes of the entries after it.
+      const settled = await Promise.all([...entries.slice(0, 10), entries[4]!, ...entries.slice(10)].map((e) => b.add(s, e)));
+      expect(settled.filter((r) => r.duplicate).length).toBe(1);
+      const read = await b.read([{ stream: s, after: "0" }], { count: 100 });
+      const got = read[0]!.entries;
+      expect(got.length).toBe(30);
+      got.forEach((e, i) => {
+        expect(Buffer.from(e.msg).equals(Buffer.from(entries[i]!.msg))).toBe(true);
+        expect(e.headers).toEqual(entries[i]!.headers);
+      });
+    }
+  });
+
   test("two adds with the same opId in one batch: stored once, the second answers the first's id as a duplicate", async () => {
     const b = await open();
     const s = freshStream("batch-dup");
