@@ -54,27 +54,39 @@ export function parseGroupEntry(raw: RawReply, deliveries: number): GroupEntry {
   return { entryId: pair[0].toString("latin1"), headers, msg, deliveries };
 }
 
+/** The field names RedisBackend reads, by length, as bytes: a name is matched without turning it into a string. */
+const FIELD_NAMES = ["id", "opId", "type", "sender", "receiver", "tier", "expiresAt", "msg"] as const;
+type FieldName = (typeof FIELD_NAMES)[number];
+const NAMES_BY_LENGTH: [Uint8Array, FieldName][][] = [];
+for (const n of FIELD_NAMES) (NAMES_BY_LENGTH[n.length] ??= []).push([new TextEncoder().encode(n), n]);
+
+function fieldName(b: Buffer): FieldName | undefined {
+  const candidates = NAMES_BY_LENGTH[b.length];
+  if (candidates === undefined) return undefined;
+  next: for (const [bytes, name] of candidates) {
+    for (let k = 0; k < bytes.length; k++) if (b[k] !== bytes[k]) continue next;
+    return name;
+  }
+  return undefined;
+}
+
 function parseFields(fields: Buffer[]): NewEntry {
   const headers = { id: "", opId: "", type: "", sender: "", receiver: "" } as EntryHeaders;
   let msg: Uint8Array = new Uint8Array(0);
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    const name = fields[i]!.toString("latin1");
+    const name = fieldName(fields[i]!);
+    if (name === undefined) continue; // a field of a newer writer
     const value = fields[i + 1]!;
     switch (name) {
       case "msg":
-        msg = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-        break;
-      case "id":
-      case "opId":
-      case "type":
-      case "sender":
-      case "receiver":
-      case "tier":
-        headers[name] = value.toString("utf8");
+        // The Buffer itself (a Uint8Array): a new view of it would cost JSC a `.buffer` materialisation per entry.
+        msg = value;
         break;
       case "expiresAt":
         headers.expiresAt = Number(value.toString("latin1"));
         break;
+      default:
+        headers[name] = value.toString("utf8");
     }
   }
   return { headers, msg };
