@@ -1,8 +1,9 @@
 /**
- * The `add` op, ampd's hot path. A message is checked by one validating scan
- * of its bytes (`MessageScanner`: the reader's rules, the schema, the
- * cross-field rules), which yields the stored headers without building the
- * message; its spec alone is decoded, to be graded. A signed or compressed
+ * The `add` op, ampd's hot path. A message up to 4 KiB is checked by one
+ * validating scan of its bytes (`MessageScanner`: the reader's rules, the
+ * schema, the cross-field rules), which yields the stored headers without
+ * building the message; its spec alone is decoded, to be graded. A larger one
+ * is decoded and checked by the schema's plain-JS form (`isValidMessage`). A signed or compressed
  * message is also decoded whole (its signature covers the canonical
  * encoding; its spec is inside `compressed`). A message the scan refuses is
  * decoded by `decode()`, which names every issue: that path, and the schema
@@ -14,6 +15,7 @@ import { MessageScanner, type ScannedMessage } from "../sdk/codec/scan.ts";
 import { decodeValue, makeDecoder } from "../sdk/codec/value.ts";
 import type { MsgpackReader } from "../sdk/codec/msgpack_reader.ts";
 import type { AISPMessage, TaskSpec } from "../sdk/envelope/envelope.ts";
+import { isValidMessage } from "../sdk/envelope/quick_check.ts";
 import { DecodeError } from "../sdk/errors.ts";
 import { storedHeaders } from "../sdk/backend/headers.ts";
 import { checkEntrySize } from "../sdk/backend/live_read.ts";
@@ -37,6 +39,25 @@ class Readers {
   }
 }
 
+/**
+ * Messages up to this size are checked by the scan; larger ones, whose bytes are
+ * mostly long strings, are decoded (the native UTF-8 slicing wins there) and
+ * checked by the schema's plain-JS form (`isValidMessage`). On the bench's
+ * messages: 399 B scan 1.3 µs / decode + check 1.9; 16 KiB 49 / 29.
+ */
+const SCAN_MAX_BYTES = 4096;
+
+/** The message in `bytes`, decoded, when it is valid (by `isValidMessage`), else undefined. */
+function decodeValid(bytes: Uint8Array, decoder: MsgpackReader): AISPMessage | undefined {
+  let value: unknown;
+  try {
+    value = decodeValue(bytes, decoder);
+  } catch {
+    return undefined;
+  }
+  return isValidMessage(value) ? value as AISPMessage : undefined;
+}
+
 /** `add`: stores a message after every check, or refuses it with the first that fails. */
 export function add(s: OpContext, req: Request): Promise<AddReply> {
   const stream = streamArg(req);
@@ -45,18 +66,24 @@ export function add(s: OpContext, req: Request): Promise<AddReply> {
   const maxFrame = s.state.config.maxFrame;
   checkEntrySize(bytes.length, maxFrame); // TOO_LARGE: what could not be delivered is not stored
   const readers = Readers.for(maxFrame);
-  const scanned = readers.scanner.scan(bytes);
-  if (scanned === undefined) return refuse(bytes, maxFrame);
   let headers: EntryHeaders;
   let msg: AISPMessage | undefined;
-  if (scanned.signed || scanned.compressed) {
-    msg = decodeValue(bytes, readers.decoder) as AISPMessage; // valid: the scan said so
+  let scanned: ScannedMessage | undefined;
+  if (bytes.length <= SCAN_MAX_BYTES) {
+    scanned = readers.scanner.scan(bytes);
+    if (scanned === undefined) return refuse(bytes, maxFrame);
+    if (scanned.signed || scanned.compressed) msg = decodeValue(bytes, readers.decoder) as AISPMessage; // valid: the scan said so
+  } else {
+    msg = decodeValid(bytes, readers.decoder);
+    if (msg === undefined) return refuse(bytes, maxFrame);
+  }
+  if (msg !== undefined) {
     headers = storedHeaders(msg); // throws EXPIRED for a message already past expiresAt
     const refused = admitAdd(s, { stream, msg }); // permission, sender, signature, tier, the stream's requirements
     if (refused !== undefined) return refused;
   } else {
-    headers = storedHeaders(scanned);
-    admitScanned(s, { stream, msg: factsOf(scanned, readers.decoder) });
+    headers = storedHeaders(scanned!);
+    admitScanned(s, { stream, msg: factsOf(scanned!, readers.decoder) });
   }
   // The request's bytes are a view into a socket buffer: store a copy.
   const counters = s.state.counters;

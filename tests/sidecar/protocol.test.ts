@@ -230,6 +230,25 @@ function streamOps(name: string, ampd: () => Ampd) {
       expect(e.message).toContain("7 problems");
     });
 
+    test("add: a large message (past ampd's 4 KiB scan, decoded instead) is held to the same rules", async () => {
+      const c = await hello(ampd());
+      const big = "log line\n".repeat(1000);
+      const stream = fresh("big");
+      const ok = await c.call({ op: "add", rid: 1, stream, msg: msgBytes({ payload: big }) });
+      expect(ok).toMatchObject({ ok: true, duplicate: false });
+      const bad = { v: 1, id: "", opId: "o", type: "task", sender: "a", receiver: "x", timestamp: -1, payload: big };
+      const e = errorOf(await c.call({ op: "add", rid: 2, stream, msg: encodeValue(bad) }));
+      expect(e.code).toBe("INVALID_MESSAGE");
+      expect((e.details?.issues as { path: string[] }[]).map((i) => i.path.join("."))).toEqual(["id", "timestamp"]);
+      const v2 = { v: 2, id: "m", opId: "m", type: "t", sender: "a", receiver: "b", timestamp: 1, payload: big };
+      expect(errorOf(await c.call({ op: "add", rid: 3, stream, msg: encodeValue(v2) })).code).toBe("UNKNOWN_VERSION");
+      const cut = msgBytes({ payload: big }).subarray(0, 5000);
+      const b = errorOf(await c.call({ op: "add", rid: 4, stream, msg: cut }));
+      expect(b.code).toBe("BAD_ARGUMENT");
+      expect(b.details?.field).toBe("msg");
+      expect((await c.call({ op: "info", rid: 5, stream })).length).toBe(1);
+    });
+
     test("add: envelope v 2 gets UNKNOWN_VERSION", async () => {
       const c = await hello(ampd());
       const m = { v: 2, id: "m", opId: "m", type: "t", sender: "a", receiver: "b", timestamp: 1 };
