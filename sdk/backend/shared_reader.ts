@@ -48,9 +48,15 @@ const readers = new WeakMap<StreamBackend, Map<string, SharedStreamReader>>();
  *
  * @example
  * ```ts
+ * import { MemoryBackend } from "./memory.ts";
+ *
+ * const backend = new MemoryBackend();
+ * await backend.add("tasks", { headers: { id: "m1", opId: "m1", type: "task", sender: "a", receiver: "b" }, msg: new Uint8Array([0x80]) });
  * const shared = sharedReader(backend, "tasks");
- * const batch = await shared.read("0", { count: 100, signal }); // { stream, entries, last }
+ * const batch = await shared.read("0", { count: 100, signal: new AbortController().signal }); // { stream, entries, last }
+ * if (batch?.entries.length !== 1) throw new Error("one entry expected");
  * shared.release();
+ * await backend.close();
  * ```
  */
 export function sharedReader(backend: StreamBackend, stream: string): SharedRead {

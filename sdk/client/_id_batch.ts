@@ -23,9 +23,11 @@ interface Batch {
  *
  * @example
  * ```ts
+ * const requests: string[][] = [];
  * const acks = new IdBatcher();
- * const send = (ids: string[]) => port.ack({ stream: "tasks", group: "coders" }, ids);
- * await Promise.all([acks.add("coders", "1-0", send), acks.add("coders", "2-0", send)]); // one request
+ * const send = (ids: string[]) => Promise.resolve(requests.push(ids));
+ * await Promise.all([acks.add("coders", "1-0", send), acks.add("coders", "2-0", send)]);
+ * if (requests.length !== 1 || requests[0].length !== 2) throw new Error("one request with both ids expected");
  * ```
  */
 export class IdBatcher {
