@@ -24,7 +24,9 @@ export {
 
 /**
  * Encodes a message to its canonical MessagePack bytes after validating it.
- * Throws `ValidationError` listing every problem if it is invalid.
+ * Throws `ValidationError` listing every problem if it is invalid. The
+ * bytes are a view that may share its `ArrayBuffer` with other encodings
+ * (never overwritten): to transfer the buffer, transfer `bytes.slice().buffer`.
  *
  * @example
  * ```ts

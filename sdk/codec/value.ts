@@ -249,6 +249,10 @@ function writeValue(w: MsgpackWriter, value: unknown): void {
  * leaves `sig` out, which gives the bytes a signature covers. An invalid
  * message may encode to bytes that no decoder accepts.
  *
+ * Like every encoding here, the bytes are a view that may share its
+ * `ArrayBuffer` with other encodings (never overwritten): to transfer the
+ * buffer to a worker, transfer `bytes.slice().buffer`.
+ *
  * @example
  * ```ts
  * import { createMessage, encode, encodeValid } from "@ampbus/ampbus";
@@ -264,7 +268,8 @@ export function encodeValid(msg: AISPMessage, withSig = true): Uint8Array {
 /**
  * The canonical encoding of any MessagePack value ampbus carries (payloads,
  * frames): plain objects, arrays, strings, numbers, booleans, null and
- * `Uint8Array`. Throws `EncodeError` for anything else.
+ * `Uint8Array`. Throws `EncodeError` for anything else. The bytes are a view that
+ * may share its `ArrayBuffer` with other encodings (see `encodeValid()`).
  *
  * @example
  * ```ts
