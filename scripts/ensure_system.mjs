@@ -14,6 +14,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** What the tests need: how to tell it is there, and the Debian packages that provide it. */
 const PIECES = [
   { name: "redis-server", usedBy: "the Redis backend tests", packages: ["redis-server"], present: () => runs("redis-server", ["--version"]) },
+  { name: "redis-cli", usedBy: "forming the Redis Cluster of the cluster tests", packages: ["redis-tools"], present: () => runs("redis-cli", ["--version"]) },
   {
     name: "chromium",
     usedBy: "the live view's browser tests",

@@ -59,6 +59,12 @@ export interface RedisServerOptions {
   appendfsync?: "always" | "everysec" | "no";
   /** Milliseconds to wait for PING to answer. Defaults to 10000. */
   startTimeoutMs?: number;
+  /**
+   * Start as a Redis Cluster node (`cluster-enabled yes`, its `nodes.conf` in
+   * the server's directory); `RedisCluster` (redis_cluster.ts) joins such
+   * nodes into a cluster. Defaults to false.
+   */
+  cluster?: boolean;
 }
 
 /** A `redis-server` child process on a free port. */
@@ -68,6 +74,7 @@ export class RedisServer {
   #appendonly: boolean;
   #appendfsync: "always" | "everysec" | "no" | undefined;
   #startTimeoutMs: number;
+  #cluster: boolean;
   #child: ChildProcess | undefined;
   #exited: Promise<void> = Promise.resolve();
 
@@ -77,6 +84,12 @@ export class RedisServer {
     this.#appendonly = options.appendonly ?? false;
     this.#appendfsync = options.appendfsync;
     this.#startTimeoutMs = options.startTimeoutMs ?? 10_000;
+    this.#cluster = options.cluster ?? false;
+  }
+
+  /** True while the process runs. */
+  get running(): boolean {
+    return this.#child !== undefined;
   }
 
   /** `redis://127.0.0.1:<port>`. */
@@ -135,6 +148,7 @@ export class RedisServer {
       "--loglevel", "warning",
     ];
     if (this.#appendfsync !== undefined) args.push("--appendfsync", this.#appendfsync);
+    if (this.#cluster) args.push("--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "2000", "--repl-diskless-sync-delay", "0");
     const child = spawn("redis-server", args, { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -156,7 +170,8 @@ export class RedisServer {
   }
 }
 
-function freePort(): Promise<number> {
+/** A free TCP port on 127.0.0.1 (never 6379, the machine's own Redis). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once("error", reject);
