@@ -18,6 +18,7 @@ import type { RawReply, RedisClient } from "./_redis_reply.ts";
 import { INFO_SCRIPT, LAST_ID_SCRIPT, LuaScript } from "./_redis_scripts.ts";
 import { TimedCommands } from "./_redis_timed.ts";
 import {
+  BackendMisconfiguredError,
   BackendUnavailableError,
   DEFAULT_CLAIM_TIMEOUT_MS,
   DEFAULT_DEDUPE_WINDOW_MS,
@@ -203,6 +204,11 @@ export class RedisBackend implements StreamBackend {
     const outcome = await Promise.race([connected, timedOut]);
     clearTimeout(timer);
     if (outcome === "ok" && b.#client.isReady) {
+      const cluster = await clusterRefusal(b.#timed, redactUrl(options.url)).catch(() => undefined);
+      if (cluster !== undefined) {
+        await b.close();
+        throw cluster;
+      }
       const checked = await b.#health.check();
       if (checked === "ok") return b;
       await b.close();
@@ -418,4 +424,18 @@ export class RedisBackend implements StreamBackend {
 
 function redactUrl(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, "//***@");
+}
+
+/**
+ * The refusal of a Redis Cluster node (`INFO cluster` says `cluster_enabled:1`):
+ * this backend speaks to one Redis, so on a cluster every stream whose slot
+ * another node serves would fail with MOVED. Undefined for a standalone Redis.
+ */
+async function clusterRefusal(commands: { sendCommand<T>(args: string[]): Promise<T> }, where: string): Promise<BackendMisconfiguredError | undefined> {
+  const info = String(await commands.sendCommand<string>(["INFO", "cluster"]));
+  if (!/^cluster_enabled:1/m.test(info)) return undefined;
+  return new BackendMisconfiguredError(
+    `Redis at ${where} is a Redis Cluster node; ampd serves a standalone Redis (or a primary with replicas) only, ` +
+      "and on a cluster every stream whose slot another node serves would be refused with MOVED. Point --redis at a standalone Redis",
+  );
 }
