@@ -15,7 +15,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { freePort } from "../tests/_helpers/redis_server.ts";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -160,18 +160,6 @@ export class NatsServer {
     await this.#exit;
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Starts the bench's `nats-server -js`, registered for cleanup, with the file-storage stream `STREAM` on `bench.>`. */
