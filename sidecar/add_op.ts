@@ -88,7 +88,9 @@ export function add(s: OpContext, req: Request): Promise<AddReply> {
   // The request's bytes are a view into a socket buffer: store a copy.
   const counters = s.state.counters;
   const stored = bytes.slice();
+  const t0 = performance.now();
   return s.backend.add(stream, { headers, msg: stored }, maxLen === undefined ? undefined : { maxLen }).then((r) => {
+    s.state.metrics.roundTrips.add.observe(performance.now() - t0);
     if (r.duplicate) counters.duplicates++;
     else {
       counters.added++;

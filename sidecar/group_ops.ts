@@ -47,13 +47,20 @@ async function groupRead(s: OpContext, req: Request) {
   const block = optIntArg(req, { field: "block", min: 1, max: 300_000 });
   const maxBytes = s.state.config.maxFrame; // a longer delivery is cut; the rest goes to this consumer's next read
   const entries = await s.state.groups.read({ stream, group, consumer, count, block, signal: s.abortSignal, maxBytes });
+  s.state.metrics.delivered += entries.length;
   return { entries: wire(entries) };
 }
 
 async function ack(s: OpContext, req: Request) {
   const stream = streamArg(req);
   const group = nameArg(req, "group");
-  return { acked: await s.backend.ack({ stream, group }, idsArg(req)) };
+  const ids = idsArg(req);
+  const m = s.state.metrics;
+  const t0 = performance.now();
+  const acked = await s.backend.ack({ stream, group }, ids);
+  m.roundTrips.ack.observe(performance.now() - t0);
+  m.acked += acked;
+  return { acked };
 }
 
 async function nack(s: OpContext, req: Request) {
@@ -62,7 +69,10 @@ async function nack(s: OpContext, req: Request) {
   const consumer = nameArg(req, "consumer");
   const ids = idsArg(req);
   const delay = intArg(req, { field: "delay", min: 0, max: 24 * 3_600_000, fallback: 0 });
+  const t0 = performance.now();
   const nacked = await s.backend.nack({ stream, group, consumer }, { entryIds: ids, delayMs: delay, claimTimeoutMs: s.state.groups.claimTimeoutMs });
+  s.state.metrics.roundTrips.nack.observe(performance.now() - t0);
+  s.state.metrics.nacked += nacked;
   s.state.groups.noteNack({ stream, group });
   return { nacked };
 }
@@ -90,6 +100,7 @@ async function claim(s: OpContext, req: Request) {
   const count = intArg(req, { field: "count", min: 1, max: 10_000, fallback: 100 });
   const maxBytes = s.state.config.maxFrame;
   const entries = await s.state.groups.claimFor({ stream, group, consumer, count, maxBytes }, minIdle ?? s.state.groups.claimTimeoutMs);
+  s.state.metrics.delivered += entries.length;
   return { entries: wire(entries) };
 }
 

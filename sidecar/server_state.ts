@@ -8,6 +8,7 @@ import type { StreamBackend } from "../sdk/backend/types.ts";
 import type { AISPMessage } from "../sdk/envelope/envelope.ts";
 import type { Logger } from "./log.ts";
 import { TrustPolicy } from "../sdk/trust/policy.ts";
+import { Metrics } from "./metrics.ts";
 
 /** A message `add` stored (not a duplicate): what `ServerState.onAdded` and the live mirror get. */
 export interface AddedEntry {
@@ -53,6 +54,8 @@ export const DEFAULT_PARTIAL_BUDGET = 256 * 1024 * 1024;
 export interface Swept {
   /** Closes the connection when one of its deadlines passed. */
   sweep(now: number): void;
+  /** Bytes of replies and pushes waiting for the peer (`/metrics`). */
+  outboxBytes?(): number;
 }
 
 /** Failed `hello`s from one peer within this window are counted together (ms). */
@@ -108,6 +111,8 @@ export class ServerState {
     timeouts: 0,
     overBudget: 0,
   };
+  /** Deliveries, acks, nacks and backend round trips, for `/metrics`. */
+  readonly metrics = new Metrics();
   /** Bytes held by all connections for frames not yet whole (and frames waiting behind back-pressure). */
   partialBytes = 0;
   /** Delivers group entries under the policy (claims, dead letters, expiry). */

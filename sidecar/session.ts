@@ -575,6 +575,11 @@ export class Session implements OpContext {
     if (this.#paused && !this.#closing) schedule(() => this.#pump());
   }
 
+  /** Bytes of replies and pushes not yet taken by the peer. */
+  outboxBytes(): number {
+    return this.#closed ? 0 : this.#wire.buffered() + this.#out.length;
+  }
+
   /** True while the peer is slow to take what was sent (subscriptions wait). */
   outboxFull(): boolean {
     return this.#wire.buffered() + this.#out.length >= OUTBOX_HIGH_WATER;

@@ -4,7 +4,8 @@
  * the sidecar protocol over WebSocket for agents that cannot open a Unix
  * socket. With a keyring, a mirror watcher must first prove an admin
  * agent's key (mirror_auth.ts) and /ws/bus sessions authenticate as on the
- * socket. docs/live-view.md describes the endpoints.
+ * socket. Also `/healthz`, `/readyz` and `/metrics` (exposition.ts).
+ * docs/live-view.md describes the endpoints; docs/operations.md the metrics.
  *
  * @module
  */
@@ -20,6 +21,7 @@ import { toBase64 } from "../../sdk/codec/base64.ts";
 import { newNonce } from "../trust.ts";
 import { MirrorAuthError, type MirrorIdentity, MirrorRevoker, verifyMirrorAuth } from "./mirror_auth.ts";
 import pageText from "./index.html" with { type: "text" };
+import { health, METRICS_CONTENT_TYPE, readiness, renderMetrics } from "./exposition.ts";
 
 export { type HttpAddress, isLoopback, parseHttpAddress } from "./address.ts";
 import { sdkBundle } from "./sdk_bundle.ts" with { type: "macro" };
@@ -140,6 +142,10 @@ function text(status: number, body: string): Response {
   return new Response(`${body}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8" } });
 }
 
+function json(status: number, body: unknown): Response {
+  return new Response(`${JSON.stringify(body)}\n`, { status, headers: { "content-type": "application/json", "cache-control": "no-store" } });
+}
+
 /**
  * Starts the HTTP server.
  *
@@ -242,6 +248,18 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
               "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
           },
         });
+      }
+      if (path === "/healthz") return json(200, health(state));
+      if (path === "/readyz") return readiness(state).then((r) => json(r.status, r.body));
+      if (path === "/metrics") {
+        // Stream and group names are not for everyone: with --token, a scrape carries it (Authorization: Bearer).
+        if (token !== undefined) {
+          const got = requestToken(req, url);
+          if (got === undefined || !tokensEqual(got, token)) return text(401, got === undefined ? "this ampd requires a token: Authorization: Bearer <token>" : "wrong token");
+        }
+        return renderMetrics(state, { watchers: mirror.size }).then((body) =>
+          new Response(body, { headers: { "content-type": METRICS_CONTENT_TYPE, "cache-control": "no-store" } })
+        );
       }
       if (path === "/ampbus.js") {
         return new Response(SDK_BUNDLE, {
