@@ -641,8 +641,12 @@ export interface BackendInfo {
   reconnects: number;
   /** Last connection error, if any. */
   lastError?: string;
-  /** While `state` is `degraded`: the error code calls get (`BACKEND_TIMEOUT`, `BACKEND_MISCONFIGURED`, or a `STORAGE_*` code of the SQLite store). */
-  degraded?: "BACKEND_TIMEOUT" | "BACKEND_MISCONFIGURED" | "STORAGE_FULL" | "STORAGE_READ_ONLY" | "STORAGE_ERROR";
+  /**
+   * While `state` is `degraded`: the error code calls get (`BACKEND_TIMEOUT`, `BACKEND_MISCONFIGURED`,
+   * `BACKEND_UNAVAILABLE` for the streams of a Redis Cluster master that is down, or a `STORAGE_*`
+   * code of the SQLite store).
+   */
+  degraded?: "BACKEND_TIMEOUT" | "BACKEND_MISCONFIGURED" | "BACKEND_UNAVAILABLE" | "STORAGE_FULL" | "STORAGE_READ_ONLY" | "STORAGE_ERROR";
   /** The SQLite store's file, on the `sqlite` backend. */
   path?: string;
 }

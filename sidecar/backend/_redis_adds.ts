@@ -59,6 +59,11 @@ export interface AddBatcherOptions {
   windowMs: number;
   /** Called once per add answered as a duplicate. */
   onDuplicate: () => void;
+  /**
+   * With `--redis-wait`: resolves once the batch's writes to `key`'s node
+   * reached the replicas, or rejects; the batch's adds are answered after it.
+   */
+  replicated?: (key: string) => Promise<void>;
 }
 
 /**
@@ -175,6 +180,14 @@ export class AddBatcher {
       const err = toBackendError(e, what);
       for (const add of batch) add.reject(err);
       return;
+    }
+    if (this.#o.replicated !== undefined) {
+      try {
+        await this.#o.replicated(q.key);
+      } catch (e) {
+        for (const add of batch) add.reject(e as Error);
+        return;
+      }
     }
     for (let i = 0; i < batch.length; i++) {
       const add = batch[i]!;

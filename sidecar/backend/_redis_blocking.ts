@@ -15,6 +15,15 @@ import { parseXRead, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
 import type { RawReply, RedisClient } from "./_redis_reply.ts";
 import type { StreamBatch, StreamEntry } from "../../sdk/backend/types.ts";
 
+/** What serves blocked reads: `BlockingPool` on one Redis, `ClusterBlockingPool` on a cluster. */
+export interface BlockingReads {
+  /** Waits up to `block` ms for entries after the cursors; resolves [] on timeout, abort or close. */
+  wait(cursors: readonly BlockCursor[], options: { count: number; block: number; signal?: AbortSignal }): Promise<StreamBatch[]>;
+  /** Blocking connections open. */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
 /** One stream of a blocked read, with a concrete id ("$" already resolved). */
 export interface BlockCursor {
   stream: string;
@@ -45,7 +54,7 @@ interface Waiter {
  * const batches = await pool.wait([{ stream: "tasks", key: "ampbus:{tasks}", after: "0-0" }], { count: 100, block: 5000 });
  * ```
  */
-export class BlockingPool {
+export class BlockingPool implements BlockingReads {
   #main: RedisClient;
   #max: number;
   #conns: BlockingConnection[] = [];

@@ -38,7 +38,7 @@ import type {
   PendingOptions,
   ReadGroupOptions,
 } from "../../sdk/backend/types.ts";
-import type { BlockingPool } from "./_redis_blocking.ts";
+import type { BlockingReads } from "./_redis_blocking.ts";
 import { isNoGroup, parseGroupEntry, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
 import type { CommandSender, RawReply } from "./_redis_reply.ts";
 import { CLAIM_SCRIPT, LuaScript, READ_GROUP_SCRIPT, TOUCH_SCRIPT } from "./_redis_scripts.ts";
@@ -54,7 +54,7 @@ const ID_CHUNK = 1000;
 export interface RedisGroupsContext {
   /** The main connection, with the command timeout. */
   client: CommandSender;
-  pool: BlockingPool;
+  pool: BlockingReads;
   /** The Redis key of a stream. */
   key: (stream: string) => string;
   claimTimeoutMs: number;

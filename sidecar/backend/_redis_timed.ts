@@ -14,7 +14,7 @@
  */
 import { ErrorReply } from "redis";
 import { BackendTimeoutError } from "../../sdk/backend/types.ts";
-import type { CommandSender, RawReply, RedisClient, RETURN_BUFFERS } from "./_redis_reply.ts";
+import type { CommandSender, RawReply, RETURN_BUFFERS } from "./_redis_reply.ts";
 
 interface Waiting {
   deadline: number;
@@ -31,7 +31,8 @@ export interface TimedCommandsEvents {
 }
 
 /**
- * `sendCommand` with a timeout, over one node-redis client.
+ * `sendCommand` with a timeout, over one node-redis client (or the cluster
+ * routing, which sends each command to its key's node).
  *
  * @example
  * ```ts
@@ -40,7 +41,7 @@ export interface TimedCommandsEvents {
  * ```
  */
 export class TimedCommands implements CommandSender {
-  #client: RedisClient;
+  #client: CommandSender;
   #timeoutMs: number;
   #events: TimedCommandsEvents;
   /** Commands waiting for an answer, oldest first (a Set keeps insertion order). */
@@ -48,7 +49,7 @@ export class TimedCommands implements CommandSender {
   #timer: ReturnType<typeof setTimeout> | undefined;
 
   /** `timeoutMs` 0 turns the timeout off. */
-  constructor(client: RedisClient, options: { timeoutMs: number } & TimedCommandsEvents) {
+  constructor(client: CommandSender, options: { timeoutMs: number } & TimedCommandsEvents) {
     this.#client = client;
     this.#timeoutMs = options.timeoutMs;
     this.#events = options;

@@ -6,19 +6,21 @@
  * @module
  */
 import { backoffDelay } from "../../sdk/backoff.ts";
-import { createClient } from "redis";
+import { createClient, createCluster } from "redis";
 import { checkHeaders, checkMaxLen, checkMs, checkRead, checkStream } from "../../sdk/backend/args.ts";
 import { AddBatcher } from "./_redis_adds.ts";
 import { BlockingPool } from "./_redis_blocking.ts";
-import type { BlockCursor } from "./_redis_blocking.ts";
+import type { BlockCursor, BlockingReads } from "./_redis_blocking.ts";
+import { bySlot, ClusterBlockingPool, ClusterCommands, ClusterTopology, mergeInOrder } from "./_redis_cluster.ts";
+import type { RedisClusterClient } from "./_redis_cluster.ts";
 import { RedisGroups } from "./_redis_groups.ts";
 import { RedisHealth } from "./_redis_health.ts";
 import { entryFields, parseXRead, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
-import type { RawReply, RedisClient } from "./_redis_reply.ts";
+import type { CommandSender, RawReply, RedisClient } from "./_redis_reply.ts";
 import { INFO_SCRIPT, LAST_ID_SCRIPT, LuaScript } from "./_redis_scripts.ts";
 import { TimedCommands } from "./_redis_timed.ts";
 import {
-  BackendMisconfiguredError,
+  BackendTimeoutError,
   BackendUnavailableError,
   DEFAULT_CLAIM_TIMEOUT_MS,
   DEFAULT_DEDUPE_WINDOW_MS,
@@ -50,8 +52,24 @@ import type {
 
 /** Options of `RedisBackend.connect()`. */
 export interface RedisBackendOptions {
-  /** `redis://[[user]:password@]host[:port][/db]`. */
+  /**
+   * `redis://[[user]:password@]host[:port][/db]`. A Redis Cluster node is
+   * detected (`INFO cluster`) and used as the cluster's seed.
+   */
   url: string;
+  /**
+   * Seed nodes of a Redis Cluster (`redis://host:port` each; `url` is one
+   * more seed): the backend speaks the cluster protocol from the start.
+   */
+  clusterNodes?: readonly string[];
+  /**
+   * Replicas that must have an add before it is acknowledged (`WAIT`).
+   * 0 (the default) acknowledges once the master has it: a master that dies
+   * before replicating loses it. See docs/storage.md.
+   */
+  waitReplicas?: number;
+  /** How long an add waits for `waitReplicas` replicas before it fails with `BackendTimeoutError`. Defaults to 1000. */
+  waitTimeoutMs?: number;
   /** Prefix of every key. Defaults to `"ampbus:"`. */
   prefix?: string;
   /** How long an opId is remembered per stream. 0 turns deduplication off. Defaults to 10 minutes. */
@@ -80,6 +98,9 @@ export interface RedisBackendOptions {
    */
   allowEviction?: boolean;
 }
+
+/** Default of `waitTimeoutMs`: 1 second. */
+export const DEFAULT_WAIT_TIMEOUT_MS = 1000;
 
 /** Default command timeout of the main connection: 5 seconds. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
@@ -113,10 +134,13 @@ function reconnectDelay(retries: number): number {
  */
 export class RedisBackend implements StreamBackend {
   readonly kind = "redis" as const;
-  #client: RedisClient;
+  /** The connection to a standalone Redis; undefined on a cluster. */
+  #client: RedisClient | undefined;
+  /** The cluster client, its routing and its topology watcher; undefined on a standalone Redis. */
+  #cluster: { client: RedisClusterClient; commands: ClusterCommands; topology: ClusterTopology } | undefined;
   /** The main connection with the command timeout: every command but blocking reads goes through it. */
   #timed: TimedCommands;
-  #pool: BlockingPool;
+  #pool: BlockingReads;
   #groups: RedisGroups;
   #prefix: string;
   #windowMs: number;
@@ -131,55 +155,91 @@ export class RedisBackend implements StreamBackend {
   #connected = false;
   #health: RedisHealth;
   #adds: AddBatcher;
+  #where: string;
+  #waitReplicas: number;
+  #waitTimeoutMs: number;
 
-  private constructor(options: RedisBackendOptions) {
+  private constructor(options: RedisBackendOptions, seeds?: readonly string[]) {
     this.#prefix = options.prefix ?? "ampbus:";
     this.#windowMs = options.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
-    this.#client = createClient({
-      url: options.url,
-      name: "ampd",
-      disableOfflineQueue: true,
-      // Per attempt: a long connectTimeoutMs means more attempts, not a longer wait on a dead address.
-      socket: { connectTimeout: Math.min(options.connectTimeoutMs ?? 2000, 5000), reconnectStrategy: reconnectDelay },
-    });
-    this.#timed = new TimedCommands(this.#client, {
+    this.#waitReplicas = checkCountOption("waitReplicas", options.waitReplicas) ?? 0;
+    this.#waitTimeoutMs = checkMs("waitTimeoutMs", options.waitTimeoutMs) ?? DEFAULT_WAIT_TIMEOUT_MS;
+    // Per attempt: a long connectTimeoutMs means more attempts, not a longer wait on a dead address.
+    const socket = { connectTimeout: Math.min(options.connectTimeoutMs ?? 2000, 5000), reconnectStrategy: reconnectDelay };
+    let sender: CommandSender;
+    if (seeds === undefined) {
+      this.#where = redactUrl(options.url);
+      this.#client = createClient({ url: options.url, name: "ampd", disableOfflineQueue: true, socket });
+      sender = this.#client;
+    } else {
+      this.#where = `the Redis Cluster of ${seeds.map(redactUrl).join(", ")}`;
+      const { username, password } = credentials(seeds[0]!);
+      const client = createCluster({
+        rootNodes: seeds.map((url) => ({ url })),
+        defaults: { name: "ampd", disableOfflineQueue: true, socket, username, password },
+      });
+      const commands = new ClusterCommands(client);
+      this.#cluster = {
+        client,
+        commands,
+        topology: new ClusterTopology(commands, () => {
+          (this.#pool as ClusterBlockingPool).retarget();
+          const problem = this.#clusterProblem;
+          if (problem !== undefined) this.#lastError = problem;
+          this.#updateState();
+        }),
+      };
+      sender = commands;
+    }
+    this.#timed = new TimedCommands(sender, {
       timeoutMs: checkMs("commandTimeoutMs", options.commandTimeoutMs) ?? DEFAULT_COMMAND_TIMEOUT_MS,
       onTimeout: (message) => this.#health.timedOut(message),
       onAnswer: () => this.#health.answered(),
     });
     this.#health = new RedisHealth({
       commands: this.#timed,
-      where: redactUrl(options.url),
+      where: this.#where,
       allowEviction: options.allowEviction ?? false,
       onChange: (message) => {
         if (message !== undefined) this.#lastError = message;
         this.#updateState();
       },
     });
-    // Without an "error" listener node-redis would throw an unhandled error event.
-    this.#client.on("error", (e: Error) => {
-      this.#lastError = e.message;
-      this.#connected = this.#client.isReady;
-      if (!this.#connected) this.#health.disconnected();
-      this.#updateState();
-    });
-    this.#client.on("reconnecting", () => {
-      this.#connected = false;
-      this.#health.disconnected();
-      this.#updateState();
-    });
-    this.#client.on("ready", () => {
-      if (this.#everReady) this.#reconnects++;
-      this.#everReady = true;
-      this.#connected = true;
-      this.#health.connected();
-    });
+    const client = this.#client;
+    if (client !== undefined) {
+      // Without an "error" listener node-redis would throw an unhandled error event.
+      client.on("error", (e: Error) => {
+        this.#lastError = e.message;
+        this.#connected = client.isReady;
+        if (!this.#connected) this.#health.disconnected();
+        this.#updateState();
+      });
+      client.on("reconnecting", () => {
+        this.#connected = false;
+        this.#health.disconnected();
+        this.#updateState();
+      });
+      client.on("ready", () => {
+        if (this.#everReady) this.#reconnects++;
+        this.#everReady = true;
+        this.#connected = true;
+        this.#health.connected();
+      });
+      this.#pool = new BlockingPool(client, options.maxBlockingConnections ?? 4);
+    } else {
+      // The cluster client reconnects each node on its own; it reports errors only.
+      this.#cluster!.client.on("error", (e: Error) => {
+        this.#lastError = e.message;
+        this.#updateState();
+      });
+      this.#pool = new ClusterBlockingPool(this.#cluster!.client);
+    }
     this.#adds = new AddBatcher({
       commands: this.#timed,
       windowMs: this.#windowMs,
       onDuplicate: () => this.#dedupeHits++,
+      replicated: this.#waitReplicas > 0 ? (key) => this.#replicated(key) : undefined,
     });
-    this.#pool = new BlockingPool(this.#client, options.maxBlockingConnections ?? 4);
     this.#groups = new RedisGroups({
       client: this.#timed,
       pool: this.#pool,
@@ -193,27 +253,25 @@ export class RedisBackend implements StreamBackend {
    * Connects, or rejects with `BackendUnavailableError` when Redis does not
    * answer within `connectTimeoutMs` (node-redis retries meanwhile), or with
    * `BackendMisconfiguredError` when its `maxmemory-policy` is not
-   * `noeviction` and `allowEviction` is not set.
+   * `noeviction` and `allowEviction` is not set. With `clusterNodes`, or
+   * when `url` turns out to be a Redis Cluster node, it connects to the
+   * cluster.
    */
   static async connect(options: RedisBackendOptions): Promise<RedisBackend> {
+    if (options.clusterNodes !== undefined && options.clusterNodes.length > 0) {
+      return await RedisBackend.#connectCluster(options, [...options.clusterNodes]);
+    }
     const b = new RedisBackend(options);
+    const client = b.#client!;
     const timeoutMs = options.connectTimeoutMs ?? 2000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), timeoutMs)));
-    const connected = b.#client.connect().then(() => "ok" as const, (e: unknown) => e as Error);
-    const outcome = await Promise.race([connected, timedOut]);
-    clearTimeout(timer);
-    if (outcome === "ok" && b.#client.isReady) {
-      const cluster = await clusterRefusal(b.#timed, redactUrl(options.url)).catch(() => undefined);
-      if (cluster !== undefined) {
+    const outcome = await withTimeout(client.connect().then(() => "ok" as const, (e: unknown) => e as Error), timeoutMs);
+    if (outcome === "ok" && client.isReady) {
+      const cluster = await clusterEnabled(b.#timed).catch(() => false);
+      if (cluster) {
         await b.close();
-        throw cluster;
+        return await RedisBackend.#connectCluster(options, [options.url]);
       }
-      const checked = await b.#health.check();
-      if (checked === "ok") return b;
-      await b.close();
-      if (checked === "refused") throw b.#health.refusal!;
-      throw new BackendUnavailableError(`Redis at ${redactUrl(options.url)} did not answer its first health check: ${b.#lastError ?? "no answer"}`);
+      return await b.#firstCheck();
     }
     await b.close();
     const why = outcome instanceof Error ? outcome.message : (b.#lastError ?? "no answer");
@@ -221,6 +279,43 @@ export class RedisBackend implements StreamBackend {
       `Redis at ${redactUrl(options.url)} is not reachable within ${timeoutMs} ms (${why})`,
       { cause: outcome instanceof Error ? outcome : undefined },
     );
+  }
+
+  static async #connectCluster(options: RedisBackendOptions, seeds: string[]): Promise<RedisBackend> {
+    if (options.url !== undefined && options.url !== "" && !seeds.includes(options.url)) seeds.push(options.url);
+    const b = new RedisBackend(options, seeds);
+    const timeoutMs = options.connectTimeoutMs ?? 2000;
+    const cluster = b.#cluster!.client;
+    const outcome = await withTimeout(cluster.connect().then(() => "ok" as const, (e: unknown) => e as Error), timeoutMs);
+    if (outcome === "ok") {
+      b.#connected = true;
+      b.#everReady = true;
+      b.#health.connected();
+      return await b.#firstCheck();
+    }
+    await b.close();
+    const why = outcome instanceof Error ? outcome.message : (b.#lastError ?? "no answer");
+    throw new BackendUnavailableError(`${b.#where} is not reachable within ${timeoutMs} ms (${why})`, {
+      cause: outcome instanceof Error ? outcome : undefined,
+    });
+  }
+
+  /** The health check before the backend is handed out. */
+  async #firstCheck(): Promise<RedisBackend> {
+    const checked = await this.#health.check();
+    if (checked === "ok") return this;
+    await this.close();
+    if (checked === "refused") throw this.#health.refusal!;
+    throw new BackendUnavailableError(`Redis at ${this.#where} did not answer its first health check: ${this.#lastError ?? "no answer"}`);
+  }
+
+  /** On a cluster: the masters and how many slots each serves. */
+  get clusterNodes(): { address: string; slots: number }[] | undefined {
+    const cluster = this.#cluster?.client;
+    if (cluster === undefined) return undefined;
+    const counts = new Map<string, number>();
+    for (const slot of cluster.slots) counts.set(slot.master.address, (counts.get(slot.master.address) ?? 0) + 1);
+    return [...counts].map(([address, slots]) => ({ address, slots }));
   }
 
   async add(stream: string, entry: NewEntry, options?: AddOptions): Promise<AddResult> {
@@ -235,6 +330,7 @@ export class RedisBackend implements StreamBackend {
     try {
       const trim = maxLen === undefined ? [] : ["MAXLEN", "~", String(maxLen)];
       const id = await this.#timed.sendCommand<string>(["XADD", key, ...trim, "*", ...entryFields(entry.headers, entry.msg)]);
+      if (this.#waitReplicas > 0) await this.#replicated(key);
       return { entryId: id, duplicate: false };
     } catch (e) {
       throw toBackendError(e, `add to stream ${JSON.stringify(stream)}`);
@@ -294,13 +390,17 @@ export class RedisBackend implements StreamBackend {
     // Stream keys are <prefix>{<stream>}; dedupe keys <prefix>{<stream>}:op:<opId> do not end in "}".
     const match = `${this.#prefix.replace(/[*?[\]\\]/g, "\\$&")}{*}`;
     const names = new Set<string>();
-    let cursor = "0";
+    // On a cluster each master scans its own keys.
+    const nodes: CommandSender[] = this.#cluster === undefined ? [this.#timed] : await this.#cluster.commands.masters();
     try {
-      do {
-        const [next, keys] = await this.#timed.sendCommand<[string, string[]]>(["SCAN", cursor, "MATCH", match, "COUNT", "1000", "TYPE", "stream"]);
-        cursor = next;
-        for (const k of keys) if (k.endsWith("}")) names.add(k.slice(this.#prefix.length + 1, -1));
-      } while (cursor !== "0" && names.size < limit);
+      for (const node of nodes) {
+        let cursor = "0";
+        do {
+          const [next, keys] = await node.sendCommand<[string, string[]]>(["SCAN", cursor, "MATCH", match, "COUNT", "1000", "TYPE", "stream"]);
+          cursor = next;
+          for (const k of keys) if (k.endsWith("}")) names.add(k.slice(this.#prefix.length + 1, -1));
+        } while (cursor !== "0" && names.size < limit);
+      }
     } catch (e) {
       throw toBackendError(e, "list streams");
     }
@@ -351,7 +451,7 @@ export class RedisBackend implements StreamBackend {
       reconnects: this.#reconnects,
     };
     if (this.#lastError !== undefined) info.lastError = this.#lastError;
-    const problem = this.#health.problem;
+    const problem = this.#health.problem ?? (this.#clusterProblem === undefined ? undefined : "BACKEND_UNAVAILABLE");
     if (this.#state === "degraded" && problem !== undefined) info.degraded = problem;
     return info;
   }
@@ -365,11 +465,13 @@ export class RedisBackend implements StreamBackend {
     if (this.#closing) return;
     this.#closing = true;
     this.#health.close();
+    this.#cluster?.topology.close();
     this.#timed.stop();
     this.#setState("closed");
     await this.#pool.close();
     try {
-      await this.#client.disconnect();
+      if (this.#client !== undefined) await this.#client.disconnect();
+      else await this.#cluster!.client.disconnect();
     } catch {
       // never connected, or already closed
     }
@@ -381,6 +483,18 @@ export class RedisBackend implements StreamBackend {
   }
 
   async #xread(cursors: readonly BlockCursor[], count: number): Promise<StreamBatch[]> {
+    if (this.#cluster !== undefined && cursors.length > 1) {
+      // One XREAD may only name keys of one slot: one per slot, in parallel, merged in cursor order.
+      const groups = bySlot(cursors);
+      if (groups.size > 1) {
+        const parts = await Promise.all([...groups.values()].map((g) => this.#xreadOne(g, count)));
+        return mergeInOrder(cursors, parts);
+      }
+    }
+    return await this.#xreadOne(cursors, count);
+  }
+
+  async #xreadOne(cursors: readonly BlockCursor[], count: number): Promise<StreamBatch[]> {
     const args = ["XREAD", "COUNT", String(count), "STREAMS"];
     for (const c of cursors) args.push(c.key);
     for (const c of cursors) args.push(c.after);
@@ -394,6 +508,36 @@ export class RedisBackend implements StreamBackend {
     return out;
   }
 
+  /**
+   * Waits until `waitReplicas` replicas have every write this connection
+   * made to `key`'s node, or fails with `BackendTimeoutError` (the add is
+   * stored on the master; a retry with the same opId is answered duplicate).
+   */
+  async #replicated(key: string): Promise<void> {
+    const args = ["WAIT", String(this.#waitReplicas), String(this.#waitTimeoutMs)];
+    let acked: number;
+    try {
+      acked = Number(this.#cluster !== undefined
+        ? await this.#cluster.commands.sendTo<number>(key, args)
+        : await this.#client!.sendCommand<number>(args));
+    } catch (e) {
+      throw toBackendError(e, "wait for replicas");
+    }
+    if (acked < this.#waitReplicas) {
+      throw new BackendTimeoutError(
+        `the add is stored on the master but only ${acked} of ${this.#waitReplicas} replica(s) confirmed it within ` +
+          `${this.#waitTimeoutMs} ms (--redis-wait): a failover now could lose it; retry with the same opId`,
+      );
+    }
+  }
+
+  /** On a cluster with a master down: what to report. */
+  get #clusterProblem(): string | undefined {
+    const down = this.#cluster?.topology.unreachable;
+    if (down === undefined || down.length === 0) return undefined;
+    return `Redis Cluster master(s) ${down.join(", ")} not reachable: streams in their slots fail until they are back or a replica takes over`;
+  }
+
   #open<T>(run: () => Promise<T>): Promise<T> {
     if (this.#closing) return Promise.reject(new BackendUnavailableError("Redis backend is closed"));
     return run();
@@ -405,7 +549,7 @@ export class RedisBackend implements StreamBackend {
 
   #updateState(): void {
     if (!this.#connected) this.#setState(this.#everReady ? "reconnecting" : this.#state);
-    else if (this.#health.problem !== undefined) this.#setState("degraded");
+    else if (this.#health.problem !== undefined || this.#clusterProblem !== undefined) this.#setState("degraded");
     else this.#setState("ready");
   }
 
@@ -426,16 +570,39 @@ function redactUrl(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, "//***@");
 }
 
-/**
- * The refusal of a Redis Cluster node (`INFO cluster` says `cluster_enabled:1`):
- * this backend speaks to one Redis, so on a cluster every stream whose slot
- * another node serves would fail with MOVED. Undefined for a standalone Redis.
- */
-async function clusterRefusal(commands: { sendCommand<T>(args: string[]): Promise<T> }, where: string): Promise<BackendMisconfiguredError | undefined> {
+/** Whether the Redis answering `commands` is a Redis Cluster node (`INFO cluster`: `cluster_enabled:1`). */
+async function clusterEnabled(commands: CommandSender): Promise<boolean> {
   const info = String(await commands.sendCommand<string>(["INFO", "cluster"]));
-  if (!/^cluster_enabled:1/m.test(info)) return undefined;
-  return new BackendMisconfiguredError(
-    `Redis at ${where} is a Redis Cluster node; ampd serves a standalone Redis (or a primary with replicas) only, ` +
-      "and on a cluster every stream whose slot another node serves would be refused with MOVED. Point --redis at a standalone Redis",
-  );
+  return /^cluster_enabled:1/m.test(info);
+}
+
+/** User name and password of a `redis://` URL (the cluster's other nodes are reached with them). */
+function credentials(url: string): { username?: string; password?: string } {
+  try {
+    const u = new URL(url);
+    return {
+      username: u.username === "" ? undefined : decodeURIComponent(u.username),
+      password: u.password === "" ? undefined : decodeURIComponent(u.password),
+    };
+  } catch {
+    return {};
+  }
+}
+
+async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), ms)));
+  try {
+    return await Promise.race([p, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function checkCountOption(name: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < 0 || value > 64) {
+    throw new RangeError(`${name} must be an integer from 0 to 64 (was ${value})`);
+  }
+  return value;
 }
