@@ -15,7 +15,7 @@ import { DEFAULT_MAX_FRAME } from "../sdk/transport/frame.ts";
 import { MemoryBackend } from "../sdk/backend/memory.ts";
 import { BackendUnavailableError, DEFAULT_DEDUPE_WINDOW_MS, type StreamBackend } from "../sdk/backend/types.ts";
 import { parseArgs, parseChoice, parseCount, parseDuration, parseSize, UsageError } from "./cli/args.ts";
-import { LOG_LEVELS, Logger, type LogLevel } from "./log.ts";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, Logger, type LogLevel } from "./log.ts";
 import { listenSocket, SocketInUseError } from "./server.ts";
 import { type HttpAddress, isLoopback, parseHttpAddress } from "./web/address.ts";
 import type { HttpServer } from "./web/http.ts";
@@ -97,8 +97,12 @@ Flags:
                           closed (LIMIT_EXCEEDED). Default: 256MiB
   --http HOST:PORT        Also serve the live view (a web page), the WebSocket
                           mirror of added messages and the protocol over
-                          WebSocket (docs/live-view.md). Off by default. Use a
-                          loopback address unless others must reach it
+                          WebSocket (docs/live-view.md), and GET /healthz
+                          (live), /readyz (the backend answers and is not
+                          degraded; else 503) and /metrics (Prometheus text
+                          format; needs the token with --token), documented in
+                          docs/operations.md. Off by default. Use a loopback
+                          address unless others must reach it
   --http-allow-host NAMES Host names (comma-separated) besides loopback names and
                           the listening address that HTTP requests may name in
                           Host (stops DNS rebinding). Default: none
@@ -107,6 +111,9 @@ Flags:
                           whose pages may open WebSockets, besides ampd's own
                           page. Default: none
   --log-level LEVEL       error, warn, info or debug. Default: info
+  --log-format FORMAT     text or json. json: one object a line on stderr, with
+                          time, level, component and message (and fields such
+                          as client). Default: text
   -h, --help              Show this help
   -V, --version           Print the version
 
@@ -117,6 +124,8 @@ Examples:
   REDIS_URL=redis://127.0.0.1:6379 ampd  Redis Streams
   ampd --socket /run/ampbus/ampd.sock --backend redis --redis redis://db:6379
   ampd --http 127.0.0.1:8080             and watch the bus at http://127.0.0.1:8080/
+  ampd --http 127.0.0.1:9464 --log-format json
+                                         JSON logs; scrape http://127.0.0.1:9464/metrics
 
 Exit codes: 0 clean shutdown (SIGINT/SIGTERM), 1 start-up failure, 2 bad flags.
 `;
@@ -151,6 +160,7 @@ const FLAGS = {
   "http-allow-host": {},
   "http-allow-origin": {},
   "log-level": {},
+  "log-format": {},
   help: { boolean: true, short: "h" },
   version: { boolean: true, short: "V" },
 };
@@ -191,6 +201,8 @@ export interface DaemonOptions {
   httpAllowHosts: string[];
   httpAllowOrigins: string[];
   logLevel: LogLevel;
+  /** `--log-format`: text or json lines. */
+  logFormat: LogFormat;
 }
 
 /** Reads flags and environment into options; throws `UsageError` on a bad value. */
@@ -249,6 +261,7 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
     httpAllowHosts: listFlag("http-allow-host", { text: get("http-allow-host"), shape: /^[A-Za-z0-9.:-]{1,253}$/, want: "a host name such as ampd.internal" }),
     httpAllowOrigins: listFlag("http-allow-origin", { text: get("http-allow-origin"), shape: /^https?:\/\/[^\s/]+$/, want: "an origin such as https://app.example:3000" }),
     logLevel: parseChoice("log-level", { text: get("log-level") ?? "info", choices: LOG_LEVELS }),
+    logFormat: parseChoice("log-format", { text: get("log-format") ?? "text", choices: LOG_FORMATS }),
   };
 }
 
@@ -315,7 +328,7 @@ async function openBackend(o: DaemonOptions, log: Logger): Promise<StreamBackend
 /** Runs the daemon until SIGINT/SIGTERM. Returns the exit code. */
 export async function runDaemon(o: DaemonOptions): Promise<number> {
   const started = performance.now();
-  const log = new Logger(o.logLevel);
+  const log = new Logger({ level: o.logLevel, format: o.logFormat });
   let trust: TrustPolicy;
   try {
     trust = loadTrust(o.trust);
