@@ -20,7 +20,7 @@ import { listenSocket, SocketInUseError } from "./server.ts";
 import { type HttpAddress, isLoopback, parseHttpAddress } from "./web/address.ts";
 import type { HttpServer } from "./web/http.ts";
 import { ServerState } from "./server_state.ts";
-import { commandsHelp, findCommand } from "./cli/commands.ts";
+import { commandsHelp, findCommand, unknownCommand } from "./cli/commands.ts";
 
 const HELP = `ampd ${pkg.version}: the ampbus sidecar
 
@@ -39,6 +39,19 @@ Flags:
   --socket PATH           Unix socket to listen on. Default: ./ampd.sock
   --socket-mode MODE      Octal file mode of the socket. Default: 600
   --redis URL             Redis to use (also REDIS_URL). Example: redis://127.0.0.1:6379
+                          A Redis Cluster node is detected and used as the
+                          cluster's seed; several URLs, comma-separated, are
+                          the seeds of a cluster
+  --redis-cluster URLS    Seed nodes of a Redis Cluster, comma-separated: ampd
+                          speaks the cluster protocol from the start (docs/scaling.md).
+                          Example: redis://10.0.0.1:7000,redis://10.0.0.2:7000
+  --redis-wait N          Acknowledge an add only once N replicas have it (WAIT):
+                          an acknowledged add survives the failover of its
+                          master. Costs a replication round trip per batch.
+                          Default: 0 (acknowledged when the master has it)
+  --redis-wait-timeout DUR  With --redis-wait: an add the replicas did not
+                          confirm by then fails with BACKEND_TIMEOUT (it is
+                          stored; retry with the same opId). Default: 1s
   --backend KIND          sqlite, redis, memory or auto. Default: auto (Redis if
                           a URL is given, else sqlite). memory keeps nothing:
                           every message is lost when ampd exits
@@ -127,13 +140,20 @@ Examples:
   ampd --http 127.0.0.1:9464 --log-format json
                                          JSON logs; scrape http://127.0.0.1:9464/metrics
 
-Exit codes: 0 clean shutdown (SIGINT/SIGTERM), 1 start-up failure, 2 bad flags.
+Exit codes: 0 clean shutdown (SIGINT/SIGTERM), 1 start-up failure, 2 bad flags
+(an unknown flag or command names the closest one: 'ampd stast' -> stats).
+Commands: 0 ok, 1 failure (ampd unreachable, a request refused, or what was
+named not found), 2 bad usage, 3 timed out ('ampd COMMAND --help' says which).
+Shell completion: 'ampd completion bash' or 'ampd completion zsh' (docs/operations.md).
 `;
 
 const FLAGS = {
   socket: {},
   "socket-mode": {},
   redis: {},
+  "redis-cluster": {},
+  "redis-wait": {},
+  "redis-wait-timeout": {},
   backend: {},
   data: {},
   sync: {},
@@ -170,6 +190,12 @@ export interface DaemonOptions {
   socket: string;
   socketMode: number;
   redisUrl?: string;
+  /** Seed nodes of a Redis Cluster (`--redis-cluster`, or several URLs). */
+  clusterNodes?: string[];
+  /** Replicas an add must reach before it is acknowledged (`--redis-wait`). */
+  redisWait: number;
+  /** How long an add waits for them, in ms. */
+  redisWaitTimeoutMs: number;
   backend: "sqlite" | "redis" | "memory" | "auto";
   /** The SQLite store's file (absolute), on the sqlite backend. */
   dataPath: string;
@@ -210,14 +236,27 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
   const { flags, positional } = parseArgs(argv, FLAGS);
   if (flags.has("help")) return "help";
   if (flags.has("version")) return "version";
-  if (positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positional[0])}`);
+  if (positional.length > 0) throw new UsageError(argv[0] === positional[0] ? unknownCommand(positional[0]) : `unexpected argument ${JSON.stringify(positional[0])}`);
   const get = (k: string) => flags.get(k) as string | undefined;
   const modeText = get("socket-mode") ?? "600";
   if (!/^0?[0-7]{3}$/.test(modeText)) throw new UsageError(`--socket-mode must be an octal mode such as 600 or 660 (was ${JSON.stringify(modeText)})`);
-  const redisUrl = get("redis") ?? (env.REDIS_URL || undefined);
-  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
-    throw new UsageError(`--redis must be a redis:// or rediss:// URL (was ${JSON.stringify(redisUrl)})`);
+  const clusterFlag = get("redis-cluster");
+  if (clusterFlag !== undefined && get("redis") !== undefined) throw new UsageError("give either --redis or --redis-cluster, not both");
+  const redisFlag = clusterFlag ?? get("redis") ?? (env.REDIS_URL || undefined);
+  const redisUrls = redisFlag === undefined ? undefined : redisFlag.split(",").map((u) => u.trim()).filter((u) => u !== "");
+  const flagName = clusterFlag !== undefined ? "--redis-cluster" : get("redis") !== undefined ? "--redis" : "REDIS_URL";
+  if (redisUrls !== undefined) {
+    if (redisUrls.length === 0) throw new UsageError(`${flagName} must name at least one redis:// URL`);
+    for (const u of redisUrls) {
+      if (!/^rediss?:\/\//.test(u)) throw new UsageError(`${flagName} must be redis:// or rediss:// URLs (was ${JSON.stringify(u)})`);
+    }
   }
+  const redisUrl = redisUrls?.[0];
+  const clusterNodes = redisUrls !== undefined && (clusterFlag !== undefined || redisUrls.length > 1) ? redisUrls : undefined;
+  const waitText = get("redis-wait") ?? "0";
+  if (!/^\d{1,2}$/.test(waitText)) throw new UsageError(`--redis-wait must be a number of replicas from 0 to 64 (was ${JSON.stringify(waitText)})`);
+  const redisWait = Number(waitText);
+  if (redisWait > 64) throw new UsageError(`--redis-wait must be a number of replicas from 0 to 64 (was ${redisWait})`);
   const backend = parseChoice("backend", { text: get("backend") ?? "auto", choices: ["sqlite", "redis", "memory", "auto"] as const });
   const data = get("data") ?? "./ampd.db";
   if (data === "") throw new UsageError("--data must not be empty");
@@ -238,6 +277,9 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
     socket: resolve(socket),
     socketMode: parseInt(modeText, 8),
     redisUrl,
+    clusterNodes,
+    redisWait,
+    redisWaitTimeoutMs: parseDuration("redis-wait-timeout", { text: get("redis-wait-timeout") ?? "1s", min: 1, max: 3_600_000 }),
     backend,
     dataPath: resolve(data),
     sync: parseChoice("sync", { text: get("sync") ?? "full", choices: ["full", "normal"] as const }),
@@ -299,8 +341,11 @@ async function openBackend(o: DaemonOptions, log: Logger): Promise<StreamBackend
   if (o.allowEviction) log.warn("--allow-eviction: Redis may delete stored messages if its maxmemory-policy evicts keys");
   const { RedisBackend } = await import("./backend/redis.ts"); // the Redis client loads only for this backend
   try {
-    return await RedisBackend.connect({
+    const redis = await RedisBackend.connect({
       url: o.redisUrl,
+      clusterNodes: o.clusterNodes,
+      waitReplicas: o.redisWait,
+      waitTimeoutMs: o.redisWaitTimeoutMs,
       prefix: o.prefix,
       dedupeWindowMs: o.dedupeWindowMs,
       claimTimeoutMs: o.claimTimeoutMs,
@@ -308,6 +353,10 @@ async function openBackend(o: DaemonOptions, log: Logger): Promise<StreamBackend
       commandTimeoutMs: o.commandTimeoutMs,
       allowEviction: o.allowEviction,
     });
+    const nodes = redis.clusterNodes;
+    if (nodes !== undefined) log.info(`backend redis: a Redis Cluster of ${nodes.length} masters (${nodes.map((n) => `${n.address} ${n.slots} slots`).join(", ")})`);
+    if (o.redisWait > 0) log.info(`backend redis: adds are acknowledged once ${o.redisWait} replica(s) have them (--redis-wait)`);
+    return redis;
   } catch (e) {
     // A reachable Redis that ampd refuses (its eviction policy) never falls back.
     if (!(e instanceof BackendUnavailableError)) throw e;
@@ -417,7 +466,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
 if (import.meta.main) {
   const argv = process.argv.slice(2);
   const command = argv[0] === undefined ? undefined : findCommand(argv[0]);
-  if (command !== undefined) process.exit(await command.run(argv.slice(1)));
+  if (command !== undefined) process.exit(await command.run(argv.slice(1), { daemonFlags: FLAGS }));
   if (argv[0] === "serve") argv.shift();
   let opts;
   try {

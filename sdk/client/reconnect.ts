@@ -200,6 +200,14 @@ export class ReconnectingPort implements BusPort {
     }
   }
 
+  /**
+   * Any op by name (what `SocketPort.request` sends), retried through
+   * outages; after a backend timeout too when `options.repeatable` (a read
+   * such as `streams`).
+   */
+  request(op: string, args: Record<string, unknown>, options: { repeatable?: boolean } = {}): Promise<Record<string, unknown>> {
+    return this.#call((p) => p.request(op, args), options.repeatable ?? false);
+  }
   /** `add`, retried through outages and backend timeouts (the bus stores an `opId` once). */
   add(stream: string, msg: Uint8Array, options?: { maxLen?: number }): Promise<AddResult> {
     return this.#call((p) => p.add(stream, msg, options), true);

@@ -12,9 +12,17 @@ import { connect } from "../../sdk/client/connect.ts";
 import { AmpbusError, formatPath, ValidationError } from "../../sdk/errors.ts";
 import { BusError } from "../../sdk/errors.ts";
 import type { SocketPort } from "../../sdk/client/socket_port.ts";
+import type { BusPort } from "../../sdk/client/bus_port.ts";
+import type { ReconnectOptions } from "../../sdk/client/reconnect.ts";
 import type { SigningKey } from "../../sdk/codec/sign.ts";
 import { parseKeyFile } from "../../sdk/trust/auth.ts";
-import { type FlagSpec, parseArgs, type ParsedArgs, UsageError } from "./args.ts";
+import { didYouMean, type FlagSpec, parseArgs, type ParsedArgs, UsageError } from "./args.ts";
+import { type CommandHelp, renderFlags, renderHelp } from "./help.ts";
+
+/** What ampd's entry point hands a command: the daemon's flags (for `completion`). */
+export interface CommandContext {
+  daemonFlags?: Record<string, FlagSpec>;
+}
 
 /** A subcommand of the ampd binary. */
 export interface Command {
@@ -22,7 +30,7 @@ export interface Command {
   /** One line for `ampd --help`. */
   summary: string;
   /** Runs with the arguments after the command name; resolves with the exit code. */
-  run(argv: readonly string[]): Promise<number>;
+  run(argv: readonly string[], context?: CommandContext): Promise<number>;
 }
 
 /** A failure at run time (exit code 1): ampd unreachable, a refused request... */
@@ -33,34 +41,56 @@ export class CommandError extends Error {
   }
 }
 
+/** Something the command line named is not there: a stream, a group, an entry (exit code 1). */
+export class NotFoundError extends CommandError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "NotFoundError";
+  }
+}
+
+/** Waited for longer than the command's --timeout (exit code 3). */
+export class TimeoutError extends CommandError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TimeoutError";
+  }
+}
+
 /** Flags every command that talks to ampd takes. */
 export const CONNECT_FLAGS: Record<string, FlagSpec> = {
-  socket: {},
-  token: {},
-  agent: {},
-  key: {},
-  json: { boolean: true },
-  help: { boolean: true, short: "h" },
+  socket: { value: "PATH", help: "ampd's socket. Default: $AMPD_SOCKET, else ./ampd.sock" },
+  token: { value: "TOKEN", help: "Token, when ampd requires one. Default: $AMPD_TOKEN" },
+  key: {
+    value: "FILE",
+    help: "The agent's key file (from 'ampd keygen'): proves who this command is to an ampd with --keyring, and signs what it publishes. Default: $AMPD_KEY",
+  },
+  agent: { value: "NAME", help: "The agent to connect as. Default: the key file's agent, else $AMPD_AGENT" },
+  json: { boolean: true, help: "Machine-readable output: one JSON value per line" },
+  help: { boolean: true, short: "h", help: "Show this help" },
 };
 
 /** The connection flags' help lines. */
-export const CONNECT_HELP = `  --socket PATH      ampd's socket. Default: $AMPD_SOCKET, else ./ampd.sock
-  --token TOKEN      Token, when ampd requires one. Default: $AMPD_TOKEN
-  --key FILE         The agent's key file (from 'ampd keygen'): proves who this
-                     command is to an ampd with --keyring, and signs what it
-                     publishes. Default: $AMPD_KEY
-  --agent NAME       The agent to connect as. Default: the key file's agent,
-                     else $AMPD_AGENT
-  --json             Machine-readable output: one JSON value per line
-  -h, --help         Show this help`;
+export const CONNECT_HELP: string = renderFlags(CONNECT_FLAGS).join("\n");
+
+/**
+ * Exit codes of every command: 0 ok, 1 a failure (ampd unreachable, a
+ * request refused, something named not found), 2 bad usage, 3 timed out.
+ */
+export const EXIT = { ok: 0, failure: 1, usage: 2, timeout: 3 } as const;
 
 /** The exit codes' help lines. */
-export const EXIT_HELP = "Exit codes: 0 ok, 1 runtime failure (ampd unreachable, request refused), 2 bad usage\n(also a bad --key file, or no --key for an ampd with --keyring).";
+export const EXIT_HELP =
+  "Exit codes: 0 ok; 1 failure: ampd unreachable, a request refused, or what was\n" +
+  "named (stream, group, entry, dead letter) not found; 2 bad usage (also a bad\n" +
+  "--key file, or no --key for an ampd with --keyring); 3 timed out (no reply, or\n" +
+  "not all messages, within --timeout).";
 
 /** An open connection: the agent client and its protocol port (for ops the client has no call for). */
 export interface Bus {
   client: AmpClient;
-  port: SocketPort;
+  /** The client's port: any op by name through `request`. */
+  port: BusPort & Pick<SocketPort, "request">;
   socket: string;
   /** The agent this command connected as (--agent, the key file's, $AMPD_AGENT), if any. */
   agent?: string;
@@ -141,14 +171,18 @@ function warnIfShared(file: string, keyFrom: string): void {
   }
 }
 
-/** Connects to ampd without reconnecting (a command should fail fast), as the agent of --agent / --key. */
-export async function openBus(args: ParsedArgs, name: string): Promise<Bus> {
+/**
+ * Connects to ampd as the agent of --agent / --key; without reconnecting
+ * (a command should fail fast) unless `options.reconnect` says how long to
+ * ride out an outage (tail, reply).
+ */
+export async function openBus(args: ParsedArgs, name: string, options: { reconnect?: ReconnectOptions } = {}): Promise<Bus> {
   const socket = (args.flags.get("socket") as string | undefined) ?? process.env.AMPD_SOCKET ?? "./ampd.sock";
   const token = (args.flags.get("token") as string | undefined) ?? (process.env.AMPD_TOKEN || undefined);
   const { agent, key, keyFrom, fileAgent } = await identityOf(args);
   try {
-    const client = await connect({ socket, name, token, agent, key, reconnect: false });
-    return { client, port: client.port as SocketPort, socket, agent };
+    const client = await connect({ socket, name, token, agent, key, reconnect: options.reconnect ?? false });
+    return { client, port: client.port as Bus["port"], socket, agent };
   } catch (e) {
     const code = e instanceof AmpbusError ? e.code : undefined;
     if (key === undefined && (code === "AUTH_REQUIRED" || (code === "AUTH_FAILED" && /keyring/.test((e as Error).message)))) {
@@ -186,9 +220,10 @@ export function describeError(e: unknown): string {
  */
 export async function runCommand(
   argv: readonly string[],
-  command: { name: string; help: string; body: (argv: readonly string[]) => Promise<number | void> },
+  command: { name: string; help: string | CommandHelp; body: (argv: readonly string[]) => Promise<number | void> },
 ): Promise<number> {
-  const { name, help, body } = command;
+  const { name, body } = command;
+  const help = typeof command.help === "string" ? command.help : renderHelp(command.help);
   // A reader that stops early (`ampd tail x | head -1`) is not a failure.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => process.exit(e.code === "EPIPE" ? 0 : 1));
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -200,10 +235,10 @@ export async function runCommand(
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`ampd ${name}: ${e.message}\nRun 'ampd ${name} --help' for usage.`);
-      return 2;
+      return EXIT.usage;
     }
     console.error(`ampd ${name}: ${describeError(e)}`);
-    return 1;
+    return e instanceof TimeoutError ? EXIT.timeout : EXIT.failure;
   }
 }
 
@@ -226,4 +261,18 @@ export function noMorePositional(args: ParsedArgs, max: number): void {
   if (args.positional.length > max) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[max])}`);
 }
 
-export { inboxOf, UsageError };
+/** Picks the subcommand `argv[0]` among `names`; an unknown one is a usage error with the closest name. */
+export function subcommand(argv: readonly string[], o: { command: string; names: readonly string[]; fallback?: string }): { sub: string; rest: readonly string[] } {
+  const first = argv[0];
+  if (first === undefined || first.startsWith("-")) {
+    if (o.fallback !== undefined) return { sub: o.fallback, rest: argv };
+    if (argv.includes("--help") || argv.includes("-h")) return { sub: "", rest: argv };
+    throw new UsageError(`missing subcommand: ${o.names.map((n) => `'${o.command} ${n}'`).join(", ")}`);
+  }
+  if (o.names.includes(first)) return { sub: first, rest: argv.slice(1) };
+  if (o.fallback !== undefined) return { sub: o.fallback, rest: argv };
+  throw new UsageError(`unknown subcommand ${JSON.stringify(first)}${didYouMean(first, o.names, (n) => `'${o.command} ${n}'`)}; the subcommands are ${o.names.join(", ")}`);
+}
+
+export type { CommandHelp };
+export { inboxOf, renderHelp, UsageError };

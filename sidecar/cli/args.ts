@@ -1,11 +1,15 @@
 /**
- * Flag parsing for ampd: `--name value` or `--name=value`, with typed values
- * and errors that name the flag and the value. A bad flag is exit code 2.
+ * Flag parsing for ampd and its commands, on `node:util`'s `parseArgs`
+ * (no dependency; it works the same in `bun build --compile`'s binary):
+ * `--name value`, `--name=value`, short aliases and `--`, with typed values,
+ * did-you-mean for a mistyped flag, and errors that name the flag and the
+ * value. A bad flag is exit code 2.
  *
  * @module
  */
+import { parseArgs as parseTokens } from "node:util";
 
-/** A flag the user got wrong. */
+/** A flag the user got wrong (exit code 2). */
 export class UsageError extends Error {
   constructor(message: string) {
     super(message);
@@ -13,12 +17,16 @@ export class UsageError extends Error {
   }
 }
 
-/** The kind of value a flag takes. */
+/** The kind of value a flag takes, and (for commands) how `--help` shows it. */
 export interface FlagSpec {
   /** `true` for a flag that takes no value. */
   boolean?: boolean;
   /** Short alias, without the dash: `h` for `-h`. */
   short?: string;
+  /** The value's name in help, such as `PATH` or `DUR`. */
+  value?: string;
+  /** What the flag does, for `--help`; wrapped by the help renderer. */
+  help?: string;
 }
 
 /** Parsed command line: flag values by name, and the remaining positional arguments. */
@@ -27,47 +35,86 @@ export interface ParsedArgs {
   positional: string[];
 }
 
-/** Parses `argv` against the known flags; an unknown flag is a `UsageError`. */
+/**
+ * The edit distance of `a` and `b` (optimal string alignment: insertions,
+ * deletions, substitutions and swaps of neighbours each cost 1).
+ */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * The known word closest to `word` (`stast` -> `stats`), if one is close
+ * enough to be what was meant: within a third of its length in edits (at
+ * least 1, at most 3), or one that `word` is the start of.
+ */
+export function closest(word: string, known: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  const limit = Math.min(3, Math.max(1, Math.floor(word.length / 3)));
+  for (const k of known) {
+    const d = editDistance(word.toLowerCase(), k.toLowerCase());
+    if (d < bestD || (d === bestD && best !== undefined && k < best)) {
+      best = k;
+      bestD = d;
+    }
+  }
+  if (best !== undefined && bestD <= limit) return best;
+  if (word.length >= 2) {
+    const prefixed = [...known].filter((k) => k.startsWith(word)).sort();
+    if (prefixed.length === 1) return prefixed[0];
+  }
+  return undefined;
+}
+
+/** `(did you mean X?)` with a leading space, or "" when nothing is close. */
+export function didYouMean(word: string, known: Iterable<string>, show: (k: string) => string = (k) => k): string {
+  const c = closest(word, known);
+  return c === undefined ? "" : ` (did you mean ${show(c)}?)`;
+}
+
+/** Parses `argv` against the known flags; an unknown flag is a `UsageError` with the closest known flag. */
 export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpec>): ParsedArgs {
+  const options: Record<string, { type: "string" | "boolean"; short?: string }> = {};
+  for (const [name, s] of Object.entries(specs)) options[name] = s.short ? { type: s.boolean ? "boolean" : "string", short: s.short } : { type: s.boolean ? "boolean" : "string" };
+  // Not strict: every token comes back, and the checks below word the errors (with did-you-mean).
+  const { tokens } = parseTokens({ args: [...argv], options, strict: false, allowPositionals: true, tokens: true });
   const flags = new Map<string, string | true>();
   const positional: string[] = [];
-  const byShort = new Map(Object.entries(specs).filter(([, s]) => s.short).map(([n, s]) => [s.short!, n]));
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--") {
-      positional.push(...argv.slice(i + 1));
-      break;
-    }
-    let name: string | undefined;
-    let value: string | undefined;
-    if (arg.startsWith("--")) {
-      const eq = arg.indexOf("=");
-      name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-      if (eq >= 0) value = arg.slice(eq + 1);
-    } else if (arg.startsWith("-") && arg.length === 2) {
-      name = byShort.get(arg[1]);
-      if (name === undefined) throw new UsageError(`unknown flag ${arg}`);
-    } else {
-      positional.push(arg);
+  const names = Object.keys(specs);
+  for (const t of tokens) {
+    if (t.kind === "positional") {
+      positional.push(t.value);
       continue;
     }
-    const spec = specs[name];
+    if (t.kind === "option-terminator") continue;
+    const spec = Object.hasOwn(specs, t.name) ? specs[t.name] : undefined;
     if (spec === undefined) {
-      const close = Object.keys(specs).find((k) => k.startsWith(name!.slice(0, 3)));
-      throw new UsageError(`unknown flag --${name}${close ? ` (did you mean --${close}?)` : ""}`);
+      if (t.rawName.startsWith("--")) throw new UsageError(`unknown flag ${t.rawName}${didYouMean(t.name, names, (k) => `--${k}`)}`);
+      const shorts = Object.entries(specs).filter(([, s]) => s.short).map(([n, s]) => `-${s.short} (--${n})`);
+      throw new UsageError(`unknown flag ${t.rawName}${shorts.length > 0 ? `; short flags here: ${shorts.join(", ")}` : ""}`);
     }
+    const shown = `--${t.name}`;
     if (spec.boolean) {
-      if (value !== undefined) throw new UsageError(`--${name} takes no value`);
-      flags.set(name, true);
+      if (t.value !== undefined) throw new UsageError(`${shown} takes no value (was ${JSON.stringify(t.value)})`);
+      flags.set(t.name, true);
       continue;
     }
-    if (value === undefined) {
-      if (i + 1 >= argv.length || (argv[i + 1].startsWith("--") && argv[i + 1].length > 2)) {
-        throw new UsageError(`--${name} needs a value`);
-      }
-      value = argv[++i];
+    const value = t.value;
+    if (value === undefined || (!t.inlineValue && value.startsWith("--") && value.length > 2)) {
+      throw new UsageError(`${shown} needs a value${spec.value ? ` (${spec.value})` : ""}`);
     }
-    flags.set(name, value);
+    flags.set(t.name, value);
   }
   return { flags, positional };
 }

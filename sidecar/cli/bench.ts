@@ -8,55 +8,49 @@ import { createMessage } from "../../sdk/envelope/builder.ts";
 import type { AmpClient } from "../../sdk/client/client.ts";
 import { uuidv7 } from "../../sdk/envelope/id.ts";
 import { parseCount, parseDuration, parseSize } from "./args.ts";
-import { type Bus, CONNECT_HELP, EXIT_HELP, noMorePositional, openBus, parseCommand, runCommand, writeLine } from "./_command.ts";
+import { type Bus, CONNECT_FLAGS, type CommandHelp, EXIT, EXIT_HELP, noMorePositional, openBus, parseCommand, runCommand, writeLine } from "./_command.ts";
 
-const HELP = `ampd bench: publish/consume load against a running ampd
-
-Usage:
-  ampd bench [flags]
-
-Publishers add --messages messages to one stream over their own connections,
+/** `ampd bench --help`. */
+export const BENCH_HELP: CommandHelp = {
+  name: "bench",
+  summary: "publish/consume load against a running ampd",
+  usage: ["bench [flags]"],
+  description: `Publishers add --messages messages to one stream over their own connections,
 each with --inflight adds in flight; one subscriber follows the stream. Prints
 progress on a terminal, then throughput and latency percentiles: publish
 latency is an add's round trip, end-to-end latency is from just before the
 add to its arrival at the subscriber.
 
-Flags:
-  --messages N       Messages to publish. Default: 10000
-  --size SIZE        Payload bytes per message. Default: 256
-  --publishers N     Publishing connections. Default: 4
-  --inflight N       Adds in flight per publisher. Default: 16
-  --stream NAME      Stream to use. Default: bench.<uuid> (trimmed afterwards)
-  --no-consume       Publish only
-  --keep             Do not trim the stream afterwards
-  --timeout DUR      Give up waiting for deliveries after this long. Default: 60s
-${CONNECT_HELP}
-
---json output (stable), one line:
-  {"stream", "messages", "size", "publishers", "inflight", "elapsedMs",
+Afterwards the bench's stream is deleted with its dedupe keys (the op
+stream.delete), or, when --stream named one, purged (its entries and dedupe
+keys go, its groups stay); --keep leaves it as it is.`,
+  flags: {
+    messages: { value: "N", help: "Messages to publish. Default: 10000" },
+    size: { value: "SIZE", help: "Payload bytes per message. Default: 256" },
+    publishers: { value: "N", help: "Publishing connections. Default: 4" },
+    inflight: { value: "N", help: "Adds in flight per publisher. Default: 16" },
+    stream: { value: "NAME", help: "Stream to use. Default: bench.<uuid> (deleted afterwards)" },
+    "no-consume": { boolean: true, help: "Publish only" },
+    keep: { boolean: true, help: "Leave the stream and its dedupe keys afterwards" },
+    timeout: { value: "DUR", help: "Give up waiting for deliveries after this long. Default: 60s" },
+  },
+  shared: CONNECT_FLAGS,
+  sections: [{
+    title: "--json output (stable), one line",
+    text: `  {"stream", "messages", "size", "publishers", "inflight", "elapsedMs",
    "publish": {"perSec", "mbPerSec", "latencyMs": {"p50", "p90", "p99", "max"}},
-   "consume": {"received", "perSec", "latencyMs": {"p50", "p90", "p99", "max"}} | null}
-
-Examples:
-  ampd bench
-  ampd bench --messages 100000 --size 1KiB --publishers 8
-  ampd bench --json --messages 1000
-  ampd bench --key ops.key --stream bench.ops # with --keyring: an agent that may publish to
-                                              # and read the stream, and trim it (admin), or --keep
-
-${EXIT_HELP}
-Not every message delivered within --timeout is exit 1.`;
-
-const FLAGS = {
-  messages: {},
-  size: {},
-  publishers: {},
-  inflight: {},
-  stream: {},
-  "no-consume": { boolean: true },
-  keep: { boolean: true },
-  timeout: {},
+   "consume": {"received", "perSec", "latencyMs": {"p50", "p90", "p99", "max"}} | null}`,
+  }],
+  examples: [
+    "bench",
+    "bench --messages 100000 --size 1KiB --publishers 8",
+    "bench --json --messages 1000",
+    "bench --key ops.key --stream bench.ops # with --keyring: an admin agent (the clean-up is admin), or --keep",
+  ],
+  exit: `${EXIT_HELP}\nNot every message delivered within --timeout is exit 3.`,
 };
+
+const FLAGS = BENCH_HELP.flags;
 
 /** Latency percentiles in ms, from unsorted samples. */
 export function percentiles(samples: number[]): { p50: number; p90: number; p99: number; max: number } {
@@ -76,7 +70,8 @@ async function bench(argv: readonly string[]): Promise<number> {
   const nPub = parseCount("publishers", { text: get("publishers") ?? "4", min: 1, max: 256 });
   const inflight = parseCount("inflight", { text: get("inflight") ?? "16", min: 1, max: 4096 });
   const timeoutMs = parseDuration("timeout", { text: get("timeout") ?? "60s", min: 1, max: 3_600_000 });
-  const stream = get("stream") ?? `bench.${uuidv7()}`;
+  const named = get("stream");
+  const stream = named ?? `bench.${uuidv7()}`;
   const consume = !args.flags.has("no-consume");
   const json = args.flags.has("json");
   const progress = !json && process.stderr.isTTY;
@@ -146,7 +141,7 @@ async function bench(argv: readonly string[]): Promise<number> {
       };
       await sub?.return?.();
       await consumer?.catch(() => {});
-      if (!args.flags.has("keep")) await main.client.trim(stream, 0);
+      if (!args.flags.has("keep")) await main.port.request(named === undefined ? "stream.delete" : "stream.purge", { stream });
       if (json) await writeLine(JSON.stringify(out));
       else {
         const p = out.publish.latencyMs;
@@ -159,7 +154,7 @@ async function bench(argv: readonly string[]): Promise<number> {
       }
       if (!complete) {
         console.error(`ampd bench: only ${received} of ${total} messages arrived within ${timeoutMs} ms`);
-        return 1;
+        return EXIT.timeout;
       }
       return 0;
     } finally {
@@ -171,4 +166,4 @@ async function bench(argv: readonly string[]): Promise<number> {
 }
 
 /** Runs `ampd bench` with the arguments after the command name; resolves with the exit code. */
-export const runBench = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "bench", help: HELP, body: bench });
+export const runBench = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "bench", help: BENCH_HELP, body: bench });

@@ -10,49 +10,66 @@ import { decode } from "../../sdk/codec/codec.ts";
 import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 import { serialize } from "../../sdk/codec/json.ts";
 import { parseCount } from "./args.ts";
-import { type Bus, CommandError, CONNECT_HELP, EXIT_HELP, needPositional, noMorePositional, openBus, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
-import { table } from "./stats.ts";
+import {
+  type Bus,
+  CommandError,
+  CONNECT_FLAGS,
+  type CommandHelp,
+  EXIT_HELP,
+  needPositional,
+  noMorePositional,
+  NotFoundError,
+  openBus,
+  parseCommand,
+  runCommand,
+  subcommand,
+  UsageError,
+  writeLine,
+} from "./_command.ts";
+import { renderTable } from "./table.ts";
 
-const HELP = `ampd dlq: dead letters of a stream, and replaying them
-
-Usage:
-  ampd dlq STREAM [flags]
-  ampd dlq replay STREAM (--id ID[,ID...] | --all) [flags]
-
-An entry a consumer group delivered more than --max-deliveries times moves to
+/** `ampd dlq --help`. */
+export const DLQ_HELP: CommandHelp = {
+  name: "dlq",
+  summary: "dead letters of a stream: list, replay, purge",
+  usage: ["dlq STREAM [flags]", "dlq replay STREAM (--id ID[,ID...] | --all) [flags]", "dlq purge STREAM [flags]"],
+  description: `An entry a consumer group delivered more than --max-deliveries times moves to
 the stream <STREAM>.dlq as a message of type dead-letter (docs/protocol.md).
 "dlq" lists them; "dlq replay" has ampd (the op dlq.replay) add each one's
 original message to the stream it came from again, under the opId
 replay:<dead-letter entry id>:<opId>, so replaying the same dead letter twice
 stores it once. A signed message is replayed with its original bytes (a new
 opId would break the signature), so within the dedupe window it reports
-duplicate. Dead letters stay in the .dlq stream either way.
+duplicate. Dead letters stay in the .dlq stream either way: "dlq purge"
+deletes them all once handled (the op stream.purge on <STREAM>.dlq).
 
-ampd replays on behalf of the original senders: with --keyring, replay needs
-an admin agent's key ("admin": true; others get FORBIDDEN), and each message is
-still held to its signature, tier and the stream's requirements. Every dead
-letter is checked before any is added: a refusal replays nothing.
-
-Flags:
-  --count N          Most dead letters listed, or replayed with --all. Default: 100
-  --id ID[,ID...]    replay: the dead letters' entry ids in <STREAM>.dlq (all of
-                     them are replayed; an id that is not there is exit 2)
-  --all              replay: every dead letter (up to --count)
-${CONNECT_HELP}
-
---json output (stable), one line per dead letter:
-  dlq:    {"dlqEntryId", "stream", "entryId", "group", "consumer", "deliveries",
+ampd replays on behalf of the original senders: with --keyring, replay and
+purge need an admin agent's key ("admin": true; others get FORBIDDEN), and each
+message is still held to its signature, tier and the stream's requirements.
+Every dead letter is checked before any is added: a refusal replays nothing.`,
+  flags: {
+    count: { value: "N", help: "Most dead letters listed, or replayed with --all. Default: 100" },
+    id: { value: "ID[,ID...]", help: "replay: the dead letters' entry ids in <STREAM>.dlq (all of them are replayed; an id that is not there is exit 1)" },
+    all: { boolean: true, help: "replay: every dead letter (up to --count)" },
+  },
+  shared: CONNECT_FLAGS,
+  sections: [{
+    title: "--json output (stable), one line per dead letter",
+    text: `  dlq:    {"dlqEntryId", "stream", "entryId", "group", "consumer", "deliveries",
            "reason", "message": <the original message's JSON form>}
   replay: {"dlqEntryId", "stream", "entryId", "duplicate"}
-
-Examples:
-  ampd dlq tasks
-  ampd dlq tasks --json --count 10
-  ampd dlq replay tasks --id 1706745600000-0
-  ampd dlq replay tasks --all
-  ampd dlq replay tasks --all --key ops.key   # an ampd with --keyring: an admin
-
-${EXIT_HELP}`;
+  purge:  {"stream": "<STREAM>.dlq", "removed": N}`,
+  }],
+  examples: [
+    "dlq tasks",
+    "dlq tasks --json --count 10",
+    "dlq replay tasks --id 1706745600000-0",
+    "dlq replay tasks --all",
+    "dlq purge tasks                         # once every dead letter is handled",
+    "dlq replay tasks --all --key ops.key    # an ampd with --keyring: an admin",
+  ],
+  exit: `${EXIT_HELP}\nA dead letter --id names that is not in <STREAM>.dlq, and a purge of a stream\nwith no dead-letter stream, are exit 1.`,
+};
 
 interface DeadLetter {
   dlqEntryId: string;
@@ -90,7 +107,7 @@ interface Replayed {
   duplicate: boolean;
 }
 
-/** Has ampd replay dead letters of `stream` (op `dlq.replay`); a named dead letter that is not there is a usage error. */
+/** Has ampd replay dead letters of `stream` (op `dlq.replay`); a named dead letter that is not there is exit 1. */
 async function replayOn(bus: Bus, o: { stream: string; ids?: string[]; count: number }): Promise<Replayed[]> {
   const req: Record<string, unknown> = { stream: o.stream };
   if (o.ids !== undefined) req.ids = o.ids;
@@ -99,7 +116,7 @@ async function replayOn(bus: Bus, o: { stream: string; ids?: string[]; count: nu
     const r = await bus.port.request("dlq.replay", req);
     return r.replayed as Replayed[];
   } catch (e) {
-    if (e instanceof BusError && e.code === "BAD_ARGUMENT" && e.details?.field === "ids") throw new UsageError(e.message);
+    if (e instanceof BusError && e.code === "BAD_ARGUMENT" && e.details?.field === "ids") throw new NotFoundError(e.message, { cause: e });
     if (e instanceof BusError && e.code === "UNKNOWN_OP") {
       throw new CommandError(`the ampd at ${bus.socket} has no dlq.replay op: it is older than this command; upgrade it`, { cause: e });
     }
@@ -108,8 +125,10 @@ async function replayOn(bus: Bus, o: { stream: string; ids?: string[]; count: nu
 }
 
 async function dlq(argv: readonly string[]): Promise<number> {
-  const replay = argv[0] === "replay";
-  const args = parseCommand(replay ? argv.slice(1) : argv, { count: {}, id: {}, all: { boolean: true } });
+  const { sub, rest } = subcommand(argv, { command: "dlq", names: ["replay", "purge"], fallback: "list" });
+  if (sub === "purge") return await purge(rest);
+  const replay = sub === "replay";
+  const args = parseCommand(rest, DLQ_HELP.flags);
   const stream = needPositional(args, { index: 0, what: "STREAM" });
   noMorePositional(args, 1);
   const count = parseCount("count", { text: (args.flags.get("count") as string | undefined) ?? "100", min: 1, max: 10_000 });
@@ -140,7 +159,7 @@ async function dlq(argv: readonly string[]): Promise<number> {
     else {
       const rows = [["DLQ ENTRY", "SOURCE ENTRY", "GROUP", "CONSUMER", "DELIVERIES", "TYPE", "SENDER", "REASON"]];
       for (const l of letters) rows.push([l.dlqEntryId, l.entryId, l.group, l.consumer, String(l.deliveries), l.message.type, l.message.sender, l.reason]);
-      for (const line of table(rows)) await writeLine(line);
+      for (const line of renderTable(rows)) await writeLine(line);
     }
     return 0;
   } finally {
@@ -148,5 +167,24 @@ async function dlq(argv: readonly string[]): Promise<number> {
   }
 }
 
+async function purge(argv: readonly string[]): Promise<number> {
+  const args = parseCommand(argv, {});
+  const stream = needPositional(args, { index: 0, what: "STREAM" });
+  noMorePositional(args, 1);
+  const dlqStream = stream.endsWith(".dlq") ? stream : `${stream}.dlq`;
+  const bus = await openBus(args, "ampd-dlq");
+  try {
+    const known = (await bus.port.request("streams", {})).streams as string[];
+    if (!known.includes(dlqStream)) throw new NotFoundError(`no dead-letter stream ${JSON.stringify(dlqStream)}: ${stream} has no dead letters to purge`);
+    const r = await bus.port.request("stream.purge", { stream: dlqStream });
+    const removed = Number(r.removed);
+    await writeLine(args.flags.has("json") ? JSON.stringify({ stream: dlqStream, removed }) : `${dlqStream}: purged ${removed} dead letters`);
+    return 0;
+  } finally {
+    await bus.client.close();
+  }
+}
+
 /** Runs `ampd dlq` with the arguments after the command name; resolves with the exit code. */
-export const runDlq = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "dlq", help: HELP, body: dlq });
+
+export const runDlq = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "dlq", help: DLQ_HELP, body: dlq });

@@ -1,66 +1,104 @@
 /**
- * `ampd groups` and `ampd pending`: consumer groups of a stream and their
- * pending entries.
+ * `ampd groups` and `ampd pending`: consumer groups of a stream (consumers,
+ * pending, lag) and their pending entries.
  *
  * @module
  */
 import { parseCount } from "./args.ts";
-import { CONNECT_HELP, EXIT_HELP, needPositional, noMorePositional, openBus, parseCommand, runCommand, writeLine } from "./_command.ts";
-import { table } from "./stats.ts";
+import {
+  type Bus,
+  CONNECT_FLAGS,
+  type CommandHelp,
+  EXIT_HELP,
+  needPositional,
+  noMorePositional,
+  NotFoundError,
+  openBus,
+  parseCommand,
+  runCommand,
+  writeLine,
+} from "./_command.ts";
+import { renderTable } from "./table.ts";
 
-const GROUPS_HELP = `ampd groups: the consumer groups of a stream
-
-Usage:
-  ampd groups STREAM [flags]
-
-Flags:
-${CONNECT_HELP}
-
---json output (stable): {"stream": str, "deadLetterStream": str,
-  "groups": [{"name", "pending", "lastDeliveredId",
-              "consumers": [{"name", "pending", "idleMs"}]}]}
-
-Examples:
-  ampd groups inbox.coder
-  ampd groups tasks --json
-  ampd groups tasks --key ops.key             # an ampd with --keyring: as ops
-
-${EXIT_HELP}`;
+/** `ampd groups --help`. */
+export const GROUPS_HELP: CommandHelp = {
+  name: "groups",
+  summary: "the consumer groups of a stream",
+  usage: ["groups STREAM [flags]"],
+  description: `Per group: its consumers, the entries delivered and not acked (PENDING),
+the entries of the stream not yet delivered to the group (LAG: Redis 7's
+XINFO GROUPS lag, computed the same way on every backend) and the last entry
+delivered. A growing LAG with idle consumers is a stuck group; a consumer with
+PENDING entries and a large IDLE is a stuck consumer ('ampd claim' takes them over).`,
+  flags: {},
+  shared: CONNECT_FLAGS,
+  sections: [{
+    title: "--json output (stable)",
+    text: `  {"stream": str, "deadLetterStream": str,
+   "groups": [{"name", "pending", "lag", "lastDeliveredId",
+               "consumers": [{"name", "pending", "idleMs"}]}]}`,
+  }],
+  examples: [
+    "groups inbox.coder",
+    "groups tasks --json",
+    "groups tasks --key ops.key             # an ampd with --keyring: as ops",
+  ],
+  exit: `${EXIT_HELP}\nA stream with no consumer groups is exit 0 (and says so).`,
+};
 
 interface GroupRow {
   name: string;
   pending: number;
+  lag: number;
   lastDeliveredId: string;
   consumers: { name: string; pending: number; idleMs: number }[];
 }
 
+/** The groups of `stream` as ampd's `group.info` reports them. */
+export async function groupsOf(bus: Bus, stream: string): Promise<{ groups: GroupRow[]; deadLetterStream: unknown }> {
+  const r = await bus.port.groupInfo(stream);
+  const groups = (r.groups as GroupRow[]).map((g) => ({
+    name: g.name,
+    pending: g.pending,
+    lag: typeof g.lag === "number" ? g.lag : 0,
+    lastDeliveredId: g.lastDeliveredId,
+    consumers: g.consumers.map((c) => ({ name: c.name, pending: c.pending, idleMs: c.idleMs })),
+  }));
+  return { groups, deadLetterStream: r.deadLetterStream };
+}
+
+/** Fails with exit 1 naming the group when `group` is not a group of `stream`. */
+export async function needGroup(bus: Bus, ref: { stream: string; group: string }): Promise<GroupRow> {
+  const { groups } = await groupsOf(bus, ref.stream);
+  const g = groups.find((x) => x.name === ref.group);
+  if (g === undefined) {
+    const known = groups.length === 0 ? "it has no consumer groups" : `its groups are ${groups.map((x) => x.name).join(", ")}`;
+    throw new NotFoundError(`no consumer group ${JSON.stringify(ref.group)} on stream ${JSON.stringify(ref.stream)} (${known})`);
+  }
+  return g;
+}
+
 async function groups(argv: readonly string[]): Promise<number> {
-  const args = parseCommand(argv, {});
+  const args = parseCommand(argv, GROUPS_HELP.flags);
   const stream = needPositional(args, { index: 0, what: "STREAM" });
   noMorePositional(args, 1);
   const bus = await openBus(args, "ampd-groups");
   try {
-    const r = await bus.port.groupInfo(stream);
-    const list = (r.groups as GroupRow[]).map((g) => ({
-      name: g.name,
-      pending: g.pending,
-      lastDeliveredId: g.lastDeliveredId,
-      consumers: g.consumers.map((c) => ({ name: c.name, pending: c.pending, idleMs: c.idleMs })),
-    }));
+    const { groups: list, deadLetterStream } = await groupsOf(bus, stream);
     if (args.flags.has("json")) {
-      await writeLine(JSON.stringify({ stream, deadLetterStream: r.deadLetterStream, groups: list }));
+      await writeLine(JSON.stringify({ stream, deadLetterStream, groups: list }));
       return 0;
     }
     if (list.length === 0) {
       await writeLine(`${stream}: no consumer groups`);
       return 0;
     }
-    const rows = [["GROUP", "CONSUMER", "PENDING", "IDLE MS", "LAST DELIVERED"]];
+    const rows = [["GROUP", "CONSUMER", "PENDING", "LAG", "IDLE MS", "LAST DELIVERED"]];
     for (const g of list) {
-      rows.push([g.name, `(${g.consumers.length} consumers)`, String(g.pending), "", g.lastDeliveredId]);
-      for (const c of g.consumers) rows.push([`  ${g.name}`, c.name, String(c.pending), String(c.idleMs), ""]);
+      rows.push([g.name, `(${g.consumers.length} consumers)`, String(g.pending), String(g.lag), "", g.lastDeliveredId]);
+      for (const c of g.consumers) rows.push([`  ${g.name}`, c.name, String(c.pending), "", String(c.idleMs), ""]);
     }
-    for (const l of table(rows)) await writeLine(l);
+    for (const l of renderTable(rows)) await writeLine(l);
     return 0;
   } finally {
     await bus.client.close();
@@ -70,28 +108,30 @@ async function groups(argv: readonly string[]): Promise<number> {
 /** Runs `ampd groups` with the arguments after the command name; resolves with the exit code. */
 export const runGroups = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "groups", help: GROUPS_HELP, body: groups });
 
-const PENDING_HELP = `ampd pending: entries delivered to a group but not acked
-
-Usage:
-  ampd pending STREAM GROUP [flags]
-
-Flags:
-  --consumer NAME    Only entries held by this consumer
-  --count N          Most entries listed. Default: 100
-${CONNECT_HELP}
-
---json output (stable), one line:
-  {"stream", "group", "pending": [{"entryId", "consumer", "idleMs", "deliveries"}]}
-
-Examples:
-  ampd pending inbox.coder coder
-  ampd pending tasks workers --consumer w1 --json
-  AMPD_KEY=ops.key ampd pending tasks workers  # the key from the environment
-
-${EXIT_HELP}`;
+/** `ampd pending --help`. */
+export const PENDING_HELP: CommandHelp = {
+  name: "pending",
+  summary: "entries delivered to a group but not acked",
+  usage: ["pending STREAM GROUP [flags]"],
+  flags: {
+    consumer: { value: "NAME", help: "Only entries held by this consumer" },
+    count: { value: "N", help: "Most entries listed. Default: 100" },
+  },
+  shared: CONNECT_FLAGS,
+  sections: [{
+    title: "--json output (stable), one line",
+    text: `  {"stream", "group", "pending": [{"entryId", "consumer", "idleMs", "deliveries"}]}`,
+  }],
+  examples: [
+    "pending inbox.coder coder",
+    "pending tasks workers --consumer w1 --json",
+    "pending tasks workers --key ops.key    # an ampd with --keyring",
+  ],
+  exit: `${EXIT_HELP}\nA group that does not exist is exit 1; a group with nothing pending is exit 0.`,
+};
 
 async function pending(argv: readonly string[]): Promise<number> {
-  const args = parseCommand(argv, { consumer: {}, count: {} });
+  const args = parseCommand(argv, PENDING_HELP.flags);
   const stream = needPositional(args, { index: 0, what: "STREAM" });
   const group = needPositional(args, { index: 1, what: "GROUP" });
   noMorePositional(args, 2);
@@ -99,6 +139,10 @@ async function pending(argv: readonly string[]): Promise<number> {
   const consumer = args.flags.get("consumer") as string | undefined;
   const bus = await openBus(args, "ampd-pending");
   try {
+    const g = await needGroup(bus, { stream, group });
+    if (consumer !== undefined && !g.consumers.some((c) => c.name === consumer)) {
+      throw new NotFoundError(`no consumer ${JSON.stringify(consumer)} in group ${JSON.stringify(group)} of stream ${JSON.stringify(stream)} (its consumers: ${g.consumers.map((c) => c.name).join(", ") || "none"})`);
+    }
     const r = await bus.port.request("pending", { stream, group, consumer, count });
     const list = (r.pending as { entryId: string; consumer: string; idleMs: number; deliveries: number }[])
       .map((p) => ({ entryId: p.entryId, consumer: p.consumer, idleMs: p.idleMs, deliveries: p.deliveries }));
@@ -111,7 +155,7 @@ async function pending(argv: readonly string[]): Promise<number> {
       return 0;
     }
     const rows = [["ENTRY", "CONSUMER", "IDLE MS", "DELIVERIES"], ...list.map((p) => [p.entryId, p.consumer, String(p.idleMs), String(p.deliveries)])];
-    for (const l of table(rows)) await writeLine(l);
+    for (const l of renderTable(rows)) await writeLine(l);
     return 0;
   } finally {
     await bus.client.close();

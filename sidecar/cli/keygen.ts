@@ -8,14 +8,14 @@ import { randomBytes } from "node:crypto";
 import { chmodSync, closeSync, lstatSync, openSync, unlinkSync, writeSync } from "node:fs";
 import { newAgentKey } from "../../sdk/trust/auth.ts";
 import { parseArgs, parseChoice, UsageError } from "./args.ts";
-import { CommandError, noMorePositional, runCommand, writeLine } from "./_command.ts";
+import { CommandError, type CommandHelp, noMorePositional, runCommand, writeLine } from "./_command.ts";
 
-const HELP = `ampd keygen: make an agent's key
-
-Usage:
-  ampd keygen --agent NAME --out FILE [--kid KID] [--alg ed25519|hmac-sha256] [flags]
-
-Writes a new key of agent NAME to FILE (mode 600: keep it with the agent and
+/** `ampd keygen --help`. */
+export const KEYGEN_HELP: CommandHelp = {
+  name: "keygen",
+  summary: "make an agent's key",
+  usage: ["keygen --agent NAME --out FILE [--kid KID] [--alg ed25519|hmac-sha256] [flags]"],
+  description: `Writes a new key of agent NAME to FILE (mode 600: keep it with the agent and
 nowhere else) and prints the key's entry for ampd's keyring (ampd --keyring,
 docs/security.md) on stdout: paste it into "agents" for a new agent, or add
 its key to the agent's "keys" to rotate, then reload ampd (kill -HUP). The
@@ -23,44 +23,33 @@ agent then connects with --key FILE (every command), or connect({agent, key})
 with parseKeyFile() in TypeScript.
 
 An Ed25519 entry holds the public key only. An HMAC-SHA256 entry holds the
-same secret as the key file: keep the keyring as secret as the key (chmod 600).
-
-Flags:
-  --agent NAME       The agent (1 to 128 characters, no white space). Required
-  --out FILE         Where to write the key file. Required. An existing file is
-                     left alone (exit 2) unless --force
-  --kid KID          The key's id in the keyring, unique in it.
-                     Default: NAME-YYYYMMDD-<4 random hex digits>
-  --alg ALG          ed25519 (the default) or hmac-sha256
-  --force            Replace FILE if it exists (its key is lost)
-  --json             Print {"file", "agent", "kid", "alg", "entry"} on one line,
-                     where entry is {"NAME": {"keys": [<the key>]}}
-  -h, --help         Show this help
-
-Output (stdout), the keyring entry:
-  "planner": {
+same secret as the key file: keep the keyring as secret as the key (chmod 600).`,
+  flags: {
+    agent: { value: "NAME", help: "The agent (1 to 128 characters, no white space). Required" },
+    out: { value: "FILE", help: "Where to write the key file. Required. An existing file is left alone (exit 2) unless --force" },
+    kid: { value: "KID", help: "The key's id in the keyring, unique in it. Default: NAME-YYYYMMDD-<4 random hex digits>" },
+    alg: { value: "ALG", help: "ed25519 (the default) or hmac-sha256" },
+    force: { boolean: true, help: "Replace FILE if it exists (its key is lost)" },
+    json: { boolean: true, help: `Print {"file", "agent", "kid", "alg", "entry"} on one line, where entry is {"NAME": {"keys": [<the key>]}}` },
+    help: { boolean: true, short: "h", help: "Show this help" },
+  },
+  sections: [{
+    title: "Output (stdout), the keyring entry",
+    text: `  "planner": {
     "keys": [{"kid": "planner-20260112-3f9a", "alg": "ed25519", "publicKey": "..."}]
   }
-with what was written on stderr.
-
-Examples:
-  ampd keygen --agent planner --out planner.key
-  ampd keygen --agent tester --alg hmac-sha256 --kid tester-1 --out tester.key
-  ampd keygen --agent planner --out planner.key --force --json | jq .entry
-  ampd pub --key planner.key --type note --receiver coder   # then use it
-
-Exit codes: 0 ok, 1 runtime failure (FILE cannot be written), 2 bad usage
-(also FILE exists, without --force).`;
-
-const FLAGS = {
-  agent: {},
-  kid: {},
-  alg: {},
-  out: {},
-  force: { boolean: true },
-  json: { boolean: true },
-  help: { boolean: true, short: "h" },
+with what was written on stderr.`,
+  }],
+  examples: [
+    "keygen --agent planner --out planner.key",
+    "keygen --agent tester --alg hmac-sha256 --kid tester-1 --out tester.key",
+    "keygen --agent planner --out planner.key --force --json | jq .entry",
+    "pub --key planner.key --type note --receiver coder   # then use it",
+  ],
+  exit: "Exit codes: 0 ok, 1 runtime failure (FILE cannot be written), 2 bad usage\n(also FILE exists, without --force).",
 };
+
+const FLAGS = KEYGEN_HELP.flags;
 
 /** An agent name or kid as the keyring allows it (sdk/trust/keyring.ts). */
 const NAME = /^[^\s\x00-\x1f\x7f]{1,128}$/;
@@ -126,4 +115,4 @@ async function keygen(argv: readonly string[]): Promise<number> {
 }
 
 /** Runs `ampd keygen` with the arguments after the command name; resolves with the exit code. */
-export const runKeygen = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "keygen", help: HELP, body: keygen });
+export const runKeygen = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "keygen", help: KEYGEN_HELP, body: keygen });

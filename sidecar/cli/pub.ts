@@ -8,69 +8,73 @@ import { createMessage, type MessageFields } from "../../sdk/envelope/builder.ts
 import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 import { deserialize } from "../../sdk/codec/json.ts";
 import { uuidv7 } from "../../sdk/envelope/id.ts";
-import { parseDuration } from "./args.ts";
-import { CONNECT_HELP, describeError, EXIT_HELP, identityOf, inboxOf, noMorePositional, openBus, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
+import { createReadStream, statSync } from "node:fs";
+import { type FlagSpec, parseDuration } from "./args.ts";
+import {
+  CommandError,
+  CONNECT_FLAGS,
+  type CommandHelp,
+  describeError,
+  EXIT_HELP,
+  identityOf,
+  inboxOf,
+  noMorePositional,
+  NotFoundError,
+  openBus,
+  parseCommand,
+  runCommand,
+  UsageError,
+  writeLine,
+} from "./_command.ts";
 
-const HELP = `ampd pub: publish messages
+const FLAGS: Record<string, FlagSpec> = {
+  type: { value: "TYPE", help: "Message type, such as task or obs.tick" },
+  sender: { value: "NAME", help: "Sending agent. Default: the --agent, else ampd-cli" },
+  receiver: { value: "NAME", help: "Receiving agent, or broadcast" },
+  payload: { value: "JSON", help: `Payload, as JSON (bytes as {"$bin": "<base64>"})` },
+  spec: {
+    value: "JSON",
+    help: `Task spec {"preconditions", "task", "postconditions", "evidence"?} (docs/grading.md): ampd grades it, and a --tier may not be better than the grade`,
+  },
+  tier: { value: "TIER", help: "platinum, gold, silver, bronze or reject (without --spec only reject: a message without a spec grades reject)" },
+  "conversation-id": { value: "ID", help: "Thread of related messages" },
+  "reply-to": { value: "ID", help: "Id of the message this answers" },
+  "op-id": { value: "ID", help: "Idempotency key. Default: the message id" },
+  "expires-in": { value: "DUR", help: "Expire after this long, such as 30s or 10m" },
+  "max-len": { value: "N", help: "Trim the stream to about N entries while adding" },
+  file: { value: "FILE", help: "Read JSON messages, one a line, from FILE instead of stdin ('-' is stdin)" },
+};
 
-Usage:
-  ampd pub [STREAM] --type TYPE --sender NAME --receiver NAME [flags]
-  ampd pub [STREAM] < messages.jsonl
-
-With --type, builds one message from the flags. Without it, reads messages in
-their JSON form (docs/protocol.md, "JSON form"), one a line, from stdin; v, id,
-opId and timestamp are filled in when missing. STREAM defaults to the
+/** `ampd pub --help`. */
+export const PUB_HELP: CommandHelp = {
+  name: "pub",
+  summary: "publish messages",
+  usage: ["pub [STREAM] --type TYPE --sender NAME --receiver NAME [flags]", "pub [STREAM] < messages.jsonl", "pub [STREAM] --file messages.jsonl"],
+  description: `With --type, builds one message from the flags. Without it, reads messages in
+their JSON form (docs/protocol.md, "JSON form"), one a line, from stdin or
+--file; v, id, opId and timestamp are filled in when missing. Input with no
+message in it is an error (exit 1), not "published 0". STREAM defaults to the
 receiver's inbox: inbox.<receiver>, or broadcast.
 
 As an agent (--agent / --key), the sender defaults to the agent (a JSON line
 without "sender" gets it too), and with --key every message that has no sig
 is signed with the key before it is sent. An ampd with --keyring takes only
-messages whose sender is the connection's agent (FORBIDDEN otherwise).
-
-Flags:
-  --type TYPE            Message type, such as task or obs.tick
-  --sender NAME          Sending agent. Default: the --agent, else ampd-cli
-  --receiver NAME        Receiving agent, or broadcast
-  --payload JSON         Payload, as JSON (bytes as {"$bin": "<base64>"})
-  --spec JSON            Task spec {"preconditions", "task", "postconditions",
-                         "evidence"?} (docs/grading.md): ampd grades it, and a
-                         --tier may not be better than the grade
-  --tier TIER            platinum, gold, silver, bronze or reject (without
-                         --spec only reject: a message without a spec grades reject)
-  --conversation-id ID   Thread of related messages
-  --reply-to ID          Id of the message this answers
-  --op-id ID             Idempotency key. Default: the message id
-  --expires-in DUR       Expire after this long, such as 30s or 10m
-  --max-len N            Trim the stream to about N entries while adding
-${CONNECT_HELP}
-
-Output: one line per message, "<stream> <entryId>" (and "duplicate" when the
-opId was already stored); with --json {"stream","entryId","duplicate","id"}.
-
-Examples:
-  ampd pub --type task --sender planner --receiver coder --payload '{"file":"a.ts"}'
-  ampd pub events --type obs.tick --receiver broadcast --json
-  ampd pub --type task --receiver coder --tier gold \\
-    --spec '{"preconditions":["∀f ∈ F: compiles(f)"],"task":"test F","postconditions":["∀t ∈ T: passes(t)"]}'
-  printf '%s\\n' '{"type":"t","sender":"a","receiver":"b"}' | ampd pub
-  ampd pub --key planner.key --type note --receiver coder   # signed, from planner
-  AMPD_KEY=planner.key ampd pub < messages.jsonl
-
-${EXIT_HELP}
-A message ampd refuses is exit 1; with stdin, the other lines are still published.`;
-
-const FLAGS = {
-  type: {},
-  sender: {},
-  receiver: {},
-  payload: {},
-  spec: {},
-  tier: {},
-  "conversation-id": {},
-  "reply-to": {},
-  "op-id": {},
-  "expires-in": {},
-  "max-len": {},
+messages whose sender is the connection's agent (FORBIDDEN otherwise).`,
+  flags: FLAGS,
+  shared: CONNECT_FLAGS,
+  sections: [{
+    title: "Output",
+    text: `One line per message, "<stream> <entryId>" (and "duplicate" when the opId was
+already stored); with --json {"stream","entryId","duplicate","id"}.`,
+  }],
+  examples: [
+    `pub --type task --sender planner --receiver coder --payload '{"file":"a.ts"}'`,
+    "pub events --type obs.tick --receiver broadcast --json",
+    `pub --type task --receiver coder --tier gold --spec '{"preconditions":["∀f ∈ F: compiles(f)"],"task":"test F","postconditions":["∀t ∈ T: passes(t)"]}'`,
+    "pub --file messages.jsonl",
+    "pub --key planner.key --type note --receiver coder   # signed, from planner",
+  ],
+  exit: `${EXIT_HELP}\nA message ampd refuses is exit 1; with stdin or --file, the other lines are\nstill published. A --file that cannot be read, and input without a message, are exit 1.`,
 };
 
 function parseJson(flag: string, text: string): unknown {
@@ -130,10 +134,10 @@ export function messageFromJsonLine(line: string, sender?: string): AISPMessage 
   return deserialize(JSON.stringify(m));
 }
 
-async function* stdinLines(): AsyncGenerator<string> {
+async function* inputLines(input: AsyncIterable<unknown>): AsyncGenerator<string> {
   let rest = "";
   const decoder = new TextDecoder();
-  for await (const chunk of process.stdin) {
+  for await (const chunk of input) {
     rest += decoder.decode(chunk as Uint8Array, { stream: true });
     let nl;
     while ((nl = rest.indexOf("\n")) >= 0) {
@@ -154,12 +158,15 @@ async function pub(argv: readonly string[]): Promise<number> {
   const maxLen = maxLenText === undefined ? undefined : Number(maxLenText);
   const { agent } = await identityOf(args); // a bad --key is a usage error before anything is built
   const single = get("type") !== undefined ? fromFlags(get, agent) : undefined;
+  const fileFlag = get("file");
+  const file = fileFlag === "-" ? undefined : fileFlag;
   if (single === undefined) {
     for (const k of Object.keys(FLAGS)) {
-      if (k !== "max-len" && args.flags.has(k)) throw new UsageError(`--${k} needs --type (without --type, messages come from stdin)`);
+      if (k !== "max-len" && k !== "file" && args.flags.has(k)) throw new UsageError(`--${k} needs --type (without --type, messages come from stdin or --file)`);
     }
-    if (process.stdin.isTTY) throw new UsageError("give --type (and --receiver) to build a message, or pipe JSON messages to stdin");
-  }
+    if (file === undefined && process.stdin.isTTY) throw new UsageError("give --type (and --receiver) to build a message, or pipe JSON messages to stdin, or --file FILE");
+  } else if (file !== undefined) throw new UsageError("--file reads messages; --type builds one: give one of them");
+  if (file !== undefined) checkReadable(file);
   const bus = await openBus(args, "ampd-pub");
   let failed = 0;
   const publish = async (msg: AISPMessage) => {
@@ -173,9 +180,11 @@ async function pub(argv: readonly string[]): Promise<number> {
       return 0;
     }
     let n = 0;
-    for await (const line of stdinLines()) {
+    let messages = 0;
+    for await (const line of inputLines(file === undefined ? process.stdin : createReadStream(file))) {
       n++;
       if (line.trim() === "") continue;
+      messages++;
       try {
         await publish(messageFromJsonLine(line, agent));
       } catch (e) {
@@ -183,11 +192,24 @@ async function pub(argv: readonly string[]): Promise<number> {
         console.error(`ampd pub: line ${n}: ${describeError(e)}`);
       }
     }
+    if (messages === 0) throw new CommandError(`no message to publish: ${file === undefined ? "stdin" : `--file ${file}`} ${n === 0 ? "is empty" : "has only blank lines"} (one JSON message a line)`);
   } finally {
     await bus.client.close();
   }
   return failed > 0 ? 1 : 0;
 }
 
+/** Fails with exit 1 naming `file` when it cannot be read as a file. */
+function checkReadable(file: string): void {
+  try {
+    if (statSync(file).isDirectory()) throw new CommandError(`--file ${file} is a directory, not a file of messages`);
+  } catch (e) {
+    if (e instanceof CommandError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new NotFoundError(`--file ${file}: no such file`);
+    throw new CommandError(`--file ${file}: cannot read it: ${(e as Error).message}`);
+  }
+}
+
 /** Runs `ampd pub` with the arguments after the command name; resolves with the exit code. */
-export const runPub = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "pub", help: HELP, body: pub });
+export const runPub = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "pub", help: PUB_HELP, body: pub });

@@ -6,40 +6,45 @@
  */
 import { BusError } from "../../sdk/errors.ts";
 import { parseDuration } from "./args.ts";
-import { type Bus, CONNECT_HELP, EXIT_HELP, noMorePositional, openBus, parseCommand, runCommand, writeLine } from "./_command.ts";
+import { type Bus, CONNECT_FLAGS, type CommandHelp, EXIT_HELP, noMorePositional, NotFoundError, openBus, parseCommand, runCommand, writeLine } from "./_command.ts";
+import { renderTable } from "./table.ts";
 
-const HELP = `ampd stats: streams, groups, pending, dead letters, backend and rates
-
-Usage:
-  ampd stats [flags]
-
-Samples ampd's counters twice, --interval apart, for the rates.
-
-Flags:
-  --interval DUR     Time between the two samples for rates. Default: 1s
-  --stream NAME      Only this stream (repeat the flag: the last one wins;
-                     default every stream ampd's backend holds)
-${CONNECT_HELP}
-
---json output (stable; keys may be added):
-  {"server": {"version", "uptimeMs", "backend": {"kind", "state", "reconnects",
+/** `ampd stats --help`. */
+export const STATS_HELP: CommandHelp = {
+  name: "stats",
+  summary: "streams, groups, pending, lag, dead letters, removed entries, backend and rates",
+  usage: ["stats [flags]"],
+  description: `Samples ampd's counters twice, --interval apart, for the rates. Per stream:
+its length, groups, entries pending in them, LAG (entries not yet delivered to
+a group, summed over its groups), dead letters, and the entries removed from it
+by trim, by retention (RETAINED-OUT) and by purge.`,
+  flags: {
+    interval: { value: "DUR", help: "Time between the two samples for rates. Default: 1s" },
+    stream: { value: "NAME", help: "Only this stream (exit 1 when it does not exist). Default: every stream ampd's backend holds" },
+  },
+  shared: CONNECT_FLAGS,
+  sections: [{
+    title: "--json output (stable; keys may be added)",
+    text: `  {"server": {"version", "uptimeMs", "backend": {"kind", "state", "reconnects",
               "path"? (the sqlite store's file), "degraded"?, "lastError"?}},
    "unavailable"?: {"code", "message"}   (the backend could not list streams:
               Redis stalled, unreachable; totals then count no streams)
-   "totals": {"streams", "entries", "groups", "pending", "deadLetters",
-              "dedupeHits", "duplicates", "added", "pushed", "claimed",
+   "totals": {"streams", "entries", "groups", "pending", "lag", "deadLetters",
+              "removed", "dedupeHits", "duplicates", "added", "pushed", "claimed",
               "deadLettered", "expiredDropped", "connections", "subscriptions"},
    "rates": {"intervalMs", "addedPerSec", "pushedPerSec", "requestsPerSec"},
-   "streams": [{"stream", "length", "firstEntryId", "lastEntryId",
-                "groups", "pending", "deadLetters"}]}
-
-Examples:
-  ampd stats
-  ampd stats --json --interval 0
-  ampd stats --stream tasks
-  ampd stats --agent ops --key ops.key        # with --keyring, an agent sees the streams it may use
-
-${EXIT_HELP}`;
+   "streams": [{"stream", "length", "firstEntryId", "lastEntryId", "groups",
+                "pending", "lag", "deadLetters",
+                "removed": {"trim", "retention", "purge"}}]}`,
+  }],
+  examples: [
+    "stats",
+    "stats --json --interval 0",
+    "stats --stream tasks",
+    "stats --agent ops --key ops.key        # with --keyring: the streams ops may use",
+  ],
+  exit: EXIT_HELP,
+};
 
 /** One stream's line in `stats`. */
 export interface StreamStats {
@@ -49,15 +54,19 @@ export interface StreamStats {
   lastEntryId: string | null;
   groups: number;
   pending: number;
+  /** Entries not yet delivered, summed over the stream's groups. */
+  lag: number;
   deadLetters: number;
+  /** Entries removed by trim, retention and purge (`StreamInfo.removed`). */
+  removed: { trim: number; retention: number; purge: number };
 }
 
 const num = (v: unknown) => (typeof v === "number" ? v : 0);
 
 async function streamStats(bus: Bus, stream: string, all: Set<string>): Promise<StreamStats> {
-  const info = await bus.port.streamInfo(stream);
+  const info = (await bus.port.streamInfo(stream)) as Awaited<ReturnType<Bus["port"]["streamInfo"]>> & { removed?: Record<string, number> };
   const g = await bus.port.groupInfo(stream);
-  const groups = (g.groups as { pending: number }[] | undefined) ?? [];
+  const groups = (g.groups as { pending: number; lag?: number }[] | undefined) ?? [];
   const dlq = `${stream}.dlq`;
   const deadLetters = all.has(dlq) ? (await bus.port.streamInfo(dlq)).length : 0;
   return {
@@ -67,17 +76,14 @@ async function streamStats(bus: Bus, stream: string, all: Set<string>): Promise<
     lastEntryId: info.lastEntryId,
     groups: groups.length,
     pending: groups.reduce((n, x) => n + num(x.pending), 0),
+    lag: groups.reduce((n, x) => n + num(x.lag), 0),
     deadLetters,
+    removed: { trim: num(info.removed?.trim), retention: num(info.removed?.retention), purge: num(info.removed?.purge) },
   };
 }
 
-function table(rows: string[][]): string[] {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ").trimEnd());
-}
-
 async function stats(argv: readonly string[]): Promise<number> {
-  const args = parseCommand(argv, { interval: {}, stream: {} });
+  const args = parseCommand(argv, STATS_HELP.flags);
   noMorePositional(args, 0);
   const intervalMs = parseDuration("interval", { text: (args.flags.get("interval") as string | undefined) ?? "1s", min: 0, max: 60_000 });
   const only = args.flags.get("stream") as string | undefined;
@@ -90,6 +96,7 @@ async function stats(argv: readonly string[]): Promise<number> {
     // A stalled or unreachable Redis must not hide the backend state, which is what one runs stats for then.
     try {
       const all = new Set(((await bus.port.request("streams", {})).streams as string[]));
+      if (only !== undefined && !all.has(only)) throw new NotFoundError(`no stream ${JSON.stringify(only)} ('ampd stream ls' lists the streams)`);
       const names = only !== undefined ? [only] : [...all];
       for (const s of names) streams.push(await streamStats(bus, s, all));
     } catch (e) {
@@ -116,6 +123,8 @@ async function stats(argv: readonly string[]): Promise<number> {
         entries: streams.reduce((n, s) => n + s.length, 0),
         groups: streams.reduce((n, s) => n + s.groups, 0),
         pending: streams.reduce((n, s) => n + s.pending, 0),
+        lag: streams.reduce((n, s) => n + s.lag, 0),
+        removed: streams.reduce((n, s) => n + s.removed.trim + s.removed.retention + s.removed.purge, 0),
         deadLetters: sources.reduce((n, s) => n + s.deadLetters, 0),
         dedupeHits: backend.dedupeHits,
         duplicates: num(second.duplicates),
@@ -137,14 +146,16 @@ async function stats(argv: readonly string[]): Promise<number> {
     const t = out.totals;
     const lines = [
       `ampd ${out.server.version}, up ${Math.round(num(out.server.uptimeMs) / 1000)} s, backend ${backend.kind}${backend.path ? ` ${backend.path}` : ""} (${backend.state}${backend.reconnects ? `, ${backend.reconnects} reconnects` : ""})`,
-      `${t.streams} streams, ${t.entries} entries, ${t.groups} groups, ${t.pending} pending, ${t.deadLetters} dead letters`,
+      `${t.streams} streams, ${t.entries} entries, ${t.groups} groups, ${t.pending} pending, ${t.lag} lag, ${t.deadLetters} dead letters, ${t.removed} removed`,
       `added ${t.added}, duplicates ${t.duplicates} (dedupe hits ${t.dedupeHits}), pushed ${t.pushed}, claimed ${t.claimed}, dead-lettered ${t.deadLettered}, expired ${t.expiredDropped}`,
       ...(backend.state !== "ready" && backend.lastError !== undefined ? [`backend ${backend.state}: ${backend.lastError}`] : []),
       ...(unavailable === undefined ? [] : [`streams unavailable: ${unavailable.code}: ${unavailable.message}`]),
       `rates over ${out.rates.intervalMs} ms: ${out.rates.addedPerSec} added/s, ${out.rates.pushedPerSec} pushed/s, ${out.rates.requestsPerSec} requests/s`,
     ];
     if (streams.length > 0) {
-      lines.push("", ...table([["STREAM", "LENGTH", "GROUPS", "PENDING", "DLQ", "LAST ENTRY"], ...streams.map((s) => [s.stream, String(s.length), String(s.groups), String(s.pending), String(s.deadLetters), s.lastEntryId ?? "-"])]));
+      const head = ["STREAM", "LENGTH", "GROUPS", "PENDING", "LAG", "DLQ", "TRIMMED", "RETAINED-OUT", "PURGED", "LAST ENTRY"];
+      const rows = streams.map((s) => [s.stream, String(s.length), String(s.groups), String(s.pending), String(s.lag), String(s.deadLetters), String(s.removed.trim), String(s.removed.retention), String(s.removed.purge), s.lastEntryId ?? "-"]);
+      lines.push("", ...renderTable([head, ...rows]));
     }
     for (const l of lines) await writeLine(l);
     return 0;
@@ -154,6 +165,4 @@ async function stats(argv: readonly string[]): Promise<number> {
 }
 
 /** Runs `ampd stats` with the arguments after the command name; resolves with the exit code. */
-export const runStats = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "stats", help: HELP, body: stats });
-
-export { table };
+export const runStats = (argv: readonly string[]): Promise<number> => runCommand(argv, { name: "stats", help: STATS_HELP, body: stats });
