@@ -50,6 +50,27 @@ export {
   ValidationError,
 } from "./sdk/errors.ts";
 
+// The AISP language: symbol table, tokenizer and parser, grader
+export {
+  AISP_SYMBOL_TABLE,
+  type AISPSymbol,
+  SYMBOL_CATEGORIES,
+  type SymbolCategory,
+  symbolInfo,
+} from "./sdk/aisp/symbols.ts";
+export {
+  type AISPDocument,
+  type AISPNode,
+  type AISPParseError,
+  type ParseResult,
+  type Position,
+  type Token,
+  type TokenKind,
+} from "./sdk/aisp/types.ts";
+export { AISPParser, MAX_NESTING } from "./sdk/aisp/parser.ts";
+export { AISPGrader, type GradableSpec, type GradeTier } from "./sdk/aisp/grader.ts";
+export { specSyntaxIssues } from "./sdk/aisp/spec_syntax.ts";
+
 // The message as a value: envelope, schema, builder, grade, ids
 export {
   type AISPMessage,
@@ -78,12 +99,15 @@ export {
 export { uuidv7, uuidv7Time } from "./sdk/envelope/id.ts";
 export {
   AISP_SYMBOLS,
+  BINDING_SYMBOLS,
   grade,
   type Grade,
   type GradeBreakdown,
   GRADE_WEIGHTS,
   METHOD_WEIGHTS,
+  REQUIRED_BLOCKS,
   SYMBOL_DENSITY_SATURATION,
+  TIER_SYMBOLS,
   TIER_THRESHOLDS,
   tierOf,
 } from "./sdk/envelope/grade.ts";

@@ -29,12 +29,13 @@ const root = resolve(process.argv[2] ?? join(import.meta.dir, ".."));
 
 /** Which sdk/ folders a folder may import (besides itself and the sdk/ top level). */
 const SDK_LAYERS: Record<string, readonly string[]> = {
-  envelope: [],
+  aisp: [],
+  envelope: ["aisp"],
   codec: ["envelope"],
   transport: [],
   backend: ["codec", "envelope"],
-  trust: ["codec", "envelope"],
-  client: ["backend", "codec", "envelope", "transport", "trust"],
+  trust: ["aisp", "codec", "envelope"],
+  client: ["aisp", "backend", "codec", "envelope", "transport", "trust"],
 };
 
 function walk(dir: string, out: string[] = []): string[] {

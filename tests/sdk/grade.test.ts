@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { AISP_SYMBOLS, GRADE_WEIGHTS, grade, TIER_THRESHOLDS, tierOf } from "../../mod.ts";
+import { AISP_SYMBOL_TABLE, GRADE_WEIGHTS, grade, TIER_THRESHOLDS, tierOf } from "../../mod.ts";
 import { seedMessage } from "./_fixtures.ts";
 
 // Formula (sdk/envelope/grade.ts): score = 0.30·density + 0.25·precision + 0.25·completeness + 0.20·evidence
@@ -24,7 +24,10 @@ describe("grade", () => {
       evidence: 0.8075,
       tokens: 22,
       symbols: 10,
+      blocks: 0,
+      bindings: 6, // ∀ ∈ ≜ λ ∀ ∈
     });
+    expect(g.semanticDensity).toBe(0.18); // 0.4 × 0/5 + 0.6 × 6/20
     expect(g.score).toBe(0.9342);
     expect(g.tier).toBe("platinum");
   });
@@ -71,28 +74,60 @@ describe("grade", () => {
     expect(withProof.tier).toBe("bronze");
   });
 
-  test("unbound quantifiers get half credit, bound ones full credit", () => {
-    // pre[0]  "∀ x p(x)": 3 tokens, 1 symbol; its only quantifier is unbound → 0.5
-    // pre[1]  "∃ y ∈ S ∧ ∀ z q(z)": 8 tokens, 4 symbols; ∃y bound, ∀z unbound → 0.5
-    // post[0] "∀ w ∈ W: r(w)": 5 tokens, 2 symbols; bound → 1
-    // task "t": 1 token. density = (7/17)/0.5 = 0.823529; precision (0.5 + 0.5 + 1)/3 = 0.666667
+  test("a quantifier scores ½ for a domain and ½ for using every bound variable", () => {
+    // pre[0]  "∀x p(x)": 3 terms, 1 symbol; no domain, x used → 0.5
+    // pre[1]  "∃y ∈ S ∧ ∀z q(z)": ∃y ∈ S claims membership (no body: domain ½ + nothing to use ½ = 1);
+    //         ∀z q(z): no domain, z used → 0.5; the condition is their mean, 0.75. 8 terms, 4 symbols
+    // post[0] "∀w ∈ W: r(v)": 5 terms, 2 symbols; domain, but w unused → 0.5
+    // task "t": 1 term. density = (7/17)/0.5 = 0.823529; precision (0.5 + 0.75 + 0.5)/3 = 0.583333
     // completeness (1 + 1 + 0)/3 = 0.666667; evidence 0.5 × 0.7 = 0.35
-    // score = 0.247059 + 0.166667 + 0.166667 + 0.07 = 0.650392 → 0.6504, gold
+    // score = 0.247059 + 0.145833 + 0.166667 + 0.07 = 0.629559 → 0.6296, gold
     const g = grade({
       preconditions: ["∀x p(x)", "∃y ∈ S ∧ ∀z q(z)"],
       task: "t",
-      postconditions: ["∀w ∈ W: r(w)"],
+      postconditions: ["∀w ∈ W: r(v)"],
       evidence: { prover: "tsc", method: "static-analysis", confidence: 0.5 },
     });
     expect(g.breakdown).toEqual({
       symbolDensity: 0.8235,
-      quantifierPrecision: 0.6667,
+      quantifierPrecision: 0.5833,
       conditionCompleteness: 0.6667,
       evidence: 0.35,
       tokens: 17,
       symbols: 7,
+      blocks: 0,
+      bindings: 6, // ∀ ∃ ∈ ∀ ∀ ∈
     });
-    expect(g.score).toBe(0.6504);
+    expect(g.score).toBe(0.6296);
+    expect(g.tier).toBe("gold");
+    expect(g.suggestions).toContain("precondition 1: ∀x has no domain; write ∀x ∈ Set (or ∀x:Type:) to say what it ranges over");
+    expect(g.suggestions).toContain("postcondition 1 quantifies over w but never uses it");
+  });
+
+  test("a condition that does not parse scores 0 for precision, and says where", () => {
+    // Before the parser, "∀x ∈ : (" counted as a bounded quantifier (1).
+    const g = grade({ preconditions: ["∀x ∈ : ("], task: "t ≜ 1", postconditions: [] });
+    expect(g.breakdown.quantifierPrecision).toBe(0);
+    expect(g.warnings).toEqual(["precondition 1 does not parse at line 1, column 6: expected a domain after ∈, found :"]);
+    expect(g.suggestions[0]).toBe("fix precondition 1 so that it parses (line 1, column 6: expected a domain after ∈, found :); until then it scores 0 for quantifier precision");
+  });
+
+  test("warnings for what reads two ways", () => {
+    const g = grade({ preconditions: ["a ∧ b ∨ c", "(a ∧ b) ∨ c", "∀x ∈ S: ∀x ∈ T: p(x)"], task: "t ≜ 1", postconditions: [] });
+    expect(g.warnings).toEqual([
+      "precondition 1 mixes ∧ and ∨ without parentheses at line 1, column 1: ∧ binds tighter, so a ∧ b ∨ c reads (a ∧ b) ∨ c; add parentheses to say which is meant",
+      "precondition 3 binds x again at line 1, column 9, inside the scope of the x bound at column 2: the inner x hides the outer",
+    ]);
+  });
+
+  test("a task that is a whole AISP document keeps the better of its spec score and δ", () => {
+    const doc = "⟦Ω:Meta⟧{ ∀D∈AISP:Ambig(D)<0.02 }\n⟦Σ:Types⟧{ T≜ℕ }\n⟦Γ:Rules⟧{ ∀x:T:x≥0 }\n⟦Λ:Funcs⟧{ f≜λx.x }\n⟦Ε⟧⟨δ≜0.75;τ≜◊⁺⁺⟩";
+    const g = grade({ preconditions: [], task: doc, postconditions: [] });
+    // 5 blocks, bindings ∀ ∈ ≜ ∀ ≜ λ ≜ ≜ = 8: δ = 0.4 + 0.6 × 8/20 = 0.64
+    expect(g.breakdown.blocks).toBe(5);
+    expect(g.breakdown.bindings).toBe(8);
+    expect(g.semanticDensity).toBe(0.64);
+    expect(g.score).toBe(0.64);
     expect(g.tier).toBe("gold");
   });
 
@@ -136,11 +171,12 @@ describe("tierOf", () => {
   });
 });
 
-test("token counts match the regex definition (one symbol, or a run of neither white space nor symbols) on random text", () => {
-  const symbols = Array.from(AISP_SYMBOLS);
+test("term counts match the regex definition (one symbol, or a run of neither white space nor symbols) on random text", () => {
+  // Single-character symbols that are not the start of a block name or a header.
+  const symbols = AISP_SYMBOL_TABLE.map((s) => s.symbol).filter((c) => Array.from(c).length === 1 && c !== "⟦" && c !== "𝔸");
   const klass = symbols.join("");
   const TOKEN = new RegExp(`[${klass}]|[^\\s${klass}]+`, "gu");
-  const pieces = [...symbols, " ", "\t", "\n", "\u00a0", "\u2003", "\u3000", "\ufeff", "a", "Z", "9", "(", "_", "é", "λx", "\ud835", "\udd39", "😀", "𝔸", "≜≜"];
+  const pieces = [...symbols, " ", "\t", "\n", "\u00a0", "\u2003", "\u3000", "\ufeff", "a", "Z", "9", "(", "_", "é", "λx", "\ud835", "\udd39", "😀", "≜≜"];
   let seed = 12345;
   const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
   for (let round = 0; round < 2000; round++) {
