@@ -8,6 +8,9 @@
  *        core NATS; its flags are passed through).
  *        `bun bench/run.ts --groups [groups flags]`: the consumer-group and
  *        request/reply benchmark instead (`bench/groups.ts`, on Bun).
+ *        `bun bench/run.ts --cluster [cluster flags]`: ampd on a Redis
+ *        Cluster beside one Redis, and the cost of `--redis-wait 1`
+ *        (`bench/cluster.ts`, on Bun).
  * - `--runs=N`: run each runtime N times and report the median of each row,
  *   with its spread. Defaults to 1.
  * - `--time=MS`: minimum CPU time per row, passed to the bench. Defaults to 200.
@@ -33,7 +36,7 @@ const g = globalThis as any;
 const argv: string[] = g.Deno?.args ?? g.process.argv.slice(2);
 const opt = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 
-for (const [flag, file] of [["--bus", "bench/bus.ts"], ["--groups", "bench/groups.ts"]]) {
+for (const [flag, file] of [["--bus", "bench/bus.ts"], ["--groups", "bench/groups.ts"], ["--cluster", "bench/cluster.ts"]]) {
   if (!argv.includes(flag)) continue;
   // The bus benchmarks (ampd, Redis, memory, NATS) run on Bun; their output as it comes.
   const r = spawnSync(bin("bun"), [file, ...argv.filter((a) => a !== flag)], { cwd: root, stdio: "inherit" });
