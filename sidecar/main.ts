@@ -101,6 +101,9 @@ Flags:
   --require-snap-sha PATTERNS
                           Streams (comma-separated patterns, '>' for all) whose
                           messages must carry snapSha
+  --spec-syntax RULES     PATTERN=reject comma-separated, such as 'inbox.*=reject':
+                          on those streams a spec whose statements do not parse
+                          as AISP is refused (INVALID_MESSAGE, line and column)
   --hello-timeout DUR     Close a connection with no good hello (and auth) by
                           then. Default: 5s
   --frame-timeout DUR     A frame must arrive whole this long after its first
@@ -136,6 +139,7 @@ Examples:
   ampd --backend memory                  throwaway: nothing is kept
   REDIS_URL=redis://127.0.0.1:6379 ampd  Redis Streams
   ampd --socket /run/ampbus/ampd.sock --backend redis --redis redis://db:6379
+  ampd --redis-cluster redis://10.0.0.1:7000,redis://10.0.0.2:7000 --redis-wait 1
   ampd --http 127.0.0.1:8080             and watch the bus at http://127.0.0.1:8080/
   ampd --http 127.0.0.1:9464 --log-format json
                                          JSON logs; scrape http://127.0.0.1:9464/metrics
@@ -173,6 +177,7 @@ const FLAGS = {
   "require-sig": { boolean: true },
   "min-tier": {},
   "require-snap-sha": {},
+  "spec-syntax": {},
   "hello-timeout": {},
   "frame-timeout": {},
   "partial-budget": {},
@@ -217,7 +222,7 @@ export interface DaemonOptions {
   claimTimeoutMs: number;
   maxDeliveries: number;
   token?: string;
-  /** --keyring, --require-sig, --min-tier, --require-snap-sha. */
+  /** --keyring, --require-sig, --min-tier, --require-snap-sha, --spec-syntax. */
   trust: TrustFlags;
   helloTimeoutMs: number;
   frameTimeoutMs: number;
