@@ -9,6 +9,8 @@ import type { AISPMessage } from "../sdk/envelope/envelope.ts";
 import type { Logger } from "./log.ts";
 import { TrustPolicy } from "../sdk/trust/policy.ts";
 import { Metrics } from "./metrics.ts";
+import { tapAdds } from "./dead_letter_tap.ts";
+import { decodeValue, makeDecoder } from "../sdk/codec/value.ts";
 
 /** A message `add` stored (not a duplicate): what `ServerState.onAdded` and the live mirror get. */
 export interface AddedEntry {
@@ -133,7 +135,15 @@ export class ServerState {
     this.config = config;
     this.backend = backend;
     this.log = log;
-    this.groups = new GroupReader(backend, config.delivery);
+    // Dead letters the reader writes reach onAdded (the live mirror) as client adds do.
+    let decoder: ReturnType<typeof makeDecoder> | undefined;
+    const tapped = tapAdds(backend, (stream, entry, r) => {
+      const onAdded = this.onAdded;
+      if (onAdded === undefined) return;
+      decoder ??= makeDecoder({ maxBytes: config.maxFrame });
+      onAdded({ stream, entryId: r.entryId, msg: decodeValue(entry.msg, decoder) as AISPMessage, bytes: entry.msg });
+    });
+    this.groups = new GroupReader(tapped, config.delivery);
     this.trust = config.trust ?? new TrustPolicy();
   }
 

@@ -22,6 +22,8 @@ import { newNonce } from "../trust.ts";
 import { MirrorAuthError, type MirrorIdentity, MirrorRevoker, verifyMirrorAuth } from "./mirror_auth.ts";
 import pageText from "./index.html" with { type: "text" };
 import { health, METRICS_CONTENT_TYPE, readiness, renderMetrics } from "./exposition.ts";
+import { backfill, DEFAULT_BACKFILL, MAX_BACKFILL } from "./backfill.ts";
+import { groupsPanel } from "./groups_view.ts";
 
 export { type HttpAddress, isLoopback, parseHttpAddress } from "./address.ts";
 import { sdkBundle } from "./sdk_bundle.ts" with { type: "macro" };
@@ -100,6 +102,10 @@ interface MirrorData {
   authTimer?: ReturnType<typeof setTimeout>;
   /** The admin agent it proved to be (with a keyring). */
   identity?: MirrorIdentity;
+  /** Entries of its streams' past to send once watching (`?backfill=N`). */
+  backfill: number;
+  /** A `{"groups": {}}` request is being answered. */
+  groupsBusy?: boolean;
 }
 
 interface BusData {
@@ -195,6 +201,47 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
     d.phase = "open";
     d.watcher = mirror.attach(ws, d.filter);
     ws.sendText(JSON.stringify({ filter: d.filter }));
+    if (d.backfill > 0) void sendBackfill(ws, d.backfill);
+  };
+
+  // The last `n` entries of the watcher's streams, as frames with "backfill": true, then {"backfilled": count}.
+  const sendBackfill = async (ws: MirrorWs, n: number): Promise<void> => {
+    const d = ws.data;
+    let entries;
+    try {
+      entries = await backfill(state.backend, { filter: d.filter, n });
+    } catch (e) {
+      if (d.phase === "open") ws.sendText(JSON.stringify({ error: { code: "BACKFILL_FAILED", message: `cannot read the last entries of the streams: ${(e as Error).message}` } }));
+      return;
+    }
+    let sent = 0;
+    for (const e of entries) {
+      if (d.phase !== "open") return;
+      let frame: string;
+      try {
+        frame = mirror.frame(e, { backfill: true });
+      } catch {
+        continue; // not a message (bytes written around ampd): left out
+      }
+      ws.sendText(frame);
+      sent++;
+    }
+    if (d.phase === "open") ws.sendText(JSON.stringify({ backfilled: sent }));
+  };
+
+  // The consumer-group panel of the watcher's streams.
+  const sendGroups = async (ws: MirrorWs): Promise<void> => {
+    const d = ws.data;
+    if (d.groupsBusy) return; // one at a time; the page asks again
+    d.groupsBusy = true;
+    try {
+      const panel = await groupsPanel(state, d.filter);
+      if (d.phase === "open") ws.sendText(JSON.stringify({ groups: panel }));
+    } catch (e) {
+      if (d.phase === "open") ws.sendText(JSON.stringify({ error: { code: "GROUPS_FAILED", message: `cannot read the consumer groups: ${(e as Error).message}` } }));
+    } finally {
+      d.groupsBusy = false;
+    }
   };
 
   // The one auth answer of a watcher on an ampd with a keyring.
@@ -244,8 +291,9 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
           headers: {
             "content-type": "text/html; charset=utf-8",
             "cache-control": "no-store",
+            // worker-src blob:: the SDK's compression polyfill (browsers without CompressionStream) runs in a worker made from a blob URL.
             "content-security-policy":
-              "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
+              "default-src 'none'; script-src 'self' 'unsafe-inline'; worker-src blob:; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
           },
         });
       }
@@ -282,8 +330,10 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
         } catch (e) {
           return text(400, (e as Error).message);
         }
+        const n = backfillCount(url.searchParams.get("backfill"));
+        if (typeof n === "string") return text(400, n);
         const ip = server.requestIP(req);
-        data = { kind: "mirror", filter, phase: "auth", peer: ip ? `${ip.address}:${ip.port}` : "websocket" };
+        data = { kind: "mirror", filter, phase: "auth", peer: ip ? `${ip.address}:${ip.port}` : "websocket", backfill: n };
       } else {
         // The token is checked by hello, as on the Unix socket.
         const ip = server.requestIP(req);
@@ -327,7 +377,11 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
         if (d.phase === "auth") return onMirrorAuth(ws as MirrorWs, message);
         if (d.phase === "closing") return;
         revoker.check();
-        if (d.phase === "open") onMirrorMessage(ws, d, message);
+        if (d.phase === "open") {
+          const req = onMirrorMessage(ws, d, message);
+          if (req === "groups") void sendGroups(ws as MirrorWs);
+          else if (typeof req === "number") void sendBackfill(ws as MirrorWs, req);
+        }
       },
       drain(ws) {
         const d = ws.data;
@@ -390,17 +444,40 @@ function busWire(ws: ServerWebSocket<WsData>, d: BusData): Wire {
   };
 }
 
-/** A watcher's text message: `{"filter": {...}}` replaces its filter; the answer is the filter in force, or an error. */
-function onMirrorMessage(ws: ServerWebSocket<WsData>, d: MirrorData, message: string | Uint8Array): void {
+/** `?backfill=N`: an entry count from 0 to `MAX_BACKFILL`, `DEFAULT_BACKFILL` when absent; a string says what is wrong. */
+function backfillCount(text: string | null | number): number | string {
+  if (text === null) return DEFAULT_BACKFILL;
+  const n = typeof text === "number" ? text : /^\d{1,7}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > MAX_BACKFILL) return `backfill must be a number of entries from 0 to ${MAX_BACKFILL} (was ${JSON.stringify(text)})`;
+  return n;
+}
+
+const REQUESTS = 'the requests are {"filter": {...}}, {"groups": {}} and {"backfill": N}';
+
+/**
+ * A watcher's text message: `{"filter": {...}}` replaces its filter (the
+ * answer is the filter in force, or an error); `{"groups": {}}` and
+ * `{"backfill": N}` are returned for the caller to answer.
+ */
+function onMirrorMessage(ws: ServerWebSocket<WsData>, d: MirrorData, message: string | Uint8Array): "groups" | number | undefined {
   let req: unknown;
   try {
     req = JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message));
   } catch {
-    ws.sendText(JSON.stringify({ error: { code: "BAD_REQUEST", message: "send JSON text such as {\"filter\": {\"stream\": \"inbox.*\"}}" } }));
+    ws.sendText(JSON.stringify({ error: { code: "BAD_REQUEST", message: `send JSON text: ${REQUESTS}` } }));
     return;
   }
+  if (typeof req === "object" && req !== null && Object.hasOwn(req, "groups")) return "groups";
+  if (typeof req === "object" && req !== null && Object.hasOwn(req, "backfill")) {
+    const n = backfillCount((req as { backfill: unknown }).backfill as number);
+    if (typeof n === "string") {
+      ws.sendText(JSON.stringify({ error: { code: "BAD_REQUEST", message: n } }));
+      return;
+    }
+    return n;
+  }
   if (typeof req !== "object" || req === null || !Object.hasOwn(req, "filter")) {
-    ws.sendText(JSON.stringify({ error: { code: "BAD_REQUEST", message: "the only request is {\"filter\": {...}}" } }));
+    ws.sendText(JSON.stringify({ error: { code: "BAD_REQUEST", message: REQUESTS } }));
     return;
   }
   try {

@@ -8,6 +8,13 @@
  * A message past its `expiresAt` is not sent, even when it expired while
  * queued (it is left out silently, as every read leaves it out).
  *
+ * Dead letters ampd writes (`GroupReader`, through `ServerState.onAdded`)
+ * are mirrored too; their frame also carries `original`, the JSON form of
+ * the message that could not be delivered, and they pass a stream filter
+ * that names the stream their original came from. A watcher is also sent
+ * the last entries of its streams when it connects (backfill.ts), as frames
+ * with `"backfill": true`.
+ *
  * @module
  */
 import { jsonForm } from "../../sdk/codec/json.ts";
@@ -35,6 +42,13 @@ export interface MirrorOptions {
   highWater?: number;
   /** Largest message decoded for the mirror. Defaults to 16 MiB. */
   maxFrame?: number;
+}
+
+/** For a dead letter, the stream its original came from. */
+function originOf(msg: AISPMessage): string | undefined {
+  if (msg.type !== "dead-letter") return undefined;
+  const s = (msg.payload as { stream?: unknown } | undefined)?.stream;
+  return typeof s === "string" ? s : undefined;
 }
 
 const schedule: (f: () => void) => void = typeof setImmediate === "function" ? (f) => setImmediate(f) : (f) => setTimeout(f, 0);
@@ -89,7 +103,7 @@ export class MirrorWatcher {
   }
 
   matches(stream: string, msg: AISPMessage): boolean {
-    return this.#matcher.matches({ stream, sender: msg.sender, receiver: msg.receiver, type: msg.type, tier: msg.tier });
+    return this.#matcher.matches({ stream, origin: originOf(msg), sender: msg.sender, receiver: msg.receiver, type: msg.type, tier: msg.tier });
   }
 
   /**
@@ -245,11 +259,28 @@ export class Mirror {
     this.#dirty.clear();
   }
 
-  /** The JSON text frame of one entry: `{stream, entryId, size, message}`. */
-  frame(entry: { stream: string; entryId: string; bytes: Uint8Array }): string {
+  /**
+   * The JSON text frame of one entry: `{stream, entryId, size, message}`,
+   * with `original` for a dead letter whose original message decodes, and
+   * `backfill: true` for an entry sent from the stream's past.
+   */
+  frame(entry: { stream: string; entryId: string; bytes: Uint8Array }, o: { backfill?: boolean } = {}): string {
     const { stream, entryId, bytes } = entry;
-    const message = jsonForm(decodeValue(bytes, this.#decoder) as Record<string, unknown>);
-    return JSON.stringify({ stream, entryId, size: bytes.length, message });
+    const decoded = decodeValue(bytes, this.#decoder) as Record<string, unknown>;
+    const message = jsonForm(decoded);
+    const out: Record<string, unknown> = { stream, entryId, size: bytes.length, message };
+    if (decoded.type === "dead-letter") {
+      const inner = (decoded.payload as { message?: unknown } | undefined)?.message;
+      if (inner instanceof Uint8Array) {
+        try {
+          out.original = jsonForm(decodeValue(inner, this.#decoder) as Record<string, unknown>);
+        } catch {
+          // not a message: the dead letter is shown without it
+        }
+      }
+    }
+    if (o.backfill) out.backfill = true;
+    return JSON.stringify(out);
   }
 }
 

@@ -3,7 +3,9 @@
  * A filter names up to five fields (stream, sender, receiver, type, tier),
  * each with one or more patterns; a message passes when every named field
  * matches one of its patterns. A pattern is an exact value, or a prefix
- * followed by `*` (`inbox.*`).
+ * followed by `*` (`inbox.*`). A dead letter passes a stream pattern that
+ * matches its own stream (`tasks.dlq`) or the stream its original came from
+ * (`tasks`): watching a stream shows its dead letters.
  *
  * @module
  */
@@ -106,6 +108,8 @@ export function filterFromQuery(params: URLSearchParams): MirrorFilter {
 /** The header fields a filter looks at. */
 export interface FilterSubject {
   stream: string;
+  /** For a dead letter: the stream its original message came from (`tasks` for `tasks.dlq`). */
+  origin?: string;
   sender: string;
   receiver: string;
   type: string;
@@ -115,6 +119,12 @@ export interface FilterSubject {
 interface FieldMatcher {
   exact: Set<string>;
   prefixes: string[];
+}
+
+function fieldMatches(m: FieldMatcher, v: string): boolean {
+  if (m.exact.has(v)) return true;
+  for (const p of m.prefixes) if (v.startsWith(p)) return true;
+  return false;
 }
 
 /** A filter compiled for fast matching. */
@@ -141,15 +151,9 @@ export class FilterMatcher {
     for (const [field, m] of this.#fields) {
       const v = s[field];
       if (v === undefined) return false; // a tier filter never passes a message without a tier
-      if (m.exact.has(v)) continue;
-      let hit = false;
-      for (const p of m.prefixes) {
-        if (v.startsWith(p)) {
-          hit = true;
-          break;
-        }
-      }
-      if (!hit) return false;
+      if (fieldMatches(m, v)) continue;
+      if (field === "stream" && s.origin !== undefined && fieldMatches(m, s.origin)) continue;
+      return false;
     }
     return true;
   }
