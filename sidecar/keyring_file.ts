@@ -22,6 +22,8 @@ export interface TrustFlags {
   requireSig: boolean;
   minTier: [string, QualityTier][];
   requireSnapSha: string[];
+  /** --spec-syntax: the patterns of PATTERN=reject. */
+  checkSpecSyntax: string[];
 }
 
 function pattern(flag: string, text: string): string {
@@ -33,7 +35,7 @@ function pattern(flag: string, text: string): string {
   return text;
 }
 
-/** Reads `--keyring`, `--require-sig`, `--min-tier` and `--require-snap-sha`; throws `UsageError`. */
+/** Reads `--keyring`, `--require-sig`, `--min-tier`, `--require-snap-sha` and `--spec-syntax`; throws `UsageError`. */
 export function trustFlags(get: (flag: string) => string | undefined, has: (flag: string) => boolean): TrustFlags {
   const keyringPath = get("keyring");
   if (keyringPath === "") throw new UsageError("--keyring must not be empty");
@@ -49,11 +51,18 @@ export function trustFlags(get: (flag: string) => string | undefined, has: (flag
     return [pattern("min-tier", item.slice(0, at)), tier as QualityTier];
   });
   const requireSnapSha = items(get("require-snap-sha")).map((p) => pattern("require-snap-sha", p));
-  return { keyringPath, requireSig, minTier, requireSnapSha };
+  const checkSpecSyntax = items(get("spec-syntax")).map((item) => {
+    const at = item.lastIndexOf("=");
+    if (at <= 0 || item.slice(at + 1) !== "reject") {
+      throw new UsageError(`--spec-syntax: each item is PATTERN=reject, such as 'inbox.*=reject' (was ${JSON.stringify(item)})`);
+    }
+    return pattern("spec-syntax", item.slice(0, at));
+  });
+  return { keyringPath, requireSig, minTier, requireSnapSha, checkSpecSyntax };
 }
 
 function options(flags: TrustFlags, keyring: Keyring | undefined): TrustOptions {
-  return { keyring, requireSig: flags.requireSig ? [">"] : [], minTier: flags.minTier, requireSnapSha: flags.requireSnapSha };
+  return { keyring, requireSig: flags.requireSig ? [">"] : [], minTier: flags.minTier, requireSnapSha: flags.requireSnapSha, checkSpecSyntax: flags.checkSpecSyntax };
 }
 
 /** The policy at start-up; throws `KeyringError` (or a file error) when `--keyring` cannot be used. */
@@ -69,6 +78,7 @@ export function describeTrust(p: TrustPolicy, flags: TrustFlags): string {
   if (flags.requireSig) parts.push("signatures required");
   if (flags.minTier.length > 0) parts.push(`least tiers ${flags.minTier.map(([s, t]) => `${s}=${t}`).join(",")}`);
   if (flags.requireSnapSha.length > 0) parts.push(`snapSha required on ${flags.requireSnapSha.join(",")}`);
+  if (flags.checkSpecSyntax.length > 0) parts.push(`spec syntax checked on ${flags.checkSpecSyntax.join(",")}`);
   return parts.join("; ");
 }
 

@@ -22,6 +22,8 @@
  *
  * @module
  */
+import { specSyntaxIssues } from "../aisp/spec_syntax.ts";
+import type { TaskSpec } from "./envelope.ts";
 
 /**
  * What a deployment requires of every message beyond the schema. Every
@@ -44,6 +46,12 @@ export interface ValidationPolicy {
   requireSnapSha?: boolean;
   /** Require `sig`. Defaults to false. (Presence only: `verify()` checks the signature.) */
   requireSig?: boolean;
+  /**
+   * Require every statement of the spec to parse as AISP (`AISPParser`); each
+   * parse error is an issue at its statement's path, such as
+   * `spec.preconditions[1]`, with its line and column. Defaults to false.
+   */
+  checkSpecSyntax?: boolean;
 }
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
@@ -209,6 +217,7 @@ function check(m: Obj, policy: ValidationPolicy | undefined): boolean {
   if (policy !== undefined) {
     if (policy.requireSnapSha && m.snapSha === undefined) return false;
     if (policy.requireSig && m.sig === undefined) return false;
+    if (policy.checkSpecSyntax && m.spec !== undefined && specSyntaxIssues(m.spec as TaskSpec).length > 0) return false;
   }
   return true;
 }

@@ -13,6 +13,7 @@ import { type, type Type } from "arktype";
 import type { AISPMessage, ProofBlock, TaskSpec } from "./envelope.ts";
 import { formatPath, type Issue, ValidationError } from "../errors.ts";
 import { isValidMessage, type ValidationPolicy } from "./quick_check.ts";
+import { specSyntaxIssues } from "../aisp/spec_syntax.ts";
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
@@ -124,6 +125,15 @@ function crossFieldIssues(m: Record<string, unknown>, policy: ValidationPolicy |
   if (policy?.requireSig && m.sig === undefined) {
     out.push({ path: ["sig"], message: "sig is required by policy" });
   }
+  if (policy?.checkSpecSyntax && isStatements(m.spec)) out.push(...specSyntaxIssues(m.spec));
+}
+
+/** True when `spec` has the statements' shape (the schema names what else is wrong). */
+function isStatements(spec: unknown): spec is TaskSpec {
+  if (typeof spec !== "object" || spec === null) return false;
+  const s = spec as Record<string, unknown>;
+  const strings = (a: unknown) => Array.isArray(a) && a.every((x) => typeof x === "string");
+  return typeof s.task === "string" && strings(s.preconditions) && strings(s.postconditions);
 }
 
 /**

@@ -119,6 +119,8 @@ export interface StreamRequirements {
   minTier?: QualityTier;
   /** A `snapSha`. */
   requireSnapSha?: boolean;
+  /** A spec whose every statement parses as AISP (ampd's `--spec-syntax PATTERN=reject`). */
+  checkSpecSyntax?: boolean;
 }
 
 /** A pattern and what streams matching it require. */

@@ -12,6 +12,7 @@ import type { AISPMessage, QualityTier, TaskSpec } from "../envelope/envelope.ts
 import { TIERS } from "../envelope/envelope.ts";
 import { grade } from "../envelope/grade.ts";
 import { BusError, ValidationError } from "../errors.ts";
+import { specSyntaxIssues } from "../aisp/spec_syntax.ts";
 import type { Keyring, KeyringAgent, KeyringKey, RuleDecision, StreamPolicyRule, StreamRequirements } from "./keyring.ts";
 import { StreamPattern } from "./subject.ts";
 
@@ -35,13 +36,13 @@ export type MessageFacts = Pick<AISPMessage, "id" | "type" | "sender" | "snapSha
 
 /**
  * Policy given beside the keyring (ampd's `--require-sig`, `--min-tier`,
- * `--require-snap-sha`). Each list entry is a stream pattern (`>` for every stream).
+ * `--require-snap-sha`, `--spec-syntax`). Each list entry is a stream pattern (`>` for every stream).
  *
  * @example
  * ```ts
  * import type { TrustOptions } from "@ampbus/ampbus";
  *
- * const options: TrustOptions = { requireSig: [">"], minTier: [["inbox.*", "silver"]], requireSnapSha: ["tasks.>"] };
+ * const options: TrustOptions = { requireSig: [">"], minTier: [["inbox.*", "silver"]], requireSnapSha: ["tasks.>"], checkSpecSyntax: ["inbox.*"] };
  * ```
  */
 export interface TrustOptions {
@@ -53,6 +54,12 @@ export interface TrustOptions {
   minTier?: readonly (readonly [pattern: string, tier: QualityTier])[];
   /** Streams whose messages must carry `snapSha`. */
   requireSnapSha?: readonly string[];
+  /**
+   * Streams on which a spec must parse as AISP: a statement that does not is
+   * refused (`INVALID_MESSAGE`, an issue per parse error at its path with line
+   * and column), as `validate(msg, { checkSpecSyntax: true })` reports it.
+   */
+  checkSpecSyntax?: readonly string[];
 }
 
 /** Most answers remembered per agent and per stream, before the cache starts over. */
@@ -155,6 +162,7 @@ export class TrustPolicy {
       rules.push({ pattern: StreamPattern.parse(p), minTier });
     }
     for (const p of options.requireSnapSha ?? []) rules.push({ pattern: StreamPattern.parse(p), requireSnapSha: true });
+    for (const p of options.checkSpecSyntax ?? []) rules.push({ pattern: StreamPattern.parse(p), checkSpecSyntax: true });
     rules.push(...(options.keyring?.streams ?? []));
     if (options.keyring === undefined && rules.some((r) => r.requireSig)) {
       throw new TypeError("requiring signatures needs a keyring: the keys to verify them with");
@@ -176,6 +184,7 @@ export class TrustPolicy {
       if (!rule.pattern.matches(stream)) continue;
       if (rule.requireSig) r.requireSig = true;
       if (rule.requireSnapSha) r.requireSnapSha = true;
+      if (rule.checkSpecSyntax) r.checkSpecSyntax = true;
       if (rule.minTier !== undefined && (r.minTier === undefined || rank(rule.minTier) < rank(r.minTier))) r.minTier = rule.minTier;
     }
     if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
@@ -217,7 +226,8 @@ export class TrustPolicy {
         throw badSignature(`kid ${JSON.stringify(sig.kid)} is an ${key.alg} key, but the signature says ${sig.alg}`, { stream, kid: sig.kid, reason: "KEY_MISMATCH" });
       }
     }
-    const unpack = msg.compressed !== undefined && (key !== undefined || msg.tier !== undefined || requirements.minTier !== undefined);
+    const unpack = msg.compressed !== undefined &&
+      (key !== undefined || msg.tier !== undefined || requirements.minTier !== undefined || requirements.checkSpecSyntax === true);
     return { requirements, key, unpack };
   }
 
@@ -226,10 +236,16 @@ export class TrustPolicy {
    * when it was compressed): a claimed tier better than the graded one is
    * `TIER_MISMATCH` (a tier without a spec grades `reject`); a claim below the
    * stream's least tier is `TIER_TOO_LOW` (a `task` without a spec counts as `reject`).
+   * On a stream that checks spec syntax, a statement that does not parse is
+   * `INVALID_MESSAGE` first, with every parse error as an issue.
    */
   checkSpec(stream: string, options: { msg: MessageFacts; requirements: StreamRequirements }): void {
     const { msg, requirements } = options;
     const spec: TaskSpec | undefined = msg.spec;
+    if (requirements.checkSpecSyntax && spec !== undefined) {
+      const issues = specSyntaxIssues(spec);
+      if (issues.length > 0) throw new ValidationError(issues);
+    }
     let claimed: QualityTier | undefined = msg.tier;
     if (spec !== undefined) {
       if (claimed === undefined) throw new ValidationError([{ path: ["tier"], message: "tier must be present when spec is present" }]);
