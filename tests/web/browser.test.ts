@@ -3,20 +3,21 @@
  * playwright-core), against the compiled ampd with --http:
  * - the page shows messages published by an SDK client, with the right
  *   fields, a detail pane with the signature status, and working filters;
- *   a screenshot under load is saved to test-artifacts/live-view.png;
+ *   a screenshot under load is saved under the test's temporary directory
+ *   (or `$SCREENSHOTS`, as tests/web/live_view.test.ts does);
  * - the SDK bundle (GET /ampbus.js) publishes from the page over the
  *   WebSocket transport, and a client on the Unix socket receives it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { type AISPMessage, type AmpClient, connect, generateKeyPair, sign } from "../../mod.ts";
 import type { Ampd } from "../_helpers/ampd.ts";
-import { ROOT } from "../_helpers/ampd.ts";
 import { browserMissing, launchChromium, startLive, testMessage } from "./_live.ts";
 
 const missing = await browserMissing();
-const ARTIFACTS = join(ROOT, "test-artifacts");
+const ARTIFACTS = process.env.SCREENSHOTS ? resolve(process.env.SCREENSHOTS) : mkdtempSync(join(tmpdir(), "ampbus-browser-"));
 
 describe.skipIf(missing !== undefined)("in headless Chromium", () => {
   let ampd: Ampd;
@@ -166,7 +167,8 @@ describe.skipIf(missing !== undefined)("in headless Chromium", () => {
     console.log(`published ${N} messages in ${publishMs.toFixed(0)} ms; page kept ${state.kept}, showed ${state.rows} rows`);
     await page.click("tr.msg:nth-child(3)");
     mkdirSync(ARTIFACTS, { recursive: true });
-    await page.screenshot({ path: join(ARTIFACTS, "live-view.png") });
+    await page.screenshot({ path: join(ARTIFACTS, "under-load.png") });
+    console.log(`screenshot: ${join(ARTIFACTS, "under-load.png")}`);
     expect(page.errors).toEqual([]);
     await page.close();
   }, 60_000);
