@@ -9,6 +9,7 @@
  * @module
  */
 import { AISPParser } from "./parser.ts";
+import { isBlank } from "./tokenizer.ts";
 import { AISP_SYMBOL_TABLE } from "./symbols.ts";
 import type { AISPNode, AISPParseError, Token } from "./types.ts";
 
@@ -383,8 +384,8 @@ export class AISPGrader {
     for (const s of conditions) precisionSum += this.#precision(s, suggestions);
     const quantifierPrecision = conditions.length === 0 ? 0 : precisionSum / conditions.length;
 
-    const hasPre = spec.preconditions.some((x) => x.trim() !== "") ? 1 : 0;
-    const hasPost = spec.postconditions.some((x) => x.trim() !== "") ? 1 : 0;
+    const hasPre = spec.preconditions.some((x) => !isBlank(x)) ? 1 : 0;
+    const hasPost = spec.postconditions.some((x) => !isBlank(x)) ? 1 : 0;
     const definesTask = nodes(task.ast).some((n) => n.type === "Definition") ? 1 : 0;
     const conditionCompleteness = (hasPre + hasPost + definesTask) / 3;
     if (hasPre === 0) suggestions.push("add a precondition: what must hold before the task, such as ∀f ∈ Inputs: valid(f) (+0.0833)");
@@ -392,7 +393,10 @@ export class AISPGrader {
     if (definesTask === 0) suggestions.push("write the task as a definition, such as name ≜ λx.body(x) (+0.0833)");
 
     const ev = spec.evidence;
-    const evidence = ev === undefined ? 0 : Math.min(1, Math.max(0, ev.confidence)) * (METHOD_WEIGHTS[ev.method] ?? 0);
+    // A confidence that is not a number in range counts as 0 (NaN) or 1 (over 1); an unknown method as 0.
+    const confidence = ev !== undefined && typeof ev.confidence === "number" && ev.confidence >= 0 ? Math.min(1, ev.confidence) : 0;
+    const weight = ev !== undefined && typeof ev.method === "string" && Object.hasOwn(METHOD_WEIGHTS, ev.method) ? METHOD_WEIGHTS[ev.method] : 0;
+    const evidence = ev === undefined ? 0 : confidence * weight;
     if (ev === undefined) suggestions.push("attach evidence that the postconditions hold (setEvidence): a formal verification at confidence 1 adds 0.2");
     if (density < 1 && c.tokens > 0) {
       suggestions.push(`write more of the spec in AISP symbols (∀ ∈ ⇒ ≜ λ): ${c.symbols} of ${c.tokens} terms are symbols; at half, symbol density would add ${round4(GRADE_WEIGHTS.symbolDensity * (1 - density))}`);
@@ -465,7 +469,7 @@ export class AISPGrader {
 
   /** A condition's quantifier precision, with a suggestion for each point it misses. */
   #precision(s: Statement, suggestions: string[]): number {
-    if (s.text.trim() === "") return 0;
+    if (isBlank(s.text)) return 0;
     if (s.errors.length > 0) {
       suggestions.push(`fix ${s.label} so that it parses (${where(s.errors[0])}: ${s.errors[0].message}); until then it scores 0 for quantifier precision`);
       return 0;

@@ -8,6 +8,7 @@
  */
 import { formatPath, type Issue } from "../errors.ts";
 import { AISPParser } from "./parser.ts";
+import { isBlank } from "./tokenizer.ts";
 
 const parser = new AISPParser();
 
@@ -29,7 +30,7 @@ const parser = new AISPParser();
 export function specSyntaxIssues(spec: { readonly preconditions: readonly string[]; readonly task: string; readonly postconditions: readonly string[] }): Issue[] {
   const out: Issue[] = [];
   const check = (path: (string | number)[], text: string) => {
-    if (text.trim() === "") return;
+    if (isBlank(text)) return;
     const r = parser.parseString(text);
     for (const e of r.errors ?? []) {
       out.push({ path, message: `${formatPath(path)} does not parse at line ${e.line}, column ${e.column}: ${e.message}` });

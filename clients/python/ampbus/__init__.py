@@ -12,6 +12,7 @@ message added without a `sig` is then signed with it:
         bus.send(ampbus.new_message("task", sender="planner", receiver="coder"))
 """
 
+from . import aisp
 from .canonical import encode_message, encode_value
 from .client import Client, Entry, Group, Subscription, connect
 from .errors import (AmpbusError, AuthRequiredError, ClosedByServerError, ConnectionClosedError, DecodeError,
@@ -24,7 +25,7 @@ from .message import (check_message, compress, decode_message, decompress, new_m
 
 __version__ = "0.1.0"
 __all__ = [
-    "AmpbusError", "AuthRequiredError", "Client", "ClosedByServerError", "ConnectionClosedError", "DecodeError",
+    "aisp", "AmpbusError", "AuthRequiredError", "Client", "ClosedByServerError", "ConnectionClosedError", "DecodeError",
     "Ed25519UnavailableError", "EncodeError", "Entry", "Group", "InvalidMessageError", "Key", "KeyFileError",
     "RequestTimeoutError", "ServerError", "Subscription", "auth_bytes", "check_message", "compress", "connect",
     "decode_message", "decompress", "encode_message", "encode_value", "from_json", "keyring_keys", "load_key",

@@ -12,6 +12,7 @@ import re
 import time
 import zlib
 
+from . import aisp
 from .canonical import ENVELOPE_KEYS, decode_value, encode_message, encode_value
 from .errors import DecodeError, InvalidMessageError
 from .keys import Key
@@ -39,7 +40,8 @@ def new_message(type, sender, receiver, payload=None, **fields):
     """A validated message with a fresh UUIDv7 `id`, `opId` = `id` and `timestamp` now.
 
     Other envelope fields go in by their protocol names (`conversationId=`, `spec=`...).
-    Raises InvalidMessageError listing every problem.
+    A `spec` given without a `tier` gets the tier the grader gives it (ampbus.aisp.grade,
+    the SDK's grader: ampd accepts that claim). Raises InvalidMessageError listing every problem.
     """
     mid = fields.pop("id", None) or uuid7()
     msg = {"v": 1, "id": mid, "opId": fields.pop("opId", None) or mid, "type": type,
@@ -48,8 +50,22 @@ def new_message(type, sender, receiver, payload=None, **fields):
     if payload is not None:
         msg["payload"] = payload
     msg.update({k: v for k, v in fields.items() if v is not None})
+    spec = msg.get("spec")
+    if "tier" not in msg and _gradable(spec):
+        msg["tier"] = aisp.grade(spec)["tier"]
     check_message(msg)
     return {k: msg[k] for k in ENVELOPE_KEYS if k in msg} | {k: v for k, v in msg.items() if k not in ENVELOPE_KEYS}
+
+
+def _gradable(spec):
+    """True when the spec has its statements' shape (validation names what else is wrong)."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("task"), str):
+        return False
+    lists = [spec.get("preconditions"), spec.get("postconditions")]
+    if not all(isinstance(x, list) and all(isinstance(s, str) for s in x) for x in lists):
+        return False
+    ev = spec.get("evidence")
+    return ev is None or isinstance(ev, dict)
 
 
 def check_message(msg):
