@@ -182,6 +182,7 @@ export {
   type CreateGroupOptions,
   type CreateGroupResult,
   DEFAULT_DEDUPE_WINDOW_MS,
+  DEFAULT_RETENTION,
   type EntryHeaders,
   type EntryId,
   type GroupEntry,
@@ -196,12 +197,16 @@ export {
   type ReadFrom,
   type ReadGroupOptions,
   type ReadOptions,
+  type RemovedCounts,
+  type Retention,
+  type RetentionPolicy,
   type StreamBackend,
   type StreamBatch,
   type StreamEntry,
   type StreamInfo,
   type TrimOptions,
 } from "./sdk/backend/types.ts";
+export { RetentionSweeper, type RetentionSweeperOptions } from "./sdk/backend/retention.ts";
 export {
   DEFAULT_CLAIM_TIMEOUT_MS,
   DEFAULT_MAX_DELIVERIES,

@@ -13,7 +13,8 @@ import { resolve } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { DEFAULT_MAX_FRAME } from "../sdk/transport/frame.ts";
 import { MemoryBackend } from "../sdk/backend/memory.ts";
-import { BackendUnavailableError, DEFAULT_DEDUPE_WINDOW_MS, type StreamBackend } from "../sdk/backend/types.ts";
+import { BackendUnavailableError, DEFAULT_DEDUPE_WINDOW_MS, DEFAULT_RETENTION, type Retention, type StreamBackend } from "../sdk/backend/types.ts";
+import { RetentionSweeper } from "../sdk/backend/retention.ts";
 import { parseArgs, parseChoice, parseCount, parseDuration, parseSize, UsageError } from "./cli/args.ts";
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, Logger, type LogLevel } from "./log.ts";
 import { listenSocket, SocketInUseError } from "./server.ts";
@@ -65,9 +66,17 @@ Flags:
   --max-size SIZE         sqlite: the largest the store's file may grow to; past
                           it adds fail with STORAGE_FULL (reads go on).
                           Default: no limit but the disk's
-  --retain DUR            sqlite: delete entries older than DUR (by entry id
-                          time), checked every DUR/10 up to 1m. Default: keep
-                          everything (only per-stream maxLen trims)
+  --retain DUR            Default retention of every stream, on every backend:
+                          entries older than DUR (by entry id time) go, unless
+                          a consumer group still needs them (see
+                          --retention-policy); swept every DUR/10, 1s to 10s.
+                          'none' keeps everything. A stream's own retention
+                          ('ampd stream retention') wins. Default: 7d
+  --retention-policy P    interest or limits. interest keeps every entry a
+                          consumer group still needs (pending in it, or not yet
+                          delivered to it), whatever its age; limits removes
+                          by age alone. Removed entries are counted per stream
+                          ('ampd stats'). Default: interest
   --connect-timeout DUR   How long ampd waits (retrying) for the Redis named by
                           --redis at start-up before it exits 1. Default: 10s
   --fallback MODE         none or memory: what ampd does when the Redis it was
@@ -162,6 +171,7 @@ const FLAGS = {
   data: {},
   sync: {},
   retain: {},
+  "retention-policy": {},
   "max-size": {},
   "connect-timeout": {},
   fallback: {},
@@ -205,8 +215,8 @@ export interface DaemonOptions {
   /** The SQLite store's file (absolute), on the sqlite backend. */
   dataPath: string;
   sync: "full" | "normal";
-  /** sqlite: delete entries older than this (ms); absent keeps everything. */
-  retainMs?: number;
+  /** The retention of streams without their own (`--retain`, `--retention-policy`). */
+  retention: Retention;
   /** sqlite: the file's size limit in bytes; absent for none. */
   maxSizeBytes?: number;
   connectTimeoutMs: number;
@@ -265,7 +275,7 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
   const backend = parseChoice("backend", { text: get("backend") ?? "auto", choices: ["sqlite", "redis", "memory", "auto"] as const });
   const data = get("data") ?? "./ampd.db";
   if (data === "") throw new UsageError("--data must not be empty");
-  const sqliteOnly = ["data", "sync", "retain", "max-size"].filter((f) => flags.has(f));
+  const sqliteOnly = ["data", "sync", "max-size"].filter((f) => flags.has(f));
   const sqlite = backend === "sqlite" || (backend === "auto" && redisUrl === undefined);
   if (!sqlite && sqliteOnly.length > 0) {
     throw new UsageError(`--${sqliteOnly[0]} applies to the sqlite backend only (the backend is ${backend === "auto" ? "redis, as a Redis URL is given" : backend})`);
@@ -288,7 +298,7 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
     backend,
     dataPath: resolve(data),
     sync: parseChoice("sync", { text: get("sync") ?? "full", choices: ["full", "normal"] as const }),
-    retainMs: get("retain") === undefined ? undefined : parseDuration("retain", { text: get("retain")!, min: 1000, max: 100 * 365 * 24 * 3_600_000 }),
+    retention: retentionOf(get("retain"), get("retention-policy")),
     maxSizeBytes: get("max-size") === undefined ? undefined : parseSize("max-size", { text: get("max-size")!, min: 64 * 1024, max: 2 ** 50 }),
     connectTimeoutMs: parseDuration("connect-timeout", { text: get("connect-timeout") ?? "10s", min: 50, max: 3_600_000 }),
     fallback,
@@ -310,6 +320,13 @@ export function daemonOptions(argv: readonly string[], env: Record<string, strin
     logLevel: parseChoice("log-level", { text: get("log-level") ?? "info", choices: LOG_LEVELS }),
     logFormat: parseChoice("log-format", { text: get("log-format") ?? "text", choices: LOG_FORMATS }),
   };
+}
+
+function retentionOf(retain: string | undefined, policy: string | undefined): Retention {
+  const r: Retention = { policy: parseChoice("retention-policy", { text: policy ?? DEFAULT_RETENTION.policy, choices: ["interest", "limits"] as const }) };
+  if (retain === "none") return r;
+  r.maxAgeMs = retain === undefined ? DEFAULT_RETENTION.maxAgeMs : parseDuration("retain", { text: retain, min: 1000, max: 100 * 365 * 24 * 3_600_000 });
+  return r;
 }
 
 function listFlag(flag: string, value: { text: string | undefined; shape: RegExp; want: string }): string[] {
@@ -335,11 +352,9 @@ async function openBackend(o: DaemonOptions, log: Logger): Promise<StreamBackend
       sync: o.sync,
       dedupeWindowMs: o.dedupeWindowMs,
       claimTimeoutMs: o.claimTimeoutMs,
-      retainMs: o.retainMs,
       maxBytes: o.maxSizeBytes,
     });
-    const retain = o.retainMs === undefined ? "keeping everything" : `deleting entries older than ${o.retainMs / 1000} s`;
-    log.info(`backend sqlite: ${store.path} (sync ${o.sync}, ${retain})`);
+    log.info(`backend sqlite: ${store.path} (sync ${o.sync})`);
     if (store.readOnly) log.warn(`${store.path} is read-only: serving reads; every add fails with STORAGE_READ_ONLY`);
     return store;
   }
@@ -446,6 +461,9 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   }
   const trustLine = describeTrust(trust, o.trust);
   if (trustLine !== "") log.info(trustLine);
+  state.retention = o.retention;
+  const retention = new RetentionSweeper(backend, { defaults: o.retention, onError: (e) => log.debug(`retention sweep: ${(e as Error).message}`) });
+  log.info(`retention: ${o.retention.maxAgeMs === undefined ? "keeping every entry" : `entries older than ${o.retention.maxAgeMs / 1000} s go`} (policy ${o.retention.policy}) unless a stream has its own`);
   process.on("SIGHUP", () => void reloadKeyring(state, { flags: o.trust, log }));
   const ms = (performance.now() - started).toFixed(1);
   log.info(`ready in ${ms} ms: listening on ${o.socket} (backend ${backend.kind}${o.token ? ", token required" : ""})`);
@@ -457,6 +475,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
     if (stopping) return;
     stopping = true;
     log.info(`${signal}: finishing in-flight requests and shutting down`);
+    retention.stop();
     await server.shutdown();
     await http?.shutdown();
     await backend.close();

@@ -10,7 +10,6 @@ import { readLive } from "../sdk/backend/live_read.ts";
 import { add } from "./add_op.ts";
 import type { ReadCursor } from "../sdk/backend/types.ts";
 import {
-  boolArg,
   fromArg,
   intArg,
   isStreamName,
@@ -29,6 +28,7 @@ import {
 import { Subscription } from "./subscription.ts";
 import { GROUP_OPS } from "./group_ops.ts";
 import { DLQ_OPS } from "./dlq_ops.ts";
+import { STREAM_OPS } from "./stream_ops.ts";
 import { auth, newNonce } from "./trust.ts";
 
 
@@ -138,13 +138,6 @@ function unsubscribe(s: OpContext, req: Request) {
   return { cursor: sub.cursor };
 }
 
-function trim(s: OpContext, req: Request) {
-  const stream = streamArg(req);
-  const maxLen = intArg(req, { field: "maxLen", min: 0, max: 0x7fffffff });
-  const approximate = boolArg(req, { field: "approximate", fallback: false });
-  return s.backend.trim(stream, { maxLen, approximate }).then((removed) => ({ removed }));
-}
-
 function info(s: OpContext, req: Request) {
   if (req.stream !== undefined) return s.backend.info(streamArg(req));
   const st = s.state;
@@ -182,10 +175,10 @@ export const OPS: Record<string, (s: OpContext, req: Request) => unknown> = {
   subscribe,
   credit,
   unsubscribe,
-  trim,
   info,
   streams,
   ping,
   ...GROUP_OPS,
   ...DLQ_OPS,
+  ...STREAM_OPS,
 };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { StreamBackend } from "../sdk/backend/types.ts";
+import type { StreamBackend, Retention } from "../sdk/backend/types.ts";
 import type { AISPMessage } from "../sdk/envelope/envelope.ts";
 import type { Logger } from "./log.ts";
 import { TrustPolicy } from "../sdk/trust/policy.ts";
@@ -126,6 +126,8 @@ export class ServerState {
   inFlight = 0;
   /** The trust policy in force; `ampd` replaces it when the keyring is reloaded. */
   trust: TrustPolicy;
+  /** The retention of streams without their own, which ampd's retention sweep trims by (`--retain`, `--retention-policy`). */
+  retention: Retention | undefined;
   #idleWaiters: (() => void)[] = [];
   #swept = new Set<Swept>();
   #sweeper: ReturnType<typeof setInterval> | undefined;

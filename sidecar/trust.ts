@@ -120,6 +120,10 @@ const OP_ACCESS: Record<string, Access | undefined> = {
   info: "subscribe", // with a stream; without one it is ampd's own counters
   trim: "admin",
   "dlq.replay": "admin",
+  "stream.info": "subscribe",
+  "stream.purge": "admin",
+  "stream.delete": "admin",
+  "stream.retention": "admin",
 };
 
 /** Throws `FORBIDDEN` when the session's agent may not run `op` on the streams it names. */

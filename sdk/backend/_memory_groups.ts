@@ -166,14 +166,35 @@ export class MemGroup {
     return out;
   }
 
+  /** The oldest pending entry's id, if any (the PEL is in id order). */
+  firstPending(): { ms: number; seq: number } | undefined {
+    for (const p of this.#pel.values()) return { ms: p.ms, seq: p.seq };
+    return undefined;
+  }
+
+  /** How many pending entries sort before (ms, seq). */
+  pendingBefore(ms: number, seq: number): number {
+    let n = 0;
+    for (const p of this.#pel.values()) {
+      if (p.ms > ms || (p.ms === ms && p.seq >= seq)) break;
+      n++;
+    }
+    return n;
+  }
+
+  /** Entries of `s` after the position: not yet delivered to the group (Redis 7's lag). */
+  lag(s: MemStream | undefined): number {
+    return s === undefined ? 0 : s.entries.length - s.indexAfter(this.lastMs, this.lastSeq);
+  }
+
   /** `XINFO GROUPS` and `XINFO CONSUMERS` for this group. */
-  info(name: string, now: number): GroupInfo {
+  info(name: string, now: number, s?: MemStream): GroupInfo {
     const consumers: ConsumerInfo[] = [];
     for (const [cname, c] of this.#consumers) {
       consumers.push({ name: cname, pending: c.pending, idleMs: Math.max(0, now - c.seenAt) });
     }
     consumers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    return { name, consumers, pending: this.#pel.size, lastDeliveredId: `${this.lastMs}-${this.lastSeq}` };
+    return { name, consumers, pending: this.#pel.size, lastDeliveredId: `${this.lastMs}-${this.lastSeq}`, lag: this.lag(s) };
   }
 
   /** `XGROUP DELCONSUMER`: drops the consumer and its PEL entries; returns how many it held. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { StreamBatch, StreamEntry } from "./types.ts";
+import type { RemovedCounts, Retention, StreamBatch, StreamEntry } from "./types.ts";
 
 /** One stream: parallel arrays from `start` on; the slots before `start` are trimmed. */
 export class MemStream {
@@ -24,6 +24,12 @@ export class MemStream {
   dqId: string[] = [];
   dqExp: number[] = [];
   dedupeHead = 0;
+  /** Entries removed so far, by cause. */
+  removed: RemovedCounts = { trim: 0, retention: 0, purge: 0 };
+  /** Removed entries that were still pending in a group. */
+  droppedPending = 0;
+  /** The stream's own retention, if set. */
+  retention: Retention | undefined;
 
   get length(): number {
     return this.entries.length - this.start;
@@ -42,6 +48,20 @@ export class MemStream {
       else hi = mid;
     }
     return lo;
+  }
+
+  /** Index of the first entry at or after (ms, seq). */
+  indexAtOrAfter(ms: number, seq: number): number {
+    return seq > 0 ? this.indexAfter(ms, seq - 1) : ms > 0 ? this.indexAfter(ms - 1, Number.MAX_SAFE_INTEGER) : this.start;
+  }
+
+  /** Forgets every opId (a purge). */
+  clearDedupe(): void {
+    this.dedupe.clear();
+    this.dqOp = [];
+    this.dqId = [];
+    this.dqExp = [];
+    this.dedupeHead = 0;
   }
 
   /** The live entry with id (ms, seq), if it was not trimmed. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { BackendArgumentError } from "./types.ts";
-import type { EntryHeaders, GroupStart, ReadCursor, ReadOptions } from "./types.ts";
+import type { EntryHeaders, GroupStart, ReadCursor, ReadOptions, Retention, RetentionPolicy, TrimOptions } from "./types.ts";
 
 /** An entry id split into its two numbers. */
 export interface ParsedId {
@@ -176,4 +176,66 @@ export function canonicalIds(ids: readonly string[]): string[] {
     const { ms, seq } = parseEntryId(id);
     return `${ms}-${seq}`;
   });
+}
+
+/** Trim options checked, with the cause filled in; `policy` stays undefined for "the stream's own". */
+export interface CheckedTrim {
+  maxLen: number | undefined;
+  maxAgeMs: number | undefined;
+  policy: RetentionPolicy | undefined;
+  cause: "trim" | "retention";
+  approximate: boolean;
+}
+
+/** Checks `trim()` options: at least one limit, each in range, a known policy. */
+export function checkTrim(options: TrimOptions): CheckedTrim {
+  if (options.maxLen !== undefined) checkMaxLen(options.maxLen);
+  const maxAgeMs = checkMs("maxAgeMs", options.maxAgeMs);
+  if (options.maxLen === undefined && maxAgeMs === undefined) throw new BackendArgumentError("trim needs maxLen or maxAgeMs");
+  if (options.policy !== undefined && options.policy !== "interest" && options.policy !== "limits") {
+    throw new BackendArgumentError(`policy must be "interest" or "limits" (was ${JSON.stringify(options.policy)})`);
+  }
+  const cause = options.cause ?? "trim";
+  if (cause !== "trim" && cause !== "retention") throw new BackendArgumentError(`cause must be "trim" or "retention" (was ${JSON.stringify(cause)})`);
+  return { maxLen: options.maxLen, maxAgeMs, policy: options.policy, cause, approximate: options.approximate ?? false };
+}
+
+/** Checks a stream's retention: a known policy and limits in range. */
+export function checkRetention(r: Retention): Retention {
+  if (r.policy !== "interest" && r.policy !== "limits") throw new BackendArgumentError(`retention policy must be "interest" or "limits" (was ${JSON.stringify(r.policy)})`);
+  if (r.maxLen !== undefined) checkMaxLen(r.maxLen);
+  const maxAgeMs = checkMs("maxAgeMs", r.maxAgeMs);
+  const out: Retention = { policy: r.policy };
+  if (r.maxLen !== undefined) out.maxLen = r.maxLen;
+  if (maxAgeMs !== undefined) out.maxAgeMs = maxAgeMs;
+  return out;
+}
+
+/**
+ * The first id a trim keeps under its limits: entries before it go. From
+ * the stream's length and last id, the id of its `length - maxLen`-th entry
+ * (`nth`, 0-based, asked only when needed) and the age limit.
+ */
+export function limitCut(
+  o: { length: number; last: ParsedId; maxLen?: number; maxAgeMs?: number; now: number; nth: (n: number) => ParsedId | undefined },
+): ParsedId | undefined {
+  let cut: ParsedId | undefined;
+  if (o.maxLen !== undefined && o.length > o.maxLen) cut = o.maxLen === 0 ? nextId(o.last) : o.nth(o.length - o.maxLen);
+  if (o.maxAgeMs !== undefined) {
+    const byAge = { ms: Math.max(0, o.now - o.maxAgeMs), seq: 0 };
+    if (cut === undefined || byAge.ms > cut.ms || (byAge.ms === cut.ms && byAge.seq > cut.seq)) cut = byAge;
+  }
+  return cut;
+}
+
+/** The smaller of two ids (undefined stands for none). */
+export function minId(a: ParsedId | undefined, b: ParsedId | undefined): ParsedId | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return a.ms < b.ms || (a.ms === b.ms && a.seq <= b.seq) ? a : b;
+}
+
+/** The id just after (ms, seq). */
+export function nextId(p: ParsedId): ParsedId {
+  return p.seq >= Number.MAX_SAFE_INTEGER ? { ms: p.ms + 1, seq: 0 } : { ms: p.ms, seq: p.seq + 1 };
 }

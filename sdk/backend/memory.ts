@@ -17,8 +17,13 @@ import {
   checkMs,
   checkName,
   checkRead,
+  checkRetention,
   checkStream,
+  checkTrim,
   DEFAULT_READ_COUNT,
+  limitCut,
+  minId,
+  nextId,
   parseEntryId,
 } from "./args.ts";
 import { MemGroup } from "./_memory_groups.ts";
@@ -48,6 +53,8 @@ import type {
   ReadGroupOptions,
   ReadCursor,
   ReadOptions,
+  RemovedCounts,
+  Retention,
   StreamBackend,
   StreamBatch,
   StreamInfo,
@@ -100,6 +107,7 @@ export class MemoryBackend implements StreamBackend {
   #claimTimeoutMs: number;
   #state: BackendState = "ready";
   #dedupeHits = 0;
+  #removed: RemovedCounts = { trim: 0, retention: 0, purge: 0 };
   #listeners = new Set<(state: BackendState) => void>();
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -203,17 +211,68 @@ export class MemoryBackend implements StreamBackend {
     });
   }
 
-  /** Drops the oldest entries beyond `options.maxLen`; returns how many went. */
+  /** Drops the oldest entries past the limits, under the interest policy never one a group still needs (`StreamBackend.trim`). */
   trim(stream: string, options: TrimOptions): Promise<number> {
     if (this.#state === "closed") return Promise.reject(closedError());
+    let t;
     try {
       checkStream(stream);
-      checkMaxLen(options.maxLen);
+      t = checkTrim(options);
     } catch (e) {
       return Promise.reject(e);
     }
     const s = this.#streams.get(stream);
-    return Promise.resolve(s === undefined ? 0 : s.trimTo(options.maxLen));
+    if (s === undefined || s.length === 0) return Promise.resolve(0);
+    const policy = t.policy ?? s.retention?.policy ?? "interest";
+    let cut = limitCut({ length: s.length, last: { ms: s.lastMs, seq: s.lastSeq }, maxLen: t.maxLen, maxAgeMs: t.maxAgeMs, now: Date.now(), nth: (n) => ({ ms: s.ms[s.start + n]!, seq: s.seq[s.start + n]! }) });
+    if (cut === undefined) return Promise.resolve(0);
+    const groups = this.#groups.get(stream);
+    if (policy === "interest") {
+      for (const g of groups?.values() ?? []) cut = minId(minId(cut, g.firstPending()), nextId({ ms: g.lastMs, seq: g.lastSeq }));
+    }
+    const removed = s.indexAtOrAfter(cut!.ms, cut!.seq) - s.start;
+    if (removed <= 0) return Promise.resolve(0);
+    if (policy === "limits") for (const g of groups?.values() ?? []) s.droppedPending += g.pendingBefore(cut!.ms, cut!.seq);
+    s.trimTo(s.length - removed);
+    s.removed[t.cause] += removed;
+    this.#removed[t.cause] += removed;
+    return Promise.resolve(removed);
+  }
+
+  /** Removes every entry and opId of `stream`; its groups stay (`StreamBackend.purge`). */
+  async purge(stream: string): Promise<number> {
+    this.#checkOpen();
+    checkStream(stream);
+    const s = this.#streams.get(stream);
+    if (s === undefined) return 0;
+    const removed = s.length;
+    for (const g of this.#groups.get(stream)?.values() ?? []) s.droppedPending += g.pendingBefore(s.lastMs, s.lastSeq + 1);
+    s.trimTo(0);
+    s.clearDedupe();
+    s.removed.purge += removed;
+    this.#removed.purge += removed;
+    return removed;
+  }
+
+  /** Deletes `stream` with its groups, opIds, retention and counts (`StreamBackend.deleteStream`). */
+  async deleteStream(stream: string): Promise<boolean> {
+    this.#checkOpen();
+    checkStream(stream);
+    const s = this.#streams.get(stream);
+    if (s === undefined) return false;
+    this.#streams.delete(stream);
+    this.#groups.delete(stream);
+    if (s.waiters !== null) for (const w of [...s.waiters]) this.#finish(w, []);
+    return true;
+  }
+
+  /** Sets or clears the stream's own retention (`StreamBackend.setRetention`). */
+  async setRetention(stream: string, retention: Retention | undefined): Promise<void> {
+    this.#checkOpen();
+    checkStream(stream);
+    const r = retention === undefined ? undefined : checkRetention(retention);
+    if (r === undefined && !this.#streams.has(stream)) return;
+    this.#stream(stream).retention = r;
   }
 
   /** Names of the streams that exist, sorted; at most `limit` (default 10 000). */
@@ -231,15 +290,19 @@ export class MemoryBackend implements StreamBackend {
       return Promise.reject(e);
     }
     const s = this.#streams.get(stream);
-    if (s === undefined || s.length === 0) {
-      return Promise.resolve({ stream, length: 0, firstEntryId: null, lastEntryId: null });
+    if (s === undefined) {
+      return Promise.resolve({ stream, length: 0, firstEntryId: null, lastEntryId: null, removed: { trim: 0, retention: 0, purge: 0 }, droppedPending: 0 });
     }
-    return Promise.resolve({
+    const info: StreamInfo = {
       stream,
       length: s.length,
-      firstEntryId: s.entries[s.start]!.entryId,
-      lastEntryId: s.entries[s.entries.length - 1]!.entryId,
-    });
+      firstEntryId: s.length === 0 ? null : s.entries[s.start]!.entryId,
+      lastEntryId: s.length === 0 ? null : s.entries[s.entries.length - 1]!.entryId,
+      removed: { ...s.removed },
+      droppedPending: s.droppedPending,
+    };
+    if (s.retention !== undefined) info.retention = { ...s.retention };
+    return Promise.resolve(info);
   }
 
   /** Creates `ref.group` on `ref.stream` from `options.from` (default `"$"`); idempotent (`StreamBackend.createGroup`). */
@@ -342,7 +405,8 @@ export class MemoryBackend implements StreamBackend {
     const groups = this.#groups.get(stream);
     if (groups === undefined) return [];
     const now = Date.now();
-    return [...groups.keys()].sort().map((name) => groups.get(name)!.info(name, now));
+    const s = this.#streams.get(stream);
+    return [...groups.keys()].sort().map((name) => groups.get(name)!.info(name, now, s));
   }
 
   /** Removes `ref.consumer` from the group, dropping its pending entries; returns how many it held. */
@@ -356,7 +420,7 @@ export class MemoryBackend implements StreamBackend {
 
   /** State and counters; `reconnects` is always 0 (there is nothing to reconnect to). */
   backendInfo(): BackendInfo {
-    return { kind: "memory", state: this.#state, dedupeHits: this.#dedupeHits, reconnects: 0 };
+    return { kind: "memory", state: this.#state, dedupeHits: this.#dedupeHits, reconnects: 0, removed: { ...this.#removed } };
   }
 
   /** Calls `listener` on state changes (a memory backend only ever goes to `closed`); returns the remover. */

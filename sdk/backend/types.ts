@@ -270,7 +270,89 @@ export interface StreamInfo {
   firstEntryId: EntryId | null;
   /** Id of the newest entry; null when the stream is empty. */
   lastEntryId: EntryId | null;
+  /**
+   * Entries removed from the stream so far, by what removed them (kept with
+   * the stream on the durable backends; since start on memory). Every
+   * ampbus backend reports it; absent from older ampd versions.
+   */
+  removed?: RemovedCounts;
+  /**
+   * Of the entries removed, how many were still pending in a consumer group
+   * (only a `limits` retention or trim removes those; they leave the
+   * group's pending list at its next claim).
+   */
+  droppedPending?: number;
+  /** The stream's own retention, when one was set (`setRetention`); absent: the backend's default. */
+  retention?: Retention;
 }
+
+/**
+ * Entries removed from a stream, by cause: `trim` (a trim call, or an add's
+ * `maxLen`), `retention` (the retention sweep) and `purge`.
+ *
+ * @example
+ * ```ts
+ * import type { RemovedCounts } from "@ampbus/ampbus";
+ *
+ * const none: RemovedCounts = { trim: 0, retention: 0, purge: 0 };
+ * if (none.trim + none.retention + none.purge !== 0) throw new Error("expected nothing removed");
+ * ```
+ */
+export interface RemovedCounts {
+  trim: number;
+  retention: number;
+  purge: number;
+}
+
+/**
+ * How a stream's entries may be removed. `interest` (the default) never
+ * removes an entry that a consumer group still needs: one pending in a
+ * group, or not yet delivered to a group that exists (JetStream's
+ * interest / work-queue retention). `limits` removes by the limits alone,
+ * pending work included.
+ *
+ * @example
+ * ```ts
+ * import type { RetentionPolicy } from "@ampbus/ampbus";
+ *
+ * const policy: RetentionPolicy = "interest";
+ * if (policy !== "interest") throw new Error("expected the default");
+ * ```
+ */
+export type RetentionPolicy = "interest" | "limits";
+
+/**
+ * A stream's retention: its policy and limits. An absent limit is no limit.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_RETENTION, type Retention } from "@ampbus/ampbus";
+ *
+ * const audit: Retention = { policy: "limits", maxLen: 1_000_000 };
+ * if (DEFAULT_RETENTION.policy !== "interest" || audit.maxAgeMs !== undefined) throw new Error("unexpected");
+ * ```
+ */
+export interface Retention {
+  policy: RetentionPolicy;
+  /** Most entries kept; the oldest go first. */
+  maxLen?: number;
+  /** Entries older than this (ms, by the time in their entry id) go. */
+  maxAgeMs?: number;
+}
+
+/**
+ * The retention of a stream without its own: entries older than 7 days go,
+ * unless a consumer group still needs them (`interest`). ampd's `--retain`
+ * and `--retention-policy` change it.
+ *
+ * @example
+ * ```ts
+ * import { DEFAULT_RETENTION } from "@ampbus/ampbus";
+ *
+ * if (DEFAULT_RETENTION.maxAgeMs !== 7 * 24 * 3_600_000) throw new Error("expected 7 days");
+ * ```
+ */
+export const DEFAULT_RETENTION: Readonly<Retention> = Object.freeze({ policy: "interest", maxAgeMs: 7 * 24 * 3_600_000 });
 
 /**
  * Options of `trim()`.
@@ -289,10 +371,21 @@ export interface StreamInfo {
  * ```
  */
 export interface TrimOptions {
-  /** Most entries to keep; the oldest go first. */
-  maxLen: number;
+  /** Most entries to keep; the oldest go first. At least one of `maxLen` and `maxAgeMs` is needed. */
+  maxLen?: number;
+  /** Remove entries older than this many ms (by the time in their entry id). */
+  maxAgeMs?: number;
   /** Let the backend keep a few more entries for speed (`MAXLEN ~` on Redis). Defaults to false. */
   approximate?: boolean;
+  /**
+   * `interest` keeps every entry a consumer group still needs (pending in a
+   * group, or not yet delivered to one), even past the limits; `limits`
+   * removes by the limits alone. Defaults to the stream's retention policy
+   * (`interest` unless `setRetention` chose `limits`).
+   */
+  policy?: RetentionPolicy;
+  /** What the removed entries are counted as in `StreamInfo.removed`. Defaults to `"trim"`. */
+  cause?: "trim" | "retention";
 }
 
 /**
@@ -597,6 +690,12 @@ export interface GroupInfo {
   pending: number;
   /** Id of the last entry delivered to the group: reads deliver entries after it. */
   lastDeliveredId: EntryId;
+  /**
+   * Entries of the stream not yet delivered to the group: those after
+   * `lastDeliveredId` (Redis 7's `XINFO GROUPS` lag, computed the same way
+   * on every backend). Every ampbus backend reports it.
+   */
+  lag?: number;
 }
 
 /**
@@ -649,6 +748,8 @@ export interface BackendInfo {
   degraded?: "BACKEND_TIMEOUT" | "BACKEND_MISCONFIGURED" | "BACKEND_UNAVAILABLE" | "STORAGE_FULL" | "STORAGE_READ_ONLY" | "STORAGE_ERROR";
   /** The SQLite store's file, on the `sqlite` backend. */
   path?: string;
+  /** Entries removed from all streams since start, by cause (per stream: `StreamInfo.removed`). */
+  removed?: RemovedCounts;
 }
 
 /**
@@ -694,7 +795,13 @@ export interface StreamBackend {
   add(stream: string, entry: NewEntry, options?: AddOptions): Promise<AddResult>;
   /** Reads entries after each cursor, from several streams at once. */
   read(cursors: readonly ReadCursor[], options?: ReadOptions): Promise<StreamBatch[]>;
-  /** Trims a stream to `maxLen` entries; returns how many were removed. */
+  /**
+   * Removes the oldest entries past `maxLen` or older than `maxAgeMs`;
+   * returns how many were removed (counted per stream in
+   * `StreamInfo.removed` under `options.cause`). Under the `interest`
+   * policy (the default) it stops at the first entry a consumer group still
+   * needs: one pending in a group, or not yet delivered to a group.
+   */
   trim(stream: string, options: TrimOptions): Promise<number>;
   /** Length and first/last entry id of a stream. */
   info(stream: string): Promise<StreamInfo>;
@@ -761,6 +868,29 @@ export interface StreamBackend {
    * many it held.
    */
   deleteConsumer(ref: ConsumerRef): Promise<number>;
+
+  // Administration: removing entries, and a stream's retention.
+
+  /**
+   * Removes every entry of `stream` and forgets its opIds (a later add of
+   * one is stored again); its consumer groups stay, at their positions, and
+   * pending entries leave their lists at the next claim. Counted as
+   * `purge` in `StreamInfo.removed`. Returns how many entries went (0 for a
+   * stream that does not exist).
+   */
+  purge(stream: string): Promise<number>;
+  /**
+   * Deletes `stream` with its entries, groups, opIds, retention and
+   * counts, as if it had never been. Returns false when it did not exist.
+   */
+  deleteStream(stream: string): Promise<boolean>;
+  /**
+   * Sets the stream's own retention (kept with the stream on the durable
+   * backends), or with `undefined` drops it so the default applies again.
+   * The retention sweep of ampd trims each stream by it; `trim()` without
+   * a `policy` uses its policy.
+   */
+  setRetention(stream: string, retention: Retention | undefined): Promise<void>;
   /** Calls `listener` whenever the state changes; returns a function that removes it. */
   onStateChange(listener: (state: BackendState) => void): () => void;
   /** Closes connections; blocked reads resolve with no entries. */

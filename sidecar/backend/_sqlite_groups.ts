@@ -18,6 +18,8 @@ import {
   checkName,
   checkStream,
   DEFAULT_READ_COUNT,
+  minId,
+  nextId,
   parseEntryId,
 } from "../../sdk/backend/args.ts";
 import type {
@@ -68,7 +70,8 @@ export class SqliteGroups {
   #q: Record<
     | "group" | "insGroup" | "updGroup" | "after" | "hasAfter" | "insPending" | "delPending" | "pendingOf"
     | "touchPending" | "entryExists" | "seen" | "idle" | "hasIdle" | "claimTo" | "listPending" | "groupsOf"
-    | "consumersOf" | "countsOf" | "delConsumerPending" | "delConsumer",
+    | "consumersOf" | "countsOf" | "delConsumerPending" | "delConsumer" | "lagOf" | "firstPending" | "pendingBefore"
+    | "delStreamPending" | "delStreamConsumers" | "delStreamGroups",
     Statement
   >;
 
@@ -102,6 +105,12 @@ export class SqliteGroups {
       countsOf: q("SELECT consumer, count(*) FROM pending WHERE group_id = ? GROUP BY consumer"),
       delConsumerPending: q("DELETE FROM pending WHERE group_id = ? AND consumer = ?"),
       delConsumer: q("DELETE FROM consumers WHERE group_id = ? AND name = ?"),
+      lagOf: q("SELECT count(*) FROM entries WHERE stream_id = ? AND (ms, seq) > (?, ?)"),
+      firstPending: q("SELECT ms, seq FROM pending WHERE group_id = ? ORDER BY ms, seq LIMIT 1"),
+      pendingBefore: q("SELECT count(*) FROM pending WHERE group_id IN (SELECT id FROM groups WHERE stream_id = ?) AND (ms, seq) < (?, ?)"),
+      delStreamPending: q("DELETE FROM pending WHERE group_id IN (SELECT id FROM groups WHERE stream_id = ?)"),
+      delStreamConsumers: q("DELETE FROM consumers WHERE group_id IN (SELECT id FROM groups WHERE stream_id = ?)"),
+      delStreamGroups: q("DELETE FROM groups WHERE stream_id = ?"),
     };
   }
 
@@ -299,8 +308,36 @@ export class SqliteGroups {
       }));
       let pending = 0;
       for (const c of counts.values()) pending += c;
-      return { name, consumers, pending, lastDeliveredId: `${lastMs}-${lastSeq}` };
+      const lag = (this.#q.lagOf.values(s.id, lastMs, lastSeq)[0] as [number])[0];
+      return { name, consumers, pending, lastDeliveredId: `${lastMs}-${lastSeq}`, lag };
     });
+  }
+
+  /**
+   * The first entry id some group of the stream still needs (its oldest
+   * pending entry, or the entry after its position), or undefined when the
+   * stream has no groups: what an interest trim stops at.
+   */
+  floor(streamId: number): { ms: number; seq: number } | undefined {
+    let floor: { ms: number; seq: number } | undefined;
+    for (const [gid, , lastMs, lastSeq] of this.#q.groupsOf.values(streamId) as [number, string, number, number][]) {
+      const p = this.#q.firstPending.values(gid)[0] as [number, number] | undefined;
+      floor = minId(floor, nextId({ ms: lastMs, seq: lastSeq }));
+      if (p !== undefined) floor = minId(floor, { ms: p[0], seq: p[1] });
+    }
+    return floor;
+  }
+
+  /** Pending entries (over the stream's groups) whose id sorts before `cut`. */
+  pendingBefore(streamId: number, cut: { ms: number; seq: number }): number {
+    return (this.#q.pendingBefore.values(streamId, cut.ms, cut.seq)[0] as [number])[0];
+  }
+
+  /** Deletes every group of the stream with its consumers and pending lists (inside a write). */
+  deleteAll(streamId: number): void {
+    this.#q.delStreamPending.run(streamId);
+    this.#q.delStreamConsumers.run(streamId);
+    this.#q.delStreamGroups.run(streamId);
   }
 
   /** `XGROUP DELCONSUMER`: drops the consumer and its PEL entries; returns how many it held. */

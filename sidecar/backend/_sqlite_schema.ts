@@ -13,7 +13,7 @@ import { existsSync, openSync, readSync, closeSync, statSync } from "node:fs";
 export const APPLICATION_ID = 0x616d7062;
 
 /** The schema version this ampd writes (`PRAGMA user_version`). */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Migrations by the version they start from: `MIGRATIONS[v]` turns a store of
@@ -75,6 +75,14 @@ export const MIGRATIONS: readonly string[] = [
     deliveries   INTEGER NOT NULL,
     PRIMARY KEY (group_id, ms, seq)
   ) WITHOUT ROWID;
+  `,
+  // 1 -> 2: what trim, retention and purge removed per stream, and the stream's own retention (JSON).
+  `
+  ALTER TABLE streams ADD COLUMN removed_trim INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE streams ADD COLUMN removed_retention INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE streams ADD COLUMN removed_purge INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE streams ADD COLUMN dropped_pending INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE streams ADD COLUMN retention TEXT;
   `,
 ];
 

@@ -13,6 +13,7 @@ import { BlockingPool } from "./_redis_blocking.ts";
 import type { BlockCursor, BlockingReads } from "./_redis_blocking.ts";
 import { bySlot, ClusterBlockingPool, ClusterCommands, ClusterTopology, mergeInOrder } from "./_redis_cluster.ts";
 import type { RedisClusterClient } from "./_redis_cluster.ts";
+import { RedisAdmin } from "./_redis_admin.ts";
 import { RedisGroups } from "./_redis_groups.ts";
 import { RedisHealth } from "./_redis_health.ts";
 import { entryFields, parseXRead, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
@@ -44,6 +45,7 @@ import type {
   ReadGroupOptions,
   ReadCursor,
   ReadOptions,
+  Retention,
   StreamBackend,
   StreamBatch,
   StreamInfo,
@@ -141,6 +143,7 @@ export class RedisBackend implements StreamBackend {
   /** The main connection with the command timeout: every command but blocking reads goes through it. */
   #timed: TimedCommands;
   #pool: BlockingReads;
+  #admin: RedisAdmin;
   #groups: RedisGroups;
   #prefix: string;
   #windowMs: number;
@@ -240,6 +243,7 @@ export class RedisBackend implements StreamBackend {
       onDuplicate: () => this.#dedupeHits++,
       replicated: this.#waitReplicas > 0 ? (key) => this.#replicated(key) : undefined,
     });
+    this.#admin = new RedisAdmin({ commands: this.#timed, key: (stream) => this.#key(stream) });
     this.#groups = new RedisGroups({
       client: this.#timed,
       pool: this.#pool,
@@ -360,19 +364,27 @@ export class RedisBackend implements StreamBackend {
     }
   }
 
-  async trim(stream: string, options: TrimOptions): Promise<number> {
-    this.#checkOpen();
-    checkStream(stream);
-    checkMaxLen(options.maxLen);
-    const how = options.approximate ? ["~"] : [];
-    try {
-      return await this.#timed.sendCommand<number>(["XTRIM", this.#key(stream), "MAXLEN", ...how, String(options.maxLen)]);
-    } catch (e) {
-      throw toBackendError(e, `trim stream ${JSON.stringify(stream)}`);
-    }
+  trim(stream: string, options: TrimOptions): Promise<number> {
+    return this.#open(() => this.#admin.trim(stream, options)); // _redis_admin.ts: retention policy, counts
   }
 
-  async info(stream: string): Promise<StreamInfo> {
+  purge(stream: string): Promise<number> {
+    return this.#open(() => this.#admin.purge(stream));
+  }
+
+  deleteStream(stream: string): Promise<boolean> {
+    return this.#open(() => this.#admin.deleteStream(stream));
+  }
+
+  setRetention(stream: string, retention: Retention | undefined): Promise<void> {
+    return this.#open(() => this.#admin.setRetention(stream, retention));
+  }
+
+  info(stream: string): Promise<StreamInfo> {
+    return this.#open(() => this.#admin.withStats(stream, this.#info(stream)));
+  }
+
+  async #info(stream: string): Promise<StreamInfo> {
     this.#checkOpen();
     checkStream(stream);
     try {
@@ -436,7 +448,7 @@ export class RedisBackend implements StreamBackend {
   }
 
   groupInfo(stream: string): Promise<GroupInfo[]> {
-    return this.#open(() => this.#groups.info(stream));
+    return this.#open(() => this.#admin.withLag(stream, this.#groups.info(stream)));
   }
 
   deleteConsumer(ref: ConsumerRef): Promise<number> {
@@ -449,6 +461,7 @@ export class RedisBackend implements StreamBackend {
       state: this.#state,
       dedupeHits: this.#dedupeHits,
       reconnects: this.#reconnects,
+      removed: this.#admin.removed,
     };
     if (this.#lastError !== undefined) info.lastError = this.#lastError;
     const problem = this.#health.problem ?? (this.#clusterProblem === undefined ? undefined : "BACKEND_UNAVAILABLE");

@@ -16,13 +16,20 @@ import type { Database, Statement } from "bun:sqlite";
 import { accessSync, constants } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import {
+  type CheckedTrim,
   checkHeaders,
   checkMaxLen,
   checkMs,
   checkRead,
+  checkRetention,
   checkStream,
+  checkTrim,
+  limitCut,
+  minId,
+  nextId,
   parseEntryId,
 } from "../../sdk/backend/args.ts";
+import { RetentionSweeper } from "../../sdk/backend/retention.ts";
 import { AmpbusError } from "../../sdk/errors.ts";
 import {
   BackendStorageError,
@@ -49,6 +56,8 @@ import type {
   ReadCursor,
   ReadGroupOptions,
   ReadOptions,
+  RemovedCounts,
+  Retention,
   StreamBackend,
   StreamBatch,
   StreamInfo,
@@ -110,6 +119,8 @@ export class SqliteBackend implements StreamBackend {
   #dirty = new Set<StreamState>();
   #added = new Set<string>();
   #sweptRow = 0;
+  #removed: RemovedCounts = { trim: 0, retention: 0, purge: 0 };
+  #retention: RetentionSweeper | undefined;
   #q: {
     insStream: Statement;
     updStream: Statement;
@@ -119,8 +130,14 @@ export class SqliteBackend implements StreamBackend {
     first: Statement;
     nth: Statement;
     delUpTo: Statement;
-    delOlder: Statement;
     delDedupe: Statement;
+    delBefore: Statement;
+    delAll: Statement;
+    delStreamDedupe: Statement;
+    delStream: Statement;
+    countRemoved: Statement;
+    streamStats: Statement;
+    setRetention: Statement;
   };
 
   private constructor(db: Database, lock: StoreLock, options: SqliteBackendOptions & { readOnly: boolean }) {
@@ -141,8 +158,17 @@ export class SqliteBackend implements StreamBackend {
       first: q("SELECT ms, seq FROM entries WHERE stream_id = ? ORDER BY ms, seq LIMIT 1"),
       nth: q("SELECT ms, seq FROM entries WHERE stream_id = ? ORDER BY ms, seq LIMIT 1 OFFSET ?"),
       delUpTo: q("DELETE FROM entries WHERE stream_id = ? AND (ms, seq) <= (?, ?)"),
-      delOlder: q("DELETE FROM entries WHERE stream_id = ? AND ms < ?"),
       delDedupe: q("DELETE FROM dedupe WHERE rowid <= ? AND expires_at <= ?"),
+      delBefore: q("DELETE FROM entries WHERE stream_id = ? AND (ms, seq) < (?, ?)"),
+      delAll: q("DELETE FROM entries WHERE stream_id = ?"),
+      delStreamDedupe: q("DELETE FROM dedupe WHERE stream_id = ?"),
+      delStream: q("DELETE FROM streams WHERE id = ?"),
+      countRemoved: q(
+        `UPDATE streams SET removed_trim = removed_trim + ?1, removed_retention = removed_retention + ?2,
+         removed_purge = removed_purge + ?3, dropped_pending = dropped_pending + ?4 WHERE id = ?5`,
+      ),
+      streamStats: q("SELECT removed_trim, removed_retention, removed_purge, dropped_pending, retention FROM streams WHERE id = ?"),
+      setRetention: q("UPDATE streams SET retention = ? WHERE id = ?"),
     };
     this.#commit = new GroupCommit(db, {
       beforeCommit: () => this.#writeDirty(),
@@ -233,18 +259,82 @@ export class SqliteBackend implements StreamBackend {
     return this.#blocked.wait(wc, { count, block, signal });
   }
 
-  /** Deletes the oldest entries beyond `options.maxLen`; returns how many went. */
+  /** Deletes the oldest entries past the limits, under the interest policy never one a group still needs (`StreamBackend.trim`). */
   trim(stream: string, options: TrimOptions): Promise<number> {
+    let t: CheckedTrim;
     try {
       this.#checkWritable();
       checkStream(stream);
-      checkMaxLen(options.maxLen);
+      t = checkTrim(options);
     } catch (e) {
       return Promise.reject(e);
     }
     return this.#write(() => {
       const s = this.#streams.get(stream);
-      return s === undefined ? 0 : this.#trimTo(s, options.maxLen);
+      return s === undefined ? 0 : this.#trimNow(s, t);
+    });
+  }
+
+  /** Deletes every entry and opId of `stream`; its groups stay (`StreamBackend.purge`). */
+  purge(stream: string): Promise<number> {
+    try {
+      this.#checkWritable();
+      checkStream(stream);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#write(() => {
+      const s = this.#streams.get(stream);
+      if (s === undefined) return 0;
+      const dropped = this.#groups.pendingBefore(s.id, nextId({ ms: s.lastMs, seq: s.lastSeq }));
+      this.#touch(s);
+      const n = this.#q.delAll.run(s.id).changes;
+      this.#q.delStreamDedupe.run(s.id);
+      const dedupe = s.dedupe;
+      s.dedupe = new DedupeWindow();
+      this.#undo.push(() => (s.dedupe = dedupe));
+      s.length = 0;
+      this.#count(s, { cause: "purge", n, dropped });
+      return n;
+    });
+  }
+
+  /** Deletes `stream` with its groups, opIds, retention and counts (`StreamBackend.deleteStream`). */
+  deleteStream(stream: string): Promise<boolean> {
+    try {
+      this.#checkWritable();
+      checkStream(stream);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#write(() => {
+      const s = this.#streams.get(stream);
+      if (s === undefined) return false;
+      this.#q.delAll.run(s.id);
+      this.#q.delStreamDedupe.run(s.id);
+      this.#groups.deleteAll(s.id);
+      this.#q.delStream.run(s.id);
+      this.#streams.delete(stream);
+      this.#dirty.delete(s);
+      this.#undo.push(() => this.#streams.set(stream, s));
+      return true;
+    });
+  }
+
+  /** Sets or clears the stream's own retention, kept in its row (`StreamBackend.setRetention`). */
+  setRetention(stream: string, retention: Retention | undefined): Promise<void> {
+    let r: Retention | undefined;
+    try {
+      this.#checkWritable();
+      checkStream(stream);
+      r = retention === undefined ? undefined : checkRetention(retention);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#write(() => {
+      if (r === undefined && !this.#streams.has(stream)) return;
+      const s = this.#streamForWrite(stream);
+      this.#q.setRetention.run(r === undefined ? null : JSON.stringify(r), s.id);
     });
   }
 
@@ -257,9 +347,19 @@ export class SqliteBackend implements StreamBackend {
       return Promise.reject(e);
     }
     const s = this.#streams.get(stream);
-    if (s === undefined || s.length === 0) return Promise.resolve({ stream, length: 0, firstEntryId: null, lastEntryId: null });
-    const first = this.#q.first.values(s.id)[0] as [number, number];
-    return Promise.resolve({ stream, length: s.length, firstEntryId: `${first[0]}-${first[1]}`, lastEntryId: `${s.lastMs}-${s.lastSeq}` });
+    if (s === undefined) return Promise.resolve({ stream, length: 0, firstEntryId: null, lastEntryId: null, removed: { trim: 0, retention: 0, purge: 0 }, droppedPending: 0 });
+    const [trim, retention, purge, droppedPending, own] = this.#q.streamStats.values(s.id)[0] as [number, number, number, number, string | null];
+    const first = s.length === 0 ? undefined : this.#q.first.values(s.id)[0] as [number, number];
+    const info: StreamInfo = {
+      stream,
+      length: s.length,
+      firstEntryId: first === undefined ? null : `${first[0]}-${first[1]}`,
+      lastEntryId: s.length === 0 ? null : `${s.lastMs}-${s.lastSeq}`,
+      removed: { trim, retention, purge },
+      droppedPending,
+    };
+    if (own !== null) info.retention = JSON.parse(own) as Retention;
+    return Promise.resolve(info);
   }
 
   /** Names of the streams that exist, sorted; at most `limit` (default 10 000). */
@@ -319,7 +419,7 @@ export class SqliteBackend implements StreamBackend {
 
   /** State and counters; `path` is the store's file. */
   backendInfo(): BackendInfo {
-    const info: BackendInfo = { kind: "sqlite", state: this.#state, dedupeHits: this.#dedupeHits, reconnects: 0, path: this.path };
+    const info: BackendInfo = { kind: "sqlite", state: this.#state, dedupeHits: this.#dedupeHits, reconnects: 0, path: this.path, removed: { ...this.#removed } };
     if (this.#lastError !== undefined) info.lastError = this.#lastError;
     if (this.#state === "degraded" && this.#degraded !== undefined) info.degraded = this.#degraded;
     return info;
@@ -339,6 +439,7 @@ export class SqliteBackend implements StreamBackend {
     this.#syncer?.close();
     this.#setState("closed");
     for (const t of this.#timers) clearInterval(t);
+    this.#retention?.stop();
     this.#blocked.endAll();
     try {
       if (!this.readOnly) this.#db.exec("PRAGMA journal_mode = DELETE");
@@ -394,6 +495,34 @@ export class SqliteBackend implements StreamBackend {
     if (maxLen !== undefined) this.#trimTo(s, maxLen);
     this.#added.add(name);
     return { entryId, duplicate: false };
+  }
+
+  /** One trim of `s` inside a write: the limits' cut, held back by what groups still need under the interest policy. */
+  #trimNow(s: StreamState, t: CheckedTrim): number {
+    if (s.length === 0) return 0;
+    const own = (this.#q.streamStats.values(s.id)[0] as unknown[])[4] as string | null;
+    const policy = t.policy ?? (own === null ? undefined : (JSON.parse(own) as Retention).policy) ?? "interest";
+    const nth = (n: number) => {
+      const r = this.#q.nth.values(s.id, n)[0] as [number, number] | undefined;
+      return r === undefined ? undefined : { ms: r[0], seq: r[1] };
+    };
+    let cut = limitCut({ length: s.length, last: { ms: s.lastMs, seq: s.lastSeq }, maxLen: t.maxLen, maxAgeMs: t.maxAgeMs, now: Date.now(), nth });
+    if (cut !== undefined && policy === "interest") cut = minId(cut, this.#groups.floor(s.id));
+    if (cut === undefined) return 0;
+    const dropped = policy === "limits" ? this.#groups.pendingBefore(s.id, cut) : 0;
+    const n = this.#q.delBefore.run(s.id, cut.ms, cut.seq).changes;
+    if (n === 0) return 0;
+    this.#touch(s);
+    s.length -= n;
+    this.#count(s, { cause: t.cause, n, dropped });
+    return n;
+  }
+
+  #count(s: StreamState, o: { cause: keyof RemovedCounts; n: number; dropped: number }): void {
+    const { cause, n, dropped } = o;
+    this.#q.countRemoved.run(cause === "trim" ? n : 0, cause === "retention" ? n : 0, cause === "purge" ? n : 0, dropped, s.id);
+    this.#removed[cause] += n;
+    this.#undo.push(() => (this.#removed[cause] -= n));
   }
 
   #trimTo(s: StreamState, maxLen: number): number {
@@ -499,11 +628,7 @@ export class SqliteBackend implements StreamBackend {
       void this.#write(() => this.#q.delDedupe.run(Number.MAX_SAFE_INTEGER, Date.now())).catch(() => {});
     }
     const retain = this.#retainMs;
-    if (retain !== undefined) {
-      const run = () => void this.#write(() => this.#dropOlder(Date.now() - retain)).catch(() => {});
-      every(Math.max(1000, Math.min(Math.ceil(retain / 10), 60_000)), run);
-      run();
-    }
+    if (retain !== undefined) this.#retention = new RetentionSweeper(this, { defaults: { policy: "interest", maxAgeMs: retain } });
   }
 
   #sweep(): void {
@@ -517,19 +642,6 @@ export class SqliteBackend implements StreamBackend {
     const upTo = this.#sweptRow;
     this.#sweptRow = 0;
     void this.#write(() => this.#q.delDedupe.run(upTo, now)).catch(() => {});
-  }
-
-  #dropOlder(beforeMs: number): number {
-    let n = 0;
-    for (const s of this.#streams.values()) {
-      if (s.length === 0) continue;
-      const gone = this.#q.delOlder.run(s.id, beforeMs).changes;
-      if (gone === 0) continue;
-      this.#touch(s);
-      s.length -= gone;
-      n += gone;
-    }
-    return n;
   }
 
   /** Runs a group operation: argument errors and storage errors reject; reads-only ones also run on a read-only store. */

@@ -220,13 +220,19 @@ export function describeError(e: unknown): string {
  */
 export async function runCommand(
   argv: readonly string[],
-  command: { name: string; help: string | CommandHelp; body: (argv: readonly string[]) => Promise<number | void> },
+  command: {
+    name: string;
+    help: string | CommandHelp;
+    body: (argv: readonly string[]) => Promise<number | void>;
+    /** The body prints --help itself (a command with subcommands, each with its own). */
+    ownHelp?: boolean;
+  },
 ): Promise<number> {
   const { name, body } = command;
   const help = typeof command.help === "string" ? command.help : renderHelp(command.help);
   // A reader that stops early (`ampd tail x | head -1`) is not a failure.
   process.stdout.on("error", (e: NodeJS.ErrnoException) => process.exit(e.code === "EPIPE" ? 0 : 1));
-  if (argv.includes("--help") || argv.includes("-h")) {
+  if (!command.ownHelp && (argv.includes("--help") || argv.includes("-h"))) {
     console.log(help);
     return 0;
   }

@@ -139,13 +139,13 @@ export function parseSize(flag: string, value: FlagValue): number {
   return n;
 }
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses a duration: `600000` (ms), `500ms`, `30s`, `10m`, `1h`. */
+/** Parses a duration: `600000` (ms), `500ms`, `30s`, `10m`, `1h`, `7d`. */
 export function parseDuration(flag: string, value: FlagValue): number {
   const { text, min, max } = value;
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new UsageError(`--${flag} must be a duration such as 500ms, 30s or 10m (was ${JSON.stringify(text)})`);
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`--${flag} must be a duration such as 500ms, 30s, 10m or 7d (was ${JSON.stringify(text)})`);
   const n = Math.round(Number(m[1]) * DURATION_UNITS[m[2] ?? "ms"]);
   if (n < min || n > max) throw new UsageError(`--${flag} must be from ${min} ms to ${max} ms (was ${text})`);
   return n;

@@ -7,7 +7,7 @@
  */
 import type { FlagSpec } from "./args.ts";
 import { type CommandContext, type CommandHelp, noMorePositional, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
-import { COMPLETION_TABLES } from "./_completion_tables.ts";
+import { COMPLETION_TABLES, type CompletionEntry } from "./_completion_tables.ts";
 
 /** `ampd completion --help`. */
 export const COMPLETION_HELP: CommandHelp = {
@@ -24,14 +24,6 @@ that takes a PATH or FILE completes file names.`,
   ],
   exit: "Exit codes: 0 ok, 2 bad usage (no shell, or one other than bash and zsh).",
 };
-
-/** One word after `ampd` that completion knows: a command, its subcommands, and the flags of each. */
-export interface CompletionEntry {
-  name: string;
-  summary: string;
-  /** Flags of the command, or of each subcommand by name ("" for the command without one). */
-  flags: Record<string, Record<string, FlagSpec>>;
-}
 
 const FILE_VALUES = new Set(["PATH", "FILE"]);
 

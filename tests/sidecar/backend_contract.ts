@@ -12,6 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { BackendArgumentError, BackendUnavailableError } from "../../sdk/backend/types.ts";
+import { RetentionSweeper } from "../../sdk/backend/retention.ts";
 import type { EntryHeaders, NewEntry, StreamBackend, StreamBatch } from "../../sdk/backend/types.ts";
 
 /** Makes a fresh backend; `dedupeWindowMs` and `claimTimeoutMs` must be honoured. */
@@ -286,13 +287,13 @@ export function backendContract(name: string, makeBackend: MakeBackend, opts: Co
       const ids: string[] = [];
       for (let i = 0; i < 50; i++) ids.push((await b.add(s, makeEntry(i))).entryId);
       expect(await b.trim(s, { maxLen: 10 })).toBe(40);
-      expect(await b.info(s)).toEqual({ stream: s, length: 10, firstEntryId: ids[40]!, lastEntryId: ids[49]! });
+      expect(await b.info(s)).toMatchObject({ stream: s, length: 10, firstEntryId: ids[40]!, lastEntryId: ids[49]! });
       const [batch] = await b.read([{ stream: s, after: "0" }]);
       expect(batch!.entries.map(numberOf)).toEqual([40, 41, 42, 43, 44, 45, 46, 47, 48, 49]);
       expect(await b.trim(s, { maxLen: 10 })).toBe(0);
       expect(await b.trim(freshStream("nope"), { maxLen: 1 })).toBe(0);
       expect(await b.trim(s, { maxLen: 0 })).toBe(10);
-      expect(await b.info(s)).toEqual({ stream: s, length: 0, firstEntryId: null, lastEntryId: null });
+      expect(await b.info(s)).toMatchObject({ stream: s, length: 0, firstEntryId: null, lastEntryId: null, removed: { trim: 50, retention: 0, purge: 0 } });
       const { entryId } = await b.add(s, makeEntry(99));
       expect(idLess(ids[49]!, entryId)).toBe(true);
     });
@@ -323,12 +324,89 @@ export function backendContract(name: string, makeBackend: MakeBackend, opts: Co
 
     test("info reports length and first/last ids; 0 and nulls for a missing stream", async () => {
       const s = freshStream("info");
-      expect(await b.info(s)).toEqual({ stream: s, length: 0, firstEntryId: null, lastEntryId: null });
+      expect(await b.info(s)).toMatchObject({ stream: s, length: 0, firstEntryId: null, lastEntryId: null });
       const a = await b.add(s, makeEntry(1));
       const c = await b.add(s, makeEntry(2));
       const z = await b.add(s, makeEntry(3));
       expect(idLess(a.entryId, c.entryId)).toBe(true);
-      expect(await b.info(s)).toEqual({ stream: s, length: 3, firstEntryId: a.entryId, lastEntryId: z.entryId });
+      expect(await b.info(s)).toEqual({
+        stream: s, length: 3, firstEntryId: a.entryId, lastEntryId: z.entryId, removed: { trim: 0, retention: 0, purge: 0 }, droppedPending: 0,
+      });
+    });
+
+    test("trim by age removes entries older than maxAgeMs (by entry id time), counted under its cause", async () => {
+      const s = freshStream("age");
+      const old = [(await b.add(s, makeEntry(1))).entryId, (await b.add(s, makeEntry(2))).entryId];
+      await sleep(120);
+      const fresh = (await b.add(s, makeEntry(3))).entryId;
+      expect(await b.trim(s, { maxAgeMs: 60_000 })).toBe(0);
+      expect(await b.trim(s, { maxAgeMs: 80, cause: "retention" })).toBe(2);
+      expect(await b.info(s)).toMatchObject({ length: 1, firstEntryId: fresh, removed: { trim: 0, retention: 2, purge: 0 } });
+      expect(idLess(old[1]!, fresh)).toBe(true);
+      expect(b.backendInfo().removed?.retention).toBeGreaterThanOrEqual(2);
+      await expect(b.trim(s, {})).rejects.toBeInstanceOf(BackendArgumentError);
+      await expect(b.trim(s, { maxLen: 1, policy: "sometimes" as "limits" })).rejects.toBeInstanceOf(BackendArgumentError);
+    });
+
+    test("purge removes every entry and forgets the opIds; counted; ids keep growing", async () => {
+      const s = freshStream("purge");
+      const e = makeEntry(1);
+      const first = await b.add(s, e);
+      await b.add(s, makeEntry(2));
+      expect(await b.purge(s)).toBe(2);
+      expect(await b.info(s)).toMatchObject({ length: 0, firstEntryId: null, removed: { trim: 0, retention: 0, purge: 2 } });
+      expect(await b.streams()).toContain(s);
+      const again = await b.add(s, e); // the opId was forgotten: stored anew
+      expect(again.duplicate).toBe(false);
+      expect(idLess(first.entryId, again.entryId)).toBe(true);
+      expect(await b.purge(freshStream("nope"))).toBe(0);
+    });
+
+    test("deleteStream removes the stream with its opIds and groups; false when it did not exist", async () => {
+      const s = freshStream("del");
+      const e = makeEntry(1);
+      await b.add(s, e);
+      await b.createGroup({ stream: s, group: "g" }, { from: "0" });
+      await b.setRetention(s, { policy: "limits", maxLen: 5 });
+      expect(await b.deleteStream(s)).toBe(true);
+      expect(await b.streams()).not.toContain(s);
+      expect(await b.groupInfo(s)).toEqual([]);
+      expect(await b.info(s)).toMatchObject({ length: 0, removed: { trim: 0, retention: 0, purge: 0 } });
+      expect((await b.info(s)).retention).toBeUndefined();
+      expect((await b.add(s, e)).duplicate).toBe(false);
+      expect(await b.deleteStream(s)).toBe(true);
+      expect(await b.deleteStream(s)).toBe(false);
+    });
+
+    test("a stream's own retention is kept, reported and cleared; trim without a policy uses its policy", async () => {
+      const s = freshStream("ret");
+      await b.add(s, makeEntry(1));
+      expect((await b.info(s)).retention).toBeUndefined();
+      await b.setRetention(s, { policy: "limits", maxLen: 3, maxAgeMs: 86_400_000 });
+      expect((await b.info(s)).retention).toEqual({ policy: "limits", maxLen: 3, maxAgeMs: 86_400_000 });
+      await b.createGroup({ stream: s, group: "g" }); // from "$": entry 1 is not for g
+      await b.add(s, makeEntry(2));
+      expect(await b.trim(s, { maxLen: 0 })).toBe(2); // limits: entry 2, not yet delivered to g, goes too
+      await b.setRetention(s, undefined);
+      expect((await b.info(s)).retention).toBeUndefined();
+      await b.add(s, makeEntry(3));
+      expect(await b.trim(s, { maxLen: 0 })).toBe(0); // interest again: g has not read entry 3
+      await expect(b.setRetention(s, { policy: "never" as "limits" })).rejects.toBeInstanceOf(BackendArgumentError);
+    });
+
+    test("the retention sweep trims each stream by its own retention, else the default, and counts it", async () => {
+      const own = freshStream("sweep-own");
+      const dflt = freshStream("sweep-default");
+      for (let i = 0; i < 4; i++) {
+        await b.add(own, makeEntry(i));
+        await b.add(dflt, makeEntry(i));
+      }
+      await b.setRetention(own, { policy: "interest", maxLen: 1 });
+      const sweeper = new RetentionSweeper(b, { defaults: { policy: "interest", maxLen: 3 }, intervalMs: 60_000 });
+      await sweeper.sweep();
+      sweeper.stop();
+      expect(await b.info(own)).toMatchObject({ length: 1, removed: { trim: 0, retention: 3, purge: 0 } });
+      expect(await b.info(dflt)).toMatchObject({ length: 3, removed: { trim: 0, retention: 1, purge: 0 } });
     });
 
     test("idempotent add stores an opId once per stream", async () => {

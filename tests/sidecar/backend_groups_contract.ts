@@ -279,12 +279,51 @@ export function groupsContract(name: string, makeBackend: MakeBackend, opts: Con
       expect(idsOf(await pending)).toEqual([entryId]);
     });
 
-    test("trimmed pending entries vanish from claim results and from the PEL", async () => {
+    test("a trim keeps pending entries by default (interest); the limits policy removes them and counts them", async () => {
+      const s = freshStream("gkeep");
+      await b.createGroup({ stream: s, group: "g" });
+      const ids = await addN(b, s, 5);
+      await b.readGroup({ stream: s, group: "g", consumer: "c1" }, { count: 5 });
+      expect(await b.trim(s, { maxLen: 2 })).toBe(0); // every entry is still pending in g
+      expect((await b.pending({ stream: s, group: "g" })).map((p) => p.entryId)).toEqual(ids);
+      expect((await b.info(s)).length).toBe(5);
+      expect(await b.ack({ stream: s, group: "g" }, ids.slice(0, 2))).toBe(2);
+      expect(await b.trim(s, { maxLen: 2 })).toBe(2); // the acked ones go; ids[2] is pending and stops it
+      expect((await b.info(s)).firstEntryId).toBe(ids[2]!);
+      expect((await b.info(s)).removed).toEqual({ trim: 2, retention: 0, purge: 0 });
+      expect(await b.trim(s, { maxLen: 2, policy: "limits" })).toBe(1);
+      expect((await b.info(s)).droppedPending).toBe(1);
+      expect((await b.info(s)).removed).toEqual({ trim: 3, retention: 0, purge: 0 });
+    });
+
+    test("a trim keeps entries not yet delivered to a group, and a group's lag counts them", async () => {
+      const s = freshStream("glag");
+      await b.createGroup({ stream: s, group: "slow" }, { from: "0" });
+      await b.createGroup({ stream: s, group: "fast" }, { from: "0" });
+      const ids = await addN(b, s, 6);
+      const lagOf = async () => Object.fromEntries((await b.groupInfo(s)).map((g) => [g.name, g.lag]));
+      expect(await lagOf()).toEqual({ fast: 6, slow: 6 });
+      const got = await b.readGroup({ stream: s, group: "fast", consumer: "f" }, { count: 6 });
+      await b.ack({ stream: s, group: "fast" }, idsOf(got));
+      await b.readGroup({ stream: s, group: "slow", consumer: "s" }, { count: 2 });
+      await b.ack({ stream: s, group: "slow" }, ids.slice(0, 2));
+      expect(await lagOf()).toEqual({ fast: 0, slow: 4 });
+      expect(await b.trim(s, { maxLen: 1 })).toBe(2); // ids[2..5] are not yet delivered to slow
+      expect((await b.info(s)).firstEntryId).toBe(ids[2]!);
+      expect(await b.trim(s, { maxAgeMs: 0 })).toBe(0); // by age too
+      await addN(b, s, 1, 6);
+      expect(await lagOf()).toEqual({ fast: 1, slow: 5 });
+      expect(await b.trim(s, { maxLen: 1, policy: "limits" })).toBe(4);
+      expect(await lagOf()).toEqual({ fast: 1, slow: 1 }); // what limits removed is no longer there to deliver
+    });
+
+    test("under the limits policy trimmed pending entries vanish from claim results and from the PEL", async () => {
       const s = freshStream("gtrim");
       await b.createGroup({ stream: s, group: "g" });
       const ids = await addN(b, s, 5);
       await b.readGroup({ stream: s, group: "g", consumer: "c1" }, { count: 5 });
-      expect(await b.trim(s, { maxLen: 2 })).toBe(3);
+      expect(await b.trim(s, { maxLen: 2, policy: "limits" })).toBe(3);
+      expect((await b.info(s)).droppedPending).toBe(3);
       // Until a claim looks at them, trimmed entries are still listed as pending.
       expect((await b.pending({ stream: s, group: "g" })).length).toBe(5);
       const claimed = await b.claim({ stream: s, group: "g", consumer: "c2" }, { minIdleMs: 0 });
@@ -309,12 +348,13 @@ export function groupsContract(name: string, makeBackend: MakeBackend, opts: Con
       await b.ack({ stream: s, group: "audit" }, ids);
       const info = await b.groupInfo(s);
       expect(info.map((g) => ({ ...g, consumers: g.consumers.map((c) => ({ ...c, idleMs: 0 })) }))).toEqual([
-        { name: "audit", consumers: [{ name: "a", pending: 0, idleMs: 0 }], pending: 0, lastDeliveredId: ids[5]! },
+        { name: "audit", consumers: [{ name: "a", pending: 0, idleMs: 0 }], pending: 0, lastDeliveredId: ids[5]!, lag: 0 },
         {
           name: "workers",
           consumers: [{ name: "w1", pending: 2, idleMs: 0 }, { name: "w2", pending: 2, idleMs: 0 }],
           pending: 4,
           lastDeliveredId: ids[4]!,
+          lag: 1,
         },
       ]);
       for (const g of info) for (const c of g.consumers) expect(c.idleMs).toBeLessThan(5_000);
