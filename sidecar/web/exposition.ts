@@ -87,10 +87,12 @@ async function pool<T, R>(items: readonly T[], n: number, f: (item: T) => Promis
   return out;
 }
 
-/** Per-stream counts of entries removed by retention and by `trim`, when the backend reports them. */
+/** What `StreamInfo` says of removed entries, on backends that count them. */
 interface RemovedCounts {
-  removedByRetention?: number;
-  removedByTrim?: number;
+  /** By cause: trim (a trim or an add's maxLen), the retention sweep, a purge. */
+  removed?: { trim: number; retention: number; purge: number };
+  /** Of those, entries that were still pending in a consumer group. */
+  droppedPending?: number;
 }
 
 interface StreamScrape {
@@ -185,15 +187,14 @@ export async function renderMetrics(state: ServerState, extras: ScrapeExtras = {
   e.one("ampbus_streams_not_scraped", { type: "gauge", help: `Streams left out of the per-stream metrics of this scrape (more than ${MAX_SCRAPED_STREAMS} exist).`, value: Math.max(0, total - streams.length) });
   e.family("ampbus_stream_length", { type: "gauge", help: "Entries in the stream." });
   for (const s of streams) e.sample("ampbus_stream_length", s.info.length, { stream: s.info.stream });
-  const retention = streams.filter((s) => typeof s.info.removedByRetention === "number");
-  if (retention.length > 0) {
-    e.family("ampbus_stream_removed_by_retention_total", { type: "counter", help: "Entries the stream's retention removed." });
-    for (const s of retention) e.sample("ampbus_stream_removed_by_retention_total", s.info.removedByRetention!, { stream: s.info.stream });
-  }
-  const trimmed = streams.filter((s) => typeof s.info.removedByTrim === "number");
-  if (trimmed.length > 0) {
-    e.family("ampbus_stream_removed_by_trim_total", { type: "counter", help: "Entries trim and maxLen removed from the stream." });
-    for (const s of trimmed) e.sample("ampbus_stream_removed_by_trim_total", s.info.removedByTrim!, { stream: s.info.stream });
+  const counted = streams.filter((s) => s.info.removed !== undefined);
+  if (counted.length > 0) {
+    e.family("ampbus_stream_removed_total", { type: "counter", help: "Entries removed from the stream, by cause: trim (trim, or an add's maxLen), retention (the retention sweep), purge." });
+    for (const s of counted) {
+      for (const cause of ["trim", "retention", "purge"] as const) e.sample("ampbus_stream_removed_total", s.info.removed![cause] ?? 0, { stream: s.info.stream, cause });
+    }
+    e.family("ampbus_stream_removed_pending_total", { type: "counter", help: "Removed entries that were still pending in a consumer group (only a limits retention or a trim removes those)." });
+    for (const s of counted) e.sample("ampbus_stream_removed_pending_total", s.info.droppedPending ?? 0, { stream: s.info.stream });
   }
   e.family("ampbus_group_pending", { type: "gauge", help: "Entries delivered to the group and not yet acknowledged." });
   for (const s of streams) for (const gr of s.groups) e.sample("ampbus_group_pending", gr.pending, { stream: s.info.stream, group: gr.name });

@@ -125,6 +125,19 @@ async function trafficIsCounted(http: string, bus: AmpClient): Promise<void> {
   expect(Number(ackTrips.count)).toBeGreaterThanOrEqual(1);
   const [nackTrips] = afterDlq.get("ampbus_backend_nack_seconds")!.metrics;
   expect(Number(nackTrips.count)).toBe(1);
+
+  // What trim removes is counted per stream, on backends that count removals (StreamInfo.removed).
+  for (let i = 0; i < 5; i++) await bus.streamAdd("trimmed", testMessage(100 + i));
+  expect(await bus.trim("trimmed", 2)).toBe(3);
+  const counted = (await bus.streamInfo("trimmed")) as { removed?: { trim: number } };
+  const afterTrim = await scrape(http);
+  expect(value(afterTrim, "ampbus_stream_length", { stream: "trimmed" })).toBe(2);
+  if (counted.removed !== undefined) {
+    expect(value(afterTrim, "ampbus_stream_removed_total", { stream: "trimmed", cause: "trim" })).toBe(3);
+    expect(value(afterTrim, "ampbus_stream_removed_total", { stream: "trimmed", cause: "retention" })).toBe(0);
+  } else {
+    expect(afterTrim.has("ampbus_stream_removed_total")).toBe(false);
+  }
 }
 
 async function healthy(http: string, kind: string): Promise<void> {
@@ -224,7 +237,7 @@ describe.skipIf(REDIS_SKIP_REASON !== undefined)("/metrics, /healthz, /readyz on
     const down = await scrape(http);
     expect(value(down, "ampbus_scrape_backend_ok")).toBe(0);
     expect(value(down, "ampbus_backend_state", { state: "ready" })).toBe(0);
-    expect(value(down, "ampbus_adds_total")).toBe(3); // counters survive the outage
+    expect(value(down, "ampbus_adds_total")).toBe(8); // counters survive the outage
     expect(down.has("ampbus_stream_length")).toBe(false); // not reported rather than reported wrong
     await redis.restart();
     await until(async () => (await fetch(`${http}/readyz`)).status === 200, "/readyz 200 again", 20_000);
