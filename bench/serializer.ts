@@ -17,6 +17,7 @@ import { isNativeAccelerationEnabled, pack, unpack } from "msgpackr";
 import {
   type AISPMessage,
   AISPMessageSerializer,
+  AISPParser,
   compressBytes,
   compressionEngine,
   type CompressionEngine,
@@ -24,13 +25,15 @@ import {
   decompressBytes,
   encode,
   generateHmacKey,
+  grade,
   generateKeyPair,
   runtime,
   setCompressionEngine,
   sign,
   verify,
 } from "../mod.ts";
-import { MESSAGES, result16k } from "./_messages.ts";
+import { MESSAGES, result16k, seed } from "./_messages.ts";
+import { scanGrade } from "./_grade_scan.ts";
 import { formatReport, type Report, ROW, type RowResult, type Side } from "./_table.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -131,10 +134,32 @@ async function compressionRows(): Promise<void> {
   setCompressionEngine(undefined);
 }
 
+/**
+ * The AISP rows: parse + grade of the seed spec (what ampd does for every add
+ * with a spec), the grader ampbus had before the parser, and the parser's
+ * worst shapes found by the fuzz (1 KiB each; throughput is bytes of input).
+ */
+async function aispRows(): Promise<void> {
+  const spec = seed.spec!;
+  const parser = new AISPParser();
+  const statements = [...spec.preconditions, spec.task, ...spec.postconditions];
+  check(grade(spec).tier === "platinum" && grade(spec).score === 0.9342, "the seed spec grades platinum at 0.9342");
+  check(scanGrade(spec).score === 0.9342, "the former grader gave the seed 0.9342 too");
+  check(statements.every((s) => parser.parseString(s).success), "the seed's statements parse");
+  await run("AISP spec", { name: "grade() (tokenize + parse + grade, seed spec)", fn: () => grade(spec) });
+  await run("AISP spec", { name: "AISPParser.parseString (the seed's 3 statements)", fn: () => statements.map((s) => parser.parseString(s)) });
+  await run("AISP spec", { name: "former grade() (char scan + regex, no AST)", fn: () => scanGrade(spec) });
+  for (const shape of ["f(x)", "λx.", "a ∧ ", "λ.\n"]) {
+    const input = shape.repeat(Math.ceil(1024 / shape.length)).slice(0, 1024);
+    await run("AISP spec", { name: `parseString, 1 KiB of ${JSON.stringify(shape)}`, fn: () => parser.parseString(input), throughputBytes: 1024 });
+  }
+}
+
 notes.push(`default compression engine: ${await compressionEngine()}`);
 notes.push(`msgpackr native string extraction (msgpackr-extract): ${isNativeAccelerationEnabled ? "on" : "off"}`);
 for (const { name, msg } of MESSAGES) await messageRows(name, msg);
 await compressionRows();
+await aispRows();
 
 const report: Report = { runtime, version, runs: 1, rows, notes };
 if (asJson) console.log(JSON.stringify(report));

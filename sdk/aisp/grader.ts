@@ -268,58 +268,61 @@ function count(tokens: readonly Token[], c: Counts): void {
   }
 }
 
-type Quantifier = Extract<AISPNode, { type: "Quantifier" }>;
-
-/** The children of a node, in source order. */
-function children(n: AISPNode): readonly AISPNode[] {
+/** Pushes the children of a node onto `stack`, last first, so that they pop in source order. */
+function pushChildren(n: AISPNode, stack: AISPNode[]): void {
+  const all = (xs: readonly AISPNode[]) => {
+    for (let i = xs.length - 1; i >= 0; i--) stack.push(xs[i]);
+  };
   switch (n.type) {
     case "Document":
     case "Block":
-      return n.body;
+      return all(n.body);
     case "Quantifier":
-      return [...n.variables, ...(n.domain ? [n.domain] : []), ...(n.body ? [n.body] : [])];
+      if (n.body !== undefined) stack.push(n.body);
+      if (n.domain !== undefined) stack.push(n.domain);
+      return all(n.variables);
     case "Lambda":
-      return [...n.params, n.body];
+      stack.push(n.body);
+      return all(n.params);
     case "Definition":
-      return [n.target, n.value];
+      stack.push(n.value, n.target);
+      return;
     case "Binary":
-      return [n.left, n.right];
+      stack.push(n.right, n.left);
+      return;
     case "Unary":
     case "Abs":
-      return [n.operand];
+      stack.push(n.operand);
+      return;
     case "Apply":
     case "Index":
-      return [n.callee, ...n.args];
+      all(n.args);
+      stack.push(n.callee);
+      return;
     case "Member":
-      return [n.object];
+      stack.push(n.object);
+      return;
     case "Phrase":
-      return n.parts;
+      return all(n.parts);
     case "Tuple":
     case "Set":
     case "List":
-      return n.items;
-    default:
-      return [];
+      return all(n.items);
   }
 }
 
-/** Every node under `root`, depth first (iteratively: the AST is at most MAX_NESTING deep, but stay safe). */
+/**
+ * Every node under `root` in pre-order, which is source order: a node's
+ * descendants follow it, and are the nodes after it that start before it ends.
+ */
 function nodes(root: AISPNode): AISPNode[] {
   const out: AISPNode[] = [];
   const stack = [root];
   while (stack.length > 0) {
     const n = stack.pop()!;
     out.push(n);
-    const ch = children(n);
-    for (let i = ch.length - 1; i >= 0; i--) stack.push(ch[i]);
+    pushChildren(n, stack);
   }
-  return out;
-}
-
-function wordsIn(n: AISPNode | undefined): Set<string> {
-  const out = new Set<string>();
-  if (n === undefined) return out;
-  for (const x of nodes(n)) if (x.type === "Word") out.add(x.name);
   return out;
 }
 
@@ -329,6 +332,8 @@ interface Statement {
   text: string;
   tokens: Token[];
   ast: AISPNode;
+  /** The AST's nodes in source order (`nodes(ast)`). */
+  all: AISPNode[];
   errors: readonly AISPParseError[];
 }
 
@@ -353,7 +358,7 @@ export class AISPGrader {
   #statement(label: string, text: string): Statement {
     const tokens = this.#parser.tokenize(text);
     const r = this.#parser.parse(tokens);
-    return { label, text, tokens, ast: r.ast!, errors: r.errors ?? [] };
+    return { label, text, tokens, ast: r.ast!, all: nodes(r.ast!), errors: r.errors ?? [] };
   }
 
   /** Grades a task spec (docs/grading.md). */
@@ -386,7 +391,7 @@ export class AISPGrader {
 
     const hasPre = spec.preconditions.some((x) => !isBlank(x)) ? 1 : 0;
     const hasPost = spec.postconditions.some((x) => !isBlank(x)) ? 1 : 0;
-    const definesTask = nodes(task.ast).some((n) => n.type === "Definition") ? 1 : 0;
+    const definesTask = task.all.some((n) => n.type === "Definition") ? 1 : 0;
     const conditionCompleteness = (hasPre + hasPost + definesTask) / 3;
     if (hasPre === 0) suggestions.push("add a precondition: what must hold before the task, such as ∀f ∈ Inputs: valid(f) (+0.0833)");
     if (hasPost === 0) suggestions.push("add a postcondition: what holds after the task, such as ∀t ∈ Tests: passed(t) = ⊤ (+0.0833)");
@@ -474,27 +479,37 @@ export class AISPGrader {
       suggestions.push(`fix ${s.label} so that it parses (${where(s.errors[0])}: ${s.errors[0].message}); until then it scores 0 for quantifier precision`);
       return 0;
     }
-    const qs = nodes(s.ast).filter((n): n is Quantifier => n.type === "Quantifier");
-    if (qs.length === 0) {
-      suggestions.push(`${s.label} has no quantifier: say what it ranges over, as in ∀x ∈ Set: p(x)`);
-      return 0;
-    }
+    let quantifiers = 0;
     let sum = 0;
-    for (const q of qs) {
+    const all = s.all;
+    for (let i = 0; i < all.length; i++) {
+      const q = all[i];
+      if (q.type !== "Quantifier") continue;
+      quantifiers++;
       const vars = q.variables.map((v) => v.name).join(", ");
       let p = 0;
       if (q.domain !== undefined) p += 0.5;
       else suggestions.push(`${s.label}: ${q.quantifier}${vars} has no domain; write ${q.quantifier}${vars} ∈ Set (or ${q.quantifier}${vars}:Type:) to say what it ranges over`);
-      if (q.body === undefined) p += 0.5;
+      const body = q.body;
+      if (body === undefined) p += 0.5;
       else {
-        const used = wordsIn(q.body);
+        // The words of the body: the nodes after q that start within the body.
+        const used = new Set<string>();
+        for (let j = i + 1; j < all.length && all[j].start.offset < q.end.offset; j++) {
+          const w = all[j];
+          if (w.type === "Word" && w.start.offset >= body.start.offset) used.add(w.name);
+        }
         const unused = q.variables.filter((v) => !used.has(v.name)).map((v) => v.name);
         if (unused.length === 0) p += 0.5;
         else suggestions.push(`${s.label} quantifies over ${unused.join(", ")} but never uses ${unused.length === 1 ? "it" : "them"}`);
       }
       sum += p;
     }
-    return sum / qs.length;
+    if (quantifiers === 0) {
+      suggestions.push(`${s.label} has no quantifier: say what it ranges over, as in ∀x ∈ Set: p(x)`);
+      return 0;
+    }
+    return sum / quantifiers;
   }
 
   /** Warnings for what reads two ways: ∧ and ∨ mixed without parentheses, a variable bound again inside its own scope. */
@@ -507,18 +522,26 @@ export class AISPGrader {
       return false;
     };
     let mixed = false;
-    for (const n of nodes(s.ast)) {
+    const all = s.all;
+    for (let i = 0; i < all.length; i++) {
+      const n = all[i];
       if (!mixed && n.type === "Binary" && n.operator === "∨") {
         for (const side of [n.left, n.right]) {
           if (side.type === "Binary" && side.operator === "∧" && !parenthesised(side)) mixed = true;
         }
         if (mixed) warnings.push(`${s.label} mixes ∧ and ∨ without parentheses at line ${n.start.line}, column ${n.start.column}: ∧ binds tighter, so a ∧ b ∨ c reads (a ∧ b) ∨ c; add parentheses to say which is meant`);
       }
-      if (n.type === "Quantifier" || n.type === "Lambda") {
+      if ((n.type === "Quantifier" || n.type === "Lambda") && n.body !== undefined) {
         const bound = n.type === "Quantifier" ? n.variables : n.params;
-        const inner = n.body === undefined ? [] : nodes(n.body);
+        const from = n.body.start.offset;
         for (const v of bound) {
-          const again = inner.find((m) => (m.type === "Quantifier" && m.variables.some((w) => w.name === v.name)) || (m.type === "Lambda" && m.params.some((w) => w.name === v.name)));
+          // The first binder of the same name inside the body, in source order.
+          let again: AISPNode | undefined;
+          for (let j = i + 1; j < all.length && all[j].start.offset < n.end.offset && again === undefined; j++) {
+            const m = all[j];
+            if (m.start.offset < from) continue;
+            if ((m.type === "Quantifier" && m.variables.some((w) => w.name === v.name)) || (m.type === "Lambda" && m.params.some((w) => w.name === v.name))) again = m;
+          }
           if (again !== undefined) {
             warnings.push(`${s.label} binds ${v.name} again at line ${again.start.line}, column ${again.start.column}, inside the scope of the ${v.name} bound at column ${v.start.column}: the inner ${v.name} hides the outer`);
           }

@@ -47,7 +47,7 @@ import type { AISPDocument, AISPNode, AISPParseError, ParseResult, Position, Tok
  */
 export const MAX_NESTING = 40;
 /**
- * Most errors one parse reports.
+ * Most errors one parse reports; at the last, parsing stops.
  *
  * @example
  * ```ts
@@ -64,6 +64,7 @@ type Word = Extract<AISPNode, { type: "Word" }>;
 const ARROW = new Set(["⇒", "⇔", "→", "↔", "←", "↦", "⊢", "⊨"]);
 const DEFINE = new Set(["≜", "≔"]);
 const OR = new Set(["∨", "⊕"]);
+const AND = new Set(["∧"]);
 const COMPARE = new Set(["=", "≠", "<", ">", "≤", "≥", "≡", "≢", "≈", "∈", "∉", "⊆", "⊂", "⊇", "⊃", "≺", "≻", "≅"]);
 const SETOP = new Set(["∪", "∩", "∖", "×", "∘", "|"]);
 const SUM = new Set(["+", "-"]);
@@ -160,7 +161,12 @@ class Parse {
       } catch (e) {
         if (!(e instanceof Failure)) throw e;
         this.#depth = mark;
-        if (this.errors.length < MAX_ERRORS) this.errors.push(e.error);
+        this.errors.push(e.error);
+        // Past MAX_ERRORS the rest of the input is not looked at: the work per input stays bounded by its length.
+        if (this.errors.length >= MAX_ERRORS) {
+          this.#i = this.#t.length;
+          return out;
+        }
         this.#recover(closer);
         // Always move on: a token no rule takes (a stray closer) is stepped over.
         if (this.#i === from) this.#i++;
@@ -204,7 +210,8 @@ class Parse {
     this.#i++;
     this.#skipNewlines();
     this.#enter();
-    const value = this.#operand(() => this.#statement(), `expected a definition after ${o}`);
+    if (!this.#startsOperand(this.#peek())) this.#fail(`expected a definition after ${o}`);
+    const value = this.#statement();
     this.#depth--;
     return { type: "Definition", operator: o, target: left, value, start: left.start, end: value.end };
   }
@@ -216,7 +223,8 @@ class Parse {
     this.#i++;
     this.#skipNewlines();
     this.#enter();
-    const right = this.#operand(() => this.#arrow(), `expected an expression after ${o}`);
+    if (!this.#startsOperand(this.#peek())) this.#fail(`expected an expression after ${o}`);
+    const right = this.#arrow();
     this.#depth--;
     return { type: "Binary", operator: o, left, right, start: left.start, end: right.end };
   }
@@ -226,44 +234,48 @@ class Parse {
     for (let o = op(this.#peek()); o !== undefined && set.has(o); o = op(this.#peek())) {
       this.#i++;
       this.#skipNewlines();
-      const right = this.#operand(next, `expected an expression after ${o}`);
+      if (!this.#startsOperand(this.#peek())) this.#fail(`expected an expression after ${o}`);
+      const right = next();
       left = { type: "Binary", operator: o, left, right, start: left.start, end: right.end };
     }
     return left;
   }
 
+  // The next rule of each loop, made once per parse rather than per call.
+  readonly #andRule = () => this.#and();
+  readonly #notRule = () => this.#not();
+  readonly #setopRule = () => this.#setop();
+  readonly #sumRule = () => this.#sum();
+  readonly #productRule = () => this.#product();
+  readonly #prefixRule = () => this.#prefix();
+
   #or(): AISPNode {
-    return this.#binaryLoop(OR, () => this.#and());
+    return this.#binaryLoop(OR, this.#andRule);
   }
   #and(): AISPNode {
-    return this.#binaryLoop(new Set(["∧"]), () => this.#not());
+    return this.#binaryLoop(AND, this.#notRule);
   }
   #not(): AISPNode {
     const t = this.#peek();
     if (op(t) !== "¬") return this.#compare();
     this.#i++;
     this.#enter();
-    const operand = this.#operand(() => this.#not(), "expected an expression after ¬");
+    if (!this.#startsOperand(this.#peek())) this.#fail("expected an expression after ¬");
+    const operand = this.#not();
     this.#depth--;
     return { type: "Unary", operator: "¬", operand, start: t!.start, end: operand.end };
   }
   #compare(): AISPNode {
-    return this.#binaryLoop(COMPARE, () => this.#setop());
+    return this.#binaryLoop(COMPARE, this.#setopRule);
   }
   #setop(): AISPNode {
-    return this.#binaryLoop(SETOP, () => this.#sum());
+    return this.#binaryLoop(SETOP, this.#sumRule);
   }
   #sum(): AISPNode {
-    return this.#binaryLoop(SUM, () => this.#product());
+    return this.#binaryLoop(SUM, this.#productRule);
   }
   #product(): AISPNode {
-    return this.#binaryLoop(PRODUCT, () => this.#prefix());
-  }
-
-  /** Runs `rule` when the next token can begin an operand; else fails with `expected`. */
-  #operand(rule: () => AISPNode, expected: string): AISPNode {
-    if (!this.#startsOperand(this.#peek())) this.#fail(expected);
-    return rule();
+    return this.#binaryLoop(PRODUCT, this.#prefixRule);
   }
 
   #startsOperand(t: Token | undefined): boolean {
@@ -294,7 +306,8 @@ class Parse {
         return { type: "Constant", symbol: o, start: t!.start, end: t!.end };
       }
       this.#enter();
-      const operand = this.#operand(() => this.#prefix(), `expected an expression after ${o}`);
+      if (!this.#startsOperand(this.#peek())) this.#fail(`expected an expression after ${o}`);
+      const operand = this.#prefix();
       this.#depth--;
       return { type: "Unary", operator: o, operand, start: t!.start, end: operand.end };
     }
@@ -420,7 +433,8 @@ class Parse {
         if (o === "|") {
           this.#i++;
           this.#enter();
-          const operand = this.#operand(() => this.#sum(), "expected an expression after |");
+          if (!this.#startsOperand(this.#peek())) this.#fail("expected an expression after |");
+          const operand = this.#sum();
           if (op(this.#peek()) !== "|") this.#fail("expected | to close |…|");
           this.#i++;
           this.#depth--;
@@ -457,11 +471,13 @@ class Parse {
     if (o === "∈" || o === "⊆") {
       this.#i++;
       relation = o;
-      domain = this.#operand(() => this.#setop(), `expected a domain after ${o}`);
+      if (!this.#startsOperand(this.#peek())) this.#fail(`expected a domain after ${o}`);
+      domain = this.#setop();
     } else if (o === ":") {
       // ∀x:T:body gives x the type T; ∀x:body has no domain.
       this.#i++;
-      const first = this.#operand(() => this.#arrow(), `expected a type or a condition after ${describe(q)}${variables.map((v) => v.name).join(",")}:`);
+      if (!this.#startsOperand(this.#peek())) this.#fail(`expected a type or a condition after ${describe(q)}${variables.map((v) => v.name).join(",")}:`);
+      const first = this.#arrow();
       if (op(this.#peek()) === ":") {
         relation = ":";
         domain = first;
@@ -475,7 +491,10 @@ class Parse {
       }
       // ∃x ∈ S alone (followed by ∧, ⇒, the end...) claims membership and has no body.
       if (sep !== ":" && sep !== "." && sep !== "," && domain !== undefined && !this.#startsOperand(this.#peek())) body = undefined;
-      else body = this.#operand(() => this.#statement(), `expected a condition after ${q.text}${variables.map((v) => v.name).join(",")}${domain === undefined ? "" : ` ${relation} …`}`);
+      else {
+        if (!this.#startsOperand(this.#peek())) this.#fail(`expected a condition after ${q.text}${variables.map((v) => v.name).join(",")}${domain === undefined ? "" : ` ${relation} …`}`);
+        body = this.#statement();
+      }
     }
     this.#depth--;
     const node: AISPNode = relation === undefined
@@ -499,7 +518,8 @@ class Parse {
     } else params = this.#words("parameter", l);
     if (op(this.#peek()) !== ".") this.#fail(`expected . after the parameters of λ`);
     this.#i++;
-    const body = this.#operand(() => this.#statement(), "expected a body after λ….");
+    if (!this.#startsOperand(this.#peek())) this.#fail("expected a body after λ….");
+    const body = this.#statement();
     this.#depth--;
     return { type: "Lambda", params, body, start: l.start, end: body.end };
   }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { LONGEST_SYMBOL, SYMBOL_START, symbolInfo } from "./symbols.ts";
+import { AISP_SYMBOL_TABLE, type AISPSymbol, SYMBOL_START } from "./symbols.ts";
 import type { Position, Token, TokenKind } from "./types.ts";
 
 /**
@@ -23,7 +23,8 @@ import type { Position, Token, TokenKind } from "./types.ts";
 export const MAX_BLOCK_NAME = 64;
 
 /** ASCII punctuation; `÷` and `·` are punctuation too. */
-const PUNCT = "()[]{},;.:|=<>+-*/^'_!?";
+const PUNCT = new Uint8Array(0x100);
+for (const ch of "()[]{},;.:|=<>+-*/^'_!?÷·") PUNCT[ch.charCodeAt(0)] = 1;
 
 /**
  * White space as the regex class `\s` has it, but for `\n`, which is a token.
@@ -62,7 +63,8 @@ export function isBlank(s: string): boolean {
 
 const LETTER = /[\p{L}\p{M}\p{N}_]/u;
 const LETTER_START = /[\p{L}_]/u;
-const FRACTIONS = "¼½¾⅓⅔⅕⅖⅗⅘⅙⅚⅛⅜⅝⅞";
+/** The vulgar fractions ¼ ½ ¾ and ⅓ … ⅞, numbers on their own. */
+const isFraction = (c: number) => (c >= 0xbc && c <= 0xbe) || (c >= 0x2153 && c <= 0x215e);
 /** Superscript and subscript digits and signs: they stay with the symbol before them (`ℝ⁷⁶⁸`, `◊⁺`). */
 const isScript = (c: number) => c === 0xb2 || c === 0xb3 || c === 0xb9 || (c >= 0x2070 && c <= 0x209c);
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
@@ -84,15 +86,29 @@ function startsWord(cp: number): boolean {
   return LETTER_START.test(String.fromCodePoint(cp));
 }
 
-/** The symbol (or ASCII spelling) that starts at `i`, longest first. */
-function symbolAt(s: string, i: number): string | undefined {
-  if (SYMBOL_START[s.charCodeAt(i)] !== 1) return undefined;
-  for (let n = Math.min(LONGEST_SYMBOL, s.length - i); n >= 1; n--) {
-    const t = s.slice(i, i + n);
-    if (symbolInfo(t) !== undefined) return t;
+/** A spelling of a symbol and the symbol's table entry. */
+type Spelling = { text: string; info: AISPSymbol };
+
+/** The symbols and ASCII spellings by their first code unit, longest first. */
+const CANDIDATES = new Map<number, Spelling[]>();
+for (const info of AISP_SYMBOL_TABLE) {
+  for (const text of info.ascii === undefined ? [info.symbol] : [info.symbol, info.ascii]) {
+    const list = CANDIDATES.get(text.charCodeAt(0)) ?? [];
+    list.push({ text, info });
+    CANDIDATES.set(text.charCodeAt(0), list);
   }
+}
+for (const list of CANDIDATES.values()) list.sort((a, b) => b.text.length - a.text.length);
+
+/** The symbol (or ASCII spelling) that starts at `i`, longest first. */
+function symbolAt(s: string, i: number): Spelling | undefined {
+  if (SYMBOL_START[s.charCodeAt(i)] !== 1) return undefined;
+  for (const c of CANDIDATES.get(s.charCodeAt(i))!) if (s.startsWith(c.text, i)) return c;
   return undefined;
 }
+
+/** One-character strings of the ASCII range, so that punctuation tokens slice nothing. */
+const ASCII = Array.from({ length: 0x80 }, (_, c) => String.fromCharCode(c));
 
 /**
  * Splits `input` into tokens. Total: every input yields tokens (an
@@ -114,12 +130,9 @@ export function tokenize(input: string): Token[] {
   let line = 1;
   let lineStart = 0;
   const pos = (at: number): Position => ({ line, column: at - lineStart + 1, offset: at });
-  const push = (kind: TokenKind, from: number, to: number, extra?: { symbol: string }) => {
-    const text = input.slice(from, to);
-    if (extra !== undefined) {
-      const info = symbolInfo(extra.symbol)!;
-      out.push({ kind, text, start: pos(from), end: pos(to), symbol: info.symbol, category: info.category });
-    } else out.push({ kind, text, start: pos(from), end: pos(to) });
+  const push = (kind: TokenKind, from: number, to: number) => {
+    const text = to === from + 1 && input.charCodeAt(from) < 0x80 ? ASCII[input.charCodeAt(from)] : input.slice(from, to);
+    out.push({ kind, text, start: pos(from), end: pos(to) });
   };
   while (i < n) {
     const c = input.charCodeAt(i);
@@ -168,9 +181,10 @@ export function tokenize(input: string): Token[] {
     }
     const sym = symbolAt(input, i);
     if (sym !== undefined) {
-      let j = i + sym.length;
+      let j = i + sym.text.length;
       while (j < n && isScript(input.charCodeAt(j))) j++;
-      push("symbol", i, j, { symbol: sym });
+      const text = j === i + sym.text.length ? sym.text : input.slice(i, j);
+      out.push({ kind: "symbol", text, start: pos(i), end: pos(j), symbol: sym.info.symbol, category: sym.info.category });
       i = j;
       continue;
     }
@@ -187,7 +201,7 @@ export function tokenize(input: string): Token[] {
       i = j;
       continue;
     }
-    if (isDigit(c) || FRACTIONS.includes(input[i])) {
+    if (isDigit(c) || isFraction(c)) {
       let j = i + 1;
       if (isDigit(c)) {
         while (j < n && isDigit(input.charCodeAt(j))) j++;
@@ -214,7 +228,7 @@ export function tokenize(input: string): Token[] {
       i = j;
       continue;
     }
-    if ((c < 0x80 && PUNCT.includes(input[i])) || c === 0xf7 || c === 0xb7) {
+    if (c < 0x100 && PUNCT[c] === 1) {
       push("punct", i, i + 1);
       i++;
       continue;

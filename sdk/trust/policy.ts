@@ -151,6 +151,7 @@ export class TrustPolicy {
   readonly keyring: Keyring | undefined;
   readonly #rules: StreamPolicyRule[];
   readonly #cache = new Map<string, StreamRequirements>();
+  readonly #grades = new Map<string, QualityTier>();
 
   /** Throws `TypeError` for a bad pattern, or `requireSig` without a keyring. */
   constructor(options: TrustOptions = {}) {
@@ -168,6 +169,23 @@ export class TrustPolicy {
       throw new TypeError("requiring signatures needs a keyring: the keys to verify them with");
     }
     this.#rules = rules;
+  }
+
+  /**
+   * The graded tier of a spec, remembered by the spec's content: agents send
+   * the same spec with many payloads, and parsing and grading it (tens of µs)
+   * costs more than the rest of an add.
+   */
+  #gradeOf(spec: TaskSpec): QualityTier {
+    const ev = spec.evidence;
+    const key = JSON.stringify([spec.preconditions, spec.task, spec.postconditions, ev === undefined ? null : [ev.method, String(ev.confidence)]]);
+    let tier = this.#grades.get(key);
+    if (tier === undefined) {
+      tier = grade(spec).tier;
+      if (this.#grades.size >= CACHE_LIMIT) this.#grades.clear();
+      this.#grades.set(key, tier);
+    }
+    return tier;
   }
 
   /** True when connections must authenticate as an agent of the keyring. */
@@ -249,7 +267,7 @@ export class TrustPolicy {
     let claimed: QualityTier | undefined = msg.tier;
     if (spec !== undefined) {
       if (claimed === undefined) throw new ValidationError([{ path: ["tier"], message: "tier must be present when spec is present" }]);
-      const graded = grade(spec).tier;
+      const graded = this.#gradeOf(spec);
       if (rank(claimed) < rank(graded)) {
         throw new BusError("TIER_MISMATCH", `message ${msg.id} claims tier ${claimed}, but its spec grades ${graded} (a claim may be lower than the grade, never higher)`, {
           details: { stream, claimed, graded },

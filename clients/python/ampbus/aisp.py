@@ -384,8 +384,10 @@ class _Parse:
                     self.fail("expected an operator or the end of the statement" if closer is None else "expected an operator, a separator or " + closer)
             except _Failure as e:
                 self.depth = mark
-                if len(self.errors) < MAX_ERRORS:
-                    self.errors.append(e.error)
+                self.errors.append(e.error)
+                if len(self.errors) >= MAX_ERRORS:
+                    self.i = len(self.t)
+                    return out
                 self.recover(closer)
                 if self.i == start:
                     self.i += 1
