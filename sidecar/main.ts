@@ -142,6 +142,23 @@ Flags:
   -h, --help              Show this help
   -V, --version           Print the version
 
+Health and metrics (with --http; docs/operations.md lists every metric):
+  GET /healthz            200 {"status":"live",...} while ampd serves
+  GET /readyz             200 {"status":"ready",...} when the backend answers and
+                          is not degraded; else 503 {"status":"not ready",
+                          "reasons":[...]}
+  GET /metrics            Prometheus text format (with --token: Authorization:
+                          Bearer TOKEN). Counters: ampbus_adds_total,
+                          ampbus_duplicates_total, ampbus_deliveries_total,
+                          ampbus_acks_total, ampbus_nacks_total,
+                          ampbus_claims_total, ampbus_dead_letters_total,
+                          ampbus_expired_total, ampbus_stream_removed_total
+                          {stream,cause}. Gauges: ampbus_connections,
+                          ampbus_outbox_bytes, ampbus_stream_length{stream},
+                          ampbus_group_pending{stream,group},
+                          ampbus_group_lag{stream,group}. Histograms:
+                          ampbus_backend_add_seconds (and _ack_, _nack_)
+
 Examples:
   ampd                                   ./ampd.db on ./ampd.sock
   ampd --data /var/lib/ampbus/ampd.db --retain 7d
