@@ -172,12 +172,12 @@ export class MemGroup {
     return undefined;
   }
 
-  /** How many pending entries sort before (ms, seq). */
-  pendingBefore(ms: number, seq: number): number {
+  /** How many pending entries lie from `from` (inclusive) to `to` (exclusive): those a trim of that range drops. */
+  pendingIn(from: { ms: number; seq: number }, to: { ms: number; seq: number }): number {
     let n = 0;
     for (const p of this.#pel.values()) {
-      if (p.ms > ms || (p.ms === ms && p.seq >= seq)) break;
-      n++;
+      if (p.ms > to.ms || (p.ms === to.ms && p.seq >= to.seq)) break;
+      if (p.ms > from.ms || (p.ms === from.ms && p.seq >= from.seq)) n++;
     }
     return n;
   }

@@ -232,7 +232,8 @@ export class MemoryBackend implements StreamBackend {
     }
     const removed = s.indexAtOrAfter(cut!.ms, cut!.seq) - s.start;
     if (removed <= 0) return Promise.resolve(0);
-    if (policy === "limits") for (const g of groups?.values() ?? []) s.droppedPending += g.pendingBefore(cut!.ms, cut!.seq);
+    const first = { ms: s.ms[s.start]!, seq: s.seq[s.start]! };
+    if (policy === "limits") for (const g of groups?.values() ?? []) s.droppedPending += g.pendingIn(first, cut!);
     s.trimTo(s.length - removed);
     s.removed[t.cause] += removed;
     this.#removed[t.cause] += removed;
@@ -246,7 +247,10 @@ export class MemoryBackend implements StreamBackend {
     const s = this.#streams.get(stream);
     if (s === undefined) return 0;
     const removed = s.length;
-    for (const g of this.#groups.get(stream)?.values() ?? []) s.droppedPending += g.pendingBefore(s.lastMs, s.lastSeq + 1);
+    if (removed > 0) {
+      const first = { ms: s.ms[s.start]!, seq: s.seq[s.start]! };
+      for (const g of this.#groups.get(stream)?.values() ?? []) s.droppedPending += g.pendingIn(first, nextId({ ms: s.lastMs, seq: s.lastSeq }));
+    }
     s.trimTo(0);
     s.clearDedupe();
     s.removed.purge += removed;

@@ -38,12 +38,12 @@ local function floor_of(key)
   end
   return floor
 end
-local function pending_before(key, cut)
+local function pending_in(key, first, cut)
   local n = 0
   for _, g in ipairs(redis.call('XINFO', 'GROUPS', key)) do
     local name
     for i = 1, #g, 2 do if g[i] == 'name' then name = g[i + 1] end end
-    n = n + #redis.call('XPENDING', key, name, '-', '(' .. sid(cut), 1000000)
+    n = n + #redis.call('XPENDING', key, name, first, '(' .. sid(cut), 1000000)
   end
   return n
 end
@@ -87,7 +87,7 @@ end
 if cut == nil then return {0, 0} end
 if policy == 'interest' then cut = minp(cut, floor_of(key)) end
 local dropped = 0
-if policy == 'limits' then dropped = pending_before(key, cut) end
+if policy == 'limits' then dropped = pending_in(key, redis.call('XRANGE', key, '-', '+', 'COUNT', 1)[1][1], cut) end
 local n = redis.call('XTRIM', key, 'MINID', sid(cut))
 if n > 0 then
   redis.call('HINCRBY', meta, cause, n)
@@ -102,10 +102,13 @@ local key, meta = KEYS[1], KEYS[2]
 if redis.call('EXISTS', key) == 0 then return {0, 0} end
 local len = redis.call('XLEN', key)
 local dropped = 0
-for _, g in ipairs(redis.call('XINFO', 'GROUPS', key)) do
-  local name
-  for i = 1, #g, 2 do if g[i] == 'name' then name = g[i + 1] end end
-  dropped = dropped + redis.call('XPENDING', key, name)[1]
+if len > 0 then
+  local first = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)[1][1]
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', key)) do
+    local name
+    for i = 1, #g, 2 do if g[i] == 'name' then name = g[i + 1] end end
+    dropped = dropped + #redis.call('XPENDING', key, name, first, '+', 1000000)
+  end
 end
 local n = redis.call('XTRIM', key, 'MAXLEN', 0)
 redis.call('HINCRBY', meta, 'purge', n)

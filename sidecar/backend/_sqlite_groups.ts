@@ -70,7 +70,7 @@ export class SqliteGroups {
   #q: Record<
     | "group" | "insGroup" | "updGroup" | "after" | "hasAfter" | "insPending" | "delPending" | "pendingOf"
     | "touchPending" | "entryExists" | "seen" | "idle" | "hasIdle" | "claimTo" | "listPending" | "groupsOf"
-    | "consumersOf" | "countsOf" | "delConsumerPending" | "delConsumer" | "lagOf" | "firstPending" | "pendingBefore"
+    | "consumersOf" | "countsOf" | "delConsumerPending" | "delConsumer" | "lagOf" | "firstPending" | "pendingIn"
     | "delStreamPending" | "delStreamConsumers" | "delStreamGroups",
     Statement
   >;
@@ -107,7 +107,7 @@ export class SqliteGroups {
       delConsumer: q("DELETE FROM consumers WHERE group_id = ? AND name = ?"),
       lagOf: q("SELECT count(*) FROM entries WHERE stream_id = ? AND (ms, seq) > (?, ?)"),
       firstPending: q("SELECT ms, seq FROM pending WHERE group_id = ? ORDER BY ms, seq LIMIT 1"),
-      pendingBefore: q("SELECT count(*) FROM pending WHERE group_id IN (SELECT id FROM groups WHERE stream_id = ?) AND (ms, seq) < (?, ?)"),
+      pendingIn: q("SELECT count(*) FROM pending WHERE group_id IN (SELECT id FROM groups WHERE stream_id = ?) AND (ms, seq) >= (?, ?) AND (ms, seq) < (?, ?)"),
       delStreamPending: q("DELETE FROM pending WHERE group_id IN (SELECT id FROM groups WHERE stream_id = ?)"),
       delStreamConsumers: q("DELETE FROM consumers WHERE group_id IN (SELECT id FROM groups WHERE stream_id = ?)"),
       delStreamGroups: q("DELETE FROM groups WHERE stream_id = ?"),
@@ -328,9 +328,10 @@ export class SqliteGroups {
     return floor;
   }
 
-  /** Pending entries (over the stream's groups) whose id sorts before `cut`. */
-  pendingBefore(streamId: number, cut: { ms: number; seq: number }): number {
-    return (this.#q.pendingBefore.values(streamId, cut.ms, cut.seq)[0] as [number])[0];
+  /** Pending entries (over the stream's groups) from `from` (inclusive) to `to` (exclusive): those a trim of that range drops. */
+  pendingIn(streamId: number, range: { from: { ms: number; seq: number }; to: { ms: number; seq: number } }): number {
+    const { from, to } = range;
+    return (this.#q.pendingIn.values(streamId, from.ms, from.seq, to.ms, to.seq)[0] as [number])[0];
   }
 
   /** Deletes every group of the stream with its consumers and pending lists (inside a write). */

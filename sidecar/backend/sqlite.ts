@@ -286,7 +286,8 @@ export class SqliteBackend implements StreamBackend {
     return this.#write(() => {
       const s = this.#streams.get(stream);
       if (s === undefined) return 0;
-      const dropped = this.#groups.pendingBefore(s.id, nextId({ ms: s.lastMs, seq: s.lastSeq }));
+      const first = this.#q.first.values(s.id)[0] as [number, number] | undefined;
+      const dropped = first === undefined ? 0 : this.#groups.pendingIn(s.id, { from: { ms: first[0], seq: first[1] }, to: nextId({ ms: s.lastMs, seq: s.lastSeq }) });
       this.#touch(s);
       const n = this.#q.delAll.run(s.id).changes;
       this.#q.delStreamDedupe.run(s.id);
@@ -509,7 +510,8 @@ export class SqliteBackend implements StreamBackend {
     let cut = limitCut({ length: s.length, last: { ms: s.lastMs, seq: s.lastSeq }, maxLen: t.maxLen, maxAgeMs: t.maxAgeMs, now: Date.now(), nth });
     if (cut !== undefined && policy === "interest") cut = minId(cut, this.#groups.floor(s.id));
     if (cut === undefined) return 0;
-    const dropped = policy === "limits" ? this.#groups.pendingBefore(s.id, cut) : 0;
+    const first = this.#q.first.values(s.id)[0] as [number, number];
+    const dropped = policy === "limits" ? this.#groups.pendingIn(s.id, { from: { ms: first[0], seq: first[1] }, to: cut }) : 0;
     const n = this.#q.delBefore.run(s.id, cut.ms, cut.seq).changes;
     if (n === 0) return 0;
     this.#touch(s);

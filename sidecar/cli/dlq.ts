@@ -9,7 +9,7 @@ import { BusError } from "../../sdk/errors.ts";
 import { decode } from "../../sdk/codec/codec.ts";
 import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 import { serialize } from "../../sdk/codec/json.ts";
-import { parseCount } from "./args.ts";
+import { didYouMean, parseCount } from "./args.ts";
 import {
   type Bus,
   CommandError,
@@ -130,6 +130,9 @@ async function dlq(argv: readonly string[]): Promise<number> {
   const replay = sub === "replay";
   const args = parseCommand(rest, DLQ_HELP.flags);
   const stream = needPositional(args, { index: 0, what: "STREAM" });
+  if (!replay && args.positional.length > 1) {
+    throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[1])}${didYouMean(stream, ["replay", "purge"], (n) => `'dlq ${n}'`)}`);
+  }
   noMorePositional(args, 1);
   const count = parseCount("count", { text: (args.flags.get("count") as string | undefined) ?? "100", min: 1, max: 10_000 });
   const idText = args.flags.get("id") as string | undefined;

@@ -294,6 +294,11 @@ export function groupsContract(name: string, makeBackend: MakeBackend, opts: Con
       expect(await b.trim(s, { maxLen: 2, policy: "limits" })).toBe(1);
       expect((await b.info(s)).droppedPending).toBe(1);
       expect((await b.info(s)).removed).toEqual({ trim: 3, retention: 0, purge: 0 });
+      // ids[2] is still listed as pending (until a claim looks at it): it is not counted again.
+      expect(await b.trim(s, { maxLen: 1, policy: "limits" })).toBe(1);
+      expect((await b.info(s)).droppedPending).toBe(2);
+      expect(await b.purge(s)).toBe(1);
+      expect(await b.info(s)).toMatchObject({ droppedPending: 3, removed: { trim: 4, retention: 0, purge: 1 } });
     });
 
     test("a trim keeps entries not yet delivered to a group, and a group's lag counts them", async () => {
