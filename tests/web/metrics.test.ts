@@ -240,3 +240,31 @@ describe.skipIf(REDIS_SKIP_REASON !== undefined)("/metrics, /healthz, /readyz on
     expect(value(up, "ampbus_backend_reconnects_total")).toBeGreaterThanOrEqual(1);
   }, 60_000);
 });
+
+describe("/readyz on a degraded store", () => {
+  test("a SQLite store at its --max-size: /readyz is 503 naming STORAGE_FULL, /healthz stays 200, /metrics shows the state", async () => {
+    const ampd = await Ampd.start({ args: ["--backend", "sqlite", "--max-size", "1MiB", "--http", "127.0.0.1:0"] });
+    try {
+      const http = httpOf(ampd);
+      const bus = await connect({ socket: ampd.socket, name: "filler", reconnect: false });
+      let code: string | undefined;
+      for (let i = 0; i < 100 && code === undefined; i++) {
+        await bus.streamAdd("fill", testMessage(i, { payload: { blob: "x".repeat(60_000) } })).catch((e) => (code = e.code));
+      }
+      await bus.close();
+      expect(code).toBe("STORAGE_FULL");
+      const r = await fetch(`${http}/readyz`);
+      expect(r.status).toBe(503);
+      const body = await r.json();
+      expect(body.backend).toMatchObject({ kind: "sqlite", state: "degraded", degraded: "STORAGE_FULL" });
+      expect(body.reasons[0]).toContain("backend sqlite is degraded (STORAGE_FULL)");
+      expect((await fetch(`${http}/healthz`)).status).toBe(200);
+      const fams = await scrape(http);
+      expect(value(fams, "ampbus_backend_state", { state: "degraded" })).toBe(1);
+      expect(value(fams, "ampbus_backend_state", { state: "ready" })).toBe(0);
+      expect(value(fams, "ampbus_stream_length", { stream: "fill" })).toBeGreaterThan(0); // reads go on
+    } finally {
+      await ampd.dispose();
+    }
+  }, 60_000);
+});
