@@ -139,6 +139,19 @@ describe("AISPMessageBuilder", () => {
     expect(e.issues.map((i) => i.path[0]).sort()).toEqual(["sig", "snapSha"]);
   });
 
+  test("validate({ checkSpecSyntax: true }) shows each statement that does not parse, with line and column", () => {
+    expect(seedBuilder().validate({ checkSpecSyntax: true }).ok).toBe(true);
+    const r = seedBuilder().setPostconditions(["∀t ∈ Tests: passed(t) = ⊤", "∀t ∈ (Tests"]).validate({ checkSpecSyntax: true });
+    if (r.ok) throw new Error("should not validate");
+    expect(r.issues).toEqual([{
+      path: ["spec", "postconditions", 1],
+      message: "spec.postconditions[1] does not parse at line 1, column 12: expected ) to close the ( at line 1, column 6, found the end",
+    }]);
+    // Without the policy the same spec builds (any text is a spec), graded lower for the broken condition.
+    const lenient = seedBuilder().setPostconditions(["∀t ∈ Tests: passed(t) = ⊤", "∀t ∈ (Tests"]).build();
+    expect(lenient.tier).toBe("platinum");
+  });
+
   test("two builds give two ids", () => {
     const b = seedBuilder();
     expect(b.build().id).not.toBe(b.build().id);
