@@ -144,7 +144,8 @@ describe.skipIf(missing !== undefined)("the live view in headless Chromium", () 
     expect(next.message.id).not.toBe(job.id);
     await page.waitForSelector("tr.msg.dead");
     const deadRow = await page.$("tr.msg.dead");
-    expect(await deadRow.textContent()).toContain("dead letter");
+    expect(await deadRow.textContent()).toContain("dead letter of lv.jobs");
+    expect(await page.textContent("tr.msg.dead .c-type .badge")).toBe("dead");
     expect(await page.textContent("tr.msg.dead .c-stream")).toBe("lv.jobs.dlq");
     expect(await page.textContent("tr.msg.dead .c-task")).toContain("dead letter of lv.jobs");
     await page.waitForFunction((sel: string) => document.querySelector(sel + " .g-dead")!.textContent === "1", groupRow);
