@@ -90,10 +90,10 @@ complete -F _ampd ampd
 `;
 }
 
-/** `[` `]` `:` and `'` cannot stand in a zsh _arguments description as they are. */
+/** A help text as a zsh _arguments description: without its "Default: ..." part; `[` `]` `:` and `'` made safe. */
 function zshText(text: string): string {
-  const first = text.split(/(?<=\.) |: /)[0] ?? "";
-  return first.replace(/[[\]:]/g, " ").replace(/'/g, "'\\''").replace(/\s+/g, " ").trim();
+  const short = text.replace(/\s*Default: .*$/s, "");
+  return short.replace(/\[/g, "(").replace(/\]/g, ")").replace(/:/g, " -").replace(/'/g, "'\\''").replace(/\s+/g, " ").trim();
 }
 
 function zshArgs(flags: Record<string, FlagSpec>): string {
