@@ -12,6 +12,23 @@ import { FilterMatcher, type MirrorFilter } from "./mirror_filter.ts";
 
 /** Most streams one panel covers: 200. */
 export const MAX_PANEL_STREAMS = 200;
+/**
+ * How long the list of streams is reused (ms): every page asks every two
+ * seconds, and listing is a SCAN of the keyspace on Redis.
+ */
+const LIST_TTL_MS = 2000;
+const listed = new WeakMap<ServerState, { at: number; names: Promise<string[]> }>();
+
+/** The stream names, listed at most once per `LIST_TTL_MS` for all watchers. */
+function streamNames(state: ServerState): Promise<string[]> {
+  const now = Date.now();
+  const hit = listed.get(state);
+  if (hit !== undefined && now - hit.at < LIST_TTL_MS) return hit.names;
+  const names = state.backend.streams({ limit: 10_000 });
+  listed.set(state, { at: now, names });
+  names.catch(() => listed.delete(state)); // a failed listing is not reused
+  return names;
+}
 
 /** One group as the panel shows it. */
 export interface PanelGroup {
@@ -53,8 +70,7 @@ export interface GroupsPanel {
 export async function groupsPanel(state: ServerState, filter: MirrorFilter): Promise<GroupsPanel> {
   const backend = state.backend;
   const matcher = new FilterMatcher(filter.stream === undefined ? {} : { stream: filter.stream });
-  const names = await backend.streams({ limit: 10_000 });
-  const exists = new Set(names);
+  const names = await streamNames(state);
   const watched = names.filter((s) => matcher.matches({ stream: s, sender: "", receiver: "", type: "" }));
   const chosen = watched.slice(0, MAX_PANEL_STREAMS);
   const rows: (PanelStream | undefined)[] = [];
@@ -66,15 +82,13 @@ export async function groupsPanel(state: ServerState, filter: MirrorFilter): Pro
       const groups = await backend.groupInfo(stream) as (GroupInfo & { lag?: number | null })[];
       if (groups.length === 0) continue;
       const deadLetterStream = state.groups.deadLetterStream(stream);
-      const [info, dlq] = await Promise.all([
-        backend.info(stream),
-        exists.has(deadLetterStream) ? backend.info(deadLetterStream) : undefined,
-      ]);
+      // Asked even when the listing (reused for a moment) does not show it yet: a missing stream has length 0.
+      const [info, dlq] = await Promise.all([backend.info(stream), backend.info(deadLetterStream)]);
       rows[i] = {
         stream,
         length: info.length,
         deadLetterStream,
-        deadLetters: dlq?.length ?? 0,
+        deadLetters: dlq.length,
         groups: groups.map((g) => ({
           name: g.name,
           pending: g.pending,
