@@ -47,9 +47,10 @@ describe("ampd commands: usage", () => {
     }, 30_000);
 
     test(`ampd ${c} with a bad flag exits 2 and names it`, async () => {
-      const r = await run([c, "--nope"]);
+      const r = await run(c === "stream" ? [c, "ls", "--nope"] : [c, "--nope"]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`ampd ${c}: unknown flag --nope`);
+      expect(r.stderr).toContain(`Run 'ampd ${c} --help' for usage.`);
     }, 30_000);
   }
 
@@ -159,7 +160,7 @@ describe("ampd commands against a running ampd", () => {
     expect(s.totals.streams).toBe(s.streams.length);
     const pretty = await run(["stats", "--interval", "0", "--stream", "stats.s"], { socket: ampd.socket });
     expect(pretty.stdout).toContain(`backend sqlite ${join(ampd.dir, "ampd.db")} (ready)`);
-    expect(pretty.stdout).toMatch(/stats\.s\s+1\s+0\s+0\s+0\s+\d+-\d+/);
+    expect(pretty.stdout).toMatch(/stats\.s\s+1\s+0\s+0\s+0\s+0\s+0\s+0\s+0\s+\d+-\d+/);
   }, 30_000);
 
   test("groups, pending, dlq and dlq replay", async () => {

@@ -284,7 +284,7 @@ describe("commands as agents of an ampd with --keyring", () => {
     expect(all.lines).toEqual([`${ls.dlqEntryId} -> jobs ${ls.entryId} duplicate`, `${lu.dlqEntryId} -> jobs ${replayed.entryId} duplicate`]);
 
     const missing = await run(["dlq", "replay", "jobs", "--id", `${lu.dlqEntryId},1-1`, "--key", keys.ops], { socket: ampd.socket });
-    expect(missing.code).toBe(2);
+    expect(missing.code).toBe(1); // not found
     expect(missing.stderr).toContain("no dead letter 1-1 in jobs.dlq");
 
     // A "dead letter" an agent added (even an admin) is not ampd's: it is not replayed as planner's.
