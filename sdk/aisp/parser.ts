@@ -34,8 +34,8 @@ import type { AISPDocument, AISPNode, AISPParseError, ParseResult, Position, Tok
 
 /**
  * Deepest nesting of brackets, quantifiers, lambdas and prefix operators the
- * parser follows; deeper is an error (not a stack overflow). Small enough for
- * the Python client's recursion limit as well.
+ * parser follows; deeper is an error (not a stack overflow), and the parse
+ * stops there. Small enough for the Python client's recursion limit as well.
  *
  * @example
  * ```ts
@@ -76,7 +76,8 @@ const CONSTANTS = new Set(["⊤", "⊥", "∅", "ℕ", "ℤ", "ℚ", "ℝ", "ℂ
 const CLOSERS: Record<string, string> = { "(": ")", "[": "]", "{": "}", "⟨": "⟩" };
 
 class Failure {
-  constructor(readonly error: AISPParseError) {}
+  /** `fatal`: nesting too deep; the parse stops (unwinding that deep again and again would cost more than the input is worth). */
+  constructor(readonly error: AISPParseError, readonly fatal = false) {}
 }
 
 /** Tokens that end a statement: newlines and these. */
@@ -140,7 +141,13 @@ class Parse {
     while (this.#peek()?.kind === "newline") this.#i++;
   }
   #enter(): void {
-    if (++this.#depth > MAX_NESTING) this.#fail(`expected at most ${MAX_NESTING} levels of nesting`);
+    if (++this.#depth > MAX_NESTING) {
+      try {
+        this.#fail(`expected at most ${MAX_NESTING} levels of nesting`);
+      } catch (e) {
+        throw new Failure((e as Failure).error, true);
+      }
+    }
   }
 
   /** Statements up to `closer` (or the end), separated by `;`, `,` inside brackets, or newlines. */
@@ -160,10 +167,12 @@ class Parse {
         }
       } catch (e) {
         if (!(e instanceof Failure)) throw e;
+        // Too deep: the outermost list reports it and the parse stops.
+        if (e.fatal && closer !== undefined) throw e;
         this.#depth = mark;
         this.errors.push(e.error);
         // Past MAX_ERRORS the rest of the input is not looked at: the work per input stays bounded by its length.
-        if (this.errors.length >= MAX_ERRORS) {
+        if (e.fatal || this.errors.length >= MAX_ERRORS) {
           this.#i = this.#t.length;
           return out;
         }

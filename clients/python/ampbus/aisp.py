@@ -288,9 +288,10 @@ _SEPARATORS = {";", ",", ".", "!", "?"}
 
 
 class _Failure(Exception):
-    def __init__(self, error):
+    def __init__(self, error, fatal=False):
         super().__init__(error["message"])
         self.error = error
+        self.fatal = fatal
 
 
 def _op(t):
@@ -365,7 +366,10 @@ class _Parse:
     def enter(self):
         self.depth += 1
         if self.depth > MAX_NESTING:
-            self.fail("expected at most %d levels of nesting" % MAX_NESTING)
+            try:
+                self.fail("expected at most %d levels of nesting" % MAX_NESTING)
+            except _Failure as e:
+                raise _Failure(e.error, True)
 
     def statements(self, closer):
         out = []
@@ -383,9 +387,11 @@ class _Parse:
                 if after is not None and not _is_separator(after) and not (closer is not None and _op(after) == closer):
                     self.fail("expected an operator or the end of the statement" if closer is None else "expected an operator, a separator or " + closer)
             except _Failure as e:
+                if e.fatal and closer is not None:
+                    raise
                 self.depth = mark
                 self.errors.append(e.error)
-                if len(self.errors) >= MAX_ERRORS:
+                if e.fatal or len(self.errors) >= MAX_ERRORS:
                     self.i = len(self.t)
                     return out
                 self.recover(closer)
