@@ -31,6 +31,9 @@ describe("ampd --http with --token", () => {
     const html = await page.text();
     expect(html).toContain("<title>ampbus live</title>");
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/); // self-contained
+    // Scripts and connections from ampd only; workers from blob: URLs (the SDK's compression polyfill makes its worker so).
+    const csp = (page.headers.get("content-security-policy") ?? "").split(";").map((d) => d.trim());
+    expect(csp).toEqual(["default-src 'none'", "script-src 'self' 'unsafe-inline'", "worker-src blob:", "style-src 'unsafe-inline'", "connect-src 'self'", "img-src data:"]);
     const js = await fetch(`${http}/ampbus.js`);
     expect(js.headers.get("content-type")).toContain("javascript");
     expect(await js.text()).toMatch(/webSocketTransport/);
