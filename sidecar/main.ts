@@ -480,7 +480,7 @@ export async function runDaemon(o: DaemonOptions): Promise<number> {
   if (trustLine !== "") log.info(trustLine);
   state.retention = o.retention;
   const retention = new RetentionSweeper(backend, { defaults: o.retention, onError: (e) => log.debug(`retention sweep: ${(e as Error).message}`) });
-  log.info(`retention: ${o.retention.maxAgeMs === undefined ? "keeping every entry" : `entries older than ${o.retention.maxAgeMs / 1000} s go`} (policy ${o.retention.policy}) unless a stream has its own`);
+  log.info(`retention: ${o.retention.maxAgeMs === undefined ? "keeping every entry" : `entries older than ${o.retention.maxAgeMs % 86_400_000 === 0 ? `${o.retention.maxAgeMs / 86_400_000} d` : `${o.retention.maxAgeMs / 1000} s`} go`} (policy ${o.retention.policy}) unless a stream has its own`);
   process.on("SIGHUP", () => void reloadKeyring(state, { flags: o.trust, log }));
   const ms = (performance.now() - started).toFixed(1);
   log.info(`ready in ${ms} ms: listening on ${o.socket} (backend ${backend.kind}${o.token ? ", token required" : ""})`);

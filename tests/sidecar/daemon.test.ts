@@ -69,6 +69,9 @@ describe("command line", () => {
     [["--socket"], "--socket"],
     [["--sync", "always"], "--sync"],
     [["--retain", "forever"], "--retain"],
+    [["--retention-policy", "sometimes"], "--retention-policy must be one of interest, limits"],
+    [["--retian", "7d"], "unknown flag --retian (did you mean --retain?)"],
+    [["stast"], `unknown command "stast" (did you mean 'ampd stats'?)`],
     [["--max-size", "1KiB"], "--max-size"],
     [["--backend", "memory", "--data", "x.db"], "--data applies to the sqlite backend only"],
     [["--redis", "redis://127.0.0.1:1", "--sync", "normal"], "--sync applies to the sqlite backend only"],
@@ -205,7 +208,8 @@ describe("backend choice", () => {
   test("with no Redis named, ampd keeps streams in ./ampd.db and says so; they survive a restart", async () => {
     const a = await start([]);
     const file = join(a.dir, "ampd.db");
-    expect(a.stderr).toContain(`backend sqlite: ${file} (sync full, keeping everything)`);
+    expect(a.stderr).toContain(`backend sqlite: ${file} (sync full)`);
+    expect(a.stderr).toContain("retention: entries older than 7 d go (policy interest) unless a stream has its own");
     expect(existsSync(file)).toBe(true);
     const bus = await connect({ socket: a.socket, name: "t", reconnect: false });
     const { entryId } = await bus.streamAdd("kept", createMessage({ type: "note", sender: "t", receiver: "t" }));
