@@ -216,7 +216,7 @@ describe("backend choice", () => {
     await bus.close();
     expect(await a.stop()).toBe(0);
     const b = await start(["--data", file, "--sync", "normal"]);
-    expect(b.stderr).toContain(`backend sqlite: ${file} (sync normal, keeping everything)`);
+    expect(b.stderr).toContain(`backend sqlite: ${file} (sync normal)`);
     const again = await connect({ socket: b.socket, name: "t", reconnect: false });
     const got = await again.streamRead({ kept: "0" });
     expect(got.map((e) => e.entryId)).toEqual([entryId]);
