@@ -95,7 +95,7 @@ async function groups(argv: readonly string[]): Promise<number> {
     }
     const rows = [["GROUP", "CONSUMER", "PENDING", "LAG", "IDLE MS", "LAST DELIVERED"]];
     for (const g of list) {
-      rows.push([g.name, `(${g.consumers.length} consumers)`, String(g.pending), String(g.lag), "", g.lastDeliveredId]);
+      rows.push([g.name, `(${g.consumers.length} consumer${g.consumers.length === 1 ? "" : "s"})`, String(g.pending), String(g.lag), "", g.lastDeliveredId]);
       for (const c of g.consumers) rows.push([`  ${g.name}`, c.name, String(c.pending), "", String(c.idleMs), ""]);
     }
     for (const l of renderTable(rows)) await writeLine(l);
