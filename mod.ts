@@ -62,6 +62,7 @@ export {
   type AISPDocument,
   type AISPNode,
   type AISPParseError,
+  type NodeSpan,
   type ParseResult,
   type Position,
   type Token,

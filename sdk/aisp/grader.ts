@@ -38,9 +38,13 @@ export type GradeTier = "platinum" | "gold" | "silver" | "bronze" | "reject";
  * ```
  */
 export interface GradableSpec {
+  /** What must hold before the task. */
   readonly preconditions: readonly string[];
+  /** The task. */
   readonly task: string;
+  /** What holds after it. */
   readonly postconditions: readonly string[];
+  /** A proof's method and confidence (a `ProofBlock` is one). */
   readonly evidence?: { readonly method: string; readonly confidence: number };
 }
 
@@ -208,6 +212,7 @@ export interface Grade {
   score: number;
   /** δ = 0.4 × blocks/5 + 0.6 × min(1, bindings/20), as the AISP 5.1 reference validator computes it. */
   semanticDensity: number;
+  /** The four components and the counts they come from. */
   breakdown: GradeBreakdown;
   /** What would raise the score, most valuable first within each statement. */
   suggestions: string[];

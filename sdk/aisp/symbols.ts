@@ -58,6 +58,7 @@ export interface AISPSymbol {
   readonly symbol: string;
   /** What it means, in a few words. */
   readonly name: string;
+  /** Which of `SYMBOL_CATEGORIES` it belongs to. */
   readonly category: SymbolCategory;
   /** The code point of each character, as `U+XXXX`. */
   readonly codePoints: readonly string[];

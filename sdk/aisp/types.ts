@@ -20,8 +20,11 @@ import type { SymbolCategory } from "./symbols.ts";
  * ```
  */
 export interface Position {
+  /** 1-based line. */
   readonly line: number;
+  /** 1-based column, in UTF-16 code units. */
   readonly column: number;
+  /** 0-based offset from the start of the input, in UTF-16 code units. */
   readonly offset: number;
 }
 
@@ -55,9 +58,13 @@ export type TokenKind = "symbol" | "word" | "number" | "string" | "punct" | "blo
  * ```
  */
 export interface Token {
+  /** What the token is. */
   readonly kind: TokenKind;
+  /** The token as written (`=>` for the symbol `⇒`). */
   readonly text: string;
+  /** Where it starts. */
   readonly start: Position;
+  /** Where it ends (exclusive): a newline ends at the start of the next line. */
   readonly end: Position;
   /** For `symbol`: the symbol as the table writes it (`⇒` for `=>`). */
   readonly symbol?: string;
@@ -79,13 +86,29 @@ export interface Token {
 export interface AISPParseError {
   /** Such as `expected a bound variable after ∀, found ∈`. */
   readonly message: string;
+  /** Line of the token where it went wrong (1-based). */
   readonly line: number;
+  /** Its column, in UTF-16 code units (1-based). */
   readonly column: number;
+  /** Its offset, in UTF-16 code units (0-based). */
   readonly offset: number;
 }
 
-interface NodeBase {
+/**
+ * What every AST node has: where it starts and ends in the input (end exclusive).
+ *
+ * @example
+ * ```ts
+ * import { AISPParser, type NodeSpan } from "@ampbus/ampbus";
+ *
+ * const span: NodeSpan = new AISPParser().parseString("a ∧ b").ast!.body[0];
+ * if (span.start.offset !== 0 || span.end.offset !== 5) throw new Error(JSON.stringify(span));
+ * ```
+ */
+export interface NodeSpan {
+  /** Where the node's first token starts. */
   readonly start: Position;
+  /** Where its last token ends. */
   readonly end: Position;
 }
 
@@ -116,31 +139,31 @@ interface NodeBase {
  * ```
  */
 export type AISPNode =
-  | NodeBase & { readonly type: "Document"; readonly body: readonly AISPNode[] }
-  | NodeBase & { readonly type: "Word"; readonly name: string }
-  | NodeBase & { readonly type: "Number"; readonly value: string }
-  | NodeBase & { readonly type: "String"; readonly value: string }
-  | NodeBase & { readonly type: "Constant"; readonly symbol: string }
-  | NodeBase & {
+  | NodeSpan & { readonly type: "Document"; readonly body: readonly AISPNode[] }
+  | NodeSpan & { readonly type: "Word"; readonly name: string }
+  | NodeSpan & { readonly type: "Number"; readonly value: string }
+  | NodeSpan & { readonly type: "String"; readonly value: string }
+  | NodeSpan & { readonly type: "Constant"; readonly symbol: string }
+  | NodeSpan & {
     readonly type: "Quantifier";
     readonly quantifier: string;
-    readonly variables: readonly (NodeBase & { readonly type: "Word"; readonly name: string })[];
+    readonly variables: readonly (NodeSpan & { readonly type: "Word"; readonly name: string })[];
     readonly relation?: string;
     readonly domain?: AISPNode;
     /** Absent in `∃x ∈ S ∧ …`, where the quantifier only claims membership. */
     readonly body?: AISPNode;
   }
-  | NodeBase & { readonly type: "Lambda"; readonly params: readonly (NodeBase & { readonly type: "Word"; readonly name: string })[]; readonly body: AISPNode }
-  | NodeBase & { readonly type: "Definition"; readonly operator: string; readonly target: AISPNode; readonly value: AISPNode }
-  | NodeBase & { readonly type: "Binary"; readonly operator: string; readonly left: AISPNode; readonly right: AISPNode }
-  | NodeBase & { readonly type: "Unary"; readonly operator: string; readonly operand: AISPNode }
-  | NodeBase & { readonly type: "Apply" | "Index"; readonly callee: AISPNode; readonly args: readonly AISPNode[] }
-  | NodeBase & { readonly type: "Member"; readonly object: AISPNode; readonly property: string }
-  | NodeBase & { readonly type: "Phrase"; readonly parts: readonly AISPNode[] }
-  | NodeBase & { readonly type: "Tuple" | "Set" | "List"; readonly items: readonly AISPNode[] }
-  | NodeBase & { readonly type: "Abs"; readonly operand: AISPNode }
-  | NodeBase & { readonly type: "Block"; readonly name: string; readonly body: readonly AISPNode[] }
-  | NodeBase & { readonly type: "Header"; readonly text: string };
+  | NodeSpan & { readonly type: "Lambda"; readonly params: readonly (NodeSpan & { readonly type: "Word"; readonly name: string })[]; readonly body: AISPNode }
+  | NodeSpan & { readonly type: "Definition"; readonly operator: string; readonly target: AISPNode; readonly value: AISPNode }
+  | NodeSpan & { readonly type: "Binary"; readonly operator: string; readonly left: AISPNode; readonly right: AISPNode }
+  | NodeSpan & { readonly type: "Unary"; readonly operator: string; readonly operand: AISPNode }
+  | NodeSpan & { readonly type: "Apply" | "Index"; readonly callee: AISPNode; readonly args: readonly AISPNode[] }
+  | NodeSpan & { readonly type: "Member"; readonly object: AISPNode; readonly property: string }
+  | NodeSpan & { readonly type: "Phrase"; readonly parts: readonly AISPNode[] }
+  | NodeSpan & { readonly type: "Tuple" | "Set" | "List"; readonly items: readonly AISPNode[] }
+  | NodeSpan & { readonly type: "Abs"; readonly operand: AISPNode }
+  | NodeSpan & { readonly type: "Block"; readonly name: string; readonly body: readonly AISPNode[] }
+  | NodeSpan & { readonly type: "Header"; readonly text: string };
 
 /**
  * The document node `parse()` returns.
@@ -168,7 +191,10 @@ export type AISPDocument = Extract<AISPNode, { type: "Document" }>;
  * ```
  */
 export interface ParseResult {
+  /** True when the input parsed without an error. */
   readonly success: boolean;
+  /** The document: all of it, or the statements that parsed. */
   readonly ast?: AISPDocument;
+  /** Every error, in input order; absent on success. */
   readonly errors?: readonly AISPParseError[];
 }
