@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { dropStreams } from "./_cleanup.ts";
 import { existsSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -116,7 +117,7 @@ function durableArgs(kind: DurableKind, where: { redis: string; redisAof: string
   }
 }
 
-/** One round of every `--durable` row on one backend; streams are new each round (so no opId repeats) and trimmed after. */
+/** One round of every `--durable` row on one backend; streams are new each round (so no opId repeats) and deleted after, with their dedupe keys. */
 async function durableRound(
   env: DurableEnv,
   { round, msgs, frames }: { round: number; msgs: Prepared; frames: Frames & { stream: string } },
@@ -176,7 +177,7 @@ async function durableRound(
     check(t!.acked <= filled, `${backend} ${name}: ${t!.acked} acked of ${filled} entries`);
     t!.check(`${backend} ${name}`, { expected: t!.acked, pending: name === D.batch ? await groupPending(consumer, { stream: sN, group }) : undefined });
   }
-  for (const s of [s1, sN, sF]) await client.trim(s, 0);
+  await dropStreams(client, [s1, sN, sF]);
   if (env.raw) await env.raw.sendCommand(["FLUSHALL"]);
 }
 
@@ -243,7 +244,7 @@ export async function durableMain(): Promise<void> {
     await windowed({ count: warm.bytes.length, inflight: INFLIGHT }, (i) => e.client.port.add("bench.warmup", warm.bytes[i]));
     const g = e.consumer.group("bench.warmup", "warm", { from: "0" });
     await fetchAndAck({ clients: [e.consumer], cons: [g.consumer("w", { count: 100, block: 1 })], stream: "bench.warmup", group: "warm" });
-    await e.client.trim("bench.warmup", 0);
+    await dropStreams(e.client, ["bench.warmup"]);
     if (e.raw) await e.raw.sendCommand(["FLUSHALL"]);
   }
 
@@ -257,7 +258,7 @@ export async function durableMain(): Promise<void> {
     for (const e of order) await durableRound(e, { round: r, msgs, frames });
   }
 
-  // After the run: everything trimmed, 2 s idle.
+  // After the run: every stream deleted, 2 s idle.
   await new Promise((r) => setTimeout(r, 2000));
   const afterRss = new Map(envs.map((e) => [e.kind, { now: rss(e.ampd.pid), peak: peakRss(e.ampd.pid) }]));
   const aofRewrites = Number(/aof_rewrites:(\d+)/.exec(await envs.find((e) => e.kind === "redis-aof")?.raw?.sendCommand<string>(["INFO", "persistence"]) ?? "")?.[1] ?? NaN);
@@ -324,7 +325,7 @@ export async function durableMain(): Promise<void> {
   out.push("### ampd RSS (MB)");
   const memIdle = envs.find((e) => e.kind === "memory")?.idleRss;
   out.push(formatTable(
-    ["backend", "idle after start", "vs memory", "after the run (trimmed, 2 s idle)", "peak (VmHWM)", "SQLite file + WAL after the run"],
+    ["backend", "idle after start", "vs memory", "after the run (streams deleted, 2 s idle)", "peak (VmHWM)", "SQLite file + WAL after the run"],
     envs.map((e) => {
       const a = afterRss.get(e.kind)!;
       const d = memIdle === undefined ? "—" : `${e.idleRss >= memIdle ? "+" : ""}${mb(e.idleRss - memIdle)}`;

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { dropStreams } from "./_cleanup.ts";
 import type { Ampd } from "../tests/_helpers/ampd.ts";
 import { entryFields } from "../sidecar/backend/_redis_reply.ts";
 import { prepare } from "./_messages.ts";
@@ -139,6 +140,7 @@ export async function ampdLatency(
     return sent;
   });
   if (failed) throw failed;
+  await dropStreams(pub, [stream]);
   await pub.close();
   await sub.close();
   return s.stats({ name, skip, rate: total / sendSeconds, cpu });

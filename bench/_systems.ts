@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { dropStreams } from "./_cleanup.ts";
 import type { JetStreamClient, JetStreamManager, NatsConnection } from "nats";
 import type { AmpClient } from "../mod.ts";
 import { entryFields } from "../sidecar/backend/_redis_reply.ts";
@@ -130,7 +131,7 @@ export async function ampdSystem(
       const errors = (after.errors as number) - (before.errors as number);
       const dups = (after.duplicates as number) - (before.duplicates as number);
       check(added === expected && errors === 0 && dups === 0, `${name}: expected ${expected} adds, ampd counted added ${added}, errors ${errors}, duplicates ${dups}`);
-      for (const s of streams) await client.trim(s, 0);
+      await dropStreams(client, streams);
     },
   };
 }
@@ -246,9 +247,9 @@ export function scaleSystem(
       const stream = `bench.scale.${r}`;
       const f = addFrames(stream, io.seed.bytes);
       await io.rec.measure({ backend: name, name: `${TABLE.scale}|${PATH.scale}`, pids }, () => frames.publish(f, io.inflight));
-      // A connection of its own for the trim, closed again: while measuring, the publisher is the only busy one.
-      const c = await sdkClient(socket, "bench-trim");
-      await c.trim(stream, 0);
+      // A connection of its own for the clean-up, closed again: while measuring, the publisher is the only busy one.
+      const c = await sdkClient(socket, "bench-cleanup");
+      await dropStreams(c, [stream]);
       await c.close();
     },
   };

@@ -36,6 +36,7 @@
  *
  * @module
  */
+import { dropStreams } from "./_cleanup.ts";
 import { type AmpClient, encode, uuidv7 } from "../mod.ts";
 import { MemoryBackend } from "../sdk/backend/memory.ts";
 import { GroupReader } from "../sdk/backend/group_reader.ts";
@@ -576,7 +577,7 @@ async function main(): Promise<void> {
         await ampdConsume(env, { socket: ampd.socket, admin, stream, consumers: c });
         if (backend === "redis") await rawConsume(env, { url: redis.url, key: `ampbus:{${stream}}`, consumers: c });
       }
-      if (backend === "memory") await admin.trim(stream, 0);
+      await dropStreams(admin, [stream]); // with its group and dedupe keys, on Redis too
       log(`${backend}: request/reply (${RR_SECONDS} s per row after ${RR_WARM_S} s warm-up)`);
       await ampdRequestReply(env, ampd.socket);
       if (backend === "redis") await rawRequestReply(env, redis.url);

@@ -36,6 +36,7 @@
  *
  * @module
  */
+import { dropStreams } from "./_cleanup.ts";
 import { createHmac, createPublicKey, type KeyObject, timingSafeEqual, verify as cryptoVerify } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -180,7 +181,7 @@ async function publishRow(t: Target, o: { stream: string; msgs: Uint8Array[] }):
   const after = await t.control.info();
   const d = (k: string) => (after[k] as number) - (before[k] as number);
   check(d("added") === o.msgs.length && d("errors") === 0 && d("duplicates") === 0, `${t.label}: ${o.msgs.length} adds sent, ampd counted added ${d("added")}, errors ${d("errors")}, duplicates ${d("duplicates")}`);
-  await t.control.trim(o.stream, 0);
+  await dropStreams(t.control, [o.stream]);
   return { rate: o.msgs.length / seconds, cpu };
 }
 
@@ -247,7 +248,7 @@ async function probeDuring(t: Target, probe: AuthConn, o: { stream: string; msgs
   const done = flood.then(() => performance.now());
   const rtts = await probe.probe({ rate: RATE, seconds: 600, stop: flood });
   const end = await done;
-  await t.control.trim(o.stream, 0);
+  await dropStreams(t.control, [o.stream]);
   return { rtts, rate: o.msgs.length / ((end - t0) / 1000) };
 }
 
@@ -336,7 +337,7 @@ async function profileRun(o: { alg: string; ringPath: string; key: Key; admin: K
   // Warm-up: a fifth of the messages, on their own stream.
   const warm = Math.floor(o.set.bytes.length / 5);
   await pub.publish(addFrames("bench.prof.warm", o.set.bytes.slice(0, warm)), INFLIGHT);
-  await control.trim("bench.prof.warm", 0);
+  await dropStreams(control, ["bench.prof.warm"]);
   const msgs = o.set.bytes.slice(warm);
   const c0 = cpuSeconds(ampd.pid);
   const t0 = performance.now();

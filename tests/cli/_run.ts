@@ -41,6 +41,8 @@ export interface BackendUnderTest {
   start(extra?: string[]): Promise<Ampd>;
   /** Stops what `start` needed besides ampd. */
   close(): Promise<void>;
+  /** The Redis URL, on the redis backend once started. */
+  redisUrl?(): string | undefined;
 }
 
 /** memory, sqlite (ampd's default) and redis. */
@@ -60,6 +62,7 @@ export function backends(): BackendUnderTest[] {
         await redis?.dispose();
         redis = undefined;
       },
+      redisUrl: () => redis?.url,
     },
   ];
 }

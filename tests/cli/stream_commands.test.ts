@@ -182,6 +182,30 @@ for (const be of backends()) {
       expect(silent.stderr).toContain("no reply from nobody within 300 ms");
     }, 60_000);
 
+    test("bench leaves no stream and, on Redis, no dedupe key behind", async () => {
+      const r = await run(["bench", "--messages", "200", "--publishers", "2", "--json"], { ...sock(), timeoutMs: 30_000 });
+      expect(r.code).toBe(0);
+      const { stream } = JSON.parse(r.lines[0]!);
+      expect((await (bus.port as unknown as Port).request("streams", {})).streams).not.toContain(stream);
+      const url = be.redisUrl?.();
+      if (url !== undefined) {
+        const { createClient } = await import("redis");
+        const raw = createClient({ url });
+        await raw.connect();
+        const keysOf = async (s: string) => (await raw.sendCommand<[string, string[]]>(["SCAN", "0", "MATCH", `ampbus:{${s}}*`, "COUNT", "100000"]))[1];
+        try {
+          expect(await keysOf(stream)).toEqual([]);
+          // With --keep the stream and its 200 dedupe keys stay; 'stream rm' takes them all.
+          const kept = JSON.parse((await run(["bench", "--messages", "200", "--publishers", "2", "--json", "--keep"], { ...sock(), timeoutMs: 30_000 })).lines[0]!).stream;
+          expect((await keysOf(kept)).length).toBe(201);
+          expect((await run(["stream", "rm", kept], sock())).code).toBe(0);
+          expect(await keysOf(kept)).toEqual([]);
+        } finally {
+          await raw.disconnect();
+        }
+      }
+    }, 60_000);
+
     test("pub without a message is exit 1, not 'published 0'", async () => {
       const empty = await run(["pub"], { ...sock(), input: "" });
       expect(empty.code).toBe(1);
