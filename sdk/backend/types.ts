@@ -299,8 +299,11 @@ export interface StreamInfo {
  * ```
  */
 export interface RemovedCounts {
+  /** Removed by `trim()` (the `trim` op, `ampd stream trim`). */
   trim: number;
+  /** Removed by the retention sweep. */
   retention: number;
+  /** Removed by `purge()`. */
   purge: number;
 }
 
@@ -333,6 +336,7 @@ export type RetentionPolicy = "interest" | "limits";
  * ```
  */
 export interface Retention {
+  /** `interest` keeps what a consumer group still needs; `limits` goes by the limits alone. */
   policy: RetentionPolicy;
   /** Most entries kept; the oldest go first. */
   maxLen?: number;
