@@ -199,18 +199,6 @@ export function symbolInfo(text: string): AISPSymbol | undefined {
 }
 
 /**
- * Longest symbol or ASCII spelling, in UTF-16 code units.
- *
- * @example
- * ```ts
- * import { LONGEST_SYMBOL } from "./symbols.ts";
- *
- * if (LONGEST_SYMBOL < "◊⁺⁺".length) throw new Error(String(LONGEST_SYMBOL));
- * ```
- */
-export const LONGEST_SYMBOL: number = Math.max(...[...BY_TEXT.keys()].map((k) => k.length));
-
-/**
  * 1 at the UTF-16 code units that can begin a symbol or an ASCII spelling (high surrogates included).
  *
  * @example
