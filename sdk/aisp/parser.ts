@@ -119,7 +119,11 @@ class Parse {
     this.#t = tokens.filter((t) => t.kind !== "comment");
   }
 
+  /** How often a rule looked at the next token: the parser's work, for the linearity test. */
+  steps = 0;
+
   #peek(): Token | undefined {
+    this.steps++;
     return this.#t[this.#i];
   }
   #next(): Token {
@@ -548,6 +552,26 @@ class Parse {
     }
     return { type: "Block", name, body, start: t.start, end };
   }
+}
+
+/**
+ * The work a parse of `tokens` does, counted as the times a rule looks at the
+ * next token: what tests/sdk/aisp_parser.test.ts holds to a constant per
+ * token. Internal (mod.ts does not list it).
+ *
+ * @example
+ * ```ts
+ * import { parseSteps } from "./parser.ts";
+ * import { tokenize } from "./tokenizer.ts";
+ *
+ * const tokens = tokenize("∀x ∈ S: p(x)");
+ * if (parseSteps(tokens) > 100 * tokens.length) throw new Error("too much work");
+ * ```
+ */
+export function parseSteps(tokens: readonly Token[]): number {
+  const p = new Parse(tokens);
+  p.statements(undefined);
+  return p.steps;
 }
 
 /**

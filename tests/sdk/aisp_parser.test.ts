@@ -10,6 +10,7 @@
 import { describe, expect, test } from "bun:test";
 import { AISPParser, type AISPNode, MAX_NESTING, symbolInfo } from "../../mod.ts";
 import { prng } from "../_helpers/prng.ts";
+import { parseSteps } from "../../sdk/aisp/parser.ts";
 
 const parser = new AISPParser();
 const N = Number(process.env.AISP_FUZZ_N ?? 100_000);
@@ -234,11 +235,21 @@ function randomInput(rng: ReturnType<typeof prng>): string {
   return s;
 }
 
-test(`fuzz: ${N} random and mutated inputs parse or fail with positioned errors`, () => {
+/** The bound on parser steps per token (measured: at most ~19 over the fuzz, 6 on the shapes below). */
+const STEPS_PER_TOKEN = 32;
+
+test(`fuzz: ${N} random and mutated inputs parse or fail with positioned errors, in bounded steps per token`, () => {
   const rng = prng(0xa15b);
   let failed = 0;
+  let worst = 0;
   for (let k = 0; k < N; k++) {
     const input = randomInput(rng);
+    if (k % 16 === 0) {
+      const tokens = parser.tokenize(input);
+      const per = parseSteps(tokens) / Math.max(1, tokens.length);
+      if (per > worst) worst = per;
+      if (per > STEPS_PER_TOKEN) throw new Error(`input ${JSON.stringify(input)}: ${per} steps per token`);
+    }
     let r;
     try {
       r = parser.parseString(input);
@@ -253,10 +264,23 @@ test(`fuzz: ${N} random and mutated inputs parse or fail with positioned errors`
       }
     }
   }
+  console.log(`aisp fuzz: ${N} inputs, ${failed} with errors; at most ${worst.toFixed(1)} parser steps per token`);
   // Both outcomes are exercised.
   expect(failed).toBeGreaterThan(N / 10);
   expect(failed).toBeLessThan(N);
 }, 600_000);
+
+test("linear: parser steps per token stay bounded and flat as the worst shapes grow 16x", () => {
+  const shapes = ["∀x ∈ S: ", "(", "a ∧ ", "λx.", "{a, ", "⟦", "\"", "x y ", "∀ ∈ ", "¬", "f(x)", "λ.\n", "a⇒", "∃!x∈S", "∀x:∀y:"];
+  for (const shape of shapes) {
+    const per = [256, 4096].map((reps) => {
+      const tokens = parser.tokenize(shape.repeat(reps));
+      return parseSteps(tokens) / Math.max(1, tokens.length);
+    });
+    expect([shape, per[0] <= STEPS_PER_TOKEN, per[1] <= STEPS_PER_TOKEN]).toEqual([shape, true, true]);
+    expect([shape, per[1] <= per[0] * 1.1 + 1]).toEqual([shape, true]);
+  }
+});
 
 test("linear: tokens and nodes grow in proportion to the input on the worst shapes found", () => {
   // Each shape repeated; the AST's node count per token stays flat as the input grows 16x.
