@@ -86,7 +86,9 @@ consumer of that name acks them, or 'ampd ack' does.`,
   shared: CONNECT_FLAGS,
   sections: [{
     title: "--json output (stable), one line per entry",
-    text: `  {"entryId", "deliveries", "type", "sender", "receiver"}`,
+    text: `  {"entryId", "deliveries", "type", "sender", "receiver"}
+  and for each entry that went to the dead-letter stream instead:
+  {"entryId", "deadLetter": <its entry id in <STREAM>.dlq>}`,
   }],
   examples: [
     "claim tasks workers --consumer w2",
@@ -109,6 +111,8 @@ async function claim(argv: readonly string[]): Promise<number> {
   const bus = await openBus(args, "ampd-claim");
   try {
     await needGroup(bus, { stream, group });
+    const dlq = `${stream}.dlq`;
+    const dlqBefore = (await bus.port.streamInfo(dlq)).lastEntryId ?? "0";
     let r;
     try {
       r = await bus.port.request("claim", { stream, group, consumer, count, ...(minIdle === undefined ? {} : { minIdle }) });
@@ -119,13 +123,24 @@ async function claim(argv: readonly string[]): Promise<number> {
       const m = decode(msg);
       return { entryId, deliveries, type: m.type, sender: m.sender, receiver: m.receiver };
     });
+    // Entries past ampd's --max-deliveries went to the dead-letter stream instead: say which.
+    const moved = (await bus.client.streamRead({ [dlq]: dlqBefore }, { count: 10_000 })).filter((d) => {
+      const p = d.message.payload as { group?: unknown; consumer?: unknown } | undefined;
+      return d.message.type === "dead-letter" && p?.group === group && p?.consumer === consumer;
+    }).map((d) => ({ entryId: String((d.message.payload as { entryId: unknown }).entryId), dlqEntryId: d.entryId }));
     if (json) {
       for (const e of entries) await writeLine(JSON.stringify(e));
-    } else if (entries.length === 0) {
+      for (const m of moved) await writeLine(JSON.stringify({ entryId: m.entryId, deadLetter: m.dlqEntryId }));
+      return 0;
+    }
+    if (entries.length === 0 && moved.length === 0) {
       await writeLine(`${stream} ${group}: nothing to claim${minIdle === undefined ? " (nothing pending longer than ampd's --claim-timeout; --min-idle 0 takes everything)" : ""}`);
-    } else {
+    } else if (entries.length > 0) {
       const rows = [["ENTRY", "DELIVERIES", "TYPE", "SENDER", "RECEIVER"], ...entries.map((e) => [e.entryId, String(e.deliveries), e.type, e.sender, e.receiver])];
       for (const l of renderTable(rows)) await writeLine(l);
+    }
+    if (moved.length > 0) {
+      await writeLine(`${moved.length} moved to ${dlq} instead (delivered more than ampd's --max-deliveries): ${moved.map((m) => m.entryId).join(", ")}; 'ampd dlq ${stream}' lists them`);
     }
     return 0;
   } finally {

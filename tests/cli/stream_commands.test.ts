@@ -144,8 +144,11 @@ for (const be of backends()) {
       await bus.port.groupCreate({ stream: "jobs.f", group: "w" }, "0");
       await pub("jobs.f", 1);
       await bus.port.groupRead({ stream: "jobs.f", group: "w", consumer: "c1" }, { count: 1 });
-      // --max-deliveries 2: the second claim moves it to jobs.f.dlq.
-      for (const c of ["c2", "c3"]) await (bus.port as unknown as Port).request("claim", { stream: "jobs.f", group: "w", consumer: c, minIdle: 0 });
+      // --max-deliveries 2: the second claim moves it to jobs.f.dlq, and says so.
+      await (bus.port as unknown as Port).request("claim", { stream: "jobs.f", group: "w", consumer: "c2", minIdle: 0 });
+      const moved = await run(["claim", "jobs.f", "w", "--consumer", "c3", "--min-idle", "0"], sock());
+      expect(moved.code).toBe(0);
+      expect(moved.stdout).toMatch(/^1 moved to jobs\.f\.dlq instead \(delivered more than ampd's --max-deliveries\): \d+-\d+; 'ampd dlq jobs\.f' lists them\n$/);
       const listed = await run(["dlq", "jobs.f", "--json"], sock());
       expect(listed.lines).toHaveLength(1);
       const missing = await run(["dlq", "replay", "jobs.f", "--id", "1-1"], sock());
