@@ -132,7 +132,7 @@ export interface StreamPolicyRule extends StreamRequirements {
 const NAME = /^[^\s\x00-\x1f\x7f]{1,128}$/;
 const AGENT_FIELDS = new Set(["keys", "publish", "subscribe", "admin"]);
 const KEY_FIELDS = new Set(["kid", "alg", "publicKey", "secret"]);
-const STREAM_FIELDS = new Set(["requireSig", "minTier", "requireSnapSha"]);
+const STREAM_FIELDS = new Set(["requireSig", "minTier", "requireSnapSha", "checkSpecSyntax"]);
 
 /**
  * A parsed, checked keyring.
@@ -325,7 +325,7 @@ function checkStreamRule(pattern: string, r: unknown, ctx: { bad: Bad; out: Stre
   if (!isMap(r)) return bad(at, "must be an object such as {\"requireSig\": true, \"minTier\": \"silver\"}");
   for (const k of Object.keys(r)) if (!STREAM_FIELDS.has(k)) bad([...at, k], `is not a stream policy field (known: ${[...STREAM_FIELDS].join(", ")})`);
   const rule: { pattern: StreamPattern } & StreamRequirements = { pattern: p };
-  for (const f of ["requireSig", "requireSnapSha"] as const) {
+  for (const f of ["requireSig", "requireSnapSha", "checkSpecSyntax"] as const) {
     if (r[f] === undefined) continue;
     if (typeof r[f] !== "boolean") bad([...at, f], "must be true or false");
     else rule[f] = r[f];

@@ -12,6 +12,7 @@ import {
   createLocalBus,
   createMessage,
   encode,
+  Keyring,
   specSyntaxIssues,
   TrustPolicy,
   validate,
@@ -83,6 +84,10 @@ describe("TrustPolicy checkSpecSyntax", () => {
     expect((e as ValidationError).code).toBe("INVALID_MESSAGE");
     expect((e as ValidationError).issues.map((i) => i.path.join("."))).toEqual(["spec.preconditions.1", "spec.task"]);
     policy.checkSpec("events", { msg, requirements: policy.requirements("events") });
+    // The keyring's stream rules can ask for it too; a wrong value is named.
+    const keyring = Keyring.parse(JSON.stringify({ agents: {}, streams: { "tasks.>": { checkSpecSyntax: true } } }));
+    expect(new TrustPolicy({ keyring }).requirements("tasks.build")).toEqual({ checkSpecSyntax: true });
+    expect(() => Keyring.parse(JSON.stringify({ agents: {}, streams: { "tasks.>": { checkSpecSyntax: "yes" } } }))).toThrow("must be true or false");
 
     const bus = createLocalBus({ trust: policy });
     try {
