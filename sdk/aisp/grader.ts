@@ -274,21 +274,22 @@ function count(tokens: readonly Token[], c: Counts): void {
 }
 
 /** Pushes the children of a node onto `stack`, last first, so that they pop in source order. */
+function pushAll(xs: readonly AISPNode[], stack: AISPNode[]): void {
+  for (let i = xs.length - 1; i >= 0; i--) stack.push(xs[i]);
+}
+
 function pushChildren(n: AISPNode, stack: AISPNode[]): void {
-  const all = (xs: readonly AISPNode[]) => {
-    for (let i = xs.length - 1; i >= 0; i--) stack.push(xs[i]);
-  };
   switch (n.type) {
     case "Document":
     case "Block":
-      return all(n.body);
+      return pushAll(n.body, stack);
     case "Quantifier":
       if (n.body !== undefined) stack.push(n.body);
       if (n.domain !== undefined) stack.push(n.domain);
-      return all(n.variables);
+      return pushAll(n.variables, stack);
     case "Lambda":
       stack.push(n.body);
-      return all(n.params);
+      return pushAll(n.params, stack);
     case "Definition":
       stack.push(n.value, n.target);
       return;
@@ -301,18 +302,18 @@ function pushChildren(n: AISPNode, stack: AISPNode[]): void {
       return;
     case "Apply":
     case "Index":
-      all(n.args);
+      pushAll(n.args, stack);
       stack.push(n.callee);
       return;
     case "Member":
       stack.push(n.object);
       return;
     case "Phrase":
-      return all(n.parts);
+      return pushAll(n.parts, stack);
     case "Tuple":
     case "Set":
     case "List":
-      return all(n.items);
+      return pushAll(n.items, stack);
   }
 }
 
@@ -491,10 +492,12 @@ export class AISPGrader {
       const q = all[i];
       if (q.type !== "Quantifier") continue;
       quantifiers++;
-      const vars = q.variables.map((v) => v.name).join(", ");
       let p = 0;
       if (q.domain !== undefined) p += 0.5;
-      else suggestions.push(`${s.label}: ${q.quantifier}${vars} has no domain; write ${q.quantifier}${vars} ∈ Set (or ${q.quantifier}${vars}:Type:) to say what it ranges over`);
+      else {
+        const vars = q.variables.map((v) => v.name).join(", ");
+        suggestions.push(`${s.label}: ${q.quantifier}${vars} has no domain; write ${q.quantifier}${vars} ∈ Set (or ${q.quantifier}${vars}:Type:) to say what it ranges over`);
+      }
       const body = q.body;
       if (body === undefined) p += 0.5;
       else {
@@ -528,6 +531,9 @@ export class AISPGrader {
     };
     let mixed = false;
     const all = s.all;
+    // A name can be bound again only where there are two binders.
+    let binders = 0;
+    for (const n of all) if (n.type === "Quantifier" || n.type === "Lambda") binders++;
     for (let i = 0; i < all.length; i++) {
       const n = all[i];
       if (!mixed && n.type === "Binary" && n.operator === "∨") {
@@ -536,7 +542,7 @@ export class AISPGrader {
         }
         if (mixed) warnings.push(`${s.label} mixes ∧ and ∨ without parentheses at line ${n.start.line}, column ${n.start.column}: ∧ binds tighter, so a ∧ b ∨ c reads (a ∧ b) ∨ c; add parentheses to say which is meant`);
       }
-      if ((n.type === "Quantifier" || n.type === "Lambda") && n.body !== undefined) {
+      if (binders > 1 && (n.type === "Quantifier" || n.type === "Lambda") && n.body !== undefined) {
         const bound = n.type === "Quantifier" ? n.variables : n.params;
         const from = n.body.start.offset;
         for (const v of bound) {

@@ -109,14 +109,28 @@ function describe(t: Token | undefined): string {
   return t.text.length > 24 ? t.text.slice(0, 24) + "…" : t.text;
 }
 
+/** The binary operator levels, loosest first (the grammar's or … product), and each operator's level. */
+const L_OR = 1, L_AND = 2, L_COMPARE = 3, L_SETOP = 4, L_SUM = 5, L_PRODUCT = 6;
+const LEVEL = new Map<string, number>();
+for (const [set, level] of [[OR, L_OR], [AND, L_AND], [COMPARE, L_COMPARE], [SETOP, L_SETOP], [SUM, L_SUM], [PRODUCT, L_PRODUCT]] as const) {
+  for (const o of set) LEVEL.set(o, level);
+}
+
 class Parse {
   readonly #t: Token[];
+  /** The binary level of each token (0: none), worked out once. */
+  readonly #lv: Uint8Array;
   #i = 0;
   #depth = 0;
   readonly errors: AISPParseError[] = [];
 
   constructor(tokens: readonly Token[]) {
     this.#t = tokens.filter((t) => t.kind !== "comment");
+    this.#lv = new Uint8Array(this.#t.length);
+    for (let k = 0; k < this.#t.length; k++) {
+      const o = op(this.#t[k]);
+      if (o !== undefined) this.#lv[k] = LEVEL.get(o) ?? 0;
+    }
   }
 
   /** How often a rule looked at the next token: the parser's work, for the linearity test. */
@@ -242,35 +256,34 @@ class Parse {
     return { type: "Binary", operator: o, left, right, start: left.start, end: right.end };
   }
 
-  #binaryLoop(set: Set<string>, next: () => AISPNode): AISPNode {
-    let left = next();
-    for (let o = op(this.#peek()); o !== undefined && set.has(o); o = op(this.#peek())) {
+  /** The binary operators of one level, left to right: `or`, `and`, `compare`, `setop`, `sum`, `product`. */
+  #binary(level: number): AISPNode {
+    let left = this.#below(level);
+    for (;;) {
+      this.steps++;
+      if (this.#i >= this.#t.length || this.#lv[this.#i] !== level) return left;
+      const o = op(this.#t[this.#i])!;
       this.#i++;
       this.#skipNewlines();
       if (!this.#startsOperand(this.#peek())) this.#fail(`expected an expression after ${o}`);
-      const right = next();
+      const right = this.#below(level);
       left = { type: "Binary", operator: o, left, right, start: left.start, end: right.end };
     }
-    return left;
   }
 
-  // The next rule of each loop, made once per parse rather than per call.
-  readonly #andRule = () => this.#and();
-  readonly #notRule = () => this.#not();
-  readonly #setopRule = () => this.#setop();
-  readonly #sumRule = () => this.#sum();
-  readonly #productRule = () => this.#product();
-  readonly #prefixRule = () => this.#prefix();
+  /** The rule under a binary level: `and` under `or`, `not` under `and`, … `prefix` under `product`. */
+  #below(level: number): AISPNode {
+    if (level === L_AND) return this.#not();
+    if (level === L_PRODUCT) return this.#prefix();
+    return this.#binary(level + 1);
+  }
 
   #or(): AISPNode {
-    return this.#binaryLoop(OR, this.#andRule);
-  }
-  #and(): AISPNode {
-    return this.#binaryLoop(AND, this.#notRule);
+    return this.#binary(L_OR);
   }
   #not(): AISPNode {
     const t = this.#peek();
-    if (op(t) !== "¬") return this.#compare();
+    if (op(t) !== "¬") return this.#binary(L_COMPARE);
     this.#i++;
     this.#enter();
     if (!this.#startsOperand(this.#peek())) this.#fail("expected an expression after ¬");
@@ -278,17 +291,11 @@ class Parse {
     this.#depth--;
     return { type: "Unary", operator: "¬", operand, start: t!.start, end: operand.end };
   }
-  #compare(): AISPNode {
-    return this.#binaryLoop(COMPARE, this.#setopRule);
-  }
   #setop(): AISPNode {
-    return this.#binaryLoop(SETOP, this.#sumRule);
+    return this.#binary(L_SETOP);
   }
   #sum(): AISPNode {
-    return this.#binaryLoop(SUM, this.#productRule);
-  }
-  #product(): AISPNode {
-    return this.#binaryLoop(PRODUCT, this.#prefixRule);
+    return this.#binary(L_SUM);
   }
 
   #startsOperand(t: Token | undefined): boolean {

@@ -90,20 +90,23 @@ function startsWord(cp: number): boolean {
 type Spelling = { text: string; info: AISPSymbol };
 
 /** The symbols and ASCII spellings by their first code unit, longest first. */
-const CANDIDATES = new Map<number, Spelling[]>();
+const CANDIDATES: (Spelling[] | undefined)[] = [];
 for (const info of AISP_SYMBOL_TABLE) {
   for (const text of info.ascii === undefined ? [info.symbol] : [info.symbol, info.ascii]) {
-    const list = CANDIDATES.get(text.charCodeAt(0)) ?? [];
-    list.push({ text, info });
-    CANDIDATES.set(text.charCodeAt(0), list);
+    (CANDIDATES[text.charCodeAt(0)] ??= []).push({ text, info });
   }
 }
-for (const list of CANDIDATES.values()) list.sort((a, b) => b.text.length - a.text.length);
+for (const list of CANDIDATES) list?.sort((a, b) => b.text.length - a.text.length);
 
 /** The symbol (or ASCII spelling) that starts at `i`, longest first. */
 function symbolAt(s: string, i: number): Spelling | undefined {
-  if (SYMBOL_START[s.charCodeAt(i)] !== 1) return undefined;
-  for (const c of CANDIDATES.get(s.charCodeAt(i))!) if (s.startsWith(c.text, i)) return c;
+  const c0 = s.charCodeAt(i);
+  if (SYMBOL_START[c0] !== 1) return undefined;
+  const list = CANDIDATES[c0]!;
+  for (let k = 0; k < list.length; k++) {
+    const c = list[k];
+    if (c.text.length === 1 || s.startsWith(c.text, i)) return c;
+  }
   return undefined;
 }
 
