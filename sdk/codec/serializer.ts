@@ -1,6 +1,6 @@
 /**
  * `AISPMessageSerializer`: the AISP plan's serializer API over the codec,
- * JSON and compression modules. A facade: every method forwards to them.
+ * JSON and compression modules. A facade: every method is made of theirs.
  *
  * `compress(message)` and `decompress(payload)` are the seed's: the whole
  * message in, a `CompressedPayload` out, and back, so that
@@ -22,8 +22,11 @@ import type { ValidationPolicy } from "../envelope/schema.ts";
 /**
  * Encodes and decodes messages: MessagePack for the wire, JSON for logs.
  *
- * Every method forwards to the function of the same name (`encode`,
- * `decode`, `compressMessage`, `serialize`...); use whichever reads better.
+ * `encode`, `decode`, `serialize` and `deserialize` forward to the
+ * functions of the same name, `encodeCompressed` and `decodeExpanded` to
+ * `compressMessage` and `decompressMessage` with the codec; use whichever
+ * reads better. `compress` and `decompress` are the seed's: the whole
+ * message in one `CompressedPayload`.
  *
  * @example
  * ```ts
