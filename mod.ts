@@ -105,6 +105,7 @@ export {
   type Grade,
   type GradeBreakdown,
   GRADE_WEIGHTS,
+  MAX_GRADED,
   METHOD_WEIGHTS,
   REQUIRED_BLOCKS,
   SYMBOL_DENSITY_SATURATION,

@@ -147,6 +147,23 @@ export const REQUIRED_BLOCKS = ["Ω", "Σ", "Γ", "Λ", "Ε"] as const;
  */
 export const BINDING_SYMBOLS: readonly string[] = ["≜", "≔", "∀", "∃", "∃!", "λ", "⇒", "⇔", "→", "↔", "∈", "⊆", "∩", "∪", "∅"];
 const BINDINGS = new Set(BINDING_SYMBOLS);
+
+/**
+ * How much of a spec the grader and the spec-syntax check parse: its
+ * statements in order, while their lengths (UTF-16 code units) add up to at
+ * most this. A statement past it is not parsed (a warning says so; it counts
+ * no terms and scores 0 for quantifier precision), so that grading a spec
+ * costs bounded time and memory however big the message (ampd grades every spec).
+ *
+ * @example
+ * ```ts
+ * import { grade, MAX_GRADED } from "@ampbus/ampbus";
+ *
+ * const g = grade({ preconditions: ["p ".repeat(MAX_GRADED)], task: "t ≜ 1", postconditions: [] });
+ * if (!g.warnings[0].startsWith("precondition 1 is not parsed")) throw new Error(g.warnings.join("\n"));
+ * ```
+ */
+export const MAX_GRADED = 65536;
 const BINDINGS_FOR_FULL = 20;
 
 /**
@@ -371,33 +388,44 @@ export class AISPGrader {
   grade(spec: GradableSpec): Grade {
     const suggestions: string[] = [];
     const warnings: string[] = [];
-    const pre = spec.preconditions.map((s, i) => this.#statement(`precondition ${i + 1}`, s));
-    const task = this.#statement("the task", spec.task);
-    const post = spec.postconditions.map((s, i) => this.#statement(`postcondition ${i + 1}`, s));
-    const all = [...pre, task, ...post];
-
     const c: Counts = { tokens: 0, symbols: 0, bindings: 0, blocks: new Set(), latinE: false };
-    for (const s of all) count(s.tokens, c);
-    const density = c.tokens === 0 ? 0 : Math.min(1, c.symbols / c.tokens / SYMBOL_DENSITY_SATURATION);
-
-    for (const s of all) {
+    // One statement at a time, each let go before the next: a spec of many long statements
+    // holds one statement's tokens at once, and at most MAX_GRADED units are parsed in all.
+    const statements: [label: string, text: string, kind: "condition" | "task"][] = [
+      ...spec.preconditions.map((s, i) => [`precondition ${i + 1}`, s, "condition"] as [string, string, "condition"]),
+      ["the task", spec.task, "task"],
+      ...spec.postconditions.map((s, i) => [`postcondition ${i + 1}`, s, "condition"] as [string, string, "condition"]),
+    ];
+    let budget = MAX_GRADED;
+    let conditions = 0;
+    let precisionSum = 0;
+    let definesTask = 0;
+    for (const [label, text, kind] of statements) {
+      if (kind === "condition") conditions++;
+      if (isBlank(text)) continue; // no terms, no quantifier, no definition
+      if (text.length > budget) {
+        warnings.push(`${label} is not parsed: a spec's statements are parsed up to ${MAX_GRADED} characters in all`);
+        if (kind === "condition") suggestions.push(`shorten ${label}: it is past the ${MAX_GRADED} characters the grader parses, so it scores 0 for quantifier precision`);
+        continue;
+      }
+      budget -= text.length;
+      const s = this.#statement(label, text);
+      count(s.tokens, c);
       if (s.errors.length > 0) {
         const e = s.errors[0];
         const more = s.errors.length > 1 ? ` (and ${s.errors.length - 1} more)` : "";
         warnings.push(`${s.label} does not parse at ${where(e)}: ${e.message}${more}`);
       }
       this.#ambiguities(s, warnings);
+      if (kind === "condition") precisionSum += this.#precision(s, suggestions);
+      else definesTask = s.all.some((n) => n.type === "Definition") ? 1 : 0;
     }
     if (c.latinE) warnings.push("⟦E⟧ is written with a Latin E; the evidence block is ⟦Ε⟧ (Greek capital epsilon, U+0395), so it does not count");
-
-    const conditions = [...pre, ...post];
-    let precisionSum = 0;
-    for (const s of conditions) precisionSum += this.#precision(s, suggestions);
-    const quantifierPrecision = conditions.length === 0 ? 0 : precisionSum / conditions.length;
+    const density = c.tokens === 0 ? 0 : Math.min(1, c.symbols / c.tokens / SYMBOL_DENSITY_SATURATION);
+    const quantifierPrecision = conditions === 0 ? 0 : precisionSum / conditions;
 
     const hasPre = spec.preconditions.some((x) => !isBlank(x)) ? 1 : 0;
     const hasPost = spec.postconditions.some((x) => !isBlank(x)) ? 1 : 0;
-    const definesTask = task.all.some((n) => n.type === "Definition") ? 1 : 0;
     const conditionCompleteness = (hasPre + hasPost + definesTask) / 3;
     if (hasPre === 0) suggestions.push("add a precondition: what must hold before the task, such as ∀f ∈ Inputs: valid(f) (+0.0833)");
     if (hasPost === 0) suggestions.push("add a postcondition: what holds after the task, such as ∀t ∈ Tests: passed(t) = ⊤ (+0.0833)");

@@ -9,6 +9,7 @@
 import { formatPath, type Issue } from "../errors.ts";
 import { AISPParser } from "./parser.ts";
 import { isBlank } from "./tokenizer.ts";
+import { MAX_GRADED } from "./grader.ts";
 
 const parser = new AISPParser();
 
@@ -16,7 +17,8 @@ const parser = new AISPParser();
  * The parse errors of a spec's statements as issues, with paths such as
  * `["spec", "preconditions", 1]` and the line and column in the message.
  * Blank conditions are left alone (the grader ignores them); an empty task
- * is the schema's to report.
+ * is the schema's to report. Statements past `MAX_GRADED` characters in all
+ * are not parsed, and are an issue each.
  *
  * @example
  * ```ts
@@ -29,8 +31,14 @@ const parser = new AISPParser();
  */
 export function specSyntaxIssues(spec: { readonly preconditions: readonly string[]; readonly task: string; readonly postconditions: readonly string[] }): Issue[] {
   const out: Issue[] = [];
+  let budget = MAX_GRADED;
   const check = (path: (string | number)[], text: string) => {
     if (isBlank(text)) return;
+    if (text.length > budget) {
+      out.push({ path, message: `${formatPath(path)} is not checked: a spec's statements are parsed up to ${MAX_GRADED} characters in all` });
+      return;
+    }
+    budget -= text.length;
     const r = parser.parseString(text);
     for (const e of r.errors ?? []) {
       out.push({ path, message: `${formatPath(path)} does not parse at line ${e.line}, column ${e.column}: ${e.message}` });

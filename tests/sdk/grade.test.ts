@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { AISP_SYMBOL_TABLE, GRADE_WEIGHTS, grade, TIER_THRESHOLDS, tierOf } from "../../mod.ts";
+import { AISP_SYMBOL_TABLE, GRADE_WEIGHTS, MAX_GRADED, specSyntaxIssues, grade, TIER_THRESHOLDS, tierOf } from "../../mod.ts";
 import { seedMessage } from "./_fixtures.ts";
 
 // Formula (sdk/envelope/grade.ts): score = 0.30·density + 0.25·precision + 0.25·completeness + 0.20·evidence
@@ -118,6 +118,17 @@ describe("grade", () => {
       "precondition 1 mixes ∧ and ∨ without parentheses at line 1, column 1: ∧ binds tighter, so a ∧ b ∨ c reads (a ∧ b) ∨ c; add parentheses to say which is meant",
       "precondition 3 binds x again at line 1, column 9, inside the scope of the x bound at column 2: the inner x hides the outer",
     ]);
+  });
+
+  test(`statements are parsed up to MAX_GRADED (${MAX_GRADED}) characters in all; the rest are named, count no terms and score 0`, () => {
+    const long = "∀x ∈ S: p(x); ".repeat(3000); // 42 000 units: the first fits, the second does not
+    const g = grade({ preconditions: [long, long, "∀y ∈ T: q(y)"], task: "t ≜ 1", postconditions: [] });
+    expect(g.warnings).toEqual([`precondition 2 is not parsed: a spec's statements are parsed up to ${MAX_GRADED} characters in all`]);
+    expect(g.suggestions[0]).toBe(`shorten precondition 2: it is past the ${MAX_GRADED} characters the grader parses, so it scores 0 for quantifier precision`);
+    expect(g.breakdown.quantifierPrecision).toBe(0.6667); // (1 + 0 + 1) / 3: the third still fits
+    expect(g.breakdown.tokens).toBe(3000 * 5 + 5 + 3); // the first precondition, the third and the task
+    const issues = specSyntaxIssues({ preconditions: [long, long + "(", "ok"], task: "t", postconditions: [] });
+    expect(issues.map((i) => i.message)).toEqual([`spec.preconditions[1] is not checked: a spec's statements are parsed up to ${MAX_GRADED} characters in all`]);
   });
 
   test("a task that is a whole AISP document keeps the better of its spec score and δ", () => {

@@ -759,13 +759,22 @@ def parse_string(text):
     return parse(tokenize(text))
 
 
+MAX_GRADED = 65536
+
+
 def spec_syntax_issues(spec):
     """The parse errors of a spec's statements as (path, message) pairs, as ampd's --spec-syntax reports them."""
     out = []
+    budget = [MAX_GRADED]
 
     def check(path, shown, text):
         if is_blank(text):
             return
+        n = len(_units(text))
+        if n > budget[0]:
+            out.append((path, "%s is not checked: a spec's statements are parsed up to %d characters in all" % (shown, MAX_GRADED)))
+            return
+        budget[0] -= n
         for e in parse_string(text).get("errors", []):
             out.append((path, "%s does not parse at line %d, column %d: %s" % (shown, e["line"], e["column"], e["message"])))
 
@@ -983,32 +992,43 @@ def grade(spec):
     {tier, score, semanticDensity, breakdown, suggestions, warnings}."""
     suggestions = []
     warnings = []
-    pre = [_statement("precondition %d" % (i + 1), s) for i, s in enumerate(spec.get("preconditions", []))]
-    task = _statement("the task", spec["task"])
-    post = [_statement("postcondition %d" % (i + 1), s) for i, s in enumerate(spec.get("postconditions", []))]
-    statements = pre + [task] + post
-
     c = _new_counts()
-    for s in statements:
+    # One statement at a time, at most MAX_GRADED UTF-16 units parsed in all (as the SDK).
+    statements = ([("precondition %d" % (i + 1), s, "condition") for i, s in enumerate(spec.get("preconditions", []))]
+                  + [("the task", spec["task"], "task")]
+                  + [("postcondition %d" % (i + 1), s, "condition") for i, s in enumerate(spec.get("postconditions", []))])
+    budget = MAX_GRADED
+    conditions = 0
+    precision_sum = 0
+    defines_task = 0
+    for label, text, kind in statements:
+        if kind == "condition":
+            conditions += 1
+        if is_blank(text):
+            continue
+        n = len(_units(text))
+        if n > budget:
+            warnings.append("%s is not parsed: a spec's statements are parsed up to %d characters in all" % (label, MAX_GRADED))
+            if kind == "condition":
+                suggestions.append("shorten %s: it is past the %d characters the grader parses, so it scores 0 for quantifier precision" % (label, MAX_GRADED))
+            continue
+        budget -= n
+        s = _statement(label, text)
         _count(s["tokens"], c)
-    density = 0 if c["tokens"] == 0 else min(1, c["symbols"] / c["tokens"] / SYMBOL_DENSITY_SATURATION)
-
-    for s in statements:
         if s["errors"]:
             warnings.append(_parse_warning(s))
         _ambiguities(s, warnings)
+        if kind == "condition":
+            precision_sum += _precision(s, suggestions)
+        else:
+            defines_task = 1 if any(n_["type"] == "Definition" for n_ in _nodes(s["ast"])) else 0
     if c["latinE"]:
         warnings.append(_LATIN_E)
-
-    conditions = pre + post
-    precision_sum = 0
-    for s in conditions:
-        precision_sum += _precision(s, suggestions)
-    quantifier_precision = 0 if not conditions else precision_sum / len(conditions)
+    density = 0 if c["tokens"] == 0 else min(1, c["symbols"] / c["tokens"] / SYMBOL_DENSITY_SATURATION)
+    quantifier_precision = 0 if not conditions else precision_sum / conditions
 
     has_pre = 1 if any(not is_blank(x) for x in spec.get("preconditions", [])) else 0
     has_post = 1 if any(not is_blank(x) for x in spec.get("postconditions", [])) else 0
-    defines_task = 1 if any(n["type"] == "Definition" for n in _nodes(task["ast"])) else 0
     completeness = (has_pre + has_post + defines_task) / 3
     if has_pre == 0:
         suggestions.append("add a precondition: what must hold before the task, such as ∀f ∈ Inputs: valid(f) (+0.0833)")

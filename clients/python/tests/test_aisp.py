@@ -79,6 +79,12 @@ class Grades(unittest.TestCase):
             with self.subTest(d["name"]):
                 self.assertEqual(aisp.grade_document(d["text"]), d["grade"])
 
+    def test_statements_past_max_graded_are_not_parsed(self):
+        long = "∀x ∈ S: p(x); " * 3000
+        g = aisp.grade({"preconditions": [long, long, "∀y ∈ T: q(y)"], "task": "t ≜ 1", "postconditions": []})
+        self.assertEqual(g["warnings"], ["precondition 2 is not parsed: a spec's statements are parsed up to 65536 characters in all"])
+        self.assertEqual((g["breakdown"]["quantifierPrecision"], g["breakdown"]["tokens"]), (0.6667, 3000 * 5 + 5 + 3))
+
     def test_seed_is_platinum(self):
         g = aisp.grade({"preconditions": ["∀f ∈ CodeFiles: compiled(f) = ⊤"], "task": "validate ≜ λf.runTests(f) ∧ coverage(f) ≥ 0.8",
                         "postconditions": ["∀t ∈ Tests: passed(t) = ⊤"], "evidence": {"prover": "jest", "method": "test-execution", "confidence": 0.95}})
