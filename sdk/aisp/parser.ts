@@ -29,7 +29,7 @@
  *
  * @module
  */
-import { tokenize } from "./tokenizer.ts";
+import { MAX_BLOCK_NAME, tokenize } from "./tokenizer.ts";
 import type { AISPDocument, AISPNode, AISPParseError, ParseResult, Position, Token } from "./types.ts";
 
 /**
@@ -429,7 +429,7 @@ class Parse {
           const items = this.#group("⟩", t);
           return { type: "Tuple", items, start: t.start, end: this.#lastEnd() };
         }
-        if (s === "⟦") this.#fail(`expected a block name and ⟧ within ${64} characters after ⟦`, t);
+        if (s === "⟦") this.#fail(`expected a block name and ⟧ within ${MAX_BLOCK_NAME} characters after ⟦`, t);
         if (CONSTANTS.has(s)) {
           this.#i++;
           return { type: "Constant", symbol: s, start: t.start, end: t.end };
