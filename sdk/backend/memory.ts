@@ -162,7 +162,12 @@ export class MemoryBackend implements StreamBackend {
       s.dqId.push(entryId);
       s.dqExp.push(now + this.#windowMs);
     }
-    if (options?.maxLen !== undefined) s.trimTo(options.maxLen);
+    if (options?.maxLen !== undefined) {
+      // The publisher's own bound: the oldest entries go whatever their groups hold, counted under trim.
+      const gone = s.trimTo(options.maxLen);
+      s.removed.trim += gone;
+      this.#removed.trim += gone;
+    }
     if (s.waiters !== null && s.waiters.size > 0) this.#wake(s);
     return Promise.resolve({ entryId, duplicate: false });
   }

@@ -64,6 +64,8 @@ export interface AddBatcherOptions {
    * reached the replicas, or rejects; the batch's adds are answered after it.
    */
   replicated?: (key: string) => Promise<void>;
+  /** Called with how many entries a batch's maxLen trims removed (counted in the stream's meta hash too). */
+  onTrimmed?: (n: number) => void;
 }
 
 /**
@@ -138,8 +140,9 @@ export class AddBatcher {
   }
 
   async #send(q: StreamQueue, batch: QueuedAdd[]): Promise<void> {
-    const keys: string[] = new Array(1 + batch.length);
+    const keys: string[] = new Array(2 + batch.length);
     keys[0] = q.key;
+    keys[1 + batch.length] = `${q.key}:meta`;
     let bytes = 0;
     for (const add of batch) bytes += add.msg.length;
     // Small messages joined in one argument (node-redis writes each Buffer argument
@@ -181,6 +184,8 @@ export class AddBatcher {
       for (const add of batch) add.reject(err);
       return;
     }
+    const trimmed = Number(reply[2 * batch.length] ?? 0);
+    if (trimmed > 0) this.#o.onTrimmed?.(trimmed);
     if (this.#o.replicated !== undefined) {
       try {
         await this.#o.replicated(q.key);

@@ -165,6 +165,11 @@ export class RedisAdmin {
     return { ...this.#removed };
   }
 
+  /** Counts entries an add's own maxLen trimmed away (the add script counted them in the meta hash). */
+  countTrimmed(n: number): void {
+    this.#removed.trim += n;
+  }
+
   /** `StreamBackend.trim`: one script call on the stream's slot. */
   async trim(stream: string, options: TrimOptions): Promise<number> {
     checkStream(stream);

@@ -32,7 +32,9 @@ return {id, 0}
 /**
  * Idempotent adds of a batch of entries to one stream, in order: what
  * `RedisBackend` runs for the adds of one event-loop turn. KEYS[1] stream
- * key, KEYS[1 + i] the dedupe key of entry i; ARGV[1] dedupe window in ms,
+ * key, KEYS[1 + i] the dedupe key of entry i, the last KEYS the stream's
+ * meta hash (`<key>:meta`, where what an entry's maxLen trims away is
+ * counted under `trim`); ARGV[1] dedupe window in ms,
  * ARGV[2] how the msgs come: "joined" (every entry's msg bytes one after the
  * other in the last ARGV, each entry giving its length) or "apart" (each
  * entry giving its msg itself); then 9 values per entry: maxLen or "", the
@@ -42,9 +44,10 @@ return {id, 0}
  * batch instead of one per entry; large ones go apart, uncopied.
  * Per entry, as `ADD_SCRIPT`: a stored opId answers its first entry id
  * (also for an opId stored earlier in the same batch), else XADD and SET.
- * Returns `{flag1, value1, flag2, value2, ...}`: flag 0 stored (value the
+ * Returns `{flag1, value1, flag2, value2, ..., trimmed}`: flag 0 stored (value the
  * new entry id), 1 duplicate (value the first entry id), 2 refused (value
- * Redis's error, e.g. OOM): one refused entry does not stop the others.
+ * Redis's error, e.g. OOM): one refused entry does not stop the others;
+ * `trimmed` is how many entries the batch's maxLen trims removed.
  */
 export const ADD_BATCH_SCRIPT = `
 local out = {}
@@ -52,7 +55,8 @@ local window = ARGV[1]
 local joined = ARGV[2] == 'joined'
 local msgs = ARGV[#ARGV]
 local at = 1
-for i = 1, #KEYS - 1 do
+local trimmed = 0
+for i = 1, #KEYS - 2 do
   local b = 3 + (i - 1) * 9
   local msg
   if joined then
@@ -71,10 +75,12 @@ for i = 1, #KEYS - 1 do
     out[#out + 1] = first
   else
     local x = {'XADD', KEYS[1]}
+    local before = -1
     if ARGV[b] ~= '' then
       x[3] = 'MAXLEN'
       x[4] = '~'
       x[5] = ARGV[b]
+      before = redis.call('XLEN', KEYS[1])
     end
     local n = #x
     x[n + 1] = '*'
@@ -109,10 +115,30 @@ for i = 1, #KEYS - 1 do
       redis.pcall('SET', KEYS[i + 1], id, 'PX', window)
       out[#out + 1] = 0
       out[#out + 1] = id
+      if before >= 0 then
+        local gone = before + 1 - redis.call('XLEN', KEYS[1])
+        if gone > 0 then trimmed = trimmed + gone end
+      end
     end
   end
 end
+if trimmed > 0 then redis.call('HINCRBY', KEYS[#KEYS], 'trim', trimmed) end
+out[#out + 1] = trimmed
 return out
+`;
+
+/**
+ * An add with maxLen and no dedupe (`--dedupe-window 0`): KEYS[1] stream,
+ * KEYS[2] its meta hash; ARGV[1] maxLen, then the entry's fields. XADDs with
+ * `MAXLEN ~` and counts what the trim removed under `trim`. Returns
+ * `{entryId, trimmed}`.
+ */
+export const COUNTED_ADD_SCRIPT = `
+local before = redis.call('XLEN', KEYS[1])
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, 2))
+local gone = before + 1 - redis.call('XLEN', KEYS[1])
+if gone > 0 then redis.call('HINCRBY', KEYS[2], 'trim', gone) else gone = 0 end
+return {id, gone}
 `;
 
 /** Length, first and last entry id of KEYS[1], without sending any message bytes back. */

@@ -18,7 +18,7 @@ import { RedisGroups } from "./_redis_groups.ts";
 import { RedisHealth } from "./_redis_health.ts";
 import { entryFields, parseXRead, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
 import type { CommandSender, RawReply, RedisClient } from "./_redis_reply.ts";
-import { INFO_SCRIPT, LAST_ID_SCRIPT, LuaScript } from "./_redis_scripts.ts";
+import { COUNTED_ADD_SCRIPT, INFO_SCRIPT, LAST_ID_SCRIPT, LuaScript } from "./_redis_scripts.ts";
 import { TimedCommands } from "./_redis_timed.ts";
 import {
   BackendTimeoutError,
@@ -108,6 +108,7 @@ export const DEFAULT_WAIT_TIMEOUT_MS = 1000;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
 
 const INFO = new LuaScript(INFO_SCRIPT);
+const COUNTED_ADD = new LuaScript(COUNTED_ADD_SCRIPT);
 const LAST_ID = new LuaScript(LAST_ID_SCRIPT);
 
 /** Reconnect delay: the SDK's backoff, 50 ms doubling up to 1 s, with jitter. */
@@ -241,6 +242,7 @@ export class RedisBackend implements StreamBackend {
       commands: this.#timed,
       windowMs: this.#windowMs,
       onDuplicate: () => this.#dedupeHits++,
+      onTrimmed: (n) => this.#admin.countTrimmed(n),
       replicated: this.#waitReplicas > 0 ? (key) => this.#replicated(key) : undefined,
     });
     this.#admin = new RedisAdmin({ commands: this.#timed, key: (stream) => this.#key(stream) });
@@ -332,8 +334,14 @@ export class RedisBackend implements StreamBackend {
     if (!this.#health.admitsAdds) await this.#health.admitAdd();
     if (this.#windowMs > 0) return await this.#adds.add({ stream, key }, { entry, maxLen });
     try {
-      const trim = maxLen === undefined ? [] : ["MAXLEN", "~", String(maxLen)];
-      const id = await this.#timed.sendCommand<string>(["XADD", key, ...trim, "*", ...entryFields(entry.headers, entry.msg)]);
+      let id: string;
+      if (maxLen === undefined) id = await this.#timed.sendCommand<string>(["XADD", key, "*", ...entryFields(entry.headers, entry.msg)]);
+      else {
+        // The trim counted in the stream's meta hash, as the dedupe script does.
+        const [added, trimmed] = (await COUNTED_ADD.run(this.#timed, { keys: [key, `${key}:meta`], args: [String(maxLen), ...entryFields(entry.headers, entry.msg)] })) as [string, number];
+        id = String(added);
+        if (trimmed > 0) this.#admin.countTrimmed(trimmed);
+      }
       if (this.#waitReplicas > 0) await this.#replicated(key);
       return { entryId: id, duplicate: false };
     } catch (e) {

@@ -493,7 +493,11 @@ export class SqliteBackend implements StreamBackend {
       const row = Number(this.#q.insDedupe.run(s.id, opId, ms, seq, expiresAt).lastInsertRowid);
       s.dedupe.set(opId, { entryId, expiresAt, row });
     }
-    if (maxLen !== undefined) this.#trimTo(s, maxLen);
+    if (maxLen !== undefined) {
+      // The publisher's own bound: the oldest entries go whatever their groups hold, counted under trim.
+      const gone = this.#trimTo(s, maxLen);
+      if (gone > 0) this.#count(s, { cause: "trim", n: gone, dropped: 0 });
+    }
     this.#added.add(name);
     return { entryId, duplicate: false };
   }

@@ -320,6 +320,8 @@ export function backendContract(name: string, makeBackend: MakeBackend, opts: Co
       expect(info.length).toBeGreaterThanOrEqual(20);
       expect(info.length).toBeLessThan(n);
       expect(info.lastEntryId).toBe(last);
+      // What the adds' maxLen removed is counted, not silently gone.
+      expect(info.removed?.trim).toBe(n - info.length);
     });
 
     test("info reports length and first/last ids; 0 and nulls for a missing stream", async () => {
@@ -426,6 +428,20 @@ export function backendContract(name: string, makeBackend: MakeBackend, opts: Co
       // Per stream: the same opId in another stream is a new entry.
       const elsewhere = await b.add(freshStream("dedupe2"), e);
       expect(elsewhere.duplicate).toBe(false);
+    });
+
+    test("with deduplication off, an add's maxLen trim is counted too", async () => {
+      const plain = await makeBackend({ dedupeWindowMs: 0 });
+      try {
+        const s = freshStream("plainmax");
+        for (let i = 0; i < 300; i++) await plain.add(s, makeEntry(i), { maxLen: 10 });
+        const info = await plain.info(s);
+        expect(info.length).toBeGreaterThanOrEqual(10);
+        expect(info.removed?.trim).toBe(300 - info.length);
+        expect(plain.backendInfo().removed?.trim).toBeGreaterThanOrEqual(300 - info.length);
+      } finally {
+        await plain.close();
+      }
     });
 
     test("after the dedupe window, the same opId is stored again", async () => {
