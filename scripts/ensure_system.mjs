@@ -15,6 +15,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const PIECES = [
   { name: "redis-server", usedBy: "the Redis backend tests", packages: ["redis-server"], present: () => runs("redis-server", ["--version"]) },
   { name: "redis-cli", usedBy: "forming the Redis Cluster of the cluster tests", packages: ["redis-tools"], present: () => runs("redis-cli", ["--version"]) },
+  { name: "zsh", usedBy: "checking the zsh completion script (zsh -n)", packages: ["zsh"], present: () => runs("zsh", ["--version"]) },
   {
     name: "chromium",
     usedBy: "the live view's browser tests",
