@@ -229,10 +229,12 @@ describe("sqlite store: a full file system", () => {
     failIfMissing(reason);
     // Adds arriving together share a transaction; when it fails, the jobs are retried alone. This
     // checks the rollback side: a refused add leaves nothing (no entry, no opId, no id gap issue).
-    const mnt = mountTmpfs(procs, { size: "2m", prefix: "ampd-sqlite-full2-" });
+    // 8 MiB, 6 of them held by the filler: the store fills its 2 MiB, and freeing the filler
+    // leaves room for every refused add to be retried, even each in its own transaction.
+    const mnt = mountTmpfs(procs, { size: "8m", prefix: "ampd-sqlite-full2-" });
     const data = join(mnt, "ampd.db");
     const filler = join(mnt, "filler");
-    writeFileSync(filler, Buffer.alloc(256 * 1024, 1));
+    writeFileSync(filler, Buffer.alloc(6 * 1024 * 1024, 1));
     const ampd = await serve(data, { socket: join(procs.tempDir("ampd-sqlite-full2-sock-"), "ampd.sock") });
     // An add answered neither way within 5 s counts as unanswered (a hang, not an outcome).
     const bus = await client(ampd.socket, "full-concurrent", { requestTimeout: 5_000 });
@@ -273,9 +275,11 @@ describe("sqlite store: a full file system", () => {
     expect(historyProblem(whileFull, acked)).toBeUndefined();
 
     // Space freed: every refused add, retried (together, as a publisher's retries arrive), is
-    // stored for the first time. Retried one by one, each would be its own transaction, and on
-    // this 2 MiB file system the write-ahead log would fill the freed 256 KiB after ~10 of them
-    // (a one-add transaction appends ~24 KiB of pages to the log, which is checkpointed at 4 MiB).
+    // stored for the first time. How the retries share transactions depends on timing: on a
+    // busy machine they arrive in several batches, down to one add each, and a one-add
+    // transaction appends ~24 KiB of pages to the write-ahead log (checkpointed at 4 MiB). So
+    // the freed 6 MiB is sized for the worst case, ≤ 79 refused × 24 KiB ≈ 1.9 MiB, plus a
+    // checkpoint's copy into the database file.
     rmSync(filler);
     let retriedDuplicates = 0;
     await Promise.all(refused.map(async ({ msg }) => {
