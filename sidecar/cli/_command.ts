@@ -199,6 +199,19 @@ export async function openBus(args: ParsedArgs, name: string, options: { reconne
   }
 }
 
+/**
+ * Runs `use` on a bus opened as `openBus` does, and closes the bus after,
+ * whether `use` resolved or threw.
+ */
+export async function withBus<T>(args: ParsedArgs, name: string, use: (bus: Bus) => Promise<T>): Promise<T> {
+  const bus = await openBus(args, name);
+  try {
+    return await use(bus);
+  } finally {
+    await bus.client.close();
+  }
+}
+
 /** Parses the command's flags; `help` set means print the help. */
 export function parseCommand(argv: readonly string[], flags: Record<string, FlagSpec>): ParsedArgs {
   return parseArgs(argv, { ...CONNECT_FLAGS, ...flags });

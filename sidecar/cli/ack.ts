@@ -7,19 +7,7 @@
 import { isEntryId } from "../../sdk/backend/args.ts";
 import { decode } from "../../sdk/codec/codec.ts";
 import { parseCount, parseDuration } from "./args.ts";
-import {
-  CommandError,
-  CONNECT_FLAGS,
-  type CommandHelp,
-  EXIT_HELP,
-  needPositional,
-  NotFoundError,
-  openBus,
-  parseCommand,
-  runCommand,
-  UsageError,
-  writeLine,
-} from "./_command.ts";
+import { CommandError, type CommandHelp, CONNECT_FLAGS, EXIT_HELP, needPositional, NotFoundError, parseCommand, runCommand, UsageError, withBus, writeLine } from "./_command.ts";
 import { needGroup } from "./groups.ts";
 import { renderTable } from "./table.ts";
 
@@ -49,8 +37,7 @@ async function ack(argv: readonly string[]): Promise<number> {
   if (ids.length === 0) throw new UsageError("missing ENTRY_ID: name the entries to acknowledge ('ampd pending STREAM GROUP' lists them)");
   for (const id of ids) if (!isEntryId(id)) throw new UsageError(`${JSON.stringify(id)} is not an entry id such as 1706745600000-0`);
   const json = args.flags.has("json");
-  const bus = await openBus(args, "ampd-ack");
-  try {
+  return await withBus(args, "ampd-ack", async (bus) => {
     await needGroup(bus, { stream, group });
     const missing: string[] = [];
     for (const id of ids) {
@@ -60,9 +47,7 @@ async function ack(argv: readonly string[]): Promise<number> {
     }
     if (missing.length > 0) throw new NotFoundError(`not pending in group ${JSON.stringify(group)} of ${JSON.stringify(stream)}: ${missing.join(", ")}`);
     return 0;
-  } finally {
-    await bus.client.close();
-  }
+  });
 }
 
 /** Runs `ampd ack` with the arguments after the command name; resolves with the exit code. */
@@ -108,8 +93,7 @@ async function claim(argv: readonly string[]): Promise<number> {
   const minIdle = get("min-idle") === undefined ? undefined : parseDuration("min-idle", { text: get("min-idle")!, min: 0, max: 24 * 3_600_000 });
   const count = parseCount("count", { text: get("count") ?? "100", min: 1, max: 10_000 });
   const json = args.flags.has("json");
-  const bus = await openBus(args, "ampd-claim");
-  try {
+  return await withBus(args, "ampd-claim", async (bus) => {
     await needGroup(bus, { stream, group });
     const dlq = `${stream}.dlq`;
     const dlqBefore = (await bus.port.streamInfo(dlq)).lastEntryId ?? "0";
@@ -143,9 +127,7 @@ async function claim(argv: readonly string[]): Promise<number> {
       await writeLine(`${moved.length} moved to ${dlq} instead (delivered more than ampd's --max-deliveries): ${moved.map((m) => m.entryId).join(", ")}; 'ampd dlq ${stream}' lists them`);
     }
     return 0;
-  } finally {
-    await bus.client.close();
-  }
+  });
 }
 
 /** Runs `ampd claim` with the arguments after the command name; resolves with the exit code. */

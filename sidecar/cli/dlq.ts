@@ -8,24 +8,9 @@ import type { Delivery } from "../../sdk/client/types.ts";
 import { BusError } from "../../sdk/errors.ts";
 import { decode } from "../../sdk/codec/codec.ts";
 import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
-import { serialize } from "../../sdk/codec/json.ts";
 import { didYouMean, parseCount } from "./args.ts";
-import {
-  type Bus,
-  CommandError,
-  CONNECT_FLAGS,
-  type CommandHelp,
-  EXIT_HELP,
-  needPositional,
-  noMorePositional,
-  NotFoundError,
-  openBus,
-  parseCommand,
-  runCommand,
-  subcommand,
-  UsageError,
-  writeLine,
-} from "./_command.ts";
+import { type Bus, CommandError, type CommandHelp, CONNECT_FLAGS, EXIT_HELP, needPositional, noMorePositional, NotFoundError, parseCommand, runCommand, subcommand, UsageError, withBus, writeLine } from "./_command.ts";
+import { messageJson } from "./_json_form.ts";
 import { renderTable } from "./table.ts";
 
 /** `ampd dlq --help`. */
@@ -141,8 +126,7 @@ async function dlq(argv: readonly string[]): Promise<number> {
   if (replay && (ids === undefined) === !args.flags.has("all")) throw new UsageError("dlq replay needs either --id ID[,ID...] or --all");
   if (replay && ids !== undefined && args.flags.has("count")) throw new UsageError("--count goes with --all (every --id named is replayed)");
   const json = args.flags.has("json");
-  const bus = await openBus(args, "ampd-dlq");
-  try {
+  return await withBus(args, "ampd-dlq", async (bus) => {
     if (replay) {
       for (const r of await replayOn(bus, { stream, ids: ids && [...ids], count })) {
         await writeLine(json
@@ -156,7 +140,7 @@ async function dlq(argv: readonly string[]): Promise<number> {
     if (json) {
       for (const l of letters) {
         const { bytes: _b, message, ...rest } = l;
-        await writeLine(JSON.stringify({ ...rest, message: JSON.parse(serialize(message)) }));
+        await writeLine(JSON.stringify({ ...rest, message: messageJson(message) }));
       }
     } else if (letters.length === 0) await writeLine(`${stream}.dlq: no dead letters`);
     else {
@@ -165,9 +149,7 @@ async function dlq(argv: readonly string[]): Promise<number> {
       for (const line of renderTable(rows)) await writeLine(line);
     }
     return 0;
-  } finally {
-    await bus.client.close();
-  }
+  });
 }
 
 async function purge(argv: readonly string[]): Promise<number> {
@@ -175,17 +157,14 @@ async function purge(argv: readonly string[]): Promise<number> {
   const stream = needPositional(args, { index: 0, what: "STREAM" });
   noMorePositional(args, 1);
   const dlqStream = stream.endsWith(".dlq") ? stream : `${stream}.dlq`;
-  const bus = await openBus(args, "ampd-dlq");
-  try {
+  return await withBus(args, "ampd-dlq", async (bus) => {
     const known = (await bus.port.request("streams", {})).streams as string[];
     if (!known.includes(dlqStream)) throw new NotFoundError(`no dead-letter stream ${JSON.stringify(dlqStream)}: ${stream} has no dead letters to purge`);
     const r = await bus.port.request("stream.purge", { stream: dlqStream });
     const removed = Number(r.removed);
     await writeLine(args.flags.has("json") ? JSON.stringify({ stream: dlqStream, removed }) : `${dlqStream}: purged ${removed} dead letters`);
     return 0;
-  } finally {
-    await bus.client.close();
-  }
+  });
 }
 
 /** Runs `ampd dlq` with the arguments after the command name; resolves with the exit code. */

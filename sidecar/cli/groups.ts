@@ -5,19 +5,7 @@
  * @module
  */
 import { parseCount } from "./args.ts";
-import {
-  type Bus,
-  CONNECT_FLAGS,
-  type CommandHelp,
-  EXIT_HELP,
-  needPositional,
-  noMorePositional,
-  NotFoundError,
-  openBus,
-  parseCommand,
-  runCommand,
-  writeLine,
-} from "./_command.ts";
+import { type Bus, type CommandHelp, CONNECT_FLAGS, EXIT_HELP, needPositional, noMorePositional, NotFoundError, parseCommand, runCommand, withBus, writeLine } from "./_command.ts";
 import { renderTable } from "./table.ts";
 
 /** `ampd groups --help`. */
@@ -82,8 +70,7 @@ async function groups(argv: readonly string[]): Promise<number> {
   const args = parseCommand(argv, GROUPS_HELP.flags);
   const stream = needPositional(args, { index: 0, what: "STREAM" });
   noMorePositional(args, 1);
-  const bus = await openBus(args, "ampd-groups");
-  try {
+  return await withBus(args, "ampd-groups", async (bus) => {
     const { groups: list, deadLetterStream } = await groupsOf(bus, stream);
     if (args.flags.has("json")) {
       await writeLine(JSON.stringify({ stream, deadLetterStream, groups: list }));
@@ -100,9 +87,7 @@ async function groups(argv: readonly string[]): Promise<number> {
     }
     for (const l of renderTable(rows)) await writeLine(l);
     return 0;
-  } finally {
-    await bus.client.close();
-  }
+  });
 }
 
 /** Runs `ampd groups` with the arguments after the command name; resolves with the exit code. */
@@ -137,8 +122,7 @@ async function pending(argv: readonly string[]): Promise<number> {
   noMorePositional(args, 2);
   const count = parseCount("count", { text: (args.flags.get("count") as string | undefined) ?? "100", min: 1, max: 10_000 });
   const consumer = args.flags.get("consumer") as string | undefined;
-  const bus = await openBus(args, "ampd-pending");
-  try {
+  return await withBus(args, "ampd-pending", async (bus) => {
     const g = await needGroup(bus, { stream, group });
     if (consumer !== undefined && !g.consumers.some((c) => c.name === consumer)) {
       throw new NotFoundError(`no consumer ${JSON.stringify(consumer)} in group ${JSON.stringify(group)} of stream ${JSON.stringify(stream)} (its consumers: ${g.consumers.map((c) => c.name).join(", ") || "none"})`);
@@ -157,9 +141,7 @@ async function pending(argv: readonly string[]): Promise<number> {
     const rows = [["ENTRY", "CONSUMER", "IDLE MS", "DELIVERIES"], ...list.map((p) => [p.entryId, p.consumer, String(p.idleMs), String(p.deliveries)])];
     for (const l of renderTable(rows)) await writeLine(l);
     return 0;
-  } finally {
-    await bus.client.close();
-  }
+  });
 }
 
 /** Runs `ampd pending` with the arguments after the command name; resolves with the exit code. */

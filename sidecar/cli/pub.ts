@@ -10,22 +10,8 @@ import { deserialize } from "../../sdk/codec/json.ts";
 import { uuidv7 } from "../../sdk/envelope/id.ts";
 import { createReadStream, statSync } from "node:fs";
 import { type FlagSpec, parseDuration } from "./args.ts";
-import {
-  CommandError,
-  CONNECT_FLAGS,
-  type CommandHelp,
-  describeError,
-  EXIT_HELP,
-  identityOf,
-  inboxOf,
-  noMorePositional,
-  NotFoundError,
-  openBus,
-  parseCommand,
-  runCommand,
-  UsageError,
-  writeLine,
-} from "./_command.ts";
+import { CommandError, CONNECT_FLAGS, type CommandHelp, describeError, EXIT_HELP, identityOf, inboxOf, noMorePositional, NotFoundError, parseCommand, runCommand, UsageError, withBus, writeLine } from "./_command.ts";
+import { parseJsonFlag, payloadOf } from "./_json_form.ts";
 
 const FLAGS: Record<string, FlagSpec> = {
   type: { value: "TYPE", help: "Message type, such as task or obs.tick" },
@@ -77,14 +63,6 @@ already stored); with --json {"stream","entryId","duplicate","id"}.`,
   exit: `${EXIT_HELP}\nA message ampd refuses is exit 1; with stdin or --file, the other lines are\nstill published. A --file that cannot be read, and input without a message, are exit 1.`,
 };
 
-function parseJson(flag: string, text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`--${flag} is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
 function fromFlags(get: (k: string) => string | undefined, agent: string | undefined): AISPMessage {
   const receiver = get("receiver");
   if (receiver === undefined) throw new UsageError("--receiver is required with --type");
@@ -98,9 +76,9 @@ function fromFlags(get: (k: string) => string | undefined, agent: string | undef
     opId: get("op-id"),
   };
   const payload = get("payload");
-  if (payload !== undefined) fields.payload = fromJsonPayload(parseJson("payload", payload));
+  if (payload !== undefined) fields.payload = payloadOf(parseJsonFlag("payload", payload));
   const spec = get("spec");
-  if (spec !== undefined) fields.spec = parseJson("spec", spec);
+  if (spec !== undefined) fields.spec = parseJsonFlag("spec", spec);
   const expires = get("expires-in");
   if (expires !== undefined) fields.expiresAt = Date.now() + parseDuration("expires-in", { text: expires, min: 1, max: 365 * 86_400_000 });
   try {
@@ -108,12 +86,6 @@ function fromFlags(get: (k: string) => string | undefined, agent: string | undef
   } catch (e) {
     throw new UsageError(describeError(e));
   }
-}
-
-function fromJsonPayload(v: unknown): unknown {
-  // The JSON form's bytes ({"$bin": ...}) go through deserialize() with a stand-in envelope.
-  const m = deserialize(JSON.stringify({ v: 1, id: "x", opId: "x", type: "x", sender: "x", receiver: "x", timestamp: 0, payload: v }));
-  return m.payload;
 }
 
 /** A message from one JSON line, with v, id, opId and timestamp (and sender, when `sender` is given) filled in when missing. */
@@ -167,18 +139,17 @@ async function pub(argv: readonly string[]): Promise<number> {
     if (file === undefined && process.stdin.isTTY) throw new UsageError("give --type (and --receiver) to build a message, or pipe JSON messages to stdin, or --file FILE");
   } else if (file !== undefined) throw new UsageError("--file reads messages; --type builds one: give one of them");
   if (file !== undefined) checkReadable(file);
-  const bus = await openBus(args, "ampd-pub");
-  let failed = 0;
-  const publish = async (msg: AISPMessage) => {
-    const stream = args.positional[0] ?? inboxOf(msg.receiver);
-    const r = await bus.client.streamAdd(stream, msg, { maxLen });
-    await writeLine(json ? JSON.stringify({ stream, entryId: r.entryId, duplicate: r.duplicate, id: msg.id }) : `${stream} ${r.entryId}${r.duplicate ? " duplicate" : ""}`);
-  };
-  try {
+  return await withBus(args, "ampd-pub", async (bus) => {
+    const publish = async (msg: AISPMessage) => {
+      const stream = args.positional[0] ?? inboxOf(msg.receiver);
+      const r = await bus.client.streamAdd(stream, msg, { maxLen });
+      await writeLine(json ? JSON.stringify({ stream, entryId: r.entryId, duplicate: r.duplicate, id: msg.id }) : `${stream} ${r.entryId}${r.duplicate ? " duplicate" : ""}`);
+    };
     if (single !== undefined) {
       await publish(single);
       return 0;
     }
+    let failed = 0;
     let n = 0;
     let messages = 0;
     for await (const line of inputLines(file === undefined ? process.stdin : createReadStream(file))) {
@@ -193,10 +164,8 @@ async function pub(argv: readonly string[]): Promise<number> {
       }
     }
     if (messages === 0) throw new CommandError(`no message to publish: ${file === undefined ? "stdin" : `--file ${file}`} ${n === 0 ? "is empty" : "has only blank lines"} (one JSON message a line)`);
-  } finally {
-    await bus.client.close();
-  }
-  return failed > 0 ? 1 : 0;
+    return failed > 0 ? 1 : 0;
+  });
 }
 
 /** Fails with exit 1 naming `file` when it cannot be read as a file. */

@@ -7,44 +7,13 @@
  * @module
  */
 import { spawn } from "node:child_process";
-import { serialize } from "../../sdk/codec/json.ts";
 import { createMessage, type MessageFields } from "../../sdk/envelope/builder.ts";
 import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
 import { TimeoutError as BusTimeoutError } from "../../sdk/errors.ts";
-import { deserialize } from "../../sdk/codec/json.ts";
-import { parseCount, parseDuration } from "./args.ts";
-import {
-  CONNECT_FLAGS,
-  type CommandHelp,
-  describeError,
-  EXIT_HELP,
-  identityOf,
-  needPositional,
-  noMorePositional,
-  openBus,
-  parseCommand,
-  runCommand,
-  TimeoutError,
-  UsageError,
-  writeLine,
-} from "./_command.ts";
-
-function parseJson(flag: string, text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(`--${flag} is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-/** A payload in the JSON form (bytes as {"$bin": ...}), through deserialize() with a stand-in envelope. */
-function payloadOf(v: unknown): unknown {
-  return deserialize(JSON.stringify({ v: 1, id: "x", opId: "x", type: "x", sender: "x", receiver: "x", timestamp: 0, payload: v })).payload;
-}
-
-function messageJson(m: AISPMessage): unknown {
-  return JSON.parse(serialize(m));
-}
+import { parseDuration } from "./args.ts";
+import { CONNECT_FLAGS, type CommandHelp, describeError, EXIT_HELP, identityOf, needPositional, noMorePositional, openBus, parseCommand, runCommand, TimeoutError, UsageError, withBus, writeLine } from "./_command.ts";
+import { countLimitOf, onInterrupt, reconnectForOf } from "./_follow.ts";
+import { messageJson, parseJsonFlag, payloadOf } from "./_json_form.ts";
 
 /** `ampd req --help`. */
 export const REQ_HELP: CommandHelp = {
@@ -80,7 +49,7 @@ async function req(argv: readonly string[]): Promise<number> {
   const get = (k: string) => args.flags.get(k) as string | undefined;
   const receiver = needPositional(args, { index: 0, what: "RECEIVER" });
   noMorePositional(args, 2);
-  const payload = args.positional[1] === undefined ? undefined : payloadOf(parseJson("payload", args.positional[1]));
+  const payload = args.positional[1] === undefined ? undefined : payloadOf(parseJsonFlag("payload", args.positional[1]));
   const timeout = parseDuration("timeout", { text: get("timeout") ?? "10s", min: 1, max: 24 * 3_600_000 });
   const { agent } = await identityOf(args);
   const fields: Record<string, unknown> = {
@@ -96,8 +65,7 @@ async function req(argv: readonly string[]): Promise<number> {
   } catch (e) {
     throw new UsageError(describeError(e));
   }
-  const bus = await openBus(args, "ampd-req");
-  try {
+  return await withBus(args, "ampd-req", async (bus) => {
     let d;
     try {
       d = await bus.client.request(msg, { timeout });
@@ -109,9 +77,7 @@ async function req(argv: readonly string[]): Promise<number> {
       ? JSON.stringify({ stream: d.stream, entryId: d.entryId, message: messageJson(d.message) })
       : JSON.stringify((messageJson(d.message) as { payload?: unknown }).payload ?? null));
     return 0;
-  } finally {
-    await bus.client.close();
-  }
+  });
 }
 
 /** Runs `ampd req` with the arguments after the command name; resolves with the exit code. */
@@ -173,16 +139,14 @@ async function reply(argv: readonly string[]): Promise<number> {
   const fixed = get("payload");
   const command = get("command");
   if ((fixed === undefined) === (command === undefined)) throw new UsageError("give either --payload JSON or --command CMD");
-  const payload = fixed === undefined ? undefined : payloadOf(parseJson("payload", fixed));
+  const payload = fixed === undefined ? undefined : payloadOf(parseJsonFlag("payload", fixed));
   const type = get("type") ?? "result";
-  const limit = get("count") === undefined ? Infinity : parseCount("count", { text: get("count")!, min: 1, max: Number.MAX_SAFE_INTEGER });
-  const reconnectMs = parseDuration("reconnect-for", { text: get("reconnect-for") ?? "10m", min: 100, max: 7 * 24 * 3_600_000 });
+  const limit = countLimitOf(args);
+  const reconnectMs = reconnectForOf(args);
   const json = args.flags.has("json");
   const bus = await openBus(args, "ampd-reply", { reconnect: { deadlineMs: reconnectMs } });
   const inbox = bus.client.listen(agent, { broadcast: false });
-  const onSignal = () => void inbox.return?.();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const offInterrupt = onInterrupt(() => void inbox.return?.());
   let answered = 0;
   try {
     for await (const d of inbox) {
@@ -210,8 +174,7 @@ async function reply(argv: readonly string[]): Promise<number> {
       if (answered >= limit) break;
     }
   } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    offInterrupt();
     await inbox.return?.();
     await bus.client.close();
   }

@@ -6,7 +6,7 @@
  */
 import { BusError } from "../../sdk/errors.ts";
 import { parseDuration } from "./args.ts";
-import { type Bus, CONNECT_FLAGS, type CommandHelp, EXIT_HELP, noMorePositional, NotFoundError, openBus, parseCommand, runCommand, writeLine } from "./_command.ts";
+import { type Bus, type CommandHelp, CONNECT_FLAGS, EXIT_HELP, noMorePositional, NotFoundError, parseCommand, runCommand, withBus, writeLine } from "./_command.ts";
 import { renderTable } from "./table.ts";
 
 /** `ampd stats --help`. */
@@ -87,8 +87,7 @@ async function stats(argv: readonly string[]): Promise<number> {
   noMorePositional(args, 0);
   const intervalMs = parseDuration("interval", { text: (args.flags.get("interval") as string | undefined) ?? "1s", min: 0, max: 60_000 });
   const only = args.flags.get("stream") as string | undefined;
-  const bus = await openBus(args, "ampd-stats");
-  try {
+  return await withBus(args, "ampd-stats", async (bus) => {
     const first = await bus.client.info();
     const t0 = performance.now();
     const streams: StreamStats[] = [];
@@ -159,9 +158,7 @@ async function stats(argv: readonly string[]): Promise<number> {
     }
     for (const l of lines) await writeLine(l);
     return 0;
-  } finally {
-    await bus.client.close();
-  }
+  });
 }
 
 /** Runs `ampd stats` with the arguments after the command name; resolves with the exit code. */

@@ -7,28 +7,16 @@
  */
 import { BusError } from "../../sdk/errors.ts";
 import { type FlagSpec, parseChoice, parseCount, parseDuration } from "./args.ts";
-import {
-  type Bus,
-  CommandError,
-  CONNECT_FLAGS,
-  type CommandHelp,
-  EXIT_HELP,
-  needPositional,
-  noMorePositional,
-  NotFoundError,
-  openBus,
-  parseCommand,
-  renderHelp,
-  runCommand,
-  subcommand,
-  UsageError,
-  writeLine,
-} from "./_command.ts";
+import { type Bus, CommandError, type CommandHelp, CONNECT_FLAGS, EXIT_HELP, needPositional, noMorePositional, NotFoundError, parseCommand, renderHelp, runCommand, subcommand, UsageError, withBus, writeLine } from "./_command.ts";
 import { renderTable } from "./table.ts";
 
-const FORCE: Record<string, FlagSpec> = {
-  force: { boolean: true, help: "Also when consumer groups still have entries pending or not yet delivered (that work is lost)" },
-};
+/** What `stream rm` and `stream purge` share: both refuse while groups have work left (`checkNoWork`), unless --force. */
+const REMOVES_WORK = {
+  flags: { force: { boolean: true, help: "Also when consumer groups still have entries pending or not yet delivered (that work is lost)" } },
+  shared: CONNECT_FLAGS,
+  exit: `${EXIT_HELP}\nA stream that does not exist is exit 1; one with work left (without --force) too.`,
+} satisfies Partial<CommandHelp>;
+
 const LIMITS: Record<string, FlagSpec> = {
   "max-len": { value: "N", help: "Keep at most N entries (the newest)" },
   "max-age": { value: "DUR", help: "Remove entries older than DUR (by entry id time), such as 1h or 7d" },
@@ -70,10 +58,8 @@ const SUBS: Record<string, CommandHelp> = {
     description: `Deletes the stream, its consumer groups, its remembered opIds (dedupe keys)
 and its retention, as if it had never been. Refused while a group has entries
 pending or not yet delivered, unless --force.`,
-    flags: FORCE,
-    shared: CONNECT_FLAGS,
+    ...REMOVES_WORK,
     examples: ["stream rm bench.0190a1b2", "stream rm tasks --force          # pending work is lost"],
-    exit: `${EXIT_HELP}\nA stream that does not exist is exit 1; one with work left (without --force) too.`,
   },
   purge: {
     name: "stream purge",
@@ -82,10 +68,8 @@ pending or not yet delivered, unless --force.`,
     description: `Removes every entry and forgets the stream's opIds; its consumer groups stay
 at their positions. Counted as purged ('ampd stats'). Refused while a group
 has entries pending or not yet delivered, unless --force.`,
-    flags: FORCE,
-    shared: CONNECT_FLAGS,
+    ...REMOVES_WORK,
     examples: ["stream purge scratch", "stream purge tasks --force"],
-    exit: `${EXIT_HELP}\nA stream that does not exist is exit 1; one with work left (without --force) too.`,
   },
   trim: {
     name: "stream trim",
@@ -208,12 +192,7 @@ async function stream(argv: readonly string[]): Promise<number> {
   const json = args.flags.has("json");
   if (sub === "ls") {
     noMorePositional(args, 0);
-    const bus = await openBus(args, "ampd-stream");
-    try {
-      return await listStreams(bus, { prefix: get("prefix"), json });
-    } finally {
-      await bus.client.close();
-    }
+    return await withBus(args, "ampd-stream", (bus) => listStreams(bus, { prefix: get("prefix"), json }));
   }
   const name = needPositional(args, { index: 0, what: "STREAM" });
   noMorePositional(args, 1);
@@ -224,8 +203,7 @@ async function stream(argv: readonly string[]): Promise<number> {
   if (sub === "retention" && args.flags.has("clear") && (maxLen !== undefined || maxAge !== undefined || policy !== undefined)) {
     throw new UsageError("--clear goes alone: it drops the stream's own retention");
   }
-  const bus = await openBus(args, "ampd-stream");
-  try {
+  return await withBus(args, "ampd-stream", async (bus) => {
     const info = await infoOf(bus, name);
     if (sub === "info") {
       if (json) {
@@ -274,9 +252,7 @@ async function stream(argv: readonly string[]): Promise<number> {
     const now = r.retention as Info["retention"];
     await writeLine(json ? JSON.stringify({ stream: name, retention: now }) : `${name}: ${now === null ? `own retention cleared, default applies: ${retentionText(info.defaultRetention)}` : `retention ${retentionText(now)}`}`);
     return 0;
-  } finally {
-    await bus.client.close();
-  }
+  });
 }
 
 /** Runs `ampd stream` with the arguments after the command name; resolves with the exit code. */

@@ -10,10 +10,11 @@
 import { isReadFrom } from "../../sdk/backend/args.ts";
 import type { Delivery, DeliveryIterator } from "../../sdk/client/types.ts";
 import type { AISPMessage } from "../../sdk/envelope/envelope.ts";
-import { serialize } from "../../sdk/codec/json.ts";
 import { StreamPattern } from "../../sdk/trust/subject.ts";
-import { parseCount, parseDuration } from "./args.ts";
+import { parseDuration } from "./args.ts";
 import { type Bus, CONNECT_FLAGS, type CommandHelp, EXIT_HELP, openBus, parseCommand, runCommand, UsageError, writeLine } from "./_command.ts";
+import { countLimitOf, onInterrupt, reconnectForOf } from "./_follow.ts";
+import { messageJson } from "./_json_form.ts";
 
 /** `ampd tail --help`. */
 export const TAIL_HELP: CommandHelp = {
@@ -154,10 +155,9 @@ async function tail(argv: readonly string[]): Promise<number> {
   if (args.positional.length === 0) throw new UsageError("missing STREAM: name one or more streams or patterns to follow");
   const from = get("from") ?? "$";
   if (!isReadFrom(from)) throw new UsageError(`--from must be "0", "$" or an entry id such as 1706745600000-0 (was ${JSON.stringify(from)})`);
-  const countText = get("count");
-  const limit = countText === undefined ? Infinity : parseCount("count", { text: countText, min: 1, max: Number.MAX_SAFE_INTEGER });
+  const limit = countLimitOf(args);
   const pollMs = parseDuration("poll", { text: get("poll") ?? "1s", min: 50, max: 3_600_000 });
-  const reconnectMs = parseDuration("reconnect-for", { text: get("reconnect-for") ?? "10m", min: 100, max: 7 * 24 * 3_600_000 });
+  const reconnectMs = reconnectForOf(args);
   const filter: TailFilter = { sender: get("sender"), receiver: get("receiver"), type: get("type"), tier: get("tier") };
   const names = [...new Set(args.positional)];
   const patterns: StreamPattern[] = [];
@@ -172,9 +172,7 @@ async function tail(argv: readonly string[]): Promise<number> {
   const bus = await openBus(args, "ampd-tail", { reconnect: { deadlineMs: reconnectMs } });
   let printed = 0;
   const { promise: stopped, resolve: stop } = Promise.withResolvers<void>();
-  const onSignal = () => stop();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  const offInterrupt = onInterrupt(() => stop());
   // Messages of several streams are printed as they come; each stream's in its order.
   let chain = Promise.resolve();
   let failure: unknown;
@@ -184,7 +182,7 @@ async function tail(argv: readonly string[]): Promise<number> {
         if (printed >= limit) return;
         if (!matches(d.message, filter)) continue;
         printed++;
-        chain = chain.then(() => writeLine(json ? JSON.stringify({ stream: d.stream, entryId: d.entryId, message: JSON.parse(serialize(d.message)) }) : prettyLine(d)));
+        chain = chain.then(() => writeLine(json ? JSON.stringify({ stream: d.stream, entryId: d.entryId, message: messageJson(d.message) }) : prettyLine(d)));
         await chain;
         if (printed >= limit) return stop();
       }
@@ -210,8 +208,7 @@ async function tail(argv: readonly string[]): Promise<number> {
     await stopped;
   } finally {
     clearTimeout(timer);
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    offInterrupt();
     await follower.close();
     await bus.client.close();
   }
