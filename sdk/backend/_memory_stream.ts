@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { BlockedRead } from "./blocked_read.ts";
 import type { RemovedCounts, Retention, StreamBatch, StreamEntry } from "./types.ts";
 
 /** One stream: parallel arrays from `start` on; the slots before `start` are trimmed. */
@@ -116,14 +117,7 @@ export interface WaitCursor {
 }
 
 /** A blocked read. */
-export interface Waiter {
-  cursors: WaitCursor[];
-  count: number;
-  resolve: (batches: StreamBatch[]) => void;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
+export type Waiter = BlockedRead<WaitCursor>;
 
 /** Up to `count` entries of `s` from index `from`; undefined when there are none. */
 export function collect(s: MemStream, from: number, count: number): StreamEntry[] | undefined {

@@ -1,11 +1,26 @@
 /**
- * Argument checks and entry-id arithmetic shared by `MemoryBackend` and
- * `RedisBackend`, so both reject the same inputs with the same error.
+ * Argument checks and entry-id arithmetic shared by `MemoryBackend`,
+ * `RedisBackend` and `SqliteBackend`, so all reject the same inputs with the
+ * same error, checked in the same order.
  *
  * @module
  */
 import { BackendArgumentError } from "./types.ts";
-import type { EntryHeaders, GroupStart, ReadCursor, ReadOptions, Retention, RetentionPolicy, TrimOptions } from "./types.ts";
+import type {
+  ClaimOptions,
+  ConsumerRef,
+  EntryHeaders,
+  GroupRef,
+  GroupStart,
+  NackOptions,
+  PendingOptions,
+  ReadCursor,
+  ReadGroupOptions,
+  ReadOptions,
+  Retention,
+  RetentionPolicy,
+  TrimOptions,
+} from "./types.ts";
 
 /** An entry id split into its two numbers. */
 export interface ParsedId {
@@ -132,6 +147,65 @@ export function checkName(what: "group" | "consumer", name: string): void {
   }
 }
 
+/** Rejects a `GroupRef` with an empty stream or group name. */
+export function checkGroupRef(ref: GroupRef): void {
+  checkStream(ref.stream);
+  checkName("group", ref.group);
+}
+
+/** Rejects a `ConsumerRef` with an empty stream, group or consumer name. */
+export function checkConsumerRef(ref: ConsumerRef): void {
+  checkGroupRef(ref);
+  checkName("consumer", ref.consumer);
+}
+
+/** Checked `readGroup()` options, with the default count filled in. */
+export interface CheckedReadGroup {
+  count: number;
+  /** Milliseconds, or undefined for a read that does not block. */
+  block: number | undefined;
+  signal: AbortSignal | undefined;
+  /** When a blocking read gives up (epoch ms; now when it does not block). */
+  deadline: number;
+}
+
+/** Checks a `readGroup()` call: the names, then `count` and `block`. */
+export function checkReadGroup(ref: ConsumerRef, options: ReadGroupOptions | undefined): CheckedReadGroup {
+  checkConsumerRef(ref);
+  const count = checkCount(options?.count, DEFAULT_READ_COUNT);
+  const block = checkBlock(options?.block);
+  return { count, block, signal: options?.signal, deadline: Date.now() + (block ?? 0) };
+}
+
+/** Checks a `claim()` call; `minIdleMs` defaults to the backend's claim timeout. */
+export function checkClaim(ref: ConsumerRef, o: { options: ClaimOptions | undefined; claimTimeoutMs: number }): { minIdleMs: number; count: number } {
+  checkConsumerRef(ref);
+  const minIdleMs = checkMs("minIdleMs", o.options?.minIdleMs) ?? o.claimTimeoutMs;
+  return { minIdleMs, count: checkCount(o.options?.count, DEFAULT_READ_COUNT) };
+}
+
+/** Checks a `pending()` call: the names, the consumer filter, `minIdleMs` (default 0) and `count`. */
+export function checkPending(
+  ref: GroupRef,
+  options: PendingOptions | undefined,
+): { consumer: string | undefined; minIdleMs: number; count: number } {
+  checkGroupRef(ref);
+  const consumer = options?.consumer;
+  if (consumer !== undefined) checkName("consumer", consumer);
+  const minIdleMs = checkMs("minIdleMs", options?.minIdleMs) ?? 0;
+  return { consumer, minIdleMs, count: checkCount(options?.count, DEFAULT_READ_COUNT) };
+}
+
+/**
+ * The idle time a `nack()` gives its entries, so that they are claimable
+ * after `delayMs` (default 0) under `claimTimeoutMs` (default the backend's).
+ */
+export function nackIdleMs(options: NackOptions, claimTimeoutMs: number): number {
+  const delay = checkMs("delayMs", options.delayMs) ?? 0;
+  const timeout = checkMs("claimTimeoutMs", options.claimTimeoutMs) ?? claimTimeoutMs;
+  return Math.max(0, timeout - delay);
+}
+
 /** A positive integer `count`, or `fallback` when undefined. */
 export function checkCount(count: number | undefined, fallback: number): number {
   if (count === undefined) return fallback;
@@ -167,6 +241,12 @@ export function checkGroupStart(from: GroupStart | undefined): GroupStart {
   if (from === undefined || from === "$") return "$";
   const { ms, seq } = parseEntryId(from);
   return `${ms}-${seq}`;
+}
+
+/** Checks the group of an ack, nack or extend and its entry ids, returned in their full `ms-seq` form. */
+export function checkGroupIds(ref: GroupRef, entryIds: readonly string[]): string[] {
+  checkGroupRef(ref);
+  return canonicalIds(entryIds);
 }
 
 /** Entry ids in their full `ms-seq` form, so "5" and "5-0" name the same entry on both backends. */

@@ -8,24 +8,28 @@
  * @module
  */
 import {
-  canonicalIds,
-  checkBlock,
-  checkCount,
+  checkClaim,
+  checkConsumerRef,
+  checkGroupIds,
+  checkGroupRef,
   checkGroupStart,
   checkHeaders,
   checkMaxLen,
   checkMs,
   checkName,
+  checkPending,
   checkRead,
+  checkReadGroup,
   checkRetention,
   checkStream,
   checkTrim,
-  DEFAULT_READ_COUNT,
   limitCut,
   minId,
+  nackIdleMs,
   nextId,
   parseEntryId,
 } from "./args.ts";
+import { blockRead, disarmRead } from "./blocked_read.ts";
 import { MemGroup } from "./_memory_groups.ts";
 import { collect, gather, MemStream } from "./_memory_stream.ts";
 import type { WaitCursor, Waiter } from "./_memory_stream.ts";
@@ -205,14 +209,11 @@ export class MemoryBackend implements StreamBackend {
     if (now.length > 0) return Promise.resolve(now);
     const signal = options?.signal;
     if (signal?.aborted) return Promise.resolve([]);
-    return new Promise<StreamBatch[]>((resolve) => {
-      const w: Waiter = { cursors: wc, count, resolve, timer: undefined, signal, onAbort: undefined };
-      w.timer = setTimeout(() => this.#finish(w, []), block);
-      if (signal !== undefined) {
-        w.onAbort = () => this.#finish(w, []);
-        signal.addEventListener("abort", w.onAbort, { once: true });
-      }
-      for (const c of wc) (c.s.waiters ??= new Set()).add(w);
+    return blockRead(wc, { count, block, signal }, {
+      register: (w) => {
+        for (const c of wc) (c.s.waiters ??= new Set()).add(w);
+      },
+      finish: (w, batches) => this.#finish(w, batches),
     });
   }
 
@@ -318,8 +319,7 @@ export class MemoryBackend implements StreamBackend {
   async createGroup(ref: GroupRef, options?: CreateGroupOptions): Promise<CreateGroupResult> {
     const { stream, group } = ref;
     this.#checkOpen();
-    checkStream(stream);
-    checkName("group", group);
+    checkGroupRef(ref);
     const from = checkGroupStart(options?.from);
     const s = this.#stream(stream);
     if (this.#groups.get(stream)?.has(group)) return { created: false };
@@ -332,13 +332,7 @@ export class MemoryBackend implements StreamBackend {
   async readGroup(ref: ConsumerRef, options?: ReadGroupOptions): Promise<GroupEntry[]> {
     const { stream, group, consumer } = ref;
     this.#checkOpen();
-    checkStream(stream);
-    checkName("group", group);
-    checkName("consumer", consumer);
-    const count = checkCount(options?.count, DEFAULT_READ_COUNT);
-    const block = checkBlock(options?.block);
-    const signal = options?.signal;
-    const deadline = Date.now() + (block ?? 0);
+    const { count, block, signal, deadline } = checkReadGroup(ref, options);
     for (;;) {
       if (this.#state === "closed") return [];
       const s = this.#stream(stream);
@@ -367,10 +361,9 @@ export class MemoryBackend implements StreamBackend {
   async nack(ref: ConsumerRef, options: NackOptions): Promise<number> {
     const ids = this.#checkIds(ref, options.entryIds);
     checkName("consumer", ref.consumer);
-    const delay = checkMs("delayMs", options.delayMs) ?? 0;
-    const timeout = checkMs("claimTimeoutMs", options.claimTimeoutMs) ?? this.#claimTimeoutMs;
+    const idleMs = nackIdleMs(options, this.#claimTimeoutMs);
     const at = this.#group(ref);
-    return at?.g.touch(at.s, { consumer: ref.consumer, ids, idleMs: Math.max(0, timeout - delay), now: Date.now() }) ?? 0;
+    return at?.g.touch(at.s, { consumer: ref.consumer, ids, idleMs, now: Date.now() }) ?? 0;
   }
 
   /** Resets the idle time of entries `ref.consumer` still holds; returns how many. */
@@ -384,11 +377,7 @@ export class MemoryBackend implements StreamBackend {
   /** Moves entries idle at least `minIdleMs` (default the claim timeout) to `ref.consumer` (`StreamBackend.claim`). */
   async claim(ref: ConsumerRef, options?: ClaimOptions): Promise<GroupEntry[]> {
     this.#checkOpen();
-    checkStream(ref.stream);
-    checkName("group", ref.group);
-    checkName("consumer", ref.consumer);
-    const minIdleMs = checkMs("minIdleMs", options?.minIdleMs) ?? this.#claimTimeoutMs;
-    const count = checkCount(options?.count, DEFAULT_READ_COUNT);
+    const { minIdleMs, count } = checkClaim(ref, { options, claimTimeoutMs: this.#claimTimeoutMs });
     const at = this.#group(ref);
     return at?.g.claim(at.s, { consumer: ref.consumer, minIdleMs, count, now: Date.now() }) ?? [];
   }
@@ -396,14 +385,7 @@ export class MemoryBackend implements StreamBackend {
   /** Pending entries of the group, oldest id first, filtered by `options`. */
   async pending(ref: GroupRef, options?: PendingOptions): Promise<PendingInfo[]> {
     this.#checkOpen();
-    checkStream(ref.stream);
-    checkName("group", ref.group);
-    if (options?.consumer !== undefined) checkName("consumer", options.consumer);
-    const filter = {
-      consumer: options?.consumer,
-      minIdleMs: checkMs("minIdleMs", options?.minIdleMs) ?? 0,
-      count: checkCount(options?.count, DEFAULT_READ_COUNT),
-    };
+    const filter = checkPending(ref, options);
     return this.#group(ref)?.g.pending(filter, Date.now()) ?? [];
   }
 
@@ -421,9 +403,7 @@ export class MemoryBackend implements StreamBackend {
   /** Removes `ref.consumer` from the group, dropping its pending entries; returns how many it held. */
   async deleteConsumer(ref: ConsumerRef): Promise<number> {
     this.#checkOpen();
-    checkStream(ref.stream);
-    checkName("group", ref.group);
-    checkName("consumer", ref.consumer);
+    checkConsumerRef(ref);
     return this.#group(ref)?.g.deleteConsumer(ref.consumer) ?? 0;
   }
 
@@ -483,9 +463,7 @@ export class MemoryBackend implements StreamBackend {
 
   #checkIds(ref: GroupRef, entryIds: readonly string[]): string[] {
     this.#checkOpen();
-    checkStream(ref.stream);
-    checkName("group", ref.group);
-    return canonicalIds(entryIds);
+    return checkGroupIds(ref, entryIds);
   }
 
   #wake(s: MemStream): void {
@@ -496,8 +474,7 @@ export class MemoryBackend implements StreamBackend {
   }
 
   #finish(w: Waiter, batches: StreamBatch[]): void {
-    clearTimeout(w.timer);
-    if (w.onAbort !== undefined) w.signal!.removeEventListener("abort", w.onAbort);
+    disarmRead(w);
     for (const c of w.cursors) c.s.waiters?.delete(w);
     w.resolve(batches);
   }

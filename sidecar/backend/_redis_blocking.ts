@@ -11,6 +11,7 @@
  */
 import { ErrorReply } from "redis";
 import { parseEntryId } from "../../sdk/backend/args.ts";
+import { disarmRead } from "../../sdk/backend/blocked_read.ts";
 import { parseXRead, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
 import type { RawReply, RedisClient } from "./_redis_reply.ts";
 import type { StreamBatch, StreamEntry } from "../../sdk/backend/types.ts";
@@ -122,8 +123,7 @@ export class BlockingPool implements BlockingReads {
 function finish(w: Waiter, batches: StreamBatch[], error?: Error): void {
   if (w.done) return;
   w.done = true;
-  clearTimeout(w.timer);
-  if (w.onAbort !== undefined) w.signal!.removeEventListener("abort", w.onAbort);
+  disarmRead(w);
   w.conn?.waiters.delete(w);
   if (error !== undefined) w.reject(error);
   else w.resolve(batches);

@@ -14,14 +14,15 @@
  */
 import { ErrorReply } from "redis";
 import {
-  canonicalIds,
-  checkBlock,
-  checkCount,
+  checkClaim,
+  checkConsumerRef,
+  checkGroupIds,
+  checkGroupRef,
   checkGroupStart,
-  checkMs,
-  checkName,
+  checkPending,
+  checkReadGroup,
   checkStream,
-  DEFAULT_READ_COUNT,
+  nackIdleMs,
 } from "../../sdk/backend/args.ts";
 import { BackendUnavailableError } from "../../sdk/backend/types.ts";
 import type {
@@ -84,8 +85,7 @@ export class RedisGroups {
 
   async create(ref: GroupRef, options?: CreateGroupOptions): Promise<CreateGroupResult> {
     const { stream, group } = ref;
-    checkStream(stream);
-    checkName("group", group);
+    checkGroupRef(ref);
     const from = checkGroupStart(options?.from);
     try {
       return { created: await this.#create(this.#c.key(stream), { group, from }) };
@@ -96,14 +96,10 @@ export class RedisGroups {
 
   async read(ref: ConsumerRef, options?: ReadGroupOptions): Promise<GroupEntry[]> {
     const { stream, group, consumer } = ref;
-    checkStream(stream);
-    checkName("group", group);
-    checkName("consumer", consumer);
-    const count = String(checkCount(options?.count, DEFAULT_READ_COUNT));
-    const block = checkBlock(options?.block);
-    const signal = options?.signal;
+    const checked = checkReadGroup(ref, options);
+    const { block, signal, deadline } = checked;
+    const count = String(checked.count);
     const key = this.#c.key(stream);
-    const deadline = Date.now() + (block ?? 0);
     let reached = false;
     let recreated = false;
     for (;;) {
@@ -157,9 +153,7 @@ export class RedisGroups {
 
   async ack(ref: GroupRef, entryIds: readonly string[]): Promise<number> {
     const { stream, group } = ref;
-    checkStream(stream);
-    checkName("group", group);
-    const ids = canonicalIds(entryIds);
+    const ids = checkGroupIds(ref, entryIds);
     const key = this.#c.key(stream);
     try {
       let n = 0;
@@ -173,9 +167,8 @@ export class RedisGroups {
   }
 
   async nack(ref: ConsumerRef, options: NackOptions): Promise<number> {
-    const delay = checkMs("delayMs", options.delayMs) ?? 0;
-    const timeout = checkMs("claimTimeoutMs", options.claimTimeoutMs) ?? this.#c.claimTimeoutMs;
-    return await this.#touch(ref, { entryIds: options.entryIds, idleMs: Math.max(0, timeout - delay), what: "nack" });
+    const idleMs = nackIdleMs(options, this.#c.claimTimeoutMs);
+    return await this.#touch(ref, { entryIds: options.entryIds, idleMs, what: "nack" });
   }
 
   extend(ref: ConsumerRef, entryIds: readonly string[]): Promise<number> {
@@ -184,11 +177,8 @@ export class RedisGroups {
 
   async claim(ref: ConsumerRef, options?: ClaimOptions): Promise<GroupEntry[]> {
     const { stream, group, consumer } = ref;
-    checkStream(stream);
-    checkName("group", group);
-    checkName("consumer", consumer);
-    const minIdle = String(checkMs("minIdleMs", options?.minIdleMs) ?? this.#c.claimTimeoutMs);
-    const count = checkCount(options?.count, DEFAULT_READ_COUNT);
+    const { minIdleMs, count } = checkClaim(ref, { options, claimTimeoutMs: this.#c.claimTimeoutMs });
+    const minIdle = String(minIdleMs);
     const key = this.#c.key(stream);
     const out: GroupEntry[] = [];
     let cursor = "0-0";
@@ -209,12 +199,7 @@ export class RedisGroups {
 
   async pending(ref: GroupRef, options?: PendingOptions): Promise<PendingInfo[]> {
     const { stream, group } = ref;
-    checkStream(stream);
-    checkName("group", group);
-    const consumer = options?.consumer;
-    if (consumer !== undefined) checkName("consumer", consumer);
-    const minIdle = checkMs("minIdleMs", options?.minIdleMs) ?? 0;
-    const count = checkCount(options?.count, DEFAULT_READ_COUNT);
+    const { consumer, minIdleMs: minIdle, count } = checkPending(ref, options);
     const args = ["XPENDING", this.#c.key(stream), group];
     if (minIdle > 0) args.push("IDLE", String(minIdle));
     args.push("-", "+", String(count));
@@ -267,9 +252,7 @@ export class RedisGroups {
 
   async deleteConsumer(ref: ConsumerRef): Promise<number> {
     const { stream, group, consumer } = ref;
-    checkStream(stream);
-    checkName("group", group);
-    checkName("consumer", consumer);
+    checkConsumerRef(ref);
     try {
       return await this.#c.client.sendCommand<number>(["XGROUP", "DELCONSUMER", this.#c.key(stream), group, consumer]);
     } catch (e) {
@@ -292,10 +275,8 @@ export class RedisGroups {
 
   async #touch(ref: ConsumerRef, t: { entryIds: readonly string[]; idleMs: number; what: string }): Promise<number> {
     const { stream, group, consumer } = ref;
-    checkStream(stream);
-    checkName("group", group);
-    checkName("consumer", consumer);
-    const ids = canonicalIds(t.entryIds);
+    checkConsumerRef(ref);
+    const ids = checkGroupIds(ref, t.entryIds);
     const key = this.#c.key(stream);
     try {
       let n = 0;

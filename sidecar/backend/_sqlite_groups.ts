@@ -10,15 +10,17 @@
  */
 import type { Database, Statement } from "bun:sqlite";
 import {
-  canonicalIds,
-  checkBlock,
-  checkCount,
+  checkClaim,
+  checkConsumerRef,
+  checkGroupIds,
+  checkGroupRef,
   checkGroupStart,
-  checkMs,
   checkName,
+  checkPending,
+  checkReadGroup,
   checkStream,
-  DEFAULT_READ_COUNT,
   minId,
+  nackIdleMs,
   nextId,
   parseEntryId,
 } from "../../sdk/backend/args.ts";
@@ -116,8 +118,7 @@ export class SqliteGroups {
 
   /** `createGroup`: idempotent; makes the stream. */
   create(ref: GroupRef, options?: CreateGroupOptions): Promise<CreateGroupResult> {
-    checkStream(ref.stream);
-    checkName("group", ref.group);
+    checkGroupRef(ref);
     const from = checkGroupStart(options?.from);
     return this.#host.write(() => {
       const s = this.#host.stream(ref.stream, true)!;
@@ -130,14 +131,8 @@ export class SqliteGroups {
 
   /** `readGroup`: new entries for `ref.consumer`; waits up to `block` ms for them. */
   async read(ref: ConsumerRef, options?: ReadGroupOptions): Promise<GroupEntry[]> {
-    const { stream, group, consumer } = ref;
-    checkStream(stream);
-    checkName("group", group);
-    checkName("consumer", consumer);
-    const count = checkCount(options?.count, DEFAULT_READ_COUNT);
-    const block = checkBlock(options?.block);
-    const signal = options?.signal;
-    const deadline = Date.now() + (block ?? 0);
+    const { stream, group } = ref;
+    const { count, block, signal, deadline } = checkReadGroup(ref, options);
     for (;;) {
       if (this.#host.isClosed()) return [];
       let position = this.#idlePosition(stream, group);
@@ -205,9 +200,8 @@ export class SqliteGroups {
   nack(ref: ConsumerRef, options: NackOptions): Promise<number> {
     const ids = this.#checkIds(ref, options.entryIds);
     checkName("consumer", ref.consumer);
-    const delay = checkMs("delayMs", options.delayMs) ?? 0;
-    const timeout = checkMs("claimTimeoutMs", options.claimTimeoutMs) ?? this.#host.claimTimeoutMs;
-    return this.#host.write(() => this.#touch(ref, ids, Math.max(0, timeout - delay)));
+    const idleMs = nackIdleMs(options, this.#host.claimTimeoutMs);
+    return this.#host.write(() => this.#touch(ref, ids, idleMs));
   }
 
   /** `extend`: resets the idle time of entries `ref.consumer` holds. */
@@ -241,11 +235,7 @@ export class SqliteGroups {
 
   /** `XAUTOCLAIM` from the start of the PEL until `count` entries are claimed. */
   async claim(ref: ConsumerRef, options?: ClaimOptions): Promise<GroupEntry[]> {
-    checkStream(ref.stream);
-    checkName("group", ref.group);
-    checkName("consumer", ref.consumer);
-    const minIdleMs = checkMs("minIdleMs", options?.minIdleMs) ?? this.#host.claimTimeoutMs;
-    const count = checkCount(options?.count, DEFAULT_READ_COUNT);
+    const { minIdleMs, count } = checkClaim(ref, { options, claimTimeoutMs: this.#host.claimTimeoutMs });
     const gid = this.#groupId(ref);
     if (gid === undefined || this.#q.hasIdle.values(gid, Date.now() - minIdleMs).length === 0) return [];
     return await this.#host.write(() => this.#claimNow(ref, { minIdleMs, count }));
@@ -280,15 +270,11 @@ export class SqliteGroups {
 
   /** `XPENDING` extended form, oldest id first. */
   pending(ref: GroupRef, options?: PendingOptions): PendingInfo[] {
-    checkStream(ref.stream);
-    checkName("group", ref.group);
-    if (options?.consumer !== undefined) checkName("consumer", options.consumer);
-    const minIdleMs = checkMs("minIdleMs", options?.minIdleMs) ?? 0;
-    const count = checkCount(options?.count, DEFAULT_READ_COUNT);
+    const { consumer, minIdleMs, count } = checkPending(ref, options);
     const gid = this.#groupId(ref);
     if (gid === undefined) return [];
     const now = Date.now();
-    const rows = this.#q.listPending.values(gid, options?.consumer ?? null, now - minIdleMs, count) as [number, number, string, number, number][];
+    const rows = this.#q.listPending.values(gid, consumer ?? null, now - minIdleMs, count) as [number, number, string, number, number][];
     return rows.map(([ms, seq, consumer, at, deliveries]) => ({ entryId: `${ms}-${seq}`, consumer, idleMs: Math.max(0, now - at), deliveries }));
   }
 
@@ -343,9 +329,7 @@ export class SqliteGroups {
 
   /** `XGROUP DELCONSUMER`: drops the consumer and its PEL entries; returns how many it held. */
   deleteConsumer(ref: ConsumerRef): Promise<number> {
-    checkStream(ref.stream);
-    checkName("group", ref.group);
-    checkName("consumer", ref.consumer);
+    checkConsumerRef(ref);
     return this.#host.write(() => {
       const gid = this.#groupId(ref);
       if (gid === undefined) return 0;
@@ -362,8 +346,6 @@ export class SqliteGroups {
   }
 
   #checkIds(ref: GroupRef, entryIds: readonly string[]): { ms: number; seq: number }[] {
-    checkStream(ref.stream);
-    checkName("group", ref.group);
-    return canonicalIds(entryIds).map(parseEntryId);
+    return checkGroupIds(ref, entryIds).map(parseEntryId);
   }
 }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { type BlockedRead, blockRead, disarmRead } from "../../sdk/backend/blocked_read.ts";
 import type { StreamBatch } from "../../sdk/backend/types.ts";
 
 /** Where a blocked read is, per stream ("$" already resolved). */
@@ -18,14 +19,7 @@ export interface WaitCursor {
 /** Reads what is after `cursors`, up to `count` per stream (the backend's query). */
 export type Gather = (cursors: readonly WaitCursor[], count: number) => StreamBatch[];
 
-interface Waiter {
-  cursors: WaitCursor[];
-  count: number;
-  resolve: (batches: StreamBatch[]) => void;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
-}
+type Waiter = BlockedRead<WaitCursor>;
 
 /** The blocked reads of one store. */
 export class BlockedReads {
@@ -38,19 +32,15 @@ export class BlockedReads {
 
   /** Waits up to `wait.block` ms for entries after `cursors`; resolves `[]` on timeout or abort. */
   wait(cursors: WaitCursor[], wait: { count: number; block: number; signal: AbortSignal | undefined }): Promise<StreamBatch[]> {
-    const { count, block, signal } = wait;
-    return new Promise<StreamBatch[]>((resolve) => {
-      const w: Waiter = { cursors, count, resolve, timer: undefined, signal, onAbort: undefined };
-      w.timer = setTimeout(() => this.#finish(w, []), block);
-      if (signal !== undefined) {
-        w.onAbort = () => this.#finish(w, []);
-        signal.addEventListener("abort", w.onAbort, { once: true });
-      }
-      for (const c of cursors) {
-        let set = this.#byStream.get(c.stream);
-        if (set === undefined) this.#byStream.set(c.stream, (set = new Set()));
-        set.add(w);
-      }
+    return blockRead(cursors, wait, {
+      register: (w) => {
+        for (const c of cursors) {
+          let set = this.#byStream.get(c.stream);
+          if (set === undefined) this.#byStream.set(c.stream, (set = new Set()));
+          set.add(w);
+        }
+      },
+      finish: (w, batches) => this.#finish(w, batches),
     });
   }
 
@@ -72,8 +62,7 @@ export class BlockedReads {
   }
 
   #finish(w: Waiter, batches: StreamBatch[]): void {
-    clearTimeout(w.timer);
-    if (w.onAbort !== undefined) w.signal!.removeEventListener("abort", w.onAbort);
+    disarmRead(w);
     for (const c of w.cursors) {
       const set = this.#byStream.get(c.stream);
       if (set === undefined) continue;

@@ -13,6 +13,7 @@ import { BlockingPool } from "./_redis_blocking.ts";
 import type { BlockCursor, BlockingReads } from "./_redis_blocking.ts";
 import { bySlot, ClusterBlockingPool, ClusterCommands, ClusterTopology, mergeInOrder } from "./_redis_cluster.ts";
 import type { RedisClusterClient } from "./_redis_cluster.ts";
+import { type BackendGroups, DelegatedGroups } from "./_delegated_groups.ts";
 import { RedisAdmin } from "./_redis_admin.ts";
 import { RedisGroups } from "./_redis_groups.ts";
 import { RedisHealth } from "./_redis_health.ts";
@@ -31,18 +32,8 @@ import type {
   AddResult,
   BackendInfo,
   BackendState,
-  ClaimOptions,
-  ConsumerRef,
-  CreateGroupOptions,
-  CreateGroupResult,
-  GroupEntry,
   GroupInfo,
-  GroupRef,
-  NackOptions,
   NewEntry,
-  PendingInfo,
-  PendingOptions,
-  ReadGroupOptions,
   ReadCursor,
   ReadOptions,
   Retention,
@@ -135,7 +126,7 @@ function reconnectDelay(retries: number): number {
  * await backend.close();
  * ```
  */
-export class RedisBackend implements StreamBackend {
+export class RedisBackend extends DelegatedGroups implements StreamBackend {
   readonly kind = "redis" as const;
   /** The connection to a standalone Redis; undefined on a cluster. */
   #client: RedisClient | undefined;
@@ -164,6 +155,7 @@ export class RedisBackend implements StreamBackend {
   #waitTimeoutMs: number;
 
   private constructor(options: RedisBackendOptions, seeds?: readonly string[]) {
+    super();
     this.#prefix = options.prefix ?? "ampbus:";
     this.#windowMs = options.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
     this.#waitReplicas = checkCountOption("waitReplicas", options.waitReplicas) ?? 0;
@@ -427,40 +419,12 @@ export class RedisBackend implements StreamBackend {
     return [...names].sort().slice(0, limit);
   }
 
-  createGroup(ref: GroupRef, options?: CreateGroupOptions): Promise<CreateGroupResult> {
-    return this.#open(() => this.#groups.create(ref, options));
-  }
-
-  readGroup(ref: ConsumerRef, options?: ReadGroupOptions): Promise<GroupEntry[]> {
-    return this.#open(() => this.#groups.read(ref, options));
-  }
-
-  ack(ref: GroupRef, entryIds: readonly string[]): Promise<number> {
-    return this.#open(() => this.#groups.ack(ref, entryIds));
-  }
-
-  nack(ref: ConsumerRef, options: NackOptions): Promise<number> {
-    return this.#open(() => this.#groups.nack(ref, options));
-  }
-
-  extend(ref: ConsumerRef, entryIds: readonly string[]): Promise<number> {
-    return this.#open(() => this.#groups.extend(ref, entryIds));
-  }
-
-  claim(ref: ConsumerRef, options?: ClaimOptions): Promise<GroupEntry[]> {
-    return this.#open(() => this.#groups.claim(ref, options));
-  }
-
-  pending(ref: GroupRef, options?: PendingOptions): Promise<PendingInfo[]> {
-    return this.#open(() => this.#groups.pending(ref, options));
-  }
-
-  groupInfo(stream: string): Promise<GroupInfo[]> {
+  override groupInfo(stream: string): Promise<GroupInfo[]> {
     return this.#open(() => this.#admin.withLag(stream, this.#groups.info(stream)));
   }
 
-  deleteConsumer(ref: ConsumerRef): Promise<number> {
-    return this.#open(() => this.#groups.deleteConsumer(ref));
+  protected groupCall<T>(call: (groups: BackendGroups) => Promise<T> | T): Promise<T> {
+    return this.#open(() => Promise.resolve(call(this.#groups)));
   }
 
   backendInfo(): BackendInfo {

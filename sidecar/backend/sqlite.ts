@@ -42,19 +42,8 @@ import type {
   AddResult,
   BackendInfo,
   BackendState,
-  ClaimOptions,
-  ConsumerRef,
-  CreateGroupOptions,
-  CreateGroupResult,
-  GroupEntry,
-  GroupInfo,
-  GroupRef,
-  NackOptions,
   NewEntry,
-  PendingInfo,
-  PendingOptions,
   ReadCursor,
-  ReadGroupOptions,
   ReadOptions,
   RemovedCounts,
   Retention,
@@ -63,6 +52,7 @@ import type {
   StreamInfo,
   TrimOptions,
 } from "../../sdk/backend/types.ts";
+import { type BackendGroups, DelegatedGroups, type GroupAccess } from "./_delegated_groups.ts";
 import { GroupCommit, WalSyncer } from "./_sqlite_commit.ts";
 import { DedupeWindow, ENTRY_COLUMNS, type EntryRow, rowEntry, type StreamState } from "./_sqlite_stream.ts";
 import { SqliteGroups } from "./_sqlite_groups.ts";
@@ -90,7 +80,7 @@ export interface SqliteBackendOptions {
 }
 
 /** Streams in an SQLite file; see the module doc. */
-export class SqliteBackend implements StreamBackend {
+export class SqliteBackend extends DelegatedGroups implements StreamBackend {
   /** Always `"sqlite"`. */
   readonly kind = "sqlite" as const;
   /** The store's file, absolute. */
@@ -141,6 +131,7 @@ export class SqliteBackend implements StreamBackend {
   };
 
   private constructor(db: Database, lock: StoreLock, options: SqliteBackendOptions & { readOnly: boolean }) {
+    super();
     this.#db = db;
     this.#lock = lock;
     this.path = options.path;
@@ -261,15 +252,10 @@ export class SqliteBackend implements StreamBackend {
 
   /** Deletes the oldest entries past the limits, under the interest policy never one a group still needs (`StreamBackend.trim`). */
   trim(stream: string, options: TrimOptions): Promise<number> {
-    let t: CheckedTrim;
-    try {
-      this.#checkWritable();
+    return this.#writeChecked(() => {
       checkStream(stream);
-      t = checkTrim(options);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.#write(() => {
+      return checkTrim(options);
+    }, (t) => {
       const s = this.#streams.get(stream);
       return s === undefined ? 0 : this.#trimNow(s, t);
     });
@@ -277,13 +263,7 @@ export class SqliteBackend implements StreamBackend {
 
   /** Deletes every entry and opId of `stream`; its groups stay (`StreamBackend.purge`). */
   purge(stream: string): Promise<number> {
-    try {
-      this.#checkWritable();
-      checkStream(stream);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.#write(() => {
+    return this.#writeChecked(() => checkStream(stream), () => {
       const s = this.#streams.get(stream);
       if (s === undefined) return 0;
       const first = this.#q.first.values(s.id)[0] as [number, number] | undefined;
@@ -302,13 +282,7 @@ export class SqliteBackend implements StreamBackend {
 
   /** Deletes `stream` with its groups, opIds, retention and counts (`StreamBackend.deleteStream`). */
   deleteStream(stream: string): Promise<boolean> {
-    try {
-      this.#checkWritable();
-      checkStream(stream);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.#write(() => {
+    return this.#writeChecked(() => checkStream(stream), () => {
       const s = this.#streams.get(stream);
       if (s === undefined) return false;
       this.#q.delAll.run(s.id);
@@ -324,15 +298,10 @@ export class SqliteBackend implements StreamBackend {
 
   /** Sets or clears the stream's own retention, kept in its row (`StreamBackend.setRetention`). */
   setRetention(stream: string, retention: Retention | undefined): Promise<void> {
-    let r: Retention | undefined;
-    try {
-      this.#checkWritable();
+    return this.#writeChecked(() => {
       checkStream(stream);
-      r = retention === undefined ? undefined : checkRetention(retention);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.#write(() => {
+      return retention === undefined ? undefined : checkRetention(retention);
+    }, (r) => {
       if (r === undefined && !this.#streams.has(stream)) return;
       const s = this.#streamForWrite(stream);
       this.#q.setRetention.run(r === undefined ? null : JSON.stringify(r), s.id);
@@ -373,51 +342,6 @@ export class SqliteBackend implements StreamBackend {
     return Promise.resolve([...this.#streams.keys()].sort().slice(0, options.limit ?? 10_000));
   }
 
-  /** Creates `ref.group` on `ref.stream` from `options.from` (default `"$"`); idempotent. */
-  createGroup(ref: GroupRef, options?: CreateGroupOptions): Promise<CreateGroupResult> {
-    return this.#guard(() => this.#groups.create(ref, options));
-  }
-
-  /** Delivers new entries of the group to `ref.consumer`, recreating a missing group from `"0"`. */
-  readGroup(ref: ConsumerRef, options?: ReadGroupOptions): Promise<GroupEntry[]> {
-    return this.#guard(() => this.#groups.read(ref, options));
-  }
-
-  /** Removes entries from the group's pending list; returns how many were pending. */
-  ack(ref: GroupRef, entryIds: readonly string[]): Promise<number> {
-    return this.#guard(() => this.#groups.ack(ref, entryIds));
-  }
-
-  /** Makes `options.entryIds` that `ref.consumer` holds claimable after `options.delayMs` (default 0). */
-  nack(ref: ConsumerRef, options: NackOptions): Promise<number> {
-    return this.#guard(() => this.#groups.nack(ref, options));
-  }
-
-  /** Resets the idle time of entries `ref.consumer` still holds; returns how many. */
-  extend(ref: ConsumerRef, entryIds: readonly string[]): Promise<number> {
-    return this.#guard(() => this.#groups.extend(ref, entryIds));
-  }
-
-  /** Moves entries idle at least `minIdleMs` (default the claim timeout) to `ref.consumer`. */
-  claim(ref: ConsumerRef, options?: ClaimOptions): Promise<GroupEntry[]> {
-    return this.#guard(() => this.#groups.claim(ref, options));
-  }
-
-  /** Pending entries of the group, oldest id first, filtered by `options`. */
-  pending(ref: GroupRef, options?: PendingOptions): Promise<PendingInfo[]> {
-    return this.#guard(() => this.#groups.pending(ref, options), { reads: true });
-  }
-
-  /** The groups of `stream`, by name, with their consumers. */
-  groupInfo(stream: string): Promise<GroupInfo[]> {
-    return this.#guard(() => this.#groups.info(stream), { reads: true });
-  }
-
-  /** Removes `ref.consumer` from the group, dropping its pending entries; returns how many it held. */
-  deleteConsumer(ref: ConsumerRef): Promise<number> {
-    return this.#guard(() => this.#groups.deleteConsumer(ref));
-  }
-
   /** State and counters; `path` is the store's file. */
   backendInfo(): BackendInfo {
     const info: BackendInfo = { kind: "sqlite", state: this.#state, dedupeHits: this.#dedupeHits, reconnects: 0, path: this.path, removed: { ...this.#removed } };
@@ -452,6 +376,18 @@ export class SqliteBackend implements StreamBackend {
   }
 
   // --- writes, inside a GroupCommit transaction ---
+
+  /** Checks that the store can write, then the arguments (`check`, whose result `job` gets), then runs `job` in the next write. */
+  #writeChecked<A, T>(check: () => A, job: (checked: A) => T): Promise<T> {
+    let checked: A;
+    try {
+      this.#checkWritable();
+      checked = check();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#write(() => job(checked));
+  }
 
   #write<T>(job: () => T): Promise<T> {
     if (this.#state === "closed") return Promise.reject(closedError());
@@ -651,10 +587,10 @@ export class SqliteBackend implements StreamBackend {
   }
 
   /** Runs a group operation: argument errors and storage errors reject; reads-only ones also run on a read-only store. */
-  async #guard<T>(fn: () => Promise<T> | T, options: { reads?: boolean } = {}): Promise<T> {
+  protected async groupCall<T>(call: (groups: BackendGroups) => Promise<T> | T, access: GroupAccess): Promise<T> {
     this.#checkOpen();
-    if (!options.reads) this.#checkWritable();
-    return await fn();
+    if (access === "write") this.#checkWritable();
+    return await call(this.#groups);
   }
 
   #checkOpen(): void {
