@@ -2,43 +2,24 @@
  * One client connection of ampd: frames in, requests dispatched (pipelined,
  * matched by `rid`), replies and subscription pushes out. Runtime-neutral:
  * the socket server and the `/ws/bus` WebSocket endpoint each plug a `Wire` in.
+ * The checks before an op runs are in `_admit_request.ts`, the frames read
+ * but not yet handled in `_frame_backlog.ts`, what goes out in `_outbox.ts`.
  *
  * @module
  */
 import type { MsgpackReader } from "../sdk/codec/msgpack_reader.ts";
 import { makeDecoder } from "../sdk/codec/value.ts";
-import { AmpbusError } from "../sdk/errors.ts";
 import { FrameDecoder, FrameError } from "../sdk/transport/frame.ts";
-import { MsgpackWriter } from "../sdk/codec/msgpack_writer.ts";
-import { FRAME_BASE_COST, fitCount } from "../sdk/backend/live_read.ts";
 import type { StreamBackend, StreamEntry } from "../sdk/backend/types.ts";
-import { OPS } from "./ops.ts";
-import { AddReply, errorBody, type OpContext, PROTOCOL_VERSION, ProtocolError, type Request, show, type SubscriptionHandle } from "./protocol.ts";
+import { errorBody, type OpContext, PROTOCOL_VERSION, ProtocolError, show, type SubscriptionHandle } from "./protocol.ts";
 import type { ServerState } from "./server_state.ts";
 import type { AgentGrant } from "../sdk/trust/policy.ts";
 import { authorizeOp } from "./trust.ts";
+import { admitRequest, type Standing } from "./_admit_request.ts";
+import { FrameBacklog } from "./_frame_backlog.ts";
+import { errorReplyOf, Outbox, OUTBOX_HIGH_WATER, schedule } from "./_outbox.ts";
+import type { Wire } from "./wire.ts";
 
-/** The byte pipe a session talks over. */
-export interface Wire {
-  /** Queues bytes for the peer. */
-  write(bytes: Uint8Array): void;
-  /** Bytes queued but not yet taken by the peer. */
-  buffered(): number;
-  /** Closes the connection after queued bytes are sent. */
-  close(): void;
-  /** Stops reading from the peer (back-pressure on a client that pipelines too much). */
-  pause?(): void;
-  resume?(): void;
-  /** Who is on the other end, for logs ("unix socket", "127.0.0.1:51234"). */
-  readonly peer?: string;
-}
-
-/**
- * Outgoing bytes (replies and pushes not yet taken by the peer) above which
- * the session stops reading requests and subscriptions stop pushing, until
- * the peer drains: 4 MiB.
- */
-export const OUTBOX_HIGH_WATER = 4 * 1024 * 1024;
 /** Requests in flight above which the session stops reading: 8192. */
 export const MAX_IN_FLIGHT = 8192;
 /**
@@ -51,10 +32,6 @@ export const MAX_IN_FLIGHT = 8192;
 export const SLICE_MS = 0.5;
 /** How long a closing session waits for its requests in flight before it closes anyway (ms). */
 const CLOSE_GRACE_MS = 5000;
-
-const schedule: (f: () => void) => void = typeof setImmediate === "function"
-  ? (f) => setImmediate(f)
-  : (f) => setTimeout(f, 0);
 
 /**
  * A connection's protocol state.
@@ -79,23 +56,15 @@ export class Session implements OpContext {
   #wire: Wire;
   #frames: FrameDecoder;
   #decoder: MsgpackReader;
-  #out = new MsgpackWriter(16 * 1024);
-  #flushScheduled = false;
+  #outbox: Outbox;
+  #standing: Standing;
   #inFlight = 0;
   #paused = false;
   #closed = false;
   /** Reading stopped for good: the session closes once its requests in flight are answered. */
   #closing = false;
-  #drainWaiters: (() => void)[] = [];
-  /**
-   * Whole frames read but not yet handled (back-pressure): runs of
-   * length-prefixed frames copied out of the socket's buffers, as bytes (a
-   * million small frames cost their bytes, not a million objects).
-   */
-  #backlog: Uint8Array[] = [];
-  /** Read position in `#backlog[0]`. */
-  #backlogPos = 0;
-  #backlogBytes = 0;
+  /** Whole frames read but not yet handled (back-pressure). */
+  #backlog = new FrameBacklog();
   /** True while the backlog holds frames: it counts as one request in `state.inFlight`, so shutdown waits for it. */
   #backlogCounted = false;
   /** A bad length seen behind the backlog: answered once the frames before it are. */
@@ -113,7 +82,12 @@ export class Session implements OpContext {
   constructor(id: number, wire: Wire, state: ServerState) {
     this.id = id;
     this.#wire = wire;
+    // The peer may have taken a flush at once (no drain event follows): go on reading.
+    this.#outbox = new Outbox(wire, () => {
+      if (this.#paused && !this.#closing) schedule(() => this.#pump());
+    });
     this.state = state;
+    this.#standing = { helloDone: () => this.helloDone, opened: () => this.#opened(), shuttingDown: () => state.shuttingDown };
     this.backend = state.backend;
     this.#frames = new FrameDecoder(state.config.maxFrame);
     this.#decoder = makeDecoder({
@@ -155,7 +129,7 @@ export class Session implements OpContext {
     else if (frames.length > 0 || this.#partialSince === 0) this.#partialSince = this.#paused ? 0 : Date.now();
     let i = 0;
     this.#sliceEnd = performance.now() + SLICE_MS;
-    if (this.#backlog.length === 0) {
+    if (!this.#backlog.waiting) {
       // The fast path: frames are handled straight from the socket's buffer.
       for (; i < frames.length && !this.#closing; i++) {
         if (this.#mustWait()) break;
@@ -164,21 +138,16 @@ export class Session implements OpContext {
     }
     if (this.#closing) return;
     if (i < frames.length) {
-      // The frames left are consecutive in one buffer, each after its 4-byte length: keep that run as one copy.
-      const first = frames[i];
-      const last = frames[frames.length - 1];
-      const run = new Uint8Array(first.buffer, first.byteOffset - 4, last.byteOffset + last.length - first.byteOffset + 4).slice();
-      this.#backlog.push(run);
-      this.#backlogBytes += run.length;
+      this.#backlog.keep(frames, i);
       this.#countBacklog(true);
     }
     if (bad !== undefined) this.#badFrame = bad;
-    if (this.#backlog.length > 0) {
+    if (this.#backlog.waiting) {
       this.#pauseReading();
       if (this.#sliceOver()) this.#schedulePump(); // nothing else may come to take the backlog up
     }
     if (!this.#account()) return;
-    if (this.#backlog.length === 0 && bad !== undefined) this.#onBadFrame(bad);
+    if (!this.#backlog.waiting && bad !== undefined) this.#onBadFrame(bad);
   }
 
   /**
@@ -191,7 +160,7 @@ export class Session implements OpContext {
 
   /** Too many requests running, or too many answers not yet taken: only a settle or a drain ends this. */
   #overLimits(): boolean {
-    return this.#inFlight >= MAX_IN_FLIGHT || this.#wire.buffered() + this.#out.length >= OUTBOX_HIGH_WATER;
+    return this.#inFlight >= MAX_IN_FLIGHT || this.#outbox.full();
   }
 
   #sliceOver(): boolean {
@@ -233,22 +202,13 @@ export class Session implements OpContext {
     this.#pumping = true;
     this.#sliceEnd = performance.now() + SLICE_MS;
     try {
-      while (this.#backlog.length > 0 && !this.#closing) {
+      while (this.#backlog.waiting && !this.#closing) {
         if (this.#mustWait()) {
           // Requests or answers past their limits: a settle or a drain calls again. The slice: this turn ends here.
           if (this.#sliceOver()) this.#schedulePump();
           return void this.#account();
         }
-        const run = this.#backlog[0];
-        const pos = this.#backlogPos;
-        const size = ((run[pos] << 24) | (run[pos + 1] << 16) | (run[pos + 2] << 8) | run[pos + 3]) >>> 0;
-        const end = pos + 4 + size;
-        if (end >= run.length) {
-          this.#backlog.shift();
-          this.#backlogPos = 0;
-          this.#backlogBytes -= run.length;
-        } else this.#backlogPos = end;
-        this.#onFrame(run.subarray(pos + 4, end));
+        this.#onFrame(this.#backlog.take());
       }
       this.#countBacklog(false);
       this.#account();
@@ -270,7 +230,7 @@ export class Session implements OpContext {
    * Returns false when it closed.
    */
   #account(): boolean {
-    const held = this.#frames.held + this.#backlogBytes;
+    const held = this.#frames.held + this.#backlog.bytes;
     const delta = held - this.#held;
     if (delta === 0) return true;
     this.#held = held;
@@ -350,43 +310,17 @@ export class Session implements OpContext {
       this.#replyError(null, new ProtocolError("BAD_REQUEST", `frame is not valid MessagePack: ${(e as Error).message}`));
       return;
     }
-    if (typeof req !== "object" || req === null || Array.isArray(req) || req instanceof Uint8Array) {
-      this.state.counters.badRequests++;
-      this.#replyError(null, new ProtocolError("BAD_REQUEST", "a request must be a MessagePack map with op and rid"));
+    const a = admitRequest(req, this.#standing);
+    if ("error" in a) {
+      if (a.bad) this.state.counters.badRequests++;
+      this.#replyError(a.rid, a.error);
       return;
     }
-    const r = req as Request;
-    const rid = r.rid;
-    if (typeof rid !== "number" || !Number.isInteger(rid) || rid < 0 || rid > 0xffffffff) {
-      this.state.counters.badRequests++;
-      const got = rid === undefined ? "missing" : show(rid);
-      this.#replyError(null, new ProtocolError("BAD_REQUEST", `rid must be an integer from 0 to 4294967295 (was ${got})`, { details: { field: "rid" } }));
-      return;
-    }
-    const op = r.op;
-    const handler = typeof op === "string" && Object.hasOwn(OPS, op) ? OPS[op] : undefined;
-    if (handler === undefined) {
-      this.state.counters.badRequests++;
-      const known = Object.keys(OPS).join(", ");
-      this.#replyError(rid, new ProtocolError("UNKNOWN_OP", `unknown op ${show(op)}; known ops: ${known}`, { details: { field: "op" } }));
-      return;
-    }
-    if (!this.helloDone && op !== "hello") {
-      this.#replyError(rid, new ProtocolError("HELLO_REQUIRED", `send hello before ${op}`));
-      return;
-    }
-    if (!this.#opened() && op !== "hello" && op !== "auth" && op !== "ping") {
-      this.#replyError(rid, new ProtocolError("AUTH_REQUIRED", `this ampd has a keyring: authenticate (auth) before ${op}`));
-      return;
-    }
-    if (this.state.shuttingDown && op !== "ping" && op !== "info") {
-      this.#replyError(rid, new ProtocolError("SHUTTING_DOWN", "ampd is shutting down; reconnect later"));
-      return;
-    }
+    const { rid, op, request: r, handler } = a;
     this.state.counters.requests++;
     let result: unknown;
     try {
-      if (this.grant !== undefined) authorizeOp(this, op as string, r);
+      if (this.grant !== undefined) authorizeOp(this, op, r);
       result = handler(this, r);
     } catch (e) {
       this.#replyError(rid, e);
@@ -457,153 +391,53 @@ export class Session implements OpContext {
 
   #reply(rid: number, value: unknown): void {
     if (this.#closed) return;
-    const w = this.#out;
-    const start = w.beginFrame();
-    if (value instanceof AddReply) {
-      // add's reply, written by hand: it is the hot path
-      w.mapHeader(4);
-      w.str("rid");
-      w.number(rid);
-      w.str("ok");
-      w.bool(true);
-      w.str("entryId");
-      w.str(value.entryId);
-      w.str("duplicate");
-      w.bool(value.duplicate);
-    } else {
-      const body = (value ?? {}) as Record<string, unknown>;
-      const keys = Object.keys(body);
-      w.mapHeader(keys.length + 2);
-      w.str("rid");
-      w.number(rid);
-      w.str("ok");
-      w.bool(true);
-      for (const k of keys) {
-        w.str(k);
-        w.value(body[k], k, 1);
-      }
-    }
-    w.endFrame(start);
-    this.#scheduleFlush();
+    this.#outbox.reply(rid, value);
   }
 
   #replyError(rid: number | null, e: unknown): void {
     if (this.#closed) return;
-    let code: string;
-    let message: string;
-    let details: Record<string, unknown> | undefined;
-    if (e instanceof ProtocolError) {
-      code = e.code;
-      message = e.message;
-      details = e.details;
-    } else if (e instanceof AmpbusError) {
-      code = e.code;
-      message = e.message;
-      const issues = (e as { issues?: unknown }).issues;
-      const more = (e as { details?: Record<string, unknown> }).details;
-      if (more !== undefined) details = { ...more };
-      if (issues !== undefined) details = { ...details, issues };
-    } else {
-      code = "INTERNAL";
-      message = `internal error: ${(e as Error)?.message ?? String(e)}`;
-      this.state.log.error(`client ${this.id}: ${(e as Error)?.stack ?? e}`);
-    }
+    const { code, message, details, internal } = errorReplyOf(e);
+    if (internal) this.state.log.error(`client ${this.id}: ${(e as Error)?.stack ?? e}`);
     const counters = this.state.counters;
     counters.errors++;
     if (code === "FORBIDDEN") counters.forbidden++;
     else if (code === "BAD_SIGNATURE") counters.badSignatures++;
     else if (code === "TIER_MISMATCH" || code === "TIER_TOO_LOW") counters.tierRefusals++;
-    const error = errorBody({ code, message, details });
-    const w = this.#out;
-    const start = w.beginFrame();
-    w.mapHeader(3);
-    w.str("rid");
-    if (rid === null) w.nil();
-    else w.number(rid);
-    w.str("ok");
-    w.bool(false);
-    w.str("error");
-    w.value(error, "error", 1);
-    w.endFrame(start);
-    this.#scheduleFlush();
+    this.#outbox.error(rid, errorBody({ code, message, details }));
   }
 
   /** Pushes entries of a subscription: `{sub, entries: [[entryId, msg], ...]}`, in frames of at most `maxFrame` bytes. */
   push(sub: number, entries: StreamEntry[]): void {
     if (this.#closed) return;
-    const budget = this.state.config.maxFrame - FRAME_BASE_COST;
-    for (let i = 0; i < entries.length;) {
-      const n = fitCount(entries, { budget, from: i });
-      this.#pushFrame(sub, { entries, from: i, to: i + n });
-      i += n;
-    }
+    this.#outbox.push(sub, { entries, maxFrame: this.state.config.maxFrame });
     this.state.counters.pushed += entries.length;
-  }
-
-  #pushFrame(sub: number, slice: { entries: StreamEntry[]; from: number; to: number }): void {
-    const { entries, from, to } = slice;
-    const w = this.#out;
-    const start = w.beginFrame();
-    w.mapHeader(2);
-    w.str("sub");
-    w.number(sub);
-    w.str("entries");
-    w.arrayHeader(to - from);
-    for (let i = from; i < to; i++) {
-      w.arrayHeader(2);
-      w.str(entries[i].entryId);
-      w.bin(entries[i].msg);
-    }
-    w.endFrame(start);
-    this.#scheduleFlush();
-  }
-
-  #scheduleFlush(): void {
-    if (this.#out.length >= 256 * 1024) return this.#flush();
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    schedule(() => this.#flush());
-  }
-
-  #flush(): void {
-    this.#flushScheduled = false;
-    if (this.#out.length === 0 || this.#closed) return;
-    const bytes = this.#out.finish();
-    this.#out.reset();
-    this.#wire.write(bytes);
-    // The peer may have taken it all at once (no drain event follows): go on reading.
-    if (this.#paused && !this.#closing) schedule(() => this.#pump());
   }
 
   /** Bytes of replies and pushes not yet taken by the peer. */
   outboxBytes(): number {
-    return this.#closed ? 0 : this.#wire.buffered() + this.#out.length;
+    return this.#closed ? 0 : this.#outbox.bytes();
   }
 
   /** True while the peer is slow to take what was sent (subscriptions wait). */
   outboxFull(): boolean {
-    return this.#wire.buffered() + this.#out.length >= OUTBOX_HIGH_WATER;
+    return this.#outbox.full();
   }
 
   /** Resolves when the peer has drained below the high-water mark. */
   waitDrain(): Promise<void> {
-    if (!this.outboxFull() || this.#closed) return Promise.resolve();
-    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+    return this.#outbox.waitDrain();
   }
 
   /** The wire drained. */
   onDrain(): void {
     if (this.#paused) this.#pump();
-    if (this.outboxFull()) return;
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const w of waiters) w();
+    this.#outbox.drained();
   }
 
   /** Ends the session: subscriptions stop, queued replies are sent, the wire closes. */
   close(): void {
     if (this.#closed) return;
-    this.#flush();
+    this.#outbox.flush();
     this.#end();
     this.#wire.close();
   }
@@ -616,18 +450,17 @@ export class Session implements OpContext {
   // Stops everything that works for this session: blocked reads, subscriptions, drain waiters.
   #end(): void {
     this.#closed = true;
+    this.#outbox.close(); // nothing more goes out; drain waiters go on
     this.#countBacklog(false);
     this.state.unwatch(this);
     this.state.partialBytes -= this.#held;
     this.#held = 0;
-    this.#backlog = [];
-    this.#backlogBytes = 0;
+    this.#backlog.clear();
     this.#abort.abort();
     for (const s of this.subscriptions.values()) s.stop();
     this.subscriptions.clear();
-    for (const w of this.#drainWaiters) w();
-    this.#drainWaiters = [];
   }
 }
 
-export { PROTOCOL_VERSION };
+export { OUTBOX_HIGH_WATER, PROTOCOL_VERSION };
+export type { Wire };
