@@ -13,10 +13,8 @@
  * @module
  */
 import type { Database, Statement } from "bun:sqlite";
-import { accessSync, constants } from "node:fs";
 import { resolve as resolvePath } from "node:path";
 import {
-  type CheckedTrim,
   checkHeaders,
   checkMaxLen,
   checkMs,
@@ -24,9 +22,6 @@ import {
   checkRetention,
   checkStream,
   checkTrim,
-  limitCut,
-  minId,
-  nextId,
   parseEntryId,
 } from "../../sdk/backend/args.ts";
 import { RetentionSweeper } from "../../sdk/backend/retention.ts";
@@ -45,7 +40,6 @@ import type {
   NewEntry,
   ReadCursor,
   ReadOptions,
-  RemovedCounts,
   Retention,
   StreamBackend,
   StreamBatch,
@@ -54,7 +48,10 @@ import type {
 } from "../../sdk/backend/types.ts";
 import { type BackendGroups, DelegatedGroups, type GroupAccess } from "./_delegated_groups.ts";
 import { GroupCommit, WalSyncer } from "./_sqlite_commit.ts";
-import { DedupeWindow, ENTRY_COLUMNS, type EntryRow, rowEntry, type StreamState } from "./_sqlite_stream.ts";
+import { StreamCache } from "./_sqlite_cache.ts";
+import { readOnlyError, storageError } from "./_sqlite_errors.ts";
+import { SqliteRetention } from "./_sqlite_retention.ts";
+import { ENTRY_COLUMNS, type EntryRow, rowEntry } from "./_sqlite_stream.ts";
 import { SqliteGroups } from "./_sqlite_groups.ts";
 import { lockStore, type StoreLock } from "./_sqlite_lock.ts";
 import { BlockedReads, type WaitCursor } from "./_sqlite_waiters.ts";
@@ -93,7 +90,7 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
   /** With `--sync full`: the log's fdatasync, off the event loop. */
   #syncer: WalSyncer | undefined;
   #groups: SqliteGroups;
-  #streams = new Map<string, StreamState>();
+  #cache: StreamCache;
   #windowMs: number;
   #claimTimeoutMs: number;
   #retainMs: number | undefined;
@@ -104,28 +101,15 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
   #listeners = new Set<(state: BackendState) => void>();
   #blocked = new BlockedReads((cursors, count) => this.#gather(cursors, count));
   #timers: ReturnType<typeof setInterval>[] = [];
-  /** Undo steps of the open transaction's cache changes, and the streams it changed. */
-  #undo: (() => void)[] = [];
-  #dirty = new Set<StreamState>();
-  #added = new Set<string>();
   #sweptRow = 0;
-  #removed: RemovedCounts = { trim: 0, retention: 0, purge: 0 };
-  #retention: RetentionSweeper | undefined;
+  #retention: SqliteRetention;
+  #sweeper: RetentionSweeper | undefined;
   #q: {
-    insStream: Statement;
-    updStream: Statement;
     insEntry: Statement;
     insDedupe: Statement;
     readAfter: Statement;
-    first: Statement;
-    nth: Statement;
-    delUpTo: Statement;
     delDedupe: Statement;
-    delBefore: Statement;
-    delAll: Statement;
-    delStreamDedupe: Statement;
     delStream: Statement;
-    countRemoved: Statement;
     streamStats: Statement;
     setRetention: Statement;
   };
@@ -139,45 +123,38 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
     this.#windowMs = checkMs("dedupeWindowMs", options.dedupeWindowMs) ?? DEFAULT_DEDUPE_WINDOW_MS;
     this.#claimTimeoutMs = checkMs("claimTimeoutMs", options.claimTimeoutMs) ?? DEFAULT_CLAIM_TIMEOUT_MS;
     this.#retainMs = checkMs("retainMs", options.retainMs);
+    this.#cache = new StreamCache(db);
     const q = (sql: string) => db.prepare(sql);
     this.#q = {
-      insStream: q("INSERT INTO streams (name, last_ms, last_seq, length, created_at) VALUES (?, 0, 0, 0, ?)"),
-      updStream: q("UPDATE streams SET last_ms = ?, last_seq = ?, length = ? WHERE id = ?"),
       insEntry: q(`INSERT INTO entries (stream_id, ${ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insDedupe: q("INSERT INTO dedupe (stream_id, op_id, entry_ms, entry_seq, expires_at) VALUES (?, ?, ?, ?, ?)"),
       readAfter: q(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE stream_id = ? AND (ms, seq) > (?, ?) ORDER BY ms, seq LIMIT ?`),
-      first: q("SELECT ms, seq FROM entries WHERE stream_id = ? ORDER BY ms, seq LIMIT 1"),
-      nth: q("SELECT ms, seq FROM entries WHERE stream_id = ? ORDER BY ms, seq LIMIT 1 OFFSET ?"),
-      delUpTo: q("DELETE FROM entries WHERE stream_id = ? AND (ms, seq) <= (?, ?)"),
       delDedupe: q("DELETE FROM dedupe WHERE rowid <= ? AND expires_at <= ?"),
-      delBefore: q("DELETE FROM entries WHERE stream_id = ? AND (ms, seq) < (?, ?)"),
-      delAll: q("DELETE FROM entries WHERE stream_id = ?"),
-      delStreamDedupe: q("DELETE FROM dedupe WHERE stream_id = ?"),
       delStream: q("DELETE FROM streams WHERE id = ?"),
-      countRemoved: q(
-        `UPDATE streams SET removed_trim = removed_trim + ?1, removed_retention = removed_retention + ?2,
-         removed_purge = removed_purge + ?3, dropped_pending = dropped_pending + ?4 WHERE id = ?5`,
-      ),
       streamStats: q("SELECT removed_trim, removed_retention, removed_purge, dropped_pending, retention FROM streams WHERE id = ?"),
       setRetention: q("UPDATE streams SET retention = ? WHERE id = ?"),
     };
     this.#commit = new GroupCommit(db, {
-      beforeCommit: () => this.#writeDirty(),
+      beforeCommit: () => this.#cache.writeDirty(),
       afterCommit: () => this.#afterCommit(),
       durable: () => this.#syncer?.sync(),
-      afterRollback: () => this.#afterRollback(),
+      afterRollback: () => this.#cache.rolledBack(),
       mapError: (e) => this.#storageError(e),
       isStorageFault: (e) => e instanceof BackendStorageError,
     });
     this.#groups = new SqliteGroups(db, {
-      stream: (name, create) => (create ? this.#streamForWrite(name) : this.#streams.get(name)),
+      stream: (name, create) => (create ? this.#cache.forWrite(name) : this.#cache.get(name)),
       write: (job) => this.#write(job),
       waitForAdd: (stream, after, wait) => this.read([{ stream, after }], { count: 1, block: wait.block, signal: wait.signal }),
       claimTimeoutMs: this.#claimTimeoutMs,
       isClosed: () => this.#state === "closed",
     });
+    this.#retention = new SqliteRetention(db, {
+      groups: this.#groups,
+      host: this.#cache,
+    });
     if (options.sync !== "normal" && !options.readOnly) this.#syncer = new WalSyncer(`${options.path}-wal`);
-    this.#load();
+    this.#cache.load({ dedupe: this.#windowMs > 0 });
     if (!this.readOnly) this.#startTimers();
     if (this.readOnly) this.#setState("degraded", { code: "STORAGE_READ_ONLY", message: `${this.path} is read-only` });
   }
@@ -234,7 +211,7 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
     const { count, block } = checked;
     const wc: WaitCursor[] = [];
     for (const c of cursors) {
-      const s = this.#streams.get(c.stream);
+      const s = this.#cache.get(c.stream);
       if (c.after === "$") {
         if (block === undefined) continue;
         wc.push({ stream: c.stream, ms: s?.lastMs ?? 0, seq: s?.lastSeq ?? 0 });
@@ -256,42 +233,28 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
       checkStream(stream);
       return checkTrim(options);
     }, (t) => {
-      const s = this.#streams.get(stream);
-      return s === undefined ? 0 : this.#trimNow(s, t);
+      const s = this.#cache.get(stream);
+      return s === undefined ? 0 : this.#retention.trim(s, t);
     });
   }
 
   /** Deletes every entry and opId of `stream`; its groups stay (`StreamBackend.purge`). */
   purge(stream: string): Promise<number> {
     return this.#writeChecked(() => checkStream(stream), () => {
-      const s = this.#streams.get(stream);
-      if (s === undefined) return 0;
-      const first = this.#q.first.values(s.id)[0] as [number, number] | undefined;
-      const dropped = first === undefined ? 0 : this.#groups.pendingIn(s.id, { from: { ms: first[0], seq: first[1] }, to: nextId({ ms: s.lastMs, seq: s.lastSeq }) });
-      this.#touch(s);
-      const n = this.#q.delAll.run(s.id).changes;
-      this.#q.delStreamDedupe.run(s.id);
-      const dedupe = s.dedupe;
-      s.dedupe = new DedupeWindow();
-      this.#undo.push(() => (s.dedupe = dedupe));
-      s.length = 0;
-      this.#count(s, { cause: "purge", n, dropped });
-      return n;
+      const s = this.#cache.get(stream);
+      return s === undefined ? 0 : this.#retention.purge(s);
     });
   }
 
   /** Deletes `stream` with its groups, opIds, retention and counts (`StreamBackend.deleteStream`). */
   deleteStream(stream: string): Promise<boolean> {
     return this.#writeChecked(() => checkStream(stream), () => {
-      const s = this.#streams.get(stream);
+      const s = this.#cache.get(stream);
       if (s === undefined) return false;
-      this.#q.delAll.run(s.id);
-      this.#q.delStreamDedupe.run(s.id);
+      this.#retention.deleteRows(s.id);
       this.#groups.deleteAll(s.id);
       this.#q.delStream.run(s.id);
-      this.#streams.delete(stream);
-      this.#dirty.delete(s);
-      this.#undo.push(() => this.#streams.set(stream, s));
+      this.#cache.delete(s);
       return true;
     });
   }
@@ -302,8 +265,8 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
       checkStream(stream);
       return retention === undefined ? undefined : checkRetention(retention);
     }, (r) => {
-      if (r === undefined && !this.#streams.has(stream)) return;
-      const s = this.#streamForWrite(stream);
+      if (r === undefined && !this.#cache.has(stream)) return;
+      const s = this.#cache.forWrite(stream);
       this.#q.setRetention.run(r === undefined ? null : JSON.stringify(r), s.id);
     });
   }
@@ -316,14 +279,14 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
     } catch (e) {
       return Promise.reject(e);
     }
-    const s = this.#streams.get(stream);
+    const s = this.#cache.get(stream);
     if (s === undefined) return Promise.resolve({ stream, length: 0, firstEntryId: null, lastEntryId: null, removed: { trim: 0, retention: 0, purge: 0 }, droppedPending: 0 });
     const [trim, retention, purge, droppedPending, own] = this.#q.streamStats.values(s.id)[0] as [number, number, number, number, string | null];
-    const first = s.length === 0 ? undefined : this.#q.first.values(s.id)[0] as [number, number];
+    const first = s.length === 0 ? undefined : this.#retention.first(s);
     const info: StreamInfo = {
       stream,
       length: s.length,
-      firstEntryId: first === undefined ? null : `${first[0]}-${first[1]}`,
+      firstEntryId: first === undefined ? null : `${first.ms}-${first.seq}`,
       lastEntryId: s.length === 0 ? null : `${s.lastMs}-${s.lastSeq}`,
       removed: { trim, retention, purge },
       droppedPending,
@@ -339,12 +302,12 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
     } catch (e) {
       return Promise.reject(e);
     }
-    return Promise.resolve([...this.#streams.keys()].sort().slice(0, options.limit ?? 10_000));
+    return Promise.resolve([...this.#cache.names()].sort().slice(0, options.limit ?? 10_000));
   }
 
   /** State and counters; `path` is the store's file. */
   backendInfo(): BackendInfo {
-    const info: BackendInfo = { kind: "sqlite", state: this.#state, dedupeHits: this.#dedupeHits, reconnects: 0, path: this.path, removed: { ...this.#removed } };
+    const info: BackendInfo = { kind: "sqlite", state: this.#state, dedupeHits: this.#dedupeHits, reconnects: 0, path: this.path, removed: { ...this.#retention.removed } };
     if (this.#lastError !== undefined) info.lastError = this.#lastError;
     if (this.#state === "degraded" && this.#degraded !== undefined) info.degraded = this.#degraded;
     return info;
@@ -364,7 +327,7 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
     this.#syncer?.close();
     this.#setState("closed");
     for (const t of this.#timers) clearInterval(t);
-    this.#retention?.stop();
+    this.#sweeper?.stop();
     this.#blocked.endAll();
     try {
       if (!this.readOnly) this.#db.exec("PRAGMA journal_mode = DELETE");
@@ -391,12 +354,12 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
 
   #write<T>(job: () => T): Promise<T> {
     if (this.#state === "closed") return Promise.reject(closedError());
-    if (this.readOnly) return Promise.reject(this.#readOnlyError());
+    if (this.readOnly) return Promise.reject(readOnlyError(this.path));
     return this.#commit.run(job);
   }
 
   #addNow(name: string, entry: NewEntry, maxLen: number | undefined): AddResult {
-    const s = this.#streamForWrite(name);
+    const s = this.#cache.forWrite(name);
     const now = Date.now();
     const { headers } = entry;
     const opId = headers.opId;
@@ -409,7 +372,7 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
         return { entryId: firstId, duplicate: true };
       }
     }
-    this.#touch(s);
+    this.#cache.touch(s);
     let ms = now;
     let seq = 0;
     if (ms <= s.lastMs) {
@@ -429,101 +392,19 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
       const row = Number(this.#q.insDedupe.run(s.id, opId, ms, seq, expiresAt).lastInsertRowid);
       s.dedupe.set(opId, { entryId, expiresAt, row });
     }
-    if (maxLen !== undefined) {
-      // The publisher's own bound: the oldest entries go whatever their groups hold, counted under trim.
-      const gone = this.#trimTo(s, maxLen);
-      if (gone > 0) this.#count(s, { cause: "trim", n: gone, dropped: 0 });
-    }
-    this.#added.add(name);
+    if (maxLen !== undefined) this.#retention.bound(s, maxLen);
+    this.#cache.addedTo(name);
     return { entryId, duplicate: false };
   }
 
-  /** One trim of `s` inside a write: the limits' cut, held back by what groups still need under the interest policy. */
-  #trimNow(s: StreamState, t: CheckedTrim): number {
-    if (s.length === 0) return 0;
-    const own = (this.#q.streamStats.values(s.id)[0] as unknown[])[4] as string | null;
-    const policy = t.policy ?? (own === null ? undefined : (JSON.parse(own) as Retention).policy) ?? "interest";
-    const nth = (n: number) => {
-      const r = this.#q.nth.values(s.id, n)[0] as [number, number] | undefined;
-      return r === undefined ? undefined : { ms: r[0], seq: r[1] };
-    };
-    let cut = limitCut({ length: s.length, last: { ms: s.lastMs, seq: s.lastSeq }, maxLen: t.maxLen, maxAgeMs: t.maxAgeMs, now: Date.now(), nth });
-    if (cut !== undefined && policy === "interest") cut = minId(cut, this.#groups.floor(s.id));
-    if (cut === undefined) return 0;
-    const first = this.#q.first.values(s.id)[0] as [number, number];
-    const dropped = policy === "limits" ? this.#groups.pendingIn(s.id, { from: { ms: first[0], seq: first[1] }, to: cut }) : 0;
-    const n = this.#q.delBefore.run(s.id, cut.ms, cut.seq).changes;
-    if (n === 0) return 0;
-    this.#touch(s);
-    s.length -= n;
-    this.#count(s, { cause: t.cause, n, dropped });
-    return n;
-  }
-
-  #count(s: StreamState, o: { cause: keyof RemovedCounts; n: number; dropped: number }): void {
-    const { cause, n, dropped } = o;
-    this.#q.countRemoved.run(cause === "trim" ? n : 0, cause === "retention" ? n : 0, cause === "purge" ? n : 0, dropped, s.id);
-    this.#removed[cause] += n;
-    this.#undo.push(() => (this.#removed[cause] -= n));
-  }
-
-  #trimTo(s: StreamState, maxLen: number): number {
-    const remove = s.length - maxLen;
-    if (remove <= 0) return 0;
-    const cut = this.#q.nth.values(s.id, remove - 1)[0] as [number, number] | undefined;
-    if (cut === undefined) return 0;
-    this.#touch(s);
-    const n = this.#q.delUpTo.run(s.id, cut[0], cut[1]).changes;
-    s.length -= n;
-    return n;
-  }
-
-  /** The stream's state, creating its row when it has none (inside a transaction). */
-  #streamForWrite(name: string): StreamState {
-    let s = this.#streams.get(name);
-    if (s !== undefined) return s;
-    const id = Number(this.#q.insStream.run(name, Date.now()).lastInsertRowid);
-    s = { id, name, lastMs: 0, lastSeq: 0, length: 0, dedupe: new DedupeWindow() };
-    this.#streams.set(name, s);
-    this.#undo.push(() => this.#streams.delete(name));
-    return s;
-  }
-
-  /** Registers the undo step of `s`'s first change in this transaction. */
-  #touch(s: StreamState): void {
-    if (this.#dirty.has(s)) return;
-    this.#dirty.add(s);
-    const { lastMs, lastSeq, length } = s;
-    const mark = s.dedupe.mark();
-    this.#undo.push(() => {
-      s.lastMs = lastMs;
-      s.lastSeq = lastSeq;
-      s.length = length;
-      s.dedupe.undo(mark);
-    });
-  }
-
-  #writeDirty(): void {
-    for (const s of this.#dirty) this.#q.updStream.run(s.lastMs, s.lastSeq, s.length, s.id);
-  }
-
   #afterCommit(): (() => void) | undefined {
-    this.#undo = [];
-    this.#dirty.clear();
+    this.#cache.committed();
     if (this.#state === "degraded" && !this.readOnly) this.#setState("ready");
-    if (this.#added.size === 0) return undefined;
-    const added = this.#added;
-    this.#added = new Set();
+    const added = this.#cache.takeAdded();
+    if (added === undefined) return undefined;
     return () => {
       if (this.#state !== "closed") this.#blocked.wake(added);
     };
-  }
-
-  #afterRollback(): void {
-    for (let i = this.#undo.length - 1; i >= 0; i--) this.#undo[i]!();
-    this.#undo = [];
-    this.#dirty.clear();
-    this.#added.clear();
   }
 
   // --- reads ---
@@ -531,7 +412,7 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
   #gather(cursors: readonly WaitCursor[], count: number): StreamBatch[] {
     const out: StreamBatch[] = [];
     for (const c of cursors) {
-      const s = this.#streams.get(c.stream);
+      const s = this.#cache.get(c.stream);
       if (s === undefined || s.length === 0) continue;
       if (c.ms > s.lastMs || (c.ms === s.lastMs && c.seq >= s.lastSeq)) continue;
       const rows = this.#q.readAfter.values(s.id, c.ms, c.seq, count) as unknown as EntryRow[];
@@ -541,23 +422,6 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
   }
 
   // --- start-up, timers, state ---
-
-  #load(): void {
-    const rows = this.#db.query("SELECT id, name, last_ms, last_seq, length FROM streams").values() as [number, string, number, number, number][];
-    const byId = new Map<number, StreamState>();
-    for (const [id, name, lastMs, lastSeq, length] of rows) {
-      const s: StreamState = { id, name, lastMs, lastSeq, length, dedupe: new DedupeWindow() };
-      this.#streams.set(name, s);
-      byId.set(id, s);
-    }
-    if (this.#windowMs === 0) return;
-    const now = Date.now();
-    const opIds = this.#db.query("SELECT rowid, stream_id, op_id, entry_ms, entry_seq, expires_at FROM dedupe WHERE expires_at > ? ORDER BY rowid")
-      .values(now) as [number, number, string, number, number, number][];
-    for (const [row, streamId, opId, ms, seq, expiresAt] of opIds) {
-      byId.get(streamId)?.dedupe.set(opId, { entryId: `${ms}-${seq}`, expiresAt, row });
-    }
-  }
 
   #startTimers(): void {
     const every = (ms: number, fn: () => void) => {
@@ -570,12 +434,12 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
       void this.#write(() => this.#q.delDedupe.run(Number.MAX_SAFE_INTEGER, Date.now())).catch(() => {});
     }
     const retain = this.#retainMs;
-    if (retain !== undefined) this.#retention = new RetentionSweeper(this, { defaults: { policy: "interest", maxAgeMs: retain } });
+    if (retain !== undefined) this.#sweeper = new RetentionSweeper(this, { defaults: { policy: "interest", maxAgeMs: retain } });
   }
 
   #sweep(): void {
     const now = Date.now();
-    for (const s of this.#streams.values()) {
+    for (const s of this.#cache.streams()) {
       const swept = s.dedupe.sweep(now);
       if (swept > this.#sweptRow) this.#sweptRow = swept;
       s.dedupe.compact();
@@ -599,28 +463,14 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
 
   #checkWritable(): void {
     this.#checkOpen();
-    if (this.readOnly) throw this.#readOnlyError();
-  }
-
-  #readOnlyError(): BackendStorageError {
-    return new BackendStorageError("STORAGE_READ_ONLY", `${this.path} is read-only: nothing can be stored; reads go on`);
+    if (this.readOnly) throw readOnlyError(this.path);
   }
 
   /** The error a caller sees for what SQLite threw; marks the backend degraded for storage faults. */
   #storageError(e: unknown): unknown {
     if (e instanceof AmpbusError) return e;
-    const code = String((e as { code?: string }).code ?? "");
-    const detail = (e as Error).message ?? String(e);
-    let err: BackendStorageError;
-    if (code === "SQLITE_FULL") {
-      err = new BackendStorageError("STORAGE_FULL", `${this.path}: the disk or file system is full (${detail}); nothing of this write was stored`, { cause: e });
-    } else if (code.startsWith("SQLITE_READONLY") || (code.startsWith("SQLITE_IOERR") && isReadOnlyFs(this.path))) {
-      err = new BackendStorageError("STORAGE_READ_ONLY", `${this.path} is read-only (${detail}); nothing of this write was stored`, { cause: e });
-    } else if (code.startsWith("SQLITE_")) {
-      err = new BackendStorageError("STORAGE_ERROR", `${this.path}: ${detail} (${code}); nothing of this write was stored`, { cause: e });
-    } else {
-      return e;
-    }
+    const err = storageError(e, this.path);
+    if (err === undefined) return e;
     this.#setState("degraded", { code: err.code as BackendInfo["degraded"], message: err.message });
     return err;
   }
@@ -633,16 +483,6 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
     if (state === this.#state) return;
     this.#state = state;
     for (const l of this.#listeners) l(state);
-  }
-}
-
-/** True when the file system holding `path` refuses writes (EROFS), as after a remount read-only. */
-function isReadOnlyFs(path: string): boolean {
-  try {
-    accessSync(path, constants.W_OK);
-    return false;
-  } catch (e) {
-    return (e as { code?: string }).code === "EROFS";
   }
 }
 
