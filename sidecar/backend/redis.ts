@@ -5,20 +5,18 @@
  *
  * @module
  */
-import { backoffDelay } from "../../sdk/backoff.ts";
-import { createClient, createCluster } from "redis";
 import { checkHeaders, checkMaxLen, checkMs, checkRead, checkStream } from "../../sdk/backend/args.ts";
 import { AddBatcher } from "./_redis_adds.ts";
-import { BlockingPool } from "./_redis_blocking.ts";
 import type { BlockCursor, BlockingReads } from "./_redis_blocking.ts";
-import { bySlot, ClusterBlockingPool, ClusterCommands, ClusterTopology, mergeInOrder } from "./_redis_cluster.ts";
-import type { RedisClusterClient } from "./_redis_cluster.ts";
+import { bySlot, mergeInOrder } from "./_redis_cluster.ts";
+import type { ClusterBlockingPool } from "./_redis_cluster.ts";
+import { clusterEnabled, RedisConnection, unreachableError } from "./_redis_connect.ts";
 import { type BackendGroups, DelegatedGroups } from "./_delegated_groups.ts";
 import { RedisAdmin } from "./_redis_admin.ts";
 import { RedisGroups } from "./_redis_groups.ts";
 import { RedisHealth } from "./_redis_health.ts";
 import { entryFields, parseXRead, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
-import type { CommandSender, RawReply, RedisClient } from "./_redis_reply.ts";
+import type { CommandSender, RawReply } from "./_redis_reply.ts";
 import { COUNTED_ADD_SCRIPT, INFO_SCRIPT, LAST_ID_SCRIPT, LuaScript } from "./_redis_scripts.ts";
 import { TimedCommands } from "./_redis_timed.ts";
 import {
@@ -102,11 +100,6 @@ const INFO = new LuaScript(INFO_SCRIPT);
 const COUNTED_ADD = new LuaScript(COUNTED_ADD_SCRIPT);
 const LAST_ID = new LuaScript(LAST_ID_SCRIPT);
 
-/** Reconnect delay: the SDK's backoff, 50 ms doubling up to 1 s, with jitter. */
-function reconnectDelay(retries: number): number {
-  return backoffDelay(retries);
-}
-
 /**
  * Streams in Redis. Adds go through one connection: those of one event-loop
  * turn as one dedupe script call per stream (`AddBatcher`);
@@ -128,10 +121,8 @@ function reconnectDelay(retries: number): number {
  */
 export class RedisBackend extends DelegatedGroups implements StreamBackend {
   readonly kind = "redis" as const;
-  /** The connection to a standalone Redis; undefined on a cluster. */
-  #client: RedisClient | undefined;
-  /** The cluster client, its routing and its topology watcher; undefined on a standalone Redis. */
-  #cluster: { client: RedisClusterClient; commands: ClusterCommands; topology: ClusterTopology } | undefined;
+  /** The client to Redis, standalone or cluster. */
+  #conn: RedisConnection;
   /** The main connection with the command timeout: every command but blocking reads goes through it. */
   #timed: TimedCommands;
   #pool: BlockingReads;
@@ -140,17 +131,12 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
   #prefix: string;
   #windowMs: number;
   #state: BackendState = "reconnecting";
-  #everReady = false;
   #closing = false;
   #dedupeHits = 0;
-  #reconnects = 0;
   #lastError: string | undefined;
   #listeners = new Set<(state: BackendState) => void>();
-  /** The main connection is up. */
-  #connected = false;
   #health: RedisHealth;
   #adds: AddBatcher;
-  #where: string;
   #waitReplicas: number;
   #waitTimeoutMs: number;
 
@@ -160,76 +146,39 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
     this.#windowMs = options.dedupeWindowMs ?? DEFAULT_DEDUPE_WINDOW_MS;
     this.#waitReplicas = checkCountOption("waitReplicas", options.waitReplicas) ?? 0;
     this.#waitTimeoutMs = checkMs("waitTimeoutMs", options.waitTimeoutMs) ?? DEFAULT_WAIT_TIMEOUT_MS;
-    // Per attempt: a long connectTimeoutMs means more attempts, not a longer wait on a dead address.
-    const socket = { connectTimeout: Math.min(options.connectTimeoutMs ?? 2000, 5000), reconnectStrategy: reconnectDelay };
-    let sender: CommandSender;
-    if (seeds === undefined) {
-      this.#where = redactUrl(options.url);
-      this.#client = createClient({ url: options.url, name: "ampd", disableOfflineQueue: true, socket });
-      sender = this.#client;
-    } else {
-      this.#where = `the Redis Cluster of ${seeds.map(redactUrl).join(", ")}`;
-      const { username, password } = credentials(seeds[0]!);
-      const client = createCluster({
-        rootNodes: seeds.map((url) => ({ url })),
-        defaults: { name: "ampd", disableOfflineQueue: true, socket, username, password },
-      });
-      const commands = new ClusterCommands(client);
-      this.#cluster = {
-        client,
-        commands,
-        topology: new ClusterTopology(commands, () => {
-          (this.#pool as ClusterBlockingPool).retarget();
-          const problem = this.#clusterProblem;
-          if (problem !== undefined) this.#lastError = problem;
-          this.#updateState();
-        }),
-      };
-      sender = commands;
-    }
-    this.#timed = new TimedCommands(sender, {
+    this.#conn = new RedisConnection({ url: options.url, connectTimeoutMs: options.connectTimeoutMs, seeds }, {
+      error: (message, down) => {
+        this.#lastError = message;
+        if (down) this.#health.disconnected();
+        this.#updateState();
+      },
+      down: () => {
+        this.#health.disconnected();
+        this.#updateState();
+      },
+      up: () => this.#health.connected(),
+      topologyChanged: () => {
+        (this.#pool as ClusterBlockingPool).retarget();
+        const problem = this.#clusterProblem;
+        if (problem !== undefined) this.#lastError = problem;
+        this.#updateState();
+      },
+    });
+    this.#timed = new TimedCommands(this.#conn.sender, {
       timeoutMs: checkMs("commandTimeoutMs", options.commandTimeoutMs) ?? DEFAULT_COMMAND_TIMEOUT_MS,
       onTimeout: (message) => this.#health.timedOut(message),
       onAnswer: () => this.#health.answered(),
     });
     this.#health = new RedisHealth({
       commands: this.#timed,
-      where: this.#where,
+      where: this.#conn.where,
       allowEviction: options.allowEviction ?? false,
       onChange: (message) => {
         if (message !== undefined) this.#lastError = message;
         this.#updateState();
       },
     });
-    const client = this.#client;
-    if (client !== undefined) {
-      // Without an "error" listener node-redis would throw an unhandled error event.
-      client.on("error", (e: Error) => {
-        this.#lastError = e.message;
-        this.#connected = client.isReady;
-        if (!this.#connected) this.#health.disconnected();
-        this.#updateState();
-      });
-      client.on("reconnecting", () => {
-        this.#connected = false;
-        this.#health.disconnected();
-        this.#updateState();
-      });
-      client.on("ready", () => {
-        if (this.#everReady) this.#reconnects++;
-        this.#everReady = true;
-        this.#connected = true;
-        this.#health.connected();
-      });
-      this.#pool = new BlockingPool(client, options.maxBlockingConnections ?? 4);
-    } else {
-      // The cluster client reconnects each node on its own; it reports errors only.
-      this.#cluster!.client.on("error", (e: Error) => {
-        this.#lastError = e.message;
-        this.#updateState();
-      });
-      this.#pool = new ClusterBlockingPool(this.#cluster!.client);
-    }
+    this.#pool = this.#conn.blockingReads(options.maxBlockingConnections ?? 4);
     this.#adds = new AddBatcher({
       commands: this.#timed,
       windowMs: this.#windowMs,
@@ -256,46 +205,26 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
    * cluster.
    */
   static async connect(options: RedisBackendOptions): Promise<RedisBackend> {
-    if (options.clusterNodes !== undefined && options.clusterNodes.length > 0) {
-      return await RedisBackend.#connectCluster(options, [...options.clusterNodes]);
-    }
-    const b = new RedisBackend(options);
-    const client = b.#client!;
+    const seeds = options.clusterNodes !== undefined && options.clusterNodes.length > 0 ? [...options.clusterNodes] : undefined;
+    return await RedisBackend.#connectTo(options, seeds);
+  }
+
+  /** Connects to a standalone Redis (switching to the cluster when it is a cluster node) or, with `seeds`, to a cluster. */
+  static async #connectTo(options: RedisBackendOptions, seeds: string[] | undefined): Promise<RedisBackend> {
+    if (seeds !== undefined && options.url !== undefined && options.url !== "" && !seeds.includes(options.url)) seeds.push(options.url);
+    const b = new RedisBackend(options, seeds);
     const timeoutMs = options.connectTimeoutMs ?? 2000;
-    const outcome = await withTimeout(client.connect().then(() => "ok" as const, (e: unknown) => e as Error), timeoutMs);
-    if (outcome === "ok" && client.isReady) {
-      const cluster = await clusterEnabled(b.#timed).catch(() => false);
-      if (cluster) {
+    const outcome = await b.#conn.connect(timeoutMs);
+    if (outcome === "ok" && b.#conn.ready) {
+      if (seeds === undefined && (await clusterEnabled(b.#timed).catch(() => false))) {
         await b.close();
-        return await RedisBackend.#connectCluster(options, [options.url]);
+        return await RedisBackend.#connectTo(options, [options.url]);
       }
       return await b.#firstCheck();
     }
     await b.close();
-    const why = outcome instanceof Error ? outcome.message : (b.#lastError ?? "no answer");
-    throw new BackendUnavailableError(
-      `Redis at ${redactUrl(options.url)} is not reachable within ${timeoutMs} ms (${why})`,
-      { cause: outcome instanceof Error ? outcome : undefined },
-    );
-  }
-
-  static async #connectCluster(options: RedisBackendOptions, seeds: string[]): Promise<RedisBackend> {
-    if (options.url !== undefined && options.url !== "" && !seeds.includes(options.url)) seeds.push(options.url);
-    const b = new RedisBackend(options, seeds);
-    const timeoutMs = options.connectTimeoutMs ?? 2000;
-    const cluster = b.#cluster!.client;
-    const outcome = await withTimeout(cluster.connect().then(() => "ok" as const, (e: unknown) => e as Error), timeoutMs);
-    if (outcome === "ok") {
-      b.#connected = true;
-      b.#everReady = true;
-      b.#health.connected();
-      return await b.#firstCheck();
-    }
-    await b.close();
-    const why = outcome instanceof Error ? outcome.message : (b.#lastError ?? "no answer");
-    throw new BackendUnavailableError(`${b.#where} is not reachable within ${timeoutMs} ms (${why})`, {
-      cause: outcome instanceof Error ? outcome : undefined,
-    });
+    const what = seeds === undefined ? `Redis at ${b.#conn.where}` : b.#conn.where;
+    throw unreachableError(what, { timeoutMs, outcome, lastError: b.#lastError });
   }
 
   /** The health check before the backend is handed out. */
@@ -304,16 +233,12 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
     if (checked === "ok") return this;
     await this.close();
     if (checked === "refused") throw this.#health.refusal!;
-    throw new BackendUnavailableError(`Redis at ${this.#where} did not answer its first health check: ${this.#lastError ?? "no answer"}`);
+    throw new BackendUnavailableError(`Redis at ${this.#conn.where} did not answer its first health check: ${this.#lastError ?? "no answer"}`);
   }
 
   /** On a cluster: the masters and how many slots each serves. */
   get clusterNodes(): { address: string; slots: number }[] | undefined {
-    const cluster = this.#cluster?.client;
-    if (cluster === undefined) return undefined;
-    const counts = new Map<string, number>();
-    for (const slot of cluster.slots) counts.set(slot.master.address, (counts.get(slot.master.address) ?? 0) + 1);
-    return [...counts].map(([address, slots]) => ({ address, slots }));
+    return this.#conn.clusterNodes();
   }
 
   async add(stream: string, entry: NewEntry, options?: AddOptions): Promise<AddResult> {
@@ -403,7 +328,7 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
     const match = `${this.#prefix.replace(/[*?[\]\\]/g, "\\$&")}{*}`;
     const names = new Set<string>();
     // On a cluster each master scans its own keys.
-    const nodes: CommandSender[] = this.#cluster === undefined ? [this.#timed] : await this.#cluster.commands.masters();
+    const nodes: CommandSender[] = this.#conn.cluster === undefined ? [this.#timed] : await this.#conn.cluster.commands.masters();
     try {
       for (const node of nodes) {
         let cursor = "0";
@@ -432,7 +357,7 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
       kind: "redis",
       state: this.#state,
       dedupeHits: this.#dedupeHits,
-      reconnects: this.#reconnects,
+      reconnects: this.#conn.reconnects,
       removed: this.#admin.removed,
     };
     if (this.#lastError !== undefined) info.lastError = this.#lastError;
@@ -450,16 +375,11 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
     if (this.#closing) return;
     this.#closing = true;
     this.#health.close();
-    this.#cluster?.topology.close();
+    this.#conn.stopWatching();
     this.#timed.stop();
     this.#setState("closed");
     await this.#pool.close();
-    try {
-      if (this.#client !== undefined) await this.#client.disconnect();
-      else await this.#cluster!.client.disconnect();
-    } catch {
-      // never connected, or already closed
-    }
+    await this.#conn.disconnect();
   }
 
   /** The Redis key of a stream: the name in a hash tag, so its dedupe keys share its cluster slot. */
@@ -468,7 +388,7 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
   }
 
   async #xread(cursors: readonly BlockCursor[], count: number): Promise<StreamBatch[]> {
-    if (this.#cluster !== undefined && cursors.length > 1) {
+    if (this.#conn.cluster !== undefined && cursors.length > 1) {
       // One XREAD may only name keys of one slot: one per slot, in parallel, merged in cursor order.
       const groups = bySlot(cursors);
       if (groups.size > 1) {
@@ -502,9 +422,9 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
     const args = ["WAIT", String(this.#waitReplicas), String(this.#waitTimeoutMs)];
     let acked: number;
     try {
-      acked = Number(this.#cluster !== undefined
-        ? await this.#cluster.commands.sendTo<number>(key, args)
-        : await this.#client!.sendCommand<number>(args));
+      acked = Number(this.#conn.cluster !== undefined
+        ? await this.#conn.cluster.commands.sendTo<number>(key, args)
+        : await this.#conn.client!.sendCommand<number>(args));
     } catch (e) {
       throw toBackendError(e, "wait for replicas");
     }
@@ -518,7 +438,7 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
 
   /** On a cluster with a master down: what to report. */
   get #clusterProblem(): string | undefined {
-    const down = this.#cluster?.topology.unreachable;
+    const down = this.#conn.cluster?.topology.unreachable;
     if (down === undefined || down.length === 0) return undefined;
     return `Redis Cluster master(s) ${down.join(", ")} not reachable: streams in their slots fail until they are back or a replica takes over`;
   }
@@ -533,7 +453,7 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
   }
 
   #updateState(): void {
-    if (!this.#connected) this.#setState(this.#everReady ? "reconnecting" : this.#state);
+    if (!this.#conn.connected) this.#setState(this.#conn.everReady ? "reconnecting" : this.#state);
     else if (this.#health.problem !== undefined || this.#clusterProblem !== undefined) this.#setState("degraded");
     else this.#setState("ready");
   }
@@ -548,39 +468,6 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
         // a listener's failure is its own
       }
     }
-  }
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, "//***@");
-}
-
-/** Whether the Redis answering `commands` is a Redis Cluster node (`INFO cluster`: `cluster_enabled:1`). */
-async function clusterEnabled(commands: CommandSender): Promise<boolean> {
-  const info = String(await commands.sendCommand<string>(["INFO", "cluster"]));
-  return /^cluster_enabled:1/m.test(info);
-}
-
-/** User name and password of a `redis://` URL (the cluster's other nodes are reached with them). */
-function credentials(url: string): { username?: string; password?: string } {
-  try {
-    const u = new URL(url);
-    return {
-      username: u.username === "" ? undefined : decodeURIComponent(u.username),
-      password: u.password === "" ? undefined : decodeURIComponent(u.password),
-    };
-  } catch {
-    return {};
-  }
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | "timeout"> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), ms)));
-  try {
-    return await Promise.race([p, timedOut]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
