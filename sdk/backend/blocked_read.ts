@@ -32,7 +32,16 @@ export interface BlockedReadHooks<C> {
  *
  * @example
  * ```ts
- * const batches = await blockRead(cursors, { count: 100, block: 5000, signal: undefined }, { register, finish });
+ * const waiting = new Set<unknown>();
+ * const batches = await blockRead(["tasks"], { count: 100, block: 20, signal: undefined }, {
+ *   register: (w) => waiting.add(w),
+ *   finish: (w, found) => {
+ *     disarmRead(w);
+ *     waiting.delete(w);
+ *     w.resolve(found);
+ *   },
+ * });
+ * if (batches.length !== 0 || waiting.size !== 0) throw new Error("expected the block time to end the read");
  * ```
  */
 export function blockRead<C>(
