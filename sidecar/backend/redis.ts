@@ -5,19 +5,18 @@
  *
  * @module
  */
-import { checkHeaders, checkMaxLen, checkMs, checkRead, checkStream } from "../../sdk/backend/args.ts";
+import { checkHeaders, checkMaxLen, checkMs, checkStream } from "../../sdk/backend/args.ts";
 import { AddBatcher } from "./_redis_adds.ts";
-import type { BlockCursor, BlockingReads } from "./_redis_blocking.ts";
-import { bySlot, mergeInOrder } from "./_redis_cluster.ts";
+import type { BlockingReads } from "./_redis_blocking.ts";
 import type { ClusterBlockingPool } from "./_redis_cluster.ts";
 import { clusterEnabled, RedisConnection, unreachableError } from "./_redis_connect.ts";
 import { type BackendGroups, DelegatedGroups } from "./_delegated_groups.ts";
 import { RedisAdmin } from "./_redis_admin.ts";
 import { RedisGroups } from "./_redis_groups.ts";
 import { RedisHealth } from "./_redis_health.ts";
-import { entryFields, parseXRead, RETURN_BUFFERS, toBackendError } from "./_redis_reply.ts";
-import type { CommandSender, RawReply } from "./_redis_reply.ts";
-import { COUNTED_ADD_SCRIPT, INFO_SCRIPT, LAST_ID_SCRIPT, LuaScript } from "./_redis_scripts.ts";
+import { RedisReads } from "./_redis_reads.ts";
+import { entryFields, toBackendError } from "./_redis_reply.ts";
+import { COUNTED_ADD_SCRIPT, LuaScript } from "./_redis_scripts.ts";
 import { TimedCommands } from "./_redis_timed.ts";
 import {
   BackendTimeoutError,
@@ -96,9 +95,7 @@ export const DEFAULT_WAIT_TIMEOUT_MS = 1000;
 /** Default command timeout of the main connection: 5 seconds. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 5000;
 
-const INFO = new LuaScript(INFO_SCRIPT);
 const COUNTED_ADD = new LuaScript(COUNTED_ADD_SCRIPT);
-const LAST_ID = new LuaScript(LAST_ID_SCRIPT);
 
 /**
  * Streams in Redis. Adds go through one connection: those of one event-loop
@@ -126,6 +123,7 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
   /** The main connection with the command timeout: every command but blocking reads goes through it. */
   #timed: TimedCommands;
   #pool: BlockingReads;
+  #reads: RedisReads;
   #admin: RedisAdmin;
   #groups: RedisGroups;
   #prefix: string;
@@ -179,6 +177,13 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
       },
     });
     this.#pool = this.#conn.blockingReads(options.maxBlockingConnections ?? 4);
+    this.#reads = new RedisReads({
+      commands: this.#timed,
+      pool: this.#pool,
+      key: (stream) => this.#key(stream),
+      prefix: this.#prefix,
+      cluster: this.#conn.cluster?.commands,
+    });
     this.#adds = new AddBatcher({
       commands: this.#timed,
       windowMs: this.#windowMs,
@@ -268,25 +273,7 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
 
   async read(cursors: readonly ReadCursor[], options?: ReadOptions): Promise<StreamBatch[]> {
     this.#checkOpen();
-    const { count, block } = checkRead(cursors, options);
-    try {
-      if (block === undefined) {
-        const concrete = cursors.filter((c) => c.after !== "$");
-        if (concrete.length === 0) return [];
-        return await this.#xread(concrete.map((c) => ({ stream: c.stream, key: this.#key(c.stream), after: c.after })), count);
-      }
-      // "$" becomes the last id now, so nothing added from here on is missed while re-arming.
-      const resolved: BlockCursor[] = await Promise.all(cursors.map(async (c) => {
-        const key = this.#key(c.stream);
-        const after = c.after === "$" ? String(await LAST_ID.run(this.#timed, { keys: [key], args: [] })) : c.after;
-        return { stream: c.stream, key, after };
-      }));
-      const now = await this.#xread(resolved, count);
-      if (now.length > 0) return now;
-      return await this.#pool.wait(resolved, { count, block, signal: options?.signal });
-    } catch (e) {
-      throw toBackendError(e, "read");
-    }
+    return await this.#reads.read(cursors, options);
   }
 
   trim(stream: string, options: TrimOptions): Promise<number> {
@@ -311,37 +298,12 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
 
   async #info(stream: string): Promise<StreamInfo> {
     this.#checkOpen();
-    checkStream(stream);
-    try {
-      const r = (await INFO.run(this.#timed, { keys: [this.#key(stream)], args: [] })) as [number, string?, string?];
-      if (r[0] === 0) return { stream, length: 0, firstEntryId: null, lastEntryId: null };
-      return { stream, length: r[0], firstEntryId: String(r[1]), lastEntryId: String(r[2]) };
-    } catch (e) {
-      throw toBackendError(e, `info of stream ${JSON.stringify(stream)}`);
-    }
+    return await this.#reads.info(stream);
   }
 
   async streams(options: { limit?: number } = {}): Promise<string[]> {
     this.#checkOpen();
-    const limit = options.limit ?? 10_000;
-    // Stream keys are <prefix>{<stream>}; dedupe keys <prefix>{<stream>}:op:<opId> do not end in "}".
-    const match = `${this.#prefix.replace(/[*?[\]\\]/g, "\\$&")}{*}`;
-    const names = new Set<string>();
-    // On a cluster each master scans its own keys.
-    const nodes: CommandSender[] = this.#conn.cluster === undefined ? [this.#timed] : await this.#conn.cluster.commands.masters();
-    try {
-      for (const node of nodes) {
-        let cursor = "0";
-        do {
-          const [next, keys] = await node.sendCommand<[string, string[]]>(["SCAN", cursor, "MATCH", match, "COUNT", "1000", "TYPE", "stream"]);
-          cursor = next;
-          for (const k of keys) if (k.endsWith("}")) names.add(k.slice(this.#prefix.length + 1, -1));
-        } while (cursor !== "0" && names.size < limit);
-      }
-    } catch (e) {
-      throw toBackendError(e, "list streams");
-    }
-    return [...names].sort().slice(0, limit);
+    return await this.#reads.streams(options.limit ?? 10_000);
   }
 
   override groupInfo(stream: string): Promise<GroupInfo[]> {
@@ -385,32 +347,6 @@ export class RedisBackend extends DelegatedGroups implements StreamBackend {
   /** The Redis key of a stream: the name in a hash tag, so its dedupe keys share its cluster slot. */
   #key(stream: string): string {
     return `${this.#prefix}{${stream}}`;
-  }
-
-  async #xread(cursors: readonly BlockCursor[], count: number): Promise<StreamBatch[]> {
-    if (this.#conn.cluster !== undefined && cursors.length > 1) {
-      // One XREAD may only name keys of one slot: one per slot, in parallel, merged in cursor order.
-      const groups = bySlot(cursors);
-      if (groups.size > 1) {
-        const parts = await Promise.all([...groups.values()].map((g) => this.#xreadOne(g, count)));
-        return mergeInOrder(cursors, parts);
-      }
-    }
-    return await this.#xreadOne(cursors, count);
-  }
-
-  async #xreadOne(cursors: readonly BlockCursor[], count: number): Promise<StreamBatch[]> {
-    const args = ["XREAD", "COUNT", String(count), "STREAMS"];
-    for (const c of cursors) args.push(c.key);
-    for (const c of cursors) args.push(c.after);
-    const reply = await this.#timed.sendCommand<RawReply>(args, RETURN_BUFFERS);
-    const byKey = parseXRead(reply);
-    const out: StreamBatch[] = [];
-    for (const c of cursors) {
-      const entries = byKey.get(c.key);
-      if (entries !== undefined && entries.length > 0) out.push({ stream: c.stream, entries });
-    }
-    return out;
   }
 
   /**

@@ -48,6 +48,7 @@ import type {
 } from "../../sdk/backend/types.ts";
 import { type BackendGroups, DelegatedGroups, type GroupAccess } from "./_delegated_groups.ts";
 import { GroupCommit, WalSyncer } from "./_sqlite_commit.ts";
+import { SqliteAdds } from "./_sqlite_adds.ts";
 import { StreamCache } from "./_sqlite_cache.ts";
 import { readOnlyError, storageError } from "./_sqlite_errors.ts";
 import { SqliteRetention } from "./_sqlite_retention.ts";
@@ -97,18 +98,14 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
   #state: BackendState = "ready";
   #lastError: string | undefined;
   #degraded: BackendInfo["degraded"];
-  #dedupeHits = 0;
   #listeners = new Set<(state: BackendState) => void>();
   #blocked = new BlockedReads((cursors, count) => this.#gather(cursors, count));
   #timers: ReturnType<typeof setInterval>[] = [];
-  #sweptRow = 0;
+  #adds: SqliteAdds;
   #retention: SqliteRetention;
   #sweeper: RetentionSweeper | undefined;
   #q: {
-    insEntry: Statement;
-    insDedupe: Statement;
     readAfter: Statement;
-    delDedupe: Statement;
     delStream: Statement;
     streamStats: Statement;
     setRetention: Statement;
@@ -126,10 +123,7 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
     this.#cache = new StreamCache(db);
     const q = (sql: string) => db.prepare(sql);
     this.#q = {
-      insEntry: q(`INSERT INTO entries (stream_id, ${ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      insDedupe: q("INSERT INTO dedupe (stream_id, op_id, entry_ms, entry_seq, expires_at) VALUES (?, ?, ?, ?, ?)"),
       readAfter: q(`SELECT ${ENTRY_COLUMNS} FROM entries WHERE stream_id = ? AND (ms, seq) > (?, ?) ORDER BY ms, seq LIMIT ?`),
-      delDedupe: q("DELETE FROM dedupe WHERE rowid <= ? AND expires_at <= ?"),
       delStream: q("DELETE FROM streams WHERE id = ?"),
       streamStats: q("SELECT removed_trim, removed_retention, removed_purge, dropped_pending, retention FROM streams WHERE id = ?"),
       setRetention: q("UPDATE streams SET retention = ? WHERE id = ?"),
@@ -153,6 +147,7 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
       groups: this.#groups,
       host: this.#cache,
     });
+    this.#adds = new SqliteAdds(db, { windowMs: this.#windowMs, cache: this.#cache, retention: this.#retention });
     if (options.sync !== "normal" && !options.readOnly) this.#syncer = new WalSyncer(`${options.path}-wal`);
     this.#cache.load({ dedupe: this.#windowMs > 0 });
     if (!this.readOnly) this.#startTimers();
@@ -196,7 +191,7 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#commit.run(() => this.#addNow(stream, entry, options?.maxLen));
+    return this.#commit.run(() => this.#adds.add(stream, { entry, maxLen: options?.maxLen }));
   }
 
   /** Reads entries after each cursor; with `block`, waits for the first commit that adds to any of them. */
@@ -307,7 +302,7 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
 
   /** State and counters; `path` is the store's file. */
   backendInfo(): BackendInfo {
-    const info: BackendInfo = { kind: "sqlite", state: this.#state, dedupeHits: this.#dedupeHits, reconnects: 0, path: this.path, removed: { ...this.#retention.removed } };
+    const info: BackendInfo = { kind: "sqlite", state: this.#state, dedupeHits: this.#adds.dedupeHits, reconnects: 0, path: this.path, removed: { ...this.#retention.removed } };
     if (this.#lastError !== undefined) info.lastError = this.#lastError;
     if (this.#state === "degraded" && this.#degraded !== undefined) info.degraded = this.#degraded;
     return info;
@@ -358,45 +353,6 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
     return this.#commit.run(job);
   }
 
-  #addNow(name: string, entry: NewEntry, maxLen: number | undefined): AddResult {
-    const s = this.#cache.forWrite(name);
-    const now = Date.now();
-    const { headers } = entry;
-    const opId = headers.opId;
-    if (this.#windowMs > 0) {
-      const swept = s.dedupe.sweep(now);
-      if (swept > this.#sweptRow) this.#sweptRow = swept;
-      const firstId = s.dedupe.get(opId);
-      if (firstId !== undefined) {
-        this.#dedupeHits++;
-        return { entryId: firstId, duplicate: true };
-      }
-    }
-    this.#cache.touch(s);
-    let ms = now;
-    let seq = 0;
-    if (ms <= s.lastMs) {
-      ms = s.lastMs;
-      seq = s.lastSeq + 1;
-    }
-    this.#q.insEntry.run(
-      s.id, ms, seq, headers.id, opId, headers.type, headers.sender, headers.receiver,
-      headers.tier ?? null, headers.expiresAt ?? null, entry.msg,
-    );
-    s.lastMs = ms;
-    s.lastSeq = seq;
-    s.length++;
-    const entryId = `${ms}-${seq}`;
-    if (this.#windowMs > 0) {
-      const expiresAt = now + this.#windowMs;
-      const row = Number(this.#q.insDedupe.run(s.id, opId, ms, seq, expiresAt).lastInsertRowid);
-      s.dedupe.set(opId, { entryId, expiresAt, row });
-    }
-    if (maxLen !== undefined) this.#retention.bound(s, maxLen);
-    this.#cache.addedTo(name);
-    return { entryId, duplicate: false };
-  }
-
   #afterCommit(): (() => void) | undefined {
     this.#cache.committed();
     if (this.#state === "degraded" && !this.readOnly) this.#setState("ready");
@@ -431,7 +387,7 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
     };
     if (this.#windowMs > 0) {
       every(Math.max(1000, Math.min(this.#windowMs, 60_000)), () => this.#sweep());
-      void this.#write(() => this.#q.delDedupe.run(Number.MAX_SAFE_INTEGER, Date.now())).catch(() => {});
+      void this.#write(() => this.#adds.deleteExpired(Number.MAX_SAFE_INTEGER, Date.now())).catch(() => {});
     }
     const retain = this.#retainMs;
     if (retain !== undefined) this.#sweeper = new RetentionSweeper(this, { defaults: { policy: "interest", maxAgeMs: retain } });
@@ -439,15 +395,9 @@ export class SqliteBackend extends DelegatedGroups implements StreamBackend {
 
   #sweep(): void {
     const now = Date.now();
-    for (const s of this.#cache.streams()) {
-      const swept = s.dedupe.sweep(now);
-      if (swept > this.#sweptRow) this.#sweptRow = swept;
-      s.dedupe.compact();
-    }
-    if (this.#sweptRow === 0) return;
-    const upTo = this.#sweptRow;
-    this.#sweptRow = 0;
-    void this.#write(() => this.#q.delDedupe.run(upTo, now)).catch(() => {});
+    const upTo = this.#adds.sweep(now);
+    if (upTo === undefined) return;
+    void this.#write(() => this.#adds.deleteExpired(upTo, now)).catch(() => {});
   }
 
   /** Runs a group operation: argument errors and storage errors reject; reads-only ones also run on a read-only store. */
