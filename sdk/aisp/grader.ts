@@ -3,7 +3,7 @@
  * statements, and explains the grade: a breakdown per component,
  * suggestions that would raise it and warnings where a statement reads two
  * ways. docs/grading.md has every formula with worked examples; the Python
- * client (clients/python/ampbus/aisp.py) computes the same numbers and
+ * client (clients/python/ampbus/aisp/_grader.py) computes the same numbers and
  * strings, held to it by tests/vectors/aisp/vectors.json.
  *
  *

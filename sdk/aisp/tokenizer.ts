@@ -2,7 +2,7 @@
  * The AISP tokenizer: one pass over the input, each code unit looked at a
  * bounded number of times, so that tokenizing is linear in the input's
  * length whatever it holds. The Python client's tokenizer
- * (clients/python/ampbus/aisp.py) follows this file rule for rule; the
+ * (clients/python/ampbus/aisp/_tokenizer.py) follows this file rule for rule; the
  * golden vectors in tests/vectors/aisp.json hold both to the same tokens.
  *
  * @module

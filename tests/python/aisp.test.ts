@@ -1,6 +1,6 @@
 /**
  * One grader for every language: a Python agent grades the specs of the AISP
- * golden vectors with clients/python/ampbus/aisp.py and sends each to a real
+ * golden vectors with clients/python/ampbus/aisp/ and sends each to a real
  * ampd with the tier it found; ampd re-grades every spec with the SDK's grader
  * and refuses a claim above its own grade (TIER_MISMATCH). Every claim must
  * pass and equal the SDK's tier; a claim above the grade must be refused.
