@@ -50,7 +50,7 @@ def grade(spec):
     precision_sum = 0
     defines_task = 0
     # One statement at a time, at most MAX_GRADED UTF-16 units parsed in all (as the SDK).
-    for key, i, text, fits in spec_statements(spec):
+    for key, i, text, fits in spec_statements(spec, read_first=True):
         condition = i is not None
         if condition:
             conditions += 1

@@ -9,12 +9,15 @@ from ._utf16 import units
 MAX_GRADED = 65536
 
 
-def spec_statements(spec):
+def spec_statements(spec, *, read_first=False):
     """(key, index, text, fits) for each statement: key "preconditions", "task" (index None) or
     "postconditions"; `fits` None for a blank statement (nothing to parse), False for one past
-    what is left of the MAX_GRADED units (it is not parsed), else True (it uses them up)."""
+    what is left of the MAX_GRADED units (it is not parsed), else True (it uses them up).
+    `read_first` reads every statement (spec["task"] included) before yielding any, as grade()
+    always has: a malformed spec then fails on the same key it did before."""
     left = MAX_GRADED
-    for key, i, text in _in_order(spec):
+    statements = list(_in_order(spec)) if read_first else _in_order(spec)
+    for key, i, text in statements:
         fits = None
         if not is_blank(text):
             n = len(units(text))
