@@ -16,6 +16,7 @@
 import { compareEntryIds, parseEntryId } from "../../sdk/backend/args.ts";
 import { isExpired } from "../../sdk/backend/headers.ts";
 import type { StreamBackend, StreamEntry, StreamInfo } from "../../sdk/backend/types.ts";
+import { pool } from "./_pool.ts";
 import { FilterMatcher, type MirrorFilter } from "./mirror_filter.ts";
 
 /**
@@ -105,20 +106,6 @@ async function lastOf(backend: StreamBackend, o: { stream: string; n: number; ma
     if (kept.length >= n || start === "0" || k >= MAX_SCANNED) return kept;
     k = Math.min(k * 4, MAX_SCANNED);
   }
-}
-
-/** Runs `f` on every item, at most `n` at once. */
-async function pool<T, R>(items: readonly T[], n: number, f: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-  return out;
 }
 
 /**

@@ -14,6 +14,7 @@
 import type { BackendInfo, GroupInfo, StreamInfo } from "../../sdk/backend/types.ts";
 import { ROUND_TRIP_BUCKETS, TIMED_CALLS } from "../metrics.ts";
 import type { ServerState } from "../server_state.ts";
+import { pool } from "./_pool.ts";
 
 /** Most streams whose length and groups one scrape reports: 1000. */
 export const MAX_SCRAPED_STREAMS = 1000;
@@ -71,20 +72,6 @@ class Exposition {
   text(): string {
     return this.#lines.join("\n") + "\n";
   }
-}
-
-/** Runs `f` on every item, at most `n` at once. */
-async function pool<T, R>(items: readonly T[], n: number, f: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-  return out;
 }
 
 /** What `StreamInfo` says of removed entries, on backends that count them. */

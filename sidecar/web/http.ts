@@ -7,23 +7,23 @@
  * socket. Also `/healthz`, `/readyz` and `/metrics` (exposition.ts).
  * docs/live-view.md describes the endpoints; docs/operations.md the metrics.
  *
+ * This file checks every request (Host, Origin, token), answers the pages
+ * and upgrades the WebSockets; what a socket then does is
+ * mirror_socket.ts's (`/ws/mirror`) or bus_socket.ts's (`/ws/bus`).
+ *
  * @module
  */
 import type { Server, ServerWebSocket } from "bun";
 import { type HttpAddress, isLoopback } from "./address.ts";
-import { Mirror, type MirrorWatcher } from "./mirror.ts";
-import { FilterError, filterFromQuery, type MirrorFilter, parseFilter } from "./mirror_filter.ts";
+import { Mirror } from "./mirror.ts";
+import { filterFromQuery, type MirrorFilter } from "./mirror_filter.ts";
 import { networkInterfaces } from "node:os";
 import { show, tokensEqual } from "../protocol.ts";
-import { Session, type Wire } from "../session.ts";
 import type { ServerState } from "../server_state.ts";
-import { toBase64 } from "../../sdk/codec/base64.ts";
-import { newNonce } from "../trust.ts";
-import { MirrorAuthError, type MirrorIdentity, MirrorRevoker, verifyMirrorAuth } from "./mirror_auth.ts";
 import pageText from "./index.html" with { type: "text" };
 import { health, METRICS_CONTENT_TYPE, readiness, renderMetrics } from "./exposition.ts";
-import { backfill, DEFAULT_BACKFILL, MAX_BACKFILL } from "./backfill.ts";
-import { groupsPanel } from "./groups_view.ts";
+import { backfillCount, type MirrorData, mirrorSockets } from "./mirror_socket.ts";
+import { type BusData, busSockets } from "./bus_socket.ts";
 
 export { type HttpAddress, isLoopback, parseHttpAddress } from "./address.ts";
 import { sdkBundle } from "./sdk_bundle.ts" with { type: "macro" };
@@ -32,9 +32,6 @@ import { sdkBundle } from "./sdk_bundle.ts" with { type: "macro" };
 const PAGE = pageText as unknown as string;
 /** The SDK bundled for browsers, embedded at compile time by a Bun macro. */
 const SDK_BUNDLE: string = sdkBundle();
-
-/** Bytes a /ws/bus socket may buffer before replies wait in ampd's own queue: 1 MiB. */
-const BUS_HIGH_WATER = 1024 * 1024;
 
 /** Options of `listenHttp()`. */
 export interface HttpOptions extends HttpAddress {
@@ -86,38 +83,6 @@ export interface HttpServer {
   shutdown(): Promise<void>;
 }
 
-interface MirrorData {
-  kind: "mirror";
-  filter: MirrorFilter;
-  watcher?: MirrorWatcher;
-  /** The client's address, for logs. */
-  peer: string;
-  /**
-   * `"auth"`: on an ampd with a keyring, waiting for the one auth answer to
-   * `nonce` (nothing is sent to it before); `"open"`: watching; `"closing"`:
-   * refused or revoked, reading nothing more.
-   */
-  phase: "auth" | "open" | "closing";
-  nonce?: Uint8Array;
-  authTimer?: ReturnType<typeof setTimeout>;
-  /** The admin agent it proved to be (with a keyring). */
-  identity?: MirrorIdentity;
-  /** Entries of its streams' past to send once watching (`?backfill=N`). */
-  backfill: number;
-  /** A `{"groups": {}}` request is being answered. */
-  groupsBusy?: boolean;
-}
-
-interface BusData {
-  kind: "bus";
-  session?: Session;
-  pending: Uint8Array[];
-  pendingBytes: number;
-  endWhenDrained: boolean;
-  /** The client's address, for logs. */
-  peer: string;
-}
-
 type WsData = MirrorData | BusData;
 
 /** The token of a request: `?token=`, or `Authorization: Bearer <token>`. */
@@ -164,115 +129,11 @@ function json(status: number, body: unknown): Response {
 export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
   const { mirror } = o;
   const token = state.config.token;
-  const sessions = new Set<Session>();
-  let nextId = 1_000_001; // apart from the socket server's ids in the logs
   const maxFrame = state.config.maxFrame;
   const hostAllowed = hostAllowedBy(o.host, o.allowHosts ?? []);
   const allowOrigins = new Set((o.allowOrigins ?? []).map((x) => new URL(x).origin));
-  type MirrorWs = ServerWebSocket<WsData> & { data: MirrorData };
-
-  // Sends the error frame of a refused or ended auth and closes (1008, policy violation).
-  const endMirror = (ws: MirrorWs, code: string, message: string): void => {
-    const d = ws.data;
-    if (d.phase === "closing") return;
-    d.phase = "closing";
-    clearTimeout(d.authTimer);
-    if (d.watcher) mirror.detach(d.watcher);
-    revoker.delete(ws);
-    try {
-      ws.sendText(JSON.stringify({ error: { code, message } }));
-      ws.close(1008, code);
-    } catch {
-      // already closed by the peer
-    }
-  };
-  // Watchers of agents a keyring reload removed or changed are closed, as the protocol's connections are.
-  const revoker = new MirrorRevoker<MirrorWs>({
-    current: () => state.trust,
-    revoke(ws, reason) {
-      state.log.info(`http: live-view watcher ${ws.data.peer} (agent ${ws.data.identity?.agent}): ${reason}; closing`);
-      endMirror(ws, "AUTH_REVOKED", reason);
-    },
-  });
-  mirror.beforePublish = () => void revoker.check();
-
-  const startWatching = (ws: MirrorWs): void => {
-    const d = ws.data;
-    d.phase = "open";
-    d.watcher = mirror.attach(ws, d.filter);
-    ws.sendText(JSON.stringify({ filter: d.filter }));
-    if (d.backfill > 0) void sendBackfill(ws, d.backfill);
-  };
-
-  // The last `n` entries of the watcher's streams, as frames with "backfill": true, then {"backfilled": count}.
-  const sendBackfill = async (ws: MirrorWs, n: number): Promise<void> => {
-    const d = ws.data;
-    let entries;
-    try {
-      entries = await backfill(state.backend, { filter: d.filter, n });
-    } catch (e) {
-      if (d.phase === "open") ws.sendText(JSON.stringify({ error: { code: "BACKFILL_FAILED", message: `cannot read the last entries of the streams: ${(e as Error).message}` } }));
-      return;
-    }
-    let sent = 0;
-    for (const e of entries) {
-      if (d.phase !== "open") return;
-      let frame: string;
-      try {
-        frame = mirror.frame(e, { backfill: true });
-      } catch {
-        continue; // not a message (bytes written around ampd): left out
-      }
-      ws.sendText(frame);
-      sent++;
-    }
-    if (d.phase === "open") ws.sendText(JSON.stringify({ backfilled: sent }));
-  };
-
-  // The consumer-group panel of the watcher's streams.
-  const sendGroups = async (ws: MirrorWs): Promise<void> => {
-    const d = ws.data;
-    if (d.groupsBusy) return; // one at a time; the page asks again
-    d.groupsBusy = true;
-    try {
-      const panel = await groupsPanel(state, d.filter);
-      if (d.phase === "open") ws.sendText(JSON.stringify({ groups: panel }));
-    } catch (e) {
-      if (d.phase === "open") ws.sendText(JSON.stringify({ error: { code: "GROUPS_FAILED", message: `cannot read the consumer groups: ${(e as Error).message}` } }));
-    } finally {
-      d.groupsBusy = false;
-    }
-  };
-
-  // The one auth answer of a watcher on an ampd with a keyring.
-  const onMirrorAuth = (ws: MirrorWs, message: string | Uint8Array): void => {
-    const d = ws.data;
-    const nonce = d.nonce!;
-    d.nonce = undefined; // one nonce, one try
-    clearTimeout(d.authTimer);
-    let answer: unknown;
-    try {
-      answer = JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message));
-    } catch {
-      answer = undefined;
-    }
-    try {
-      d.identity = verifyMirrorAuth(state.trust, { nonce, answer });
-    } catch (e) {
-      if (!(e instanceof MirrorAuthError)) throw e;
-      if (e.code === "FORBIDDEN") {
-        state.counters.forbidden++;
-        state.log.warn(`http: live-view watcher ${d.peer}: ${e.message}; closing`);
-      } else state.noteAuthFailure(d.peer, e.agent ?? "live view", `live view: ${e.reason}`);
-      endMirror(ws, e.code, e.message);
-      return;
-    }
-    const { agent, kid } = d.identity;
-    state.log.info(`http: live-view watcher ${d.peer} is agent ${agent} (key ${kid})`);
-    revoker.add(ws, d.identity);
-    ws.sendText(JSON.stringify({ authenticated: { agent, kid } }));
-    startWatching(ws);
-  };
+  const mirrors = mirrorSockets(state, mirror);
+  const buses = busSockets(state);
 
   const server: Server<WsData> = Bun.serve<WsData>({
     hostname: o.host,
@@ -347,67 +208,20 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
       maxPayloadLength: maxFrame + 1024,
       backpressureLimit: 3 * maxFrame + 4 * 1024 * 1024,
       open(ws) {
-        const d = ws.data;
-        if (d.kind === "mirror") {
-          const mws = ws as MirrorWs;
-          // Read at each connection: a reload replaces state.trust.
-          if (!state.trust.authRequired) return startWatching(mws);
-          d.nonce = newNonce();
-          const ms = state.helloTimeoutMs;
-          d.authTimer = setTimeout(() => {
-            state.counters.timeouts++;
-            endMirror(mws, "HELLO_TIMEOUT", `no auth within ${ms} ms of connecting; closing`);
-          }, ms);
-          ws.sendText(JSON.stringify({ auth: { nonce: toBase64(d.nonce) } }));
-          return;
-        }
-        const session = new Session(nextId++, busWire(ws as ServerWebSocket<WsData>, d), state);
-        d.session = session;
-        sessions.add(session);
-        state.counters.connections++;
-        state.counters.connectionsTotal++;
+        if (ws.data.kind === "mirror") mirrors.open(ws as ServerWebSocket<MirrorData>);
+        else buses.open(ws as ServerWebSocket<BusData>);
       },
       message(ws, message) {
-        const d = ws.data;
-        if (d.kind === "bus") {
-          if (typeof message === "string") ws.close(1003, "ampbus protocol frames are binary messages");
-          else d.session!.onData(message);
-          return;
-        }
-        if (d.phase === "auth") return onMirrorAuth(ws as MirrorWs, message);
-        if (d.phase === "closing") return;
-        revoker.check();
-        if (d.phase === "open") {
-          const req = onMirrorMessage(ws, d, message);
-          if (req === "groups") void sendGroups(ws as MirrorWs);
-          else if (typeof req === "number") void sendBackfill(ws as MirrorWs, req);
-        }
+        if (ws.data.kind === "mirror") mirrors.message(ws as ServerWebSocket<MirrorData>, message);
+        else buses.message(ws as ServerWebSocket<BusData>, message);
       },
       drain(ws) {
-        const d = ws.data;
-        if (d.kind === "mirror") return d.phase === "open" ? d.watcher?.flush() : undefined;
-        while (d.pending.length > 0 && ws.getBufferedAmount() < BUS_HIGH_WATER) {
-          const head = d.pending.shift()!;
-          d.pendingBytes -= head.length;
-          ws.sendBinary(head);
-        }
-        if (d.pending.length > 0) return;
-        if (d.endWhenDrained) ws.close(1000);
-        else d.session?.onDrain();
+        if (ws.data.kind === "mirror") mirrors.drain(ws as ServerWebSocket<MirrorData>);
+        else buses.drain(ws as ServerWebSocket<BusData>);
       },
       close(ws) {
-        const d = ws.data;
-        if (d.kind === "mirror") {
-          clearTimeout(d.authTimer);
-          d.phase = "closing";
-          if (d.watcher) mirror.detach(d.watcher);
-          revoker.delete(ws as MirrorWs);
-          return;
-        }
-        if (d.session === undefined) return;
-        d.session.onClose();
-        sessions.delete(d.session);
-        state.counters.connections--;
+        if (ws.data.kind === "mirror") mirrors.close(ws as ServerWebSocket<MirrorData>);
+        else buses.close(ws as ServerWebSocket<BusData>);
       },
     },
   });
@@ -416,77 +230,9 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
   return {
     url: `http://${host}:${server.port}`,
     async shutdown() {
-      revoker.stop();
-      mirror.beforePublish = undefined;
-      for (const s of sessions) s.close();
+      mirrors.stop();
+      buses.closeAll();
       await server.stop(true);
     },
   };
-}
-
-function busWire(ws: ServerWebSocket<WsData>, d: BusData): Wire {
-  return {
-    write(bytes) {
-      if (d.pendingBytes > 0 || ws.getBufferedAmount() >= BUS_HIGH_WATER) {
-        d.pending.push(bytes);
-        d.pendingBytes += bytes.length;
-      } else ws.sendBinary(bytes);
-    },
-    buffered: () => ws.getBufferedAmount() + d.pendingBytes,
-    close() {
-      if (d.pendingBytes > 0) d.endWhenDrained = true;
-      else ws.close(1000);
-    },
-    // Stops reading the peer's socket (TCP back-pressure); messages already read still arrive.
-    pause: () => (ws as { pause?: () => void }).pause?.(),
-    resume: () => (ws as { resume?: () => void }).resume?.(),
-    peer: d.peer,
-  };
-}
-
-/** `?backfill=N`: an entry count from 0 to `MAX_BACKFILL`, `DEFAULT_BACKFILL` when absent; a string says what is wrong. */
-function backfillCount(text: string | null | number): number | string {
-  if (text === null) return DEFAULT_BACKFILL;
-  const n = typeof text === "number" ? text : /^\d{1,7}$/.test(text) ? Number(text) : NaN;
-  if (!Number.isInteger(n) || n < 0 || n > MAX_BACKFILL) return `backfill must be a number of entries from 0 to ${MAX_BACKFILL} (was ${JSON.stringify(text)})`;
-  return n;
-}
-
-const REQUESTS = 'the requests are {"filter": {...}}, {"groups": {}} and {"backfill": N}';
-
-/**
- * A watcher's text message: `{"filter": {...}}` replaces its filter (the
- * answer is the filter in force, or an error); `{"groups": {}}` and
- * `{"backfill": N}` are returned for the caller to answer.
- */
-function onMirrorMessage(ws: ServerWebSocket<WsData>, d: MirrorData, message: string | Uint8Array): "groups" | number | undefined {
-  let req: unknown;
-  try {
-    req = JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message));
-  } catch {
-    ws.sendText(JSON.stringify({ error: { code: "BAD_REQUEST", message: `send JSON text: ${REQUESTS}` } }));
-    return;
-  }
-  if (typeof req === "object" && req !== null && Object.hasOwn(req, "groups")) return "groups";
-  if (typeof req === "object" && req !== null && Object.hasOwn(req, "backfill")) {
-    const n = backfillCount((req as { backfill: unknown }).backfill as number);
-    if (typeof n === "string") {
-      ws.sendText(JSON.stringify({ error: { code: "BAD_REQUEST", message: n } }));
-      return;
-    }
-    return n;
-  }
-  if (typeof req !== "object" || req === null || !Object.hasOwn(req, "filter")) {
-    ws.sendText(JSON.stringify({ error: { code: "BAD_REQUEST", message: REQUESTS } }));
-    return;
-  }
-  try {
-    d.filter = parseFilter((req as { filter: unknown }).filter);
-  } catch (e) {
-    const err = e as FilterError;
-    ws.sendText(JSON.stringify({ error: { code: err.code ?? "BAD_FILTER", message: err.message, issues: err.issues } }));
-    return;
-  }
-  if (d.watcher) d.watcher.filter = d.filter;
-  ws.sendText(JSON.stringify({ filter: d.filter }));
 }

@@ -2,10 +2,12 @@
  * Helpers of the live-view suites: ampd with `--http`, a mirror watcher
  * that collects frames, and headless Chromium through playwright-core
  * (skipped with a printed reason when absent, except under CI, where it fails;
- * `npm test` installs Debian's chromium first, as root on Debian).
+ * `npm test` installs Debian's chromium first, as root on Debian), with the
+ * ampd, browser and client a browser suite starts and stops.
  */
+import { afterAll, beforeAll } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
-import { type AISPMessage, fromBase64, newAgentKey, parseKeyFile, proveAuth, type SigningKey, toBase64 } from "../../mod.ts";
+import { type AISPMessage, type AmpClient, connect, fromBase64, newAgentKey, parseKeyFile, proveAuth, type SigningKey, toBase64 } from "../../mod.ts";
 import { Ampd } from "../_helpers/ampd.ts";
 
 /** Starts the compiled ampd (memory backend) with `--http 127.0.0.1:0` unless `args` has `--http`; returns it with its base URL. */
@@ -167,6 +169,38 @@ export async function launchChromium(): Promise<any> {
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
   });
+}
+
+/** What a browser suite runs against; filled in by the `beforeAll` of `liveBrowserSuite()`. */
+export interface LiveBrowser {
+  ampd: Ampd;
+  /** ampd's base URL. */
+  http: string;
+  /** Headless Chromium (a playwright `Browser`). */
+  // deno-lint-ignore no-explicit-any
+  browser: any;
+  /** A client on ampd's Unix socket. */
+  bus: AmpClient;
+}
+
+/**
+ * Registers, in the calling `describe`, a `beforeAll` that starts ampd
+ * (`startLive(o.args)`), headless Chromium and a client named `o.name`, and
+ * an `afterAll` that closes whichever of them started, last first.
+ */
+export function liveBrowserSuite(o: { name: string; args?: string[] }): LiveBrowser {
+  const env = {} as Partial<LiveBrowser>;
+  beforeAll(async () => {
+    ({ ampd: env.ampd, http: env.http } = await startLive(o.args));
+    env.browser = await launchChromium();
+    env.bus = await connect({ socket: env.ampd.socket, name: o.name });
+  }, 30_000);
+  afterAll(async () => {
+    await env.bus?.close();
+    await env.browser?.close();
+    await env.ampd?.dispose();
+  });
+  return env as LiveBrowser;
 }
 
 /** An agent of a test keyring: its key file text, its key, and its keyring entry. */

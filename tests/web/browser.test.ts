@@ -8,40 +8,25 @@
  * - the SDK bundle (GET /ampbus.js) publishes from the page over the
  *   WebSocket transport, and a client on the Unix socket receives it.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type AISPMessage, type AmpClient, connect, generateKeyPair, sign } from "../../mod.ts";
-import type { Ampd } from "../_helpers/ampd.ts";
-import { browserMissing, launchChromium, startLive, testMessage } from "./_live.ts";
+import { type AISPMessage, generateKeyPair, sign } from "../../mod.ts";
+import { browserMissing, liveBrowserSuite, testMessage } from "./_live.ts";
 
 const missing = await browserMissing();
 const ARTIFACTS = process.env.SCREENSHOTS ? resolve(process.env.SCREENSHOTS) : mkdtempSync(join(tmpdir(), "ampbus-browser-"));
 
 describe.skipIf(missing !== undefined)("in headless Chromium", () => {
-  let ampd: Ampd;
-  let http: string;
-  // deno-lint-ignore no-explicit-any
-  let browser: any;
-  let bus: AmpClient;
-  beforeAll(async () => {
-    ({ ampd, http } = await startLive());
-    browser = await launchChromium();
-    bus = await connect({ socket: ampd.socket, name: "test-publisher" });
-  }, 30_000);
-  afterAll(async () => {
-    await bus?.close();
-    await browser?.close();
-    await ampd?.dispose();
-  });
+  const env = liveBrowserSuite({ name: "test-publisher" });
 
   // deno-lint-ignore no-explicit-any
   async function openPage(): Promise<any> {
-    const page = await browser.newPage({ viewport: { width: 1500, height: 820 } });
+    const page = await env.browser.newPage({ viewport: { width: 1500, height: 820 } });
     const errors: string[] = [];
     page.on("pageerror", (e: Error) => errors.push(e.message));
-    await page.goto(`${http}/`);
+    await page.goto(`${env.http}/`);
     await page.waitForFunction(() => document.getElementById("status")!.textContent!.startsWith("connected"));
     page.errors = errors;
     return page;
@@ -73,10 +58,10 @@ describe.skipIf(missing !== undefined)("in headless Chromium", () => {
       }),
       signingKey,
     );
-    const r1 = await bus.send(task); // inbox.tester
+    const r1 = await env.bus.send(task); // inbox.tester
     const reply = testMessage(2, { type: "result", sender: "tester", receiver: "coder", replyTo: task.id, conversationId: task.id, payload: { passed: 42 } });
-    await bus.streamAdd("reply.coder", reply);
-    await bus.streamAdd("broadcast", testMessage(3, { type: "obs.tick", sender: "planner", receiver: "broadcast" }));
+    await env.bus.streamAdd("reply.coder", reply);
+    await env.bus.streamAdd("broadcast", testMessage(3, { type: "obs.tick", sender: "planner", receiver: "broadcast" }));
 
     await page.waitForFunction(() => document.querySelectorAll("tr.msg").length === 3);
     const rows = await rowsOf(page);
@@ -100,9 +85,9 @@ describe.skipIf(missing !== undefined)("in headless Chromium", () => {
     await page.fill("#f-sender", "planner,tester");
     await page.waitForFunction(() => document.querySelectorAll("tr.msg").length === 2);
     await page.waitForFunction(() => document.getElementById("status")!.textContent === "connected, filtered in ampd");
-    await bus.send(testMessage(4, { sender: "coder", receiver: "tester" }));
+    await env.bus.send(testMessage(4, { sender: "coder", receiver: "tester" }));
     const late = testMessage(5, { sender: "planner", receiver: "coder" });
-    await bus.send(late);
+    await env.bus.send(late);
     await page.waitForFunction((id: string) => document.querySelector(`tr.msg[data-id="${id}"]`) !== null, late.id);
     await new Promise((r) => setTimeout(r, 100));
     expect((await rowsOf(page)).map((r) => r.route.split(" → ")[0]).sort()).toEqual(["planner", "planner", "tester"]);
@@ -147,7 +132,7 @@ describe.skipIf(missing !== undefined)("in headless Chromium", () => {
           spec: specs[k % 5],
         });
         last = m;
-        batch.push(bus.send(m));
+        batch.push(env.bus.send(m));
       }
       await Promise.all(batch);
     }
@@ -175,9 +160,9 @@ describe.skipIf(missing !== undefined)("in headless Chromium", () => {
 
   test("the SDK bundle publishes from the page over WebSocket; a client on the Unix socket receives it", async () => {
     const page = await openPage();
-    const inbox = bus.streamIter("inbox.node-agent", { from: "$" });
+    const inbox = env.bus.streamIter("inbox.node-agent", { from: "$" });
     await new Promise((r) => setTimeout(r, 50));
-    const ws = http.replace(/^http/, "ws");
+    const ws = env.http.replace(/^http/, "ws");
     const sent = await page.evaluate(async (url: string) => {
       const sdk = await import("/ampbus.js" as string);
       const web = await sdk.connect({ url, name: "chromium-agent" });

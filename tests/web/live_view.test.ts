@@ -9,46 +9,32 @@
  * temporary directory, or under `$SCREENSHOTS` when set
  * (`SCREENSHOTS=/some/dir npx bun test tests/web/live_view.test.ts`).
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { type AmpClient, connect } from "../../mod.ts";
-import type { Ampd } from "../_helpers/ampd.ts";
-import { browserMissing, launchChromium, startLive, testMessage } from "./_live.ts";
+import { browserMissing, liveBrowserSuite, testMessage } from "./_live.ts";
 
 const missing = await browserMissing();
 const SHOTS = process.env.SCREENSHOTS ? resolve(process.env.SCREENSHOTS) : mkdtempSync(join(tmpdir(), "ampbus-live-view-"));
 
 describe.skipIf(missing !== undefined)("the live view in headless Chromium", () => {
-  let ampd: Ampd;
-  let http: string;
-  // deno-lint-ignore no-explicit-any
-  let browser: any;
-  let bus: AmpClient;
-  beforeAll(async () => {
+  beforeAll(() => {
     mkdirSync(SHOTS, { recursive: true });
     console.log(`live-view screenshots go to ${SHOTS}`);
-    ({ ampd, http } = await startLive(["--max-deliveries", "1", "--claim-timeout", "10ms"]));
-    browser = await launchChromium();
-    bus = await connect({ socket: ampd.socket, name: "live-view-test" });
-  }, 30_000);
-  afterAll(async () => {
-    await bus?.close();
-    await browser?.close();
-    await ampd?.dispose();
   });
+  const env = liveBrowserSuite({ name: "live-view-test", args: ["--max-deliveries", "1", "--claim-timeout", "10ms"] });
 
   /** Opens the page; `page.errors` collects console errors and uncaught exceptions. */
   // deno-lint-ignore no-explicit-any
   async function openPage(o: { width?: number; height?: number; query?: string } = {}): Promise<any> {
-    const page = await browser.newPage({ viewport: { width: o.width ?? 1400, height: o.height ?? 860 } });
+    const page = await env.browser.newPage({ viewport: { width: o.width ?? 1400, height: o.height ?? 860 } });
     const errors: string[] = [];
     page.on("pageerror", (e: Error) => errors.push(`uncaught: ${e.message}`));
     page.on("console", (m: { type(): string; text(): string }) => {
       if (m.type() === "error") errors.push(`console: ${m.text()}`);
     });
-    await page.goto(`${http}/${o.query ?? ""}`);
+    await page.goto(`${env.http}/${o.query ?? ""}`);
     await page.waitForFunction(() => document.getElementById("status")!.textContent!.startsWith("connected"));
     page.errors = errors;
     return page;
@@ -71,7 +57,7 @@ describe.skipIf(missing !== undefined)("the live view in headless Chromium", () 
   test("on open, the page shows the last entries of the watched streams, then live ones, each once", async () => {
     const before = [];
     for (let i = 0; i < 40; i++) before.push(testMessage(i, { sender: i % 2 ? "coder" : "planner", conversationId: `conv-${i % 5}`, tier: "bronze", spec: { preconditions: ["compiled(src)"], task: `task number ${i}`, postconditions: ["passed(all)"], evidence: { prover: "bun-test", method: "test-execution", confidence: 0.9 } } }));
-    for (const m of before) await bus.streamAdd("lv.tasks", m);
+    for (const m of before) await env.bus.streamAdd("lv.tasks", m);
     const page = await openPage({ query: "?backfill=25" });
     await page.waitForFunction(() => document.querySelectorAll("tr.msg").length === 25);
     const ids = await rowIds(page);
@@ -79,12 +65,12 @@ describe.skipIf(missing !== undefined)("the live view in headless Chromium", () 
     await page.click(`tr.msg[data-id="${before[39].id}"]`);
     expect(await page.textContent("#detail")).toContain("backfilled (sent before this page opened)");
     const live = testMessage(100, { tier: "reject", spec: { preconditions: [], task: "a live one", postconditions: [] } });
-    await bus.streamAdd("lv.tasks", live);
+    await env.bus.streamAdd("lv.tasks", live);
     await page.waitForFunction((id: string) => document.querySelector("tr.msg")?.getAttribute("data-id") === id, live.id);
     expect(new Set(await rowIds(page)).size).toBe(26);
     // A new stream filter brings that stream's past in too.
-    await bus.streamAdd("lv.other", testMessage(200, { sender: "reviewer" }));
-    await bus.streamAdd("lv.other", testMessage(201, { sender: "reviewer" }));
+    await env.bus.streamAdd("lv.other", testMessage(200, { sender: "reviewer" }));
+    await env.bus.streamAdd("lv.other", testMessage(201, { sender: "reviewer" }));
     await page.fill("#f-stream", "lv.other");
     await page.waitForFunction(() => document.querySelectorAll("tr.msg").length === 2);
     await page.fill("#f-stream", "");
@@ -97,7 +83,7 @@ describe.skipIf(missing !== undefined)("the live view in headless Chromium", () 
   test("search finds messages by id, opId and conversation over the backfilled window, and says when nothing matches", async () => {
     const page = await openPage({ query: "?backfill=100" });
     await page.waitForFunction(() => document.querySelectorAll("tr.msg").length >= 28);
-    const all = (await bus.streamRead({ "lv.tasks": "0" }, { count: 100 })).map((d) => d.message);
+    const all = (await env.bus.streamRead({ "lv.tasks": "0" }, { count: 100 })).map((d) => d.message);
     const target = all[7];
     await page.fill("#search", target.id);
     await page.waitForFunction(() => document.querySelectorAll("tr.msg").length === 1);
@@ -126,9 +112,9 @@ describe.skipIf(missing !== undefined)("the live view in headless Chromium", () 
   test("dead letters show as dead letters, linked to their original and back; the group panel follows pending and dead letters live", async () => {
     const page = await openPage({ query: "?backfill=10" });
     const job = testMessage(300, { type: "task", sender: "planner", receiver: "worker", conversationId: "conv-job", tier: "reject", spec: { preconditions: [], task: "resize the images", postconditions: [] } });
-    await bus.streamAdd("lv.jobs", job);
-    await bus.streamAdd("lv.jobs", testMessage(301));
-    const c = bus.group("lv.jobs", "resizers", { from: "0" }).consumer("resizer-1", { count: 1, block: 100 });
+    await env.bus.streamAdd("lv.jobs", job);
+    await env.bus.streamAdd("lv.jobs", testMessage(301));
+    const c = env.bus.group("lv.jobs", "resizers", { from: "0" }).consumer("resizer-1", { count: 1, block: 100 });
     const [d] = await c.fetch();
     expect(d.message.id).toBe(job.id);
     const groupRow = 'tr.grp[data-stream="lv.jobs"][data-group="resizers"]';
@@ -236,7 +222,7 @@ describe.skipIf(missing !== undefined)("the live view in headless Chromium", () 
       { preconditions: ["compiled(src)"], task: "run the unit tests of parser.ts", postconditions: ["passed(all)"], evidence: { prover: "bun-test", method: "test-execution" as const, confidence: 0.9 } },
     ];
     for (let k = 0; k < 60; k++) {
-      await bus.send(testMessage(1000 + k, { sender: agents[k % 5], receiver: agents[(k + 1) % 5], type: k % 4 === 3 ? "result" : "task", conversationId: `conv-${Math.floor(k / 4)}`, tier: tiers[k % 4], spec: specs[k % 4] }));
+      await env.bus.send(testMessage(1000 + k, { sender: agents[k % 5], receiver: agents[(k + 1) % 5], type: k % 4 === 3 ? "result" : "task", conversationId: `conv-${Math.floor(k / 4)}`, tier: tiers[k % 4], spec: specs[k % 4] }));
     }
     const page = await openPage({ width: 1400, height: 860, query: "?backfill=200" });
     await page.waitForFunction(() => document.querySelectorAll("tr.msg").length > 60);

@@ -5,35 +5,20 @@
  * AISPParser, loaded from /ampbus.js when first needed), lists parse errors with
  * their line and column, and shows the grader's tier, suggestions and warnings.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { type AmpClient, connect, grade } from "../../mod.ts";
-import type { Ampd } from "../_helpers/ampd.ts";
-import { browserMissing, launchChromium, startLive, testMessage } from "./_live.ts";
+import { describe, expect, test } from "bun:test";
+import { grade } from "../../mod.ts";
+import { browserMissing, liveBrowserSuite, testMessage } from "./_live.ts";
 
 const missing = await browserMissing();
 
 describe.skipIf(missing !== undefined)("the spec in the live view's detail pane", () => {
-  let ampd: Ampd;
-  let http: string;
-  // deno-lint-ignore no-explicit-any
-  let browser: any;
-  let bus: AmpClient;
-  beforeAll(async () => {
-    ({ ampd, http } = await startLive());
-    browser = await launchChromium();
-    bus = await connect({ socket: ampd.socket, name: "spec-view-test" });
-  }, 30_000);
-  afterAll(async () => {
-    await bus?.close();
-    await browser?.close();
-    await ampd?.dispose();
-  });
+  const env = liveBrowserSuite({ name: "spec-view-test" });
 
   test("statements highlighted by token kind, parse errors with line and column, the grade with its suggestions", async () => {
-    const page = await browser.newPage({ viewport: { width: 1500, height: 820 } });
+    const page = await env.browser.newPage({ viewport: { width: 1500, height: 820 } });
     const errors: string[] = [];
     page.on("pageerror", (e: Error) => errors.push(e.message));
-    await page.goto(`${http}/`);
+    await page.goto(`${env.http}/`);
     await page.waitForFunction(() => document.getElementById("status")!.textContent!.startsWith("connected"));
 
     const spec = {
@@ -43,7 +28,7 @@ describe.skipIf(missing !== undefined)("the spec in the live view's detail pane"
     };
     const graded = grade(spec);
     const task = testMessage(1, { spec, tier: graded.tier });
-    await bus.send(task);
+    await env.bus.send(task);
     await page.waitForFunction((id: string) => document.querySelector(`tr.msg[data-id="${id}"]`) !== null, task.id);
     await page.click(`tr.msg[data-id="${task.id}"]`);
     await page.waitForFunction(() => document.getElementById("spec-syntax")?.textContent?.includes("graded"));
@@ -76,11 +61,11 @@ describe.skipIf(missing !== undefined)("the spec in the live view's detail pane"
   }, 60_000);
 
   test("a message without a spec has no syntax section", async () => {
-    const page = await browser.newPage();
-    await page.goto(`${http}/`);
+    const page = await env.browser.newPage();
+    await page.goto(`${env.http}/`);
     await page.waitForFunction(() => document.getElementById("status")!.textContent!.startsWith("connected"));
     const tick = testMessage(2, { type: "obs.tick", receiver: "broadcast" });
-    await bus.streamAdd("broadcast", tick);
+    await env.bus.streamAdd("broadcast", tick);
     await page.waitForFunction((id: string) => document.querySelector(`tr.msg[data-id="${id}"]`) !== null, tick.id);
     await page.click(`tr.msg[data-id="${tick.id}"]`);
     expect(await page.textContent("#detail")).toContain("no spec");
