@@ -174,9 +174,13 @@ async function reply(argv: readonly string[]): Promise<number> {
       if (answered >= limit) break;
     }
   } finally {
-    offInterrupt();
-    await inbox.return?.();
-    await bus.client.close();
+    // The handler stays until the bus is closed: a Ctrl-C during the close is the stop already under way.
+    try {
+      await inbox.return?.();
+      await bus.client.close();
+    } finally {
+      offInterrupt();
+    }
   }
   return 0;
 }

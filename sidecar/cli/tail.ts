@@ -208,9 +208,13 @@ async function tail(argv: readonly string[]): Promise<number> {
     await stopped;
   } finally {
     clearTimeout(timer);
-    offInterrupt();
-    await follower.close();
-    await bus.client.close();
+    // The handler stays until the bus is closed: a Ctrl-C during the close is the stop already under way.
+    try {
+      await follower.close();
+      await bus.client.close();
+    } finally {
+      offInterrupt();
+    }
   }
   if (failure !== undefined) throw failure;
   return 0;

@@ -54,6 +54,16 @@ class Tail {
     }
   }
 
+  /** Sends `signal` to the tail process. */
+  signal(signal: NodeJS.Signals): void {
+    this.#child.kill(signal);
+  }
+
+  /** True until the process has exited. */
+  get running(): boolean {
+    return this.#child.exitCode === null && this.#child.signalCode === null;
+  }
+
   async stop(): Promise<number | null> {
     this.#child.kill("SIGINT");
     return await this.#closed;
@@ -158,6 +168,34 @@ describe("tail on memory", () => {
       expect(tail.lines.map((l) => l.split(" ")[1])).toEqual(["inbox.late", "inbox.later"]);
       expect(tail.lines[0]).toMatch(/ job planner -> worker \{"n":2\}$/);
     } finally {
+      await ampd.dispose();
+    }
+  }, 30_000);
+
+  test("a Ctrl-C while tail is closing is the stop already under way: exit 0, not death by signal", async () => {
+    const ampd = await Ampd.start({ args: ["--backend", "memory"] });
+    const tail = await Tail.start(["jobs"], ampd.socket);
+    let paused = false;
+    try {
+      const bus = await connect({ socket: ampd.socket, name: "watch", reconnect: false });
+      while (((await bus.info()).connections as number) < 2) await new Promise((r) => setTimeout(r, 20));
+      await new Promise((r) => setTimeout(r, 500)); // connected, then following (its signal handlers set)
+      await bus.close();
+      // ampd paused: tail's close waits on it, so the SIGINT below lands mid-close.
+      process.kill(ampd.pid, "SIGSTOP");
+      paused = true;
+      tail.signal("SIGTERM");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(tail.running).toBe(true);
+      tail.signal("SIGINT");
+      await new Promise((r) => setTimeout(r, 300));
+      expect(tail.running).toBe(true);
+      process.kill(ampd.pid, "SIGCONT");
+      paused = false;
+      expect(await tail.exited()).toBe(0);
+    } finally {
+      if (paused) process.kill(ampd.pid, "SIGCONT");
+      await tail.stop();
       await ampd.dispose();
     }
   }, 30_000);
