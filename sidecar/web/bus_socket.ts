@@ -11,6 +11,7 @@
 import type { ServerWebSocket } from "bun";
 import type { ServerState } from "../server_state.ts";
 import { Session, type Wire } from "../session.ts";
+import type { SocketEvents } from "./_socket_events.ts";
 
 /** Bytes a /ws/bus socket may buffer before replies wait in ampd's own queue: 1 MiB. */
 const BUS_HIGH_WATER = 1024 * 1024;
@@ -29,11 +30,7 @@ export interface BusData {
 type BusWs = ServerWebSocket<BusData>;
 
 /** The events of `/ws/bus` sockets, as Bun.serve's `websocket` delivers them. */
-export interface BusSockets {
-  open(ws: BusWs): void;
-  message(ws: BusWs, message: string | Uint8Array): void;
-  drain(ws: BusWs): void;
-  close(ws: BusWs): void;
+export interface BusSockets extends SocketEvents<BusData> {
   /** Closes every session. */
   closeAll(): void;
 }

@@ -15,7 +15,7 @@
  */
 import type { Server, ServerWebSocket } from "bun";
 import { type HttpAddress, isLoopback } from "./address.ts";
-import { Mirror } from "./mirror.ts";
+import type { Mirror } from "./mirror.ts";
 import { filterFromQuery, type MirrorFilter } from "./mirror_filter.ts";
 import { networkInterfaces } from "node:os";
 import { show, tokensEqual } from "../protocol.ts";
@@ -24,6 +24,7 @@ import pageText from "./index.html" with { type: "text" };
 import { health, METRICS_CONTENT_TYPE, readiness, renderMetrics } from "./exposition.ts";
 import { backfillCount, type MirrorData, mirrorSockets } from "./mirror_socket.ts";
 import { type BusData, busSockets } from "./bus_socket.ts";
+import type { SocketEvents } from "./_socket_events.ts";
 
 export { type HttpAddress, isLoopback, parseHttpAddress } from "./address.ts";
 import { sdkBundle } from "./sdk_bundle.ts" with { type: "macro" };
@@ -134,6 +135,8 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
   const allowOrigins = new Set((o.allowOrigins ?? []).map((x) => new URL(x).origin));
   const mirrors = mirrorSockets(state, mirror);
   const buses = busSockets(state);
+  // The kind a socket was opened as answers its events.
+  const eventsOf = (ws: ServerWebSocket<MirrorData | BusData>) => (ws.data.kind === "mirror" ? mirrors : buses) as SocketEvents<MirrorData | BusData>;
 
   const server: Server<WsData> = Bun.serve<WsData>({
     hostname: o.host,
@@ -207,22 +210,10 @@ export function listenHttp(state: ServerState, o: HttpOptions): HttpServer {
       // A message may carry a whole frame and its length prefix; mirror frames of big messages are larger still.
       maxPayloadLength: maxFrame + 1024,
       backpressureLimit: 3 * maxFrame + 4 * 1024 * 1024,
-      open(ws) {
-        if (ws.data.kind === "mirror") mirrors.open(ws as ServerWebSocket<MirrorData>);
-        else buses.open(ws as ServerWebSocket<BusData>);
-      },
-      message(ws, message) {
-        if (ws.data.kind === "mirror") mirrors.message(ws as ServerWebSocket<MirrorData>, message);
-        else buses.message(ws as ServerWebSocket<BusData>, message);
-      },
-      drain(ws) {
-        if (ws.data.kind === "mirror") mirrors.drain(ws as ServerWebSocket<MirrorData>);
-        else buses.drain(ws as ServerWebSocket<BusData>);
-      },
-      close(ws) {
-        if (ws.data.kind === "mirror") mirrors.close(ws as ServerWebSocket<MirrorData>);
-        else buses.close(ws as ServerWebSocket<BusData>);
-      },
+      open: (ws) => eventsOf(ws).open(ws),
+      message: (ws, message) => eventsOf(ws).message(ws, message),
+      drain: (ws) => eventsOf(ws).drain(ws),
+      close: (ws) => eventsOf(ws).close(ws),
     },
   });
 

@@ -17,6 +17,7 @@ import { groupsPanel } from "./groups_view.ts";
 import type { Mirror, MirrorWatcher } from "./mirror.ts";
 import { MirrorAuthError, type MirrorIdentity, MirrorRevoker, verifyMirrorAuth } from "./mirror_auth.ts";
 import { type FilterError, type MirrorFilter, parseFilter } from "./mirror_filter.ts";
+import type { SocketEvents } from "./_socket_events.ts";
 
 /** What ampd keeps of a `/ws/mirror` socket. */
 export interface MirrorData {
@@ -44,11 +45,7 @@ export interface MirrorData {
 type MirrorWs = ServerWebSocket<MirrorData>;
 
 /** The events of `/ws/mirror` sockets, as Bun.serve's `websocket` delivers them. */
-export interface MirrorSockets {
-  open(ws: MirrorWs): void;
-  message(ws: MirrorWs, message: string | Uint8Array): void;
-  drain(ws: MirrorWs): void;
-  close(ws: MirrorWs): void;
+export interface MirrorSockets extends SocketEvents<MirrorData> {
   /** Stops checking watchers against keyring reloads, and unhooks the mirror. */
   stop(): void;
 }
