@@ -178,8 +178,8 @@ describe("tail on memory", () => {
     let paused = false;
     try {
       const bus = await connect({ socket: ampd.socket, name: "watch", reconnect: false });
-      while (((await bus.info()).connections as number) < 2) await new Promise((r) => setTimeout(r, 20));
-      await new Promise((r) => setTimeout(r, 500)); // connected, then following (its signal handlers set)
+      // Subscribed: tail sets its signal handlers before it follows a stream.
+      while (((await bus.info()).subscriptions as number) < 1) await new Promise((r) => setTimeout(r, 20));
       await bus.close();
       // ampd paused: tail's close waits on it, so the SIGINT below lands mid-close.
       process.kill(ampd.pid, "SIGSTOP");
